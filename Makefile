@@ -1,0 +1,39 @@
+# Attest: two commands.  `make run` starts the app with demo data; `make test` runs the whole suite.
+# Without DATABASE_URL / CELERY_BROKER_URL an embedded PostgreSQL and a filesystem broker under var/ are used.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test install system-check lint format migrations-check clean
+
+run: install
+	@$(PY) -m config.devstack run
+
+test: install lint
+	@$(PY) -m config.devstack test $(PYTEST_ARGS)
+
+install: system-check $(STAMP)
+
+system-check:
+	@$(PYTHON) config/syscheck.py
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Attest needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "[attest] installing dependencies into $(VENV) (first time: a few minutes)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+lint: install
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check --quiet .
+	@$(PY) manage.py makemigrations --check --dry-run > /dev/null || (echo "[attest] a model change has no migration: run manage.py makemigrations" && exit 1)
+
+format: install
+	@$(PY) -m ruff format .
+	@$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf var/static .pytest_cache

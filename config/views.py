@@ -1,0 +1,101 @@
+"""Project-level views: the health check and error handlers that speak JSON under /api/."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from config.api.errors import json_error_response
+from config.celery_app import app as celery_app
+
+BROKER_TIMEOUT_SECONDS = 2.0
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _check_broker() -> None:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("filesystem"):
+        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise OSError(f"broker folder {folder} is missing or not writable")
+        return
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(
+            max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT_SECONDS
+        )
+
+
+def _check_storage() -> None:
+    location = getattr(default_storage, "location", None)
+    if location is not None:  # local disk: the folder must exist and accept writes
+        Path(location).mkdir(parents=True, exist_ok=True)
+        if not os.access(location, os.W_OK):
+            raise OSError(f"storage folder {location} is not writable")
+    else:
+        default_storage.exists("healthz-probe")
+
+
+CHECKS = {"database": _check_database, "broker": _check_broker, "storage": _check_storage}
+
+
+def _run_check(check) -> dict:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as exc:  # a health check reports every failure instead of raising it
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300], "ms": _elapsed_ms(started)}
+    return {"ok": True, "ms": _elapsed_ms(started)}
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database, the broker and storage all answer; 503 naming the one that does not."""
+    results = {name: _run_check(check) for name, check in CHECKS.items()}
+    healthy = all(result["ok"] for result in results.values())
+    body = {"status": "ok" if healthy else "unavailable", "checks": results}
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    if _wants_json(request):
+        return json_error_response(404, "Not found.")
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_json(request):
+        return json_error_response(
+            500, "An unexpected error occurred; it has been logged.", code="server_error"
+        )
+    return render(request, "500.html", status=500)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    if _wants_json(request):
+        return json_error_response(400, "The request is malformed.")
+    return render(request, "400.html", status=400)
+
+
+def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
+    if _wants_json(request):
+        return json_error_response(403, "You do not have permission to do this.")
+    return render(request, "403.html", status=403)

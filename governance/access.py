@@ -1,0 +1,135 @@
+"""Access policy: the one place that answers who may see and do what.
+
+Two questions, both answered from role groups, team membership and django-guardian object grants:
+
+* ``scope(user, queryset)`` — which objects of this type may the user see? Returned as a filtered
+  queryset built from subqueries (never a per-row check), so lists stay one query whatever their size.
+* ``can(user, action, obj)`` — may the user do this action on this object?
+
+Auditors, risk officers and administrators read everything. ML engineers and validators see what their
+teams own, plus objects granted to them (or to one of their groups) with guardian. Everyone else sees
+nothing, and the API answers 404 for objects outside a user's scope so their existence does not leak.
+
+Models opt in by naming the path from themselves to the owning team in ``access_team_path``
+(``"team"`` on a registered model, ``"model__team"`` on a version, ``"pk"`` on Team itself).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Cast
+from guardian.models import GroupObjectPermission, UserObjectPermission
+
+from governance.models import Team
+from governance.roles import READ_EVERYTHING, ROLE_NAMES, Role
+
+# Which roles may attempt each action at all; team scoping then narrows team-bound roles.
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "view": frozenset(ROLE_NAMES),
+    "change": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
+    "run_checks": frozenset({Role.ML_ENGINEER, Role.VALIDATOR, Role.ADMIN}),
+    "validate": frozenset({Role.VALIDATOR, Role.ADMIN}),
+    "request_approval": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
+    "sign": frozenset({Role.VALIDATOR, Role.RISK_OFFICER}),
+    "deploy": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
+    "audit": frozenset({Role.AUDITOR, Role.RISK_OFFICER, Role.ADMIN}),
+    "administer": frozenset({Role.ADMIN}),
+}
+# Roles whose actions are not limited to their own teams.
+UNSCOPED_ROLES = frozenset({Role.RISK_OFFICER, Role.AUDITOR, Role.ADMIN})
+
+
+def is_active_user(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def roles_of(user) -> frozenset[str]:
+    """The user's role names (cached on the user object for the request)."""
+    if not is_active_user(user):
+        return frozenset()
+    cached = getattr(user, "_attest_roles", None)
+    if cached is None:
+        names = set(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
+        if user.is_superuser:
+            names.add(Role.ADMIN)
+        cached = frozenset(names)
+        user._attest_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(roles_of(user) & set(roles))
+
+
+def team_ids(user) -> models.QuerySet:
+    """Subquery of the ids of the teams the user belongs to."""
+    return Team.objects.filter(group__user=user).values("pk")
+
+
+def _granted_ids(user, model: type[models.Model], codename: str) -> models.QuerySet | None:
+    """Subquery of primary keys granted to the user, directly or through a group, for ``codename``."""
+    content_type = ContentType.objects.get_for_model(model)
+    permission = Permission.objects.filter(content_type=content_type, codename=codename).first()
+    if permission is None:
+        return None
+    pk_field = model._meta.pk
+    user_grants = UserObjectPermission.objects.filter(user=user, permission=permission)
+    group_grants = GroupObjectPermission.objects.filter(group__user=user, permission=permission)
+    is_integer = isinstance(pk_field, models.IntegerField | models.AutoField | models.BigAutoField)
+    cast = Cast("object_pk", output_field=models.BigIntegerField() if is_integer else pk_field.__class__())
+    return (
+        user_grants.annotate(pk_value=cast)
+        .values("pk_value")
+        .union(group_grants.annotate(pk_value=cast).values("pk_value"))
+    )
+
+
+def _team_filter(queryset: models.QuerySet, user, codename: str) -> Q:
+    model = queryset.model
+    path = getattr(model, "access_team_path", None)
+    if path is None:
+        raise TypeError(f"{model.__name__} has no access_team_path: it cannot be scoped by team")
+    condition = Q(**{f"{path}__in": team_ids(user)})
+    granted = _granted_ids(user, model, codename)
+    if granted is not None:
+        condition |= Q(pk__in=granted)
+    return condition
+
+
+def scope(user, queryset: models.QuerySet, action: str = "view") -> models.QuerySet:
+    """The part of ``queryset`` the user may see (``action="view"``) or act on."""
+    roles = roles_of(user) & ACTION_ROLES.get(action, frozenset())
+    if not roles:
+        return queryset.none()
+    if action == "view" and roles & READ_EVERYTHING:
+        return queryset
+    if roles & UNSCOPED_ROLES:
+        return queryset
+    codename = f"{'view' if action == 'view' else 'change'}_{queryset.model._meta.model_name}"
+    return queryset.filter(_team_filter(queryset, user, codename))
+
+
+def can(user, action: str, obj: models.Model) -> bool:
+    """May ``user`` do ``action`` on ``obj``? One query at most."""
+    if action not in ACTION_ROLES:
+        raise ValueError(f"unknown action {action!r}")
+    manager = type(obj)._default_manager
+    return scope(user, manager.filter(pk=obj.pk), action).exists()
+
+
+def visible_teams(user) -> models.QuerySet:
+    return scope(user, Team.objects.all())
+
+
+def require(user, action: str, obj: models.Model | None = None) -> None:
+    """Raise PermissionDenied unless the user may do ``action`` (on ``obj`` when given).
+
+    Callers fetch ``obj`` through ``scope`` first, so an invisible object is already a 404.
+    """
+    allowed = can(user, action, obj) if obj is not None else bool(roles_of(user) & ACTION_ROLES[action])
+    if not allowed:
+        raise PermissionDenied(f"Your role does not allow '{action}' here.")

@@ -1,0 +1,130 @@
+"""``record``: the one way an audit event is written."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import connection, models
+
+from governance import context
+from governance.audit.actions import ACTIONS
+from governance.audit.chain import (
+    GENESIS_HASH,
+    SCHEMA_VERSION,
+    canonical_bytes,
+    chain_hash,
+    event_payload,
+    format_time,
+    jsonable,
+)
+from governance.models import AuditEvent
+from governance.roles import ROLE_NAMES
+
+# Arbitrary constant key for pg_advisory_xact_lock; one lock serialises appends to the chain.
+AUDIT_CHAIN_LOCK = 0x41_54_54_45_53_54  # "ATTEST"
+
+
+class AuditError(RuntimeError):
+    """Raised when an event cannot be recorded as asked (outside a transaction, unknown action)."""
+
+
+def _actor_snapshot(actor) -> dict[str, Any] | None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None
+    roles = sorted(name for name in actor.groups.values_list("name", flat=True) if name in ROLE_NAMES)
+    if actor.is_superuser and "admin" not in roles:
+        roles.append("admin")
+    return {"id": actor.pk, "username": actor.get_username(), "roles": sorted(roles)}
+
+
+def _object_reference(obj: models.Model | None) -> dict[str, str] | None:
+    if obj is None:
+        return None
+    return {
+        "type": f"{obj._meta.app_label}.{obj._meta.model_name}",
+        "id": str(obj.pk),
+        "repr": str(obj)[:200],
+    }
+
+
+def _next_link() -> tuple[int, str, str]:
+    """Take the chain lock for this transaction and return (next seq, previous hash, db time)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+        cursor.execute(
+            f"SELECT seq, hash FROM {AuditEvent._meta.db_table} ORDER BY seq DESC LIMIT 1"  # noqa: S608
+        )
+        last = cursor.fetchone()
+        cursor.execute("SELECT clock_timestamp()")
+        (now,) = cursor.fetchone()
+    if last is None:
+        return 1, GENESIS_HASH, now
+    return last[0] + 1, last[1], now
+
+
+def record(
+    *,
+    action: str,
+    actor,
+    obj: models.Model | None = None,
+    before: Any = None,
+    after: Any = None,
+    reason: str = "",
+) -> AuditEvent:
+    """Append one event to the chain inside the caller's transaction.
+
+    Guarantees: the event commits or rolls back with the caller's change; ``seq`` is the previous
+    event's + 1 (an advisory lock held to commit serialises writers, so a rollback leaves no gap);
+    ``occurred_at`` is the database clock; who/where come from the bound request or task context.
+    """
+    if action not in ACTIONS:
+        raise AuditError(f"unknown audit action {action!r}: add it to governance.audit.actions")
+    if not connection.in_atomic_block:
+        raise AuditError("record() must be called inside the transaction of the change it describes")
+    ctx = context.current()
+    actor_data = _actor_snapshot(actor)
+    reference = _object_reference(obj)
+    before, after = jsonable(before), jsonable(after)
+    seq, prev_hash, now = _next_link()
+    event_id = str(uuid.uuid4())
+    payload = event_payload(
+        seq=seq,
+        event_id=event_id,
+        occurred_at=format_time(now),
+        actor=actor_data,
+        auth_method=ctx.auth_method,
+        request_id=ctx.request_id,
+        client_ip=ctx.client_ip,
+        user_agent=ctx.user_agent,
+        action=action,
+        obj=reference,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    canonical = canonical_bytes(payload)
+    return AuditEvent.objects.create(
+        seq=seq,
+        event_id=event_id,
+        occurred_at=now,
+        actor_id=actor_data["id"] if actor_data else None,
+        actor_pk=actor_data["id"] if actor_data else None,
+        actor_username=actor_data["username"] if actor_data else "",
+        actor_roles=actor_data["roles"] if actor_data else [],
+        auth_method=payload["auth_method"],
+        request_id=ctx.request_id,
+        client_ip=ctx.client_ip,
+        user_agent=ctx.user_agent,
+        action=action,
+        object_type=reference["type"] if reference else "",
+        object_id=reference["id"] if reference else "",
+        object_repr=reference["repr"] if reference else "",
+        before=before,
+        after=after,
+        reason=reason,
+        schema_version=SCHEMA_VERSION,
+        canonical=canonical,
+        prev_hash=prev_hash,
+        hash=chain_hash(prev_hash, canonical),
+    )

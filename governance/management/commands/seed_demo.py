@@ -1,0 +1,21 @@
+"""`manage.py seed_demo`: demo users and data for `make run`. Idempotent; refused outside demo mode."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from governance import demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo users, teams and data (only with ATTEST_DEMO=1; existing records are kept)."
+
+    def handle(self, *args, **options):
+        if not settings.ATTEST_DEMO:
+            raise CommandError(
+                "Refusing to create demo data: ATTEST_DEMO is not set (it is set by `make run`)."
+            )
+        created = demo.seed_users()
+        if created:
+            self.stdout.write(f"Created demo users: {', '.join(created)}")
+        else:
+            self.stdout.write("Demo users already exist.")

@@ -1,0 +1,1 @@
+"""Governance writes. Each service is transactional and records its audit event."""

@@ -1,0 +1,163 @@
+"""Accounts, teams, tokens and grants: every change is one transaction with its audit event."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from governance import context
+from governance.audit import record
+from governance.models import ApiToken, Team, User
+from governance.roles import ROLE_NAMES, Role
+
+TEAM_GROUP_PREFIX = "team:"
+MAX_TOKEN_DAYS = 366
+
+
+def login_succeeded(*, user: User) -> None:
+    with transaction.atomic():
+        record(action="auth.login", actor=user, obj=user)
+
+
+def login_failed(*, username: str) -> None:
+    """A refused sign-in. The username is kept (truncated) because it is what an investigator searches."""
+    with transaction.atomic():
+        record(action="auth.login_failed", actor=None, after={"username": (username or "")[:150]})
+
+
+def logout_done(*, user: User | None) -> None:
+    with transaction.atomic():
+        record(action="auth.logout", actor=user, obj=user)
+
+
+def token_create(*, actor: User, name: str = "", expires_in_days: int | None = None) -> tuple[ApiToken, str]:
+    """Issue a bearer token for ``actor``; returns the record and the secret, which is shown only once."""
+    ttl = settings.REST_KNOX["TOKEN_TTL"]
+    if expires_in_days is not None:
+        if not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+            raise ValidationError({"expires_in_days": [f"Must be between 1 and {MAX_TOKEN_DAYS}."]})
+        ttl = timedelta(days=expires_in_days)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=actor.pk).first()  # serialise the per-user limit check
+        live = ApiToken.objects.filter(user=actor, expiry__gt=timezone.now()).count()
+        limit = settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]
+        if live >= limit:
+            raise ValidationError({"name": [f"You already have {limit} live tokens; revoke one first."]})
+        token, secret = ApiToken.objects.create(user=actor, expiry=ttl, name=name[:100])
+        record(action="token.created", actor=actor, obj=token, after=_token_facts(token))
+    return token, secret
+
+
+def token_revoke(*, actor: User, token: ApiToken) -> None:
+    with transaction.atomic():
+        record(action="token.revoked", actor=actor, obj=token, before=_token_facts(token))
+        token.delete()
+
+
+def token_revoke_all(*, actor: User) -> int:
+    with transaction.atomic():
+        tokens = list(ApiToken.objects.select_for_update().filter(user=actor))
+        for token in tokens:
+            record(action="token.revoked", actor=actor, obj=token, before=_token_facts(token))
+        ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).delete()
+    return len(tokens)
+
+
+def _token_facts(token: ApiToken) -> dict:
+    return {
+        "token_key": token.token_key,
+        "name": token.name,
+        "user": token.user.username,
+        "expiry": token.expiry,
+    }
+
+
+def team_create(*, actor: User, name: str, title: str = "", description: str = "") -> Team:
+    with transaction.atomic():
+        group = Group.objects.create(name=f"{TEAM_GROUP_PREFIX}{name}")
+        team = Team(name=name, title=title, description=description, group=group)
+        team.full_clean()
+        team.save()
+        record(action="team.created", actor=actor, obj=team, after={"name": name, "title": title})
+    return team
+
+
+def team_add_member(*, actor: User | None, team: Team, user: User) -> None:
+    with transaction.atomic():
+        team.group.user_set.add(user)
+        record(action="team.member_added", actor=actor, obj=team, after={"user": user.username})
+
+
+def team_remove_member(*, actor: User | None, team: Team, user: User) -> None:
+    with transaction.atomic():
+        team.group.user_set.remove(user)
+        record(action="team.member_removed", actor=actor, obj=team, before={"user": user.username})
+
+
+def user_set_roles(*, actor: User | None, user: User, roles: list[str]) -> None:
+    """Replace the user's role groups with ``roles``; team groups are untouched."""
+    unknown = set(roles) - ROLE_NAMES
+    if unknown:
+        raise ValidationError({"roles": [f"Unknown role(s): {', '.join(sorted(unknown))}."]})
+    with transaction.atomic():
+        before = sorted(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
+        user.groups.remove(*Group.objects.filter(name__in=ROLE_NAMES))
+        user.groups.add(*[Group.objects.get(name=role) for role in roles])
+        record(action="user.roles_changed", actor=actor, obj=user, before=before, after=sorted(roles))
+        user.__dict__.pop("_attest_roles", None)
+
+
+def permission_grant(
+    *, actor: User | None, codename: str, obj, team: Team | None = None, user: User | None = None
+):
+    """Grant an object permission to a team or a user (guardian).
+
+    The audit event is written by the guardian receiver in ``governance.signals``, which also covers
+    grants made through guardian's admin pages; here we only make sure it names ``actor``.
+    """
+    target = _grant_target(team, user)
+    with transaction.atomic(), context.acting(actor):
+        assign_perm(codename, target, obj)
+
+
+def permission_revoke(
+    *, actor: User | None, codename: str, obj, team: Team | None = None, user: User | None = None
+):
+    target = _grant_target(team, user)
+    with transaction.atomic(), context.acting(actor):
+        remove_perm(codename, target, obj)
+
+
+def _grant_target(team: Team | None, user: User | None):
+    if (team is None) == (user is None):
+        raise ValueError("grant to exactly one of team or user")
+    return team.group if team is not None else user
+
+
+def demo_user_create(*, username: str, role: Role, team: Team | None, password: str, **names) -> User:
+    """Create one demo user; only callable in demo mode (``ATTEST_DEMO=1``)."""
+    if not settings.ATTEST_DEMO:
+        raise RuntimeError("demo users are created only when ATTEST_DEMO=1 (make run)")
+    with transaction.atomic():
+        user = User.objects.create_user(
+            username=username, password=password, email=f"{username}@example.com", **names
+        )
+        user.groups.add(Group.objects.get(name=role))
+        if role == Role.ADMIN:
+            user.is_staff = user.is_superuser = True
+            user.save(update_fields=["is_staff", "is_superuser"])
+        if team is not None:
+            team.group.user_set.add(user)
+        record(
+            action="user.created",
+            actor=None,
+            obj=user,
+            after={"username": username, "role": role.value, "team": team.name if team else None},
+        )
+    return user

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MonitoringConfig(AppConfig):
+    """Checks (drift, fairness, explainability, performance, data quality), check runs and schedules."""
+
+    name = "monitoring"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,3 @@
+"""UI routes of this app."""
+
+urlpatterns: list = []
