@@ -51,12 +51,19 @@ def ensure_database(database: str) -> object | None:
     return server
 
 
-def ensure_broker() -> None:
+def ensure_folders() -> None:
+    # whitenoise warns when STATIC_ROOT is missing, even in development where it serves from finders
+    (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
+
+
+def ensure_broker(folder_name: str = "broker") -> None:
     if os.environ.get("CELERY_BROKER_URL"):
         return
+    broker_dir = VAR_DIR / folder_name
+    os.environ["ATTEST_BROKER_DIR"] = str(broker_dir)
     for folder in ("queue", "processed"):
-        (VAR_DIR / "broker" / folder).mkdir(parents=True, exist_ok=True)
-    log(f"embedded broker: kombu filesystem transport ({VAR_DIR / 'broker'})")
+        (broker_dir / folder).mkdir(parents=True, exist_ok=True)
+    log(f"embedded broker: kombu filesystem transport ({broker_dir})")
 
 
 def manage(*args: str) -> None:
@@ -101,6 +108,7 @@ def run() -> int:
     os.environ["ATTEST_DEMO"] = "1"
     os.environ.setdefault("ATTEST_DEMO_PASSWORD", "attest-demo")
     server = ensure_database("attest")
+    ensure_folders()
     ensure_broker()
     manage("migrate", "--noinput", "-v", "0")
     manage("seed_demo")
@@ -165,7 +173,8 @@ def run() -> int:
 
 def test(pytest_args: list[str]) -> int:
     server = ensure_database("attest")
-    ensure_broker()
+    ensure_folders()
+    ensure_broker("broker-test")  # apart from `make run`'s queue, so a running demo never eats test tasks
     try:
         return subprocess.run(
             [sys.executable, "-m", "pytest", *pytest_args], cwd=BASE_DIR, check=False

@@ -270,7 +270,7 @@ if PRODUCTION:
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 else:
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or "filesystem://"
-ATTEST_BROKER_DIR = VAR_DIR / "broker"
+ATTEST_BROKER_DIR = env_path("ATTEST_BROKER_DIR", VAR_DIR / "broker")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(ATTEST_BROKER_DIR / "queue"),
@@ -301,6 +301,9 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1900, minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic jobs; the database scheduler copies these into django-celery-beat's tables at start,
+# where administrators can pause or retime them. One entry per feature, added by that feature.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 CELERY_TIMEZONE = "UTC"
 
 # --- email ---------------------------------------------------------------------------------------

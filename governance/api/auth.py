@@ -41,6 +41,9 @@ class ObtainTokenView(APIView):
             required=False, min_value=1, max_value=accounts.MAX_TOKEN_DAYS
         )
 
+    def get_authenticate_header(self, request) -> str:
+        return "Bearer"  # so a refused sign-in is a 401 with a challenge, not a 403
+
     @extend_schema(request=Input, responses={201: TokenOutput}, auth=[])
     def post(self, request):
         data = _validated(self.Input, request.data)

@@ -1,0 +1,203 @@
+"""Personas and shared fixtures.
+
+The personas mirror DESIGN.md's demo users: ``maya`` (ml-engineer) and ``victor`` (validator) in team
+credit-risk, ``rita`` (risk-officer), ``aaron`` (auditor), ``admin``; ``olga`` (ml-engineer, team fraud)
+is the outsider who must see nothing of credit-risk; ``ivan`` is an inactive credit-risk engineer.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import PASSWORD, TeamFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def credit_risk(db):
+    return TeamFactory(name="credit-risk", title="Credit Risk Modelling")
+
+
+@pytest.fixture
+def fraud(db):
+    return TeamFactory(name="fraud", title="Fraud Detection")
+
+
+@pytest.fixture
+def maya(credit_risk):
+    return UserFactory(username="maya", role="ml-engineer", teams=[credit_risk])
+
+
+@pytest.fixture
+def victor(credit_risk):
+    return UserFactory(username="victor", role="validator", teams=[credit_risk])
+
+
+@pytest.fixture
+def rita(credit_risk):
+    return UserFactory(username="rita", role="risk-officer", teams=[credit_risk])
+
+
+@pytest.fixture
+def aaron(credit_risk):
+    return UserFactory(username="aaron", role="auditor", teams=[credit_risk])
+
+
+@pytest.fixture
+def admin_user(credit_risk):
+    return UserFactory(username="admin", role="admin", teams=[credit_risk], is_superuser=True)
+
+
+@pytest.fixture
+def olga(fraud):
+    return UserFactory(username="olga", role="ml-engineer", teams=[fraud])
+
+
+@pytest.fixture
+def ivan(credit_risk):
+    return UserFactory(username="ivan", role="ml-engineer", teams=[credit_risk], is_active=False)
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def api():
+    """An API client; ``api.as_user(user)`` signs in with a session, ``api.with_token(raw)`` with a bearer token."""
+    return PersonaClient()
+
+
+class PersonaClient(APIClient):
+    def as_user(self, user):
+        self.logout()
+        if user is not None:
+            self.force_login(user)
+        return self
+
+    def with_token(self, token: str):
+        self.logout()
+        self.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return self
+
+
+def database_url_for_tests() -> str:
+    """DATABASE_URL of the test database pytest-django created, for processes we start (workers)."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    user = quote(settings["USER"] or "")
+    password = f":{quote(settings['PASSWORD'])}" if settings["PASSWORD"] else ""
+    host = settings["HOST"] or ""
+    if host.startswith("/"):
+        return f"postgres://{user}{password}@/{settings['NAME']}?host={quote(host)}"
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    return f"postgres://{user}{password}@{host}{port}/{settings['NAME']}"
+
+
+class WorkerProcess:
+    """A real Celery worker in a child process, consuming every queue from the configured broker."""
+
+    def __init__(self, env: dict[str, str], queues: str = "default,checks,reports,sandbox"):
+        self.env = env
+        self.queues = queues
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            self.queues,
+            "-c",
+            "1",
+            "--without-mingle",
+            "--without-gossip",
+            "-l",
+            "WARNING",
+            "-P",
+            "prefork",
+        ]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
+        return self
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _purge_broker(env: dict[str, str]) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "purge",
+            "-f",
+            "-Q",
+            "default,checks,reports,sandbox",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def worker_env(transactional_db):
+    """Environment for a worker process that shares this test's database and broker."""
+    env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "CELERY_TASK_ALWAYS_EAGER": "0"}
+    _purge_broker(env)
+    return env
+
+
+@pytest.fixture
+def celery_worker(worker_env):
+    """A running worker for the duration of the test (stopped, then killed if it hangs)."""
+    worker = WorkerProcess(worker_env).start()
+    yield worker
+    worker.stop()
+
+
+def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.2, message: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {message}")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,56 @@
+"""factory_boy factories for the project's models; personas live in tests/conftest.py."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth.models import Group
+
+from governance.models import Team, User
+
+PASSWORD = "correct-horse-battery"
+
+
+def role_group(name: str) -> Group:
+    # get_or_create: TransactionTestCase flushes the groups the data migration made.
+    return Group.objects.get_or_create(name=name)[0]
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"team-{n}")
+    title = factory.LazyAttribute(lambda team: team.name.replace("-", " ").title())
+    group = factory.LazyAttribute(lambda team: Group.objects.get_or_create(name=f"team:{team.name}")[0])
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A user with ``role`` (a role group name) and membership of ``teams``."""
+
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.LazyAttribute(lambda user: user.username.capitalize())
+    last_name = "Tester"
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(role_group(extracted))
+            if extracted == "admin":
+                self.is_staff = True
+                self.save(update_fields=["is_staff"])
+        if create:
+            self.save()
+
+    @factory.post_generation
+    def teams(self, create, extracted, **kwargs):
+        if create and extracted:
+            for team in extracted:
+                team.group.user_set.add(self)
