@@ -8,4 +8,5 @@ class GovernanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import config.api.schema  # noqa: F401  (registers the OpenAPI auth extensions)
         from governance import signals, tasks  # noqa: F401  (connect receivers and task hooks)

@@ -50,13 +50,13 @@ def token_create(*, actor: User, name: str = "", expires_in_days: int | None = N
         if live >= limit:
             raise ValidationError({"name": [f"You already have {limit} live tokens; revoke one first."]})
         token, secret = ApiToken.objects.create(user=actor, expiry=ttl, name=name[:100])
-        record(action="token.created", actor=actor, obj=token, after=_token_facts(token))
+        record(action="token.created", actor=actor, obj=token.user, after=_token_facts(token))
     return token, secret
 
 
 def token_revoke(*, actor: User, token: ApiToken) -> None:
     with transaction.atomic():
-        record(action="token.revoked", actor=actor, obj=token, before=_token_facts(token))
+        record(action="token.revoked", actor=actor, obj=token.user, before=_token_facts(token))
         token.delete()
 
 
@@ -64,7 +64,7 @@ def token_revoke_all(*, actor: User) -> int:
     with transaction.atomic():
         tokens = list(ApiToken.objects.select_for_update().filter(user=actor))
         for token in tokens:
-            record(action="token.revoked", actor=actor, obj=token, before=_token_facts(token))
+            record(action="token.revoked", actor=actor, obj=token.user, before=_token_facts(token))
         ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).delete()
     return len(tokens)
 
