@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ColumnTypeError
+from .errors import ColumnTypeError, EmptyDataError, InvalidInputError
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -109,3 +109,22 @@ def category_counts(series: pd.Series) -> tuple[list[str], np.ndarray, int]:
             merged[label] = merged.get(label, 0) + int(count)
     labels = sorted(merged)
     return labels, np.array([merged[label] for label in labels], dtype=np.int64), missing
+
+
+def binary_labels(values: Any, pos_label: Any, name: str) -> np.ndarray:
+    """``values == pos_label`` as a bool array, after checking there are at most two labels and no gaps."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise InvalidInputError(f"{name} must be 1-D, got shape {array.shape}")
+    if array.size == 0:
+        raise EmptyDataError(f"{name} is empty")
+    distinct = pd.unique(array)
+    if pd.isna(distinct).any():
+        raise InvalidInputError(f"{name} has missing values")
+    others = [value for value in distinct if value != pos_label]
+    if len(others) > 1:
+        shown = ", ".join(map(repr, distinct[:10]))
+        raise InvalidInputError(
+            f"{name} must hold two labels, one of them pos_label={pos_label!r}; found {shown}"
+        )
+    return array == pos_label
