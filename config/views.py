@@ -11,9 +11,9 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from kombu import Connection
 
 from config.api.errors import json_error_response
-from config.celery_app import app as celery_app
 
 BROKER_TIMEOUT_SECONDS = 2.0
 
@@ -31,7 +31,7 @@ def _check_broker() -> None:
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise OSError(f"broker folder {folder} is missing or not writable")
         return
-    with celery_app.connection_for_write() as conn:
+    with Connection(url, connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
         conn.ensure_connection(
             max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT_SECONDS
         )

@@ -18,7 +18,7 @@ from governance.authentication import BearerTokenAuthentication
 from governance.services import accounts
 
 
-class TokenOutput(serializers.Serializer):
+class IssuedToken(serializers.Serializer):
     token = serializers.CharField(help_text="The secret; shown only in this response.")
     token_key = serializers.CharField(help_text="The first characters, to recognise the token later.")
     name = serializers.CharField()
@@ -44,7 +44,7 @@ class ObtainTokenView(APIView):
     def get_authenticate_header(self, request) -> str:
         return "Bearer"  # so a refused sign-in is a 401 with a challenge, not a 403
 
-    @extend_schema(request=Input, responses={201: TokenOutput}, auth=[])
+    @extend_schema(request=Input, responses={201: IssuedToken}, auth=[])
     def post(self, request):
         data = _validated(self.Input, request.data)
         user = authenticate(request, username=data["username"], password=data["password"])
@@ -52,7 +52,7 @@ class ObtainTokenView(APIView):
             raise AuthenticationFailed("Unable to sign in with those credentials.")
         token, secret = _create_token(user, data)
         body = {"token": secret, "token_key": token.token_key, "name": token.name, "expiry": token.expiry}
-        return Response(TokenOutput(body).data, status=status.HTTP_201_CREATED)
+        return Response(IssuedToken(body).data, status=status.HTTP_201_CREATED)
 
 
 def _validated(serializer_class, data) -> dict:
@@ -120,12 +120,12 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, GenericViewS
     def get_queryset(self):
         return selectors.token_list(user=self.request.user)
 
-    @extend_schema(request=Input, responses={201: TokenOutput})
+    @extend_schema(request=Input, responses={201: IssuedToken})
     def create(self, request):
         data = _validated(self.Input, request.data)
         token, secret = _create_token(request.user, data)
         body = {"token": secret, "token_key": token.token_key, "name": token.name, "expiry": token.expiry}
-        return Response(TokenOutput(body).data, status=status.HTTP_201_CREATED)
+        return Response(IssuedToken(body).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
         accounts.token_revoke(actor=self.request.user, token=instance)

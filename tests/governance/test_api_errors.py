@@ -22,7 +22,9 @@ def post_raw(client, url, body: bytes, content_type="application/json"):
 
 
 def test_it_answers_400_naming_the_missing_field(api):
-    error = assert_error(api.post(reverse("api:auth-token"), {"username": "x"}, format="json"), 400, "invalid")
+    error = assert_error(
+        api.post(reverse("api:auth-token"), {"username": "x"}, format="json"), 400, "invalid"
+    )
     assert error["fields"] == {"password": ["This field is required."]}
     assert "password" in error["message"]
 
@@ -72,8 +74,10 @@ def test_it_throttles_repeated_sign_in_attempts(api, settings):
     from django.core.cache import cache
 
     cache.clear()
-    statuses = [api.post(reverse("api:auth-token"), {"username": "x", "password": "y"}, format="json").status_code
-                for _ in range(12)]
+    statuses = [
+        api.post(reverse("api:auth-token"), {"username": "x", "password": "y"}, format="json").status_code
+        for _ in range(12)
+    ]
     assert statuses[:10] == [401] * 10
     assert statuses[-1] == 429
     cache.clear()

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 def obtain(api, username, password, **extra):
-    return api.post(reverse("api:auth-token"), {"username": username, "password": password, **extra}, format="json")
+    return api.post(
+        reverse("api:auth-token"), {"username": username, "password": password, **extra}, format="json"
+    )
 
 
 def actions() -> list[str]:
