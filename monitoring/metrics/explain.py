@@ -1,0 +1,382 @@
+"""SHAP explanations of a fitted model: global importance, per-feature summaries, local explanations.
+
+The explainer follows the model: ``shap.TreeExplainer`` for tree ensembles (scikit-learn trees, forests and
+boosting, XGBoost, LightGBM, CatBoost), ``shap.LinearExplainer`` for scikit-learn linear models, and the
+sampled model-agnostic ``shap.explainers.Permutation`` for anything else. Rows are a seeded sample whose size
+comes from ``max_rows`` and, when a time budget is given, from the per-row cost measured on a first chunk.
+The SHAP values are shap's own (nothing is recomputed), so the overhead over calling shap directly is the
+summaries and an additivity check on at most ``additivity_rows`` rows.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._values import finite_or_none
+from .errors import EmptyDataError, InvalidInputError
+
+ADDITIVITY_TOLERANCE = 1e-4  # relative to max(1, |output|); shap's own check allows 1e-2
+TREE_MODULES = ("xgboost", "lightgbm", "catboost", "sklearn.tree", "sklearn.ensemble")
+TREE_NAMES = ("Tree", "Forest", "Boosting", "Trees")
+EXPLAINERS = ("auto", "tree", "linear", "permutation")
+
+
+@dataclass
+class _Explainer:
+    """A shap explainer with what the result must say about it and how to get the explained output."""
+
+    name: str
+    reason: str
+    explain: Callable[[pd.DataFrame], tuple[np.ndarray, Any]]
+    output: Callable[[pd.DataFrame], np.ndarray]
+    output_space: str
+    background_rows: int | None
+    first_chunk: int = 64  # rows in the chunk that measures the per-row cost
+
+
+def explain_model(
+    model: Any,
+    X: pd.DataFrame,
+    *,
+    background: pd.DataFrame | None = None,
+    max_rows: int | None = 1000,
+    time_budget_s: float | None = 60.0,
+    background_size: int = 100,
+    local_rows: int = 5,
+    beeswarm_points: int = 200,
+    class_index: int | None = None,
+    additivity_rows: int = 1000,
+    seed: int = 0,
+    explainer: str = "auto",
+) -> dict[str, Any]:
+    """Explain ``model`` on a seeded sample of the rows of ``X`` and summarise the SHAP values.
+
+    Guarantees: JSON-safe; SHAP values equal shap's for the same explainer and rows; rows are a seeded
+    random sample (all rows, in order, when they fit); at most ``max_rows`` rows, and when
+    ``time_budget_s`` is set, as many as the per-row cost measured on a first chunk allows;
+    the additivity check reports ``max |base + sum(SHAP) - model output|`` in the explained output space.
+    """
+    frame = _frame(X)
+    if explainer not in EXPLAINERS:
+        raise InvalidInputError(f"explainer must be one of {EXPLAINERS}, not {explainer!r}")
+    rng = np.random.default_rng(seed)
+    chosen = _build_explainer(model, frame, background, background_size, explainer, rng)
+    values, base, rows, timing = _explain_rows(chosen, frame, max_rows, time_budget_s, rng)
+    values, base, output_note = _single_output(values, base, class_index)
+    explained = frame.iloc[rows]
+    shap_version = __import__("shap").__version__
+    return {
+        "kind": "explainability",
+        "explainer": chosen.name,
+        "explainer_reason": chosen.reason,
+        "output": f"{chosen.output_space}{output_note}",
+        "shap_version": shap_version,
+        "seed": seed,
+        "background_rows": chosen.background_rows,
+        "rows_available": len(frame),
+        "rows_explained": len(rows),
+        "base_value": finite_or_none(np.mean(base)),
+        "global_importance": _global_importance(frame.columns, values),
+        "features": _feature_summaries(frame.columns, explained, values, beeswarm_points, rng),
+        "local": _local_explanations(explained, values, base, local_rows, rng),
+        "additivity": _additivity(chosen, explained, values, base, additivity_rows, class_index),
+        "timing": timing,
+    }
+
+
+def _frame(X: Any) -> pd.DataFrame:
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise EmptyDataError("Nothing to explain: X has no rows or no columns")
+    return frame
+
+
+def _build_explainer(
+    model: Any,
+    frame: pd.DataFrame,
+    background: pd.DataFrame | None,
+    size: int,
+    kind: str,
+    rng: np.random.Generator,
+) -> _Explainer:
+    import shap
+
+    detected, reason = _detect(model)
+    kind = detected if kind == "auto" else kind
+    reason = reason if kind == detected else f"requested explainer={kind!r}"
+    if kind == "tree":
+        try:
+            return _tree_explainer(shap, model, reason)
+        except Exception as exc:  # shap raises bare Exceptions for unsupported trees
+            reason = f"TreeExplainer refused the model ({exc}); fell back to the permutation explainer"
+            kind = "permutation"
+    sample = _background(frame, background, size, rng)
+    if kind == "linear":
+        return _linear_explainer(shap, model, sample, reason)
+    return _permutation_explainer(shap, model, sample, reason)
+
+
+def _detect(model: Any) -> tuple[str, str]:
+    cls = type(model)
+    module, name = cls.__module__, cls.__name__
+    if module.startswith(TREE_MODULES) and (
+        not module.startswith("sklearn") or any(t in name for t in TREE_NAMES)
+    ):
+        return "tree", f"{name} is a tree model, so exact TreeSHAP applies"
+    if module.startswith("sklearn.linear_model") and hasattr(model, "coef_"):
+        return "linear", f"{name} is a linear model, so exact linear SHAP applies"
+    return (
+        "permutation",
+        f"{name} is neither a tree nor a linear model, so the model-agnostic explainer is used",
+    )
+
+
+def _tree_explainer(shap: Any, model: Any, reason: str) -> _Explainer:
+    explainer = shap.TreeExplainer(model)
+
+    def explain(rows: pd.DataFrame) -> tuple[np.ndarray, Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # LightGBM's notice that its output format changed
+            values = np.asarray(explainer.shap_values(rows, check_additivity=False))
+        return values, _per_row(explainer.expected_value, values)
+
+    return _Explainer(
+        "TreeExplainer", reason, explain, lambda rows: _tree_output(explainer, rows), "raw model output", None
+    )
+
+
+def _tree_output(explainer: Any, rows: pd.DataFrame) -> np.ndarray:
+    """The raw output TreeSHAP explains (margins / log-odds for boosting, probabilities for forests)."""
+    ensemble = explainer.model
+    if ensemble.model_type == "xgboost":
+        import xgboost
+
+        return np.asarray(ensemble.original_model.predict(xgboost.DMatrix(rows), output_margin=True))
+    if ensemble.model_type == "lightgbm":
+        return np.asarray(ensemble.original_model.predict(rows, raw_score=True))
+    return np.asarray(ensemble.predict(rows.to_numpy(dtype=np.float64)))
+
+
+def _linear_explainer(shap: Any, model: Any, background: pd.DataFrame, reason: str) -> _Explainer:
+    explainer = shap.LinearExplainer(model, background)
+    output = model.decision_function if hasattr(model, "decision_function") else model.predict
+
+    def explain(rows: pd.DataFrame) -> tuple[np.ndarray, Any]:
+        values = np.asarray(explainer.shap_values(rows))
+        return values, _per_row(explainer.expected_value, values)
+
+    space = (
+        "decision function (log-odds for logistic models)"
+        if hasattr(model, "decision_function")
+        else "prediction"
+    )
+    return _Explainer(
+        "LinearExplainer", reason, explain, lambda rows: np.asarray(output(rows)), space, len(background)
+    )
+
+
+def _permutation_explainer(shap: Any, model: Any, background: pd.DataFrame, reason: str) -> _Explainer:
+    predict = _prediction_function(model)
+    explainer = shap.explainers.Permutation(predict, shap.maskers.Independent(background), seed=0)
+
+    def explain(rows: pd.DataFrame) -> tuple[np.ndarray, Any]:
+        explanation = explainer(rows, silent=True)
+        values = np.asarray(explanation.values)
+        return values, _per_row(explanation.base_values, values)
+
+    space = "positive-class probability" if hasattr(model, "predict_proba") else "prediction"
+    # Each row costs hundreds of model calls here, so the cost is measured on one row, not 64.
+    return _Explainer("PermutationExplainer", reason, explain, predict, space, len(background), first_chunk=1)
+
+
+def _prediction_function(model: Any) -> Callable[[Any], np.ndarray]:
+    if hasattr(model, "predict_proba"):
+        return lambda rows: np.asarray(model.predict_proba(rows))[:, -1]
+    if hasattr(model, "predict"):
+        return lambda rows: np.asarray(model.predict(rows))
+    if callable(model):
+        return lambda rows: np.asarray(model(rows))
+    raise InvalidInputError(f"{type(model).__name__} has no predict_proba or predict to explain")
+
+
+def _background(
+    frame: pd.DataFrame, background: pd.DataFrame | None, size: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    source = frame if background is None else _frame(background)
+    if len(source) <= size:
+        return source
+    return source.iloc[np.sort(rng.choice(len(source), size=size, replace=False))]
+
+
+def _explain_rows(
+    chosen: _Explainer,
+    frame: pd.DataFrame,
+    max_rows: int | None,
+    budget: float | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """SHAP values for a seeded sample of rows, in chunks that grow while the time budget allows.
+
+    Without a budget all ``max_rows`` rows go to shap in one call (in their original order when that is
+    every row). With one, a first small chunk measures the per-row cost and each next chunk is as large as
+    the remaining budget (kept 10 % short) affords.
+    """
+    target = len(frame) if max_rows is None else min(max_rows, len(frame))
+    started = time.perf_counter()
+    if budget is None:
+        rows = (
+            np.arange(len(frame)) if target == len(frame) else np.sort(rng.permutation(len(frame))[:target])
+        )
+        values, base = chosen.explain(frame if target == len(frame) else frame.iloc[rows])
+        return values, base, rows, _timing(time.perf_counter() - started, len(rows), budget, limited=False)
+    order = rng.permutation(len(frame))
+    chunk = min(target, chosen.first_chunk)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    done = 0
+    while chunk > 0:
+        rows = np.sort(order[done : done + chunk])
+        values, base = chosen.explain(frame.iloc[rows])
+        parts.append((rows, values, base))
+        done += chunk
+        elapsed = time.perf_counter() - started
+        affordable = int(max(0.0, budget * 0.9 - elapsed) / (elapsed / done))
+        chunk = min(target - done, affordable)
+    # Chunk boundaries depend on timing; sorting makes the result depend only on which rows were explained.
+    rows = np.concatenate([p[0] for p in parts])
+    by_row = np.argsort(rows)
+    rows = rows[by_row]
+    values = np.concatenate([p[1] for p in parts])[by_row]
+    base = np.concatenate([p[2] for p in parts])[by_row]
+    elapsed = time.perf_counter() - started
+    return values, base, rows, _timing(elapsed, len(rows), budget, limited=done < target)
+
+
+def _per_row(base: Any, values: np.ndarray) -> np.ndarray:
+    """Base values as ``(rows,)`` or ``(rows, outputs)`` whatever shape the explainer gave them."""
+    array = np.asarray(base, dtype=np.float64)
+    shape = (values.shape[0], *values.shape[2:])
+    if array.shape == shape:
+        return array
+    if array.size == 1:
+        return np.full(shape, float(array.reshape(-1)[0]))
+    return np.broadcast_to(array, shape).copy()
+
+
+def _timing(elapsed: float, rows: int, budget: float | None, *, limited: bool) -> dict[str, Any]:
+    return {
+        "seconds": elapsed,
+        "seconds_per_row": elapsed / rows,
+        "time_budget_s": budget,
+        "limited_by_budget": limited,
+        "note": "the only machine-dependent part: with limited_by_budget false the result is reproducible",
+    }
+
+
+def _single_output(
+    values: np.ndarray, base: np.ndarray, class_index: int | None
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Reduce multi-output SHAP values ``(rows, features, outputs)`` to one output (class 1 of 2 by default)."""
+    if values.ndim == 2:
+        return values, base, ""
+    outputs = values.shape[2]
+    index = class_index if class_index is not None else (1 if outputs == 2 else 0)
+    if not 0 <= index < outputs:
+        raise InvalidInputError(f"class_index {index} is out of range for a model with {outputs} outputs")
+    return values[:, :, index], base[:, index], f", output {index} of {outputs}"
+
+
+def _global_importance(columns: pd.Index, values: np.ndarray) -> list[dict[str, Any]]:
+    importance = np.abs(values).mean(axis=0)
+    order = np.argsort(-importance, kind="stable")
+    return [{"feature": str(columns[i]), "mean_abs_shap": float(importance[i])} for i in order]
+
+
+def _feature_summaries(
+    columns: pd.Index, explained: pd.DataFrame, values: np.ndarray, points: int, rng: np.random.Generator
+) -> list[dict[str, Any]]:
+    chosen = np.sort(rng.choice(len(values), size=min(points, len(values)), replace=False))
+    summaries = []
+    for position, column in enumerate(columns):
+        column_values = values[:, position]
+        feature_values = explained.iloc[chosen, position].tolist()
+        summaries.append(
+            {
+                "feature": str(column),
+                "mean_shap": float(column_values.mean()),
+                "mean_abs_shap": float(np.abs(column_values).mean()),
+                "min_shap": float(column_values.min()),
+                "max_shap": float(column_values.max()),
+                "sample": [
+                    [_feature_value(v), float(s)]
+                    for v, s in zip(feature_values, column_values[chosen], strict=True)
+                ],
+            }
+        )
+    return summaries
+
+
+def _feature_value(value: Any) -> float | str | None:
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return finite_or_none(value)
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return str(value)
+
+
+def _local_explanations(
+    explained: pd.DataFrame, values: np.ndarray, base: np.ndarray, count: int, rng: np.random.Generator
+) -> list[dict[str, Any]]:
+    picks = np.sort(rng.choice(len(values), size=min(count, len(values)), replace=False))
+    out = []
+    for row in picks:
+        row_base = float(base[row])
+        contributions = values[row]
+        order = np.argsort(-np.abs(contributions), kind="stable")
+        out.append(
+            {
+                "row": _feature_value(explained.index[row]),
+                "base_value": row_base,
+                "output": row_base + float(contributions.sum()),
+                "contributions": [
+                    {
+                        "feature": str(explained.columns[i]),
+                        "value": _feature_value(explained.iat[row, i]),
+                        "shap": float(contributions[i]),
+                    }
+                    for i in order
+                ],
+            }
+        )
+    return out
+
+
+def _additivity(
+    chosen: _Explainer,
+    explained: pd.DataFrame,
+    values: np.ndarray,
+    base: np.ndarray,
+    limit: int,
+    class_index: int | None,
+) -> dict[str, Any]:
+    rows = min(limit, len(values))
+    output = np.asarray(chosen.output(explained.iloc[:rows]), dtype=np.float64)
+    if output.ndim == 2:
+        index = class_index if class_index is not None else (1 if output.shape[1] == 2 else 0)
+        output = output[:, index]
+    deviation = np.abs(base[:rows] + values[:rows].sum(axis=1) - output)
+    worst = float(deviation.max())
+    scale = max(1.0, float(np.abs(output).max()))
+    return {
+        "rows_checked": rows,
+        "max_abs_deviation": finite_or_none(worst),
+        "tolerance": ADDITIVITY_TOLERANCE * scale,
+        "holds": bool(worst <= ADDITIVITY_TOLERANCE * scale),
+        "note": "float32 tree libraries (XGBoost, LightGBM) typically deviate by about 1e-6",
+    }
