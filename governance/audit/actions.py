@@ -44,6 +44,7 @@ ACTIONS: dict[str, str] = {
     "dataset.created": "A dataset was registered.",
     "dataset_version.uploaded": "A dataset version was uploaded.",
     "dataset_version.profiled": "A dataset version was profiled.",
+    "dataset_version.downloaded": "A dataset file was downloaded.",
     "lineage.event_received": "An OpenLineage run event was received.",
     "tiering.rule_changed": "The risk-tiering rule changed.",
     # checks and monitoring

@@ -1,0 +1,180 @@
+"""``/api/v1/datasets/``: datasets and their versions (multipart upload in field ``file``)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from config.api.viewsets import ScopedViewSet
+from governance import access
+from registry import graph, selectors
+from registry.api.common import NAME_REGEX, UploadViewSetMixin, received_upload
+from registry.api.versions import DOWNLOAD_BLOCK_BYTES, lineage_depth
+from registry.models.datasets import DatasetRole, DatasetVersion
+from registry.services import datasets as dataset_services
+
+
+class DatasetOutput(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    team = serializers.CharField(source="team.name")
+    owner = serializers.CharField(source="owner.username")
+    lineage_namespace = serializers.CharField()
+    lineage_name = serializers.CharField()
+    latest_version = serializers.IntegerField(allow_null=True)
+    version_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Datasets owned by the caller's teams (all of them for auditors, risk officers and admins)."""
+
+    class Input(serializers.Serializer):
+        name = serializers.SlugField(max_length=100)
+        team = serializers.SlugField(max_length=64)
+        title = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        lineage_namespace = serializers.CharField(
+            required=False, allow_blank=True, max_length=200, default=""
+        )
+        lineage_name = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+    selector = staticmethod(selectors.dataset_list)
+    serializer_class = DatasetOutput
+    lookup_field = "name"
+    lookup_value_regex = NAME_REGEX
+    filterset_fields = {"team__name": ["exact"], "owner__username": ["exact"]}
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name"]
+    search_fields = ["name", "title", "description"]
+
+    @extend_schema(request=Input, responses={201: DatasetOutput})
+    def create(self, request):
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        team = access.visible_teams(request.user).filter(name=data.pop("team")).first()
+        if team is None:
+            raise serializers.ValidationError({"team": ["Unknown team."]})
+        dataset = dataset_services.dataset_create(actor=request.user, team=team, **data)
+        body = DatasetOutput(selectors.dataset_list(user=request.user).get(pk=dataset.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class DatasetVersionOutput(serializers.Serializer):
+    dataset = serializers.CharField(source="dataset.name")
+    version = serializers.IntegerField()
+    role = serializers.CharField()
+    file = serializers.SerializerMethodField()
+    schema = serializers.JSONField()
+    target_column = serializers.CharField()
+    prediction_column = serializers.CharField()
+    sensitive_columns = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField()
+    row_count = serializers.IntegerField(allow_null=True)
+    profile_status = serializers.CharField()
+    profile_error = serializers.CharField()
+    profiled_at = serializers.DateTimeField(allow_null=True)
+    created_by = serializers.CharField(source="created_by.username")
+    created_at = serializers.DateTimeField()
+
+    def get_file(self, version) -> dict:
+        return {
+            "sha256": version.file_sha256,
+            "size": version.file_size,
+            "name": version.file_name,
+            "format": version.file_format,
+        }
+
+
+class DatasetVersionDetailOutput(DatasetVersionOutput):
+    profile = serializers.JSONField(allow_null=True)
+
+
+class DatasetVersionViewSet(
+    UploadViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
+):
+    """Versions of one dataset. Create is a multipart upload with the CSV or Parquet file in ``file``;
+    the profile is computed in the background (``profile_status`` goes pending → succeeded)."""
+
+    class Input(serializers.Serializer):
+        file = serializers.FileField(help_text="CSV (UTF-8, with a header) or Parquet.")
+        sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False)
+        role = serializers.ChoiceField(choices=DatasetRole.choices, default=DatasetRole.OTHER)
+        target_column = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+        prediction_column = serializers.CharField(
+            required=False, allow_blank=True, max_length=200, default=""
+        )
+        sensitive_columns = serializers.ListField(
+            child=serializers.CharField(max_length=200), required=False, default=list, max_length=200
+        )
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+
+    selector = staticmethod(selectors.dataset_version_list)
+    serializer_class = DatasetVersionOutput
+    parser_classes = [MultiPartParser]
+    lookup_field = "version"
+    lookup_value_regex = "[0-9]+"
+    filterset_fields = ["role", "profile_status", "file_format"]
+    ordering_fields = ["version", "created_at"]
+    ordering = ["-version"]
+
+    @staticmethod
+    def upload_max_bytes() -> int:
+        return settings.ATTEST_MAX_DATASET_BYTES
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return DatasetVersion.objects.none()
+        return selectors.dataset_version_list(user=self.request.user, dataset=self.parent_dataset())
+
+    def get_serializer_class(self):
+        return DatasetVersionDetailOutput if self.action == "retrieve" else DatasetVersionOutput
+
+    def parent_dataset(self):
+        if not hasattr(self, "_parent_dataset"):
+            self._parent_dataset = selectors.dataset_get(
+                user=self.request.user, name=self.kwargs["dataset_name"]
+            )
+        return self._parent_dataset
+
+    @extend_schema(
+        request={"multipart/form-data": Input},
+        responses={201: DatasetVersionDetailOutput, 200: DatasetVersionDetailOutput},
+    )
+    def create(self, request, dataset_name=None):
+        dataset = self.parent_dataset()
+        access.require(request.user, "change", dataset)  # before the body is read
+        upload = received_upload(request, "file")
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("file")
+        version, created = dataset_services.dataset_version_upload(
+            actor=request.user, dataset=dataset, upload=upload, declared_sha256=data.pop("sha256", ""), **data
+        )
+        body = DatasetVersionDetailOutput(self.get_queryset().get(pk=version.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request, dataset_name=None, version=None):
+        found = self.get_object()
+        blob = dataset_services.dataset_version_download(actor=request.user, version=found)
+        response = FileResponse(blob, as_attachment=True, filename=found.file_name)
+        response.block_size = DOWNLOAD_BLOCK_BYTES
+        response["ETag"] = f'"sha256:{found.file_sha256}"'
+        response["X-Checksum-SHA256"] = found.file_sha256
+        return response
+
+    @action(detail=True, methods=["get"])
+    def lineage(self, request, dataset_name=None, version=None):
+        return Response(
+            graph.lineage_graph(user=request.user, root=self.get_object(), depth=lineage_depth(request))
+        )

@@ -1,0 +1,75 @@
+"""``POST /api/v1/lineage``: OpenLineage RunEvent intake; ``/api/v1/tiering-rules/``: the tiering rule."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from registry import selectors
+from registry.services import inventory, lineage
+
+
+class LineageEventOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    run_id = serializers.CharField(source="run.run_id")
+    event_type = serializers.CharField()
+    event_time = serializers.DateTimeField()
+    run_state = serializers.CharField(source="run.state")
+    resolution = serializers.JSONField()
+    received_at = serializers.DateTimeField()
+
+
+class OpenLineageView(APIView):
+    """Accepts RunEvents as ``openlineage-python``'s HTTP transport sends them (Bearer token, JSON).
+
+    The job maps to a model by its lineage namespace and job name, inputs and outputs to dataset
+    versions by namespace and name; the raw event is kept. 201 for a new event, 200 for a repeat.
+    """
+
+    @extend_schema(request=dict, responses={201: LineageEventOutput, 200: LineageEventOutput})
+    def post(self, request):
+        event, created = lineage.lineage_event_receive(actor=request.user, event=request.data)
+        body = LineageEventOutput(event).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class TieringRuleOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    weights = serializers.JSONField()
+    thresholds = serializers.JSONField()
+    floors = serializers.JSONField()
+    note = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+
+
+class TieringRuleViewSet(mixins.ListModelMixin, GenericViewSet):
+    """Versions of the risk-tiering rule, newest first; an administrator records a new one with POST."""
+
+    class Input(serializers.Serializer):
+        weights = serializers.JSONField()
+        thresholds = serializers.JSONField()
+        floors = serializers.JSONField(required=False, default=dict)
+        note = serializers.CharField(required=False, allow_blank=True, default="")
+
+    serializer_class = TieringRuleOutput
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.tiering_rule_list(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        if selectors.tiering_rule_list(user=request.user).exists() or not request.user.is_authenticated:
+            return super().list(request, *args, **kwargs)
+        inventory.tiering_rule_current()  # record the built-in default the first time anyone looks
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=Input, responses={201: TieringRuleOutput})
+    def create(self, request):
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rule = inventory.tiering_rule_create(actor=request.user, **serializer.validated_data)
+        return Response(TieringRuleOutput(rule).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,212 @@
+"""``/api/v1/models/``: the inventory. List, register, read, edit, lifecycle moves, tier overrides."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api.viewsets import ScopedViewSet
+from governance import access
+from governance.models import User
+from registry import selectors
+from registry.api.common import NAME_REGEX, StringMapField
+from registry.models import RegisteredModel
+from registry.models.inventory import EUAIActCategory, ModelStatus, RiskTier
+from registry.services import inventory
+
+
+class ModelFilter(django_filters.FilterSet):
+    team = django_filters.CharFilter(field_name="team__name")
+    owner = django_filters.CharFilter(field_name="owner__username")
+    tier = django_filters.TypedMultipleChoiceFilter(
+        field_name="risk_tier", choices=RiskTier.choices, coerce=int
+    )
+    status = django_filters.MultipleChoiceFilter(choices=ModelStatus.choices)
+    eu_ai_act_category = django_filters.ChoiceFilter(choices=EUAIActCategory.choices)
+    is_third_party = django_filters.BooleanFilter()
+    tag = django_filters.CharFilter(method="filter_tag", help_text="`key` or `key=value`")
+    review_overdue = django_filters.BooleanFilter(method="filter_review_overdue")
+
+    class Meta:
+        model = RegisteredModel
+        fields = ["team", "owner", "tier", "status", "eu_ai_act_category", "is_third_party"]
+
+    def filter_tag(self, queryset, name, value):
+        key, equals, tag_value = value.partition("=")
+        if equals:
+            return queryset.filter(tags__contains={key: tag_value})
+        return queryset.filter(tags__has_key=key)
+
+    def filter_review_overdue(self, queryset, name, value):
+        overdue = Q(next_review_due__lt=timezone.now().date()) & ~Q(status=ModelStatus.RETIRED)
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+class ModelOutput(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    purpose = serializers.CharField()
+    intended_use = serializers.CharField()
+    out_of_scope_use = serializers.CharField()
+    limitations = serializers.CharField()
+    business_line = serializers.CharField()
+    deployment_context = serializers.CharField()
+    affected_persons = serializers.CharField()
+    team = serializers.CharField(source="team.name")
+    owner = serializers.CharField(source="owner.username")
+    risk_tier = serializers.IntegerField()
+    computed_tier = serializers.IntegerField()
+    tier_override = serializers.IntegerField(allow_null=True)
+    tier_override_reason = serializers.CharField()
+    tier_answers = serializers.DictField(child=serializers.CharField())
+    tier_rule_version = serializers.IntegerField(source="tier_rule.version", allow_null=True)
+    eu_ai_act_category = serializers.CharField()
+    is_third_party = serializers.BooleanField()
+    vendor = serializers.CharField()
+    status = serializers.CharField()
+    review_frequency_months = serializers.IntegerField()
+    last_reviewed_on = serializers.DateField(allow_null=True)
+    next_review_due = serializers.DateField(allow_null=True)
+    review_overdue = serializers.SerializerMethodField()
+    valid_until = serializers.DateField(allow_null=True)
+    tags = serializers.DictField(child=serializers.CharField())
+    lineage_namespace = serializers.CharField()
+    lineage_job = serializers.CharField()
+    upstream_models = serializers.SerializerMethodField()
+    aliases = serializers.SerializerMethodField()
+    latest_version = serializers.IntegerField(allow_null=True)
+    version_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_review_overdue(self, model) -> bool:
+        due = model.next_review_due
+        return bool(due and due < timezone.now().date() and model.status != ModelStatus.RETIRED)
+
+    def get_upstream_models(self, model) -> list[str]:
+        return sorted(edge.src_model.name for edge in model.upstream_edges)
+
+    def get_aliases(self, model) -> dict[str, int]:
+        return {alias.name: alias.version.version for alias in model.aliases.all()}
+
+
+class ModelFields(serializers.Serializer):
+    """The inventory fields a team may set, shared by create and update."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    purpose = serializers.CharField(required=False, allow_blank=True)
+    intended_use = serializers.CharField(required=False, allow_blank=True)
+    out_of_scope_use = serializers.CharField(required=False, allow_blank=True)
+    limitations = serializers.CharField(required=False, allow_blank=True)
+    business_line = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    deployment_context = serializers.CharField(required=False, allow_blank=True)
+    affected_persons = serializers.CharField(required=False, allow_blank=True)
+    owner = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), required=False
+    )
+    tier_answers = serializers.DictField(child=serializers.CharField())
+    eu_ai_act_category = serializers.ChoiceField(choices=EUAIActCategory.choices, required=False)
+    is_third_party = serializers.BooleanField(required=False)
+    vendor = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    review_frequency_months = serializers.IntegerField(required=False, min_value=1, max_value=120)
+    last_reviewed_on = serializers.DateField(required=False, allow_null=True)
+    valid_until = serializers.DateField(required=False, allow_null=True)
+    tags = StringMapField(required=False)
+    lineage_namespace = serializers.CharField(required=False, max_length=200)
+    lineage_job = serializers.CharField(required=False, max_length=200)
+    upstream_models = serializers.ListField(
+        child=serializers.SlugField(max_length=100), required=False, max_length=100
+    )
+
+
+class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """The model inventory, permission-scoped: a model outside the caller's teams is a 404."""
+
+    class CreateInput(ModelFields):
+        name = serializers.SlugField(max_length=100)
+        team = serializers.SlugField(max_length=64)
+
+    class UpdateInput(ModelFields):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            for field in self.fields.values():
+                field.required = False
+
+    class StatusInput(serializers.Serializer):
+        status = serializers.ChoiceField(choices=ModelStatus.choices)
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    class TierInput(serializers.Serializer):
+        tier = serializers.ChoiceField(choices=RiskTier.choices, allow_null=True)
+        reason = serializers.CharField(max_length=2000)
+
+    selector = staticmethod(selectors.model_list)
+    serializer_class = ModelOutput
+    filterset_class = ModelFilter
+    lookup_field = "name"
+    lookup_value_regex = NAME_REGEX
+    ordering_fields = ["name", "risk_tier", "status", "next_review_due", "created_at", "updated_at"]
+    ordering = ["name"]
+    search_fields = ["name", "title", "description", "purpose"]
+
+    @extend_schema(request=CreateInput, responses={201: ModelOutput})
+    def create(self, request):
+        data = _validated(self.CreateInput, request.data)
+        team = access.visible_teams(request.user).filter(name=data.pop("team")).first()
+        if team is None:
+            raise serializers.ValidationError({"team": ["Unknown team."]})
+        upstream = _upstream(request.user, data.pop("upstream_models", []))
+        model = inventory.model_create(actor=request.user, team=team, upstream=upstream, **data)
+        return Response(self._output(model.name), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UpdateInput, responses={200: ModelOutput})
+    def partial_update(self, request, name=None):
+        model = self.get_object()
+        data = _validated(self.UpdateInput, request.data)
+        upstream = _upstream(request.user, data.pop("upstream_models")) if "upstream_models" in data else None
+        inventory.model_update(actor=request.user, model=model, upstream=upstream, **data)
+        return Response(self._output(model.name))
+
+    @extend_schema(request=StatusInput, responses={200: ModelOutput})
+    @action(detail=True, methods=["post"], url_path="status")
+    def change_status(self, request, name=None):
+        model = self.get_object()
+        data = _validated(self.StatusInput, request.data)
+        inventory.model_change_status(
+            actor=request.user, model=model, status=data["status"], reason=data["reason"]
+        )
+        return Response(self._output(model.name))
+
+    @extend_schema(request=TierInput, responses={200: ModelOutput})
+    @action(detail=True, methods=["post"], url_path="tier-override")
+    def tier_override(self, request, name=None):
+        model = self.get_object()
+        data = _validated(self.TierInput, request.data)
+        inventory.model_override_tier(
+            actor=request.user, model=model, tier=data["tier"], reason=data["reason"]
+        )
+        return Response(self._output(model.name))
+
+    def _output(self, name: str) -> dict:
+        return ModelOutput(selectors.model_list(user=self.request.user).get(name=name)).data
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _upstream(user, names: list[str]) -> list[RegisteredModel]:
+    found = {m.name: m for m in access.scope(user, RegisteredModel.objects.filter(name__in=names))}
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise serializers.ValidationError({"upstream_models": [f"Unknown model {missing[0]!r}."]})
+    return [found[name] for name in dict.fromkeys(names)]

@@ -1,0 +1,237 @@
+"""Dataset writes: registering datasets, uploading versions (checked at upload), profiling them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from governance import access
+from governance.audit import record
+from governance.models import Team, User
+from registry import profiling, storage, tabular
+from registry.models import Dataset, DatasetVersion
+from registry.models.datasets import DatasetRole, ProfileStatus
+
+DATASET_PREFIX = "datasets"
+MAX_PROFILE_ERROR = 2000
+
+
+def dataset_create(
+    *,
+    actor: User,
+    team: Team,
+    name: str,
+    title: str = "",
+    description: str = "",
+    owner: User | None = None,
+    lineage_namespace: str = "",
+    lineage_name: str = "",
+) -> Dataset:
+    """Register a dataset owned by ``team``. Its OpenLineage identity defaults to ``("attest", name)``."""
+    access.require(actor, "change", team)
+    with transaction.atomic():
+        dataset = Dataset(
+            team=team,
+            name=name,
+            title=title,
+            description=description,
+            owner=owner or actor,
+            lineage_namespace=lineage_namespace or "attest",
+            lineage_name=lineage_name or name,
+        )
+        dataset.full_clean(exclude=["team", "owner"])
+        dataset.save()
+        record(action="dataset.created", actor=actor, obj=dataset, after=_dataset_facts(dataset))
+    return dataset
+
+
+def _dataset_facts(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "name": dataset.name,
+        "title": dataset.title,
+        "team": dataset.team.name,
+        "owner": dataset.owner.username,
+        "lineage": [dataset.lineage_namespace, dataset.lineage_name],
+    }
+
+
+def dataset_version_upload(
+    *,
+    actor: User,
+    dataset: Dataset,
+    upload: storage.Upload,
+    declared_sha256: str = "",
+    role: str = DatasetRole.OTHER,
+    target_column: str = "",
+    prediction_column: str = "",
+    sensitive_columns: list[str] = (),
+    description: str = "",
+) -> tuple[DatasetVersion, bool]:
+    """Add a CSV or Parquet file as the dataset's next version and queue its profile; returns (version, created).
+
+    Guarantees: the file is refused (400, naming the row or column) when it is empty, has no header,
+    duplicate or empty column names, invalid UTF-8 or ragged rows, or is a Parquet file pyarrow cannot
+    read; declared columns exist in the file; the same bytes return the existing version; the profile
+    job is queued only once the version has committed.
+    """
+    access.require(actor, "change", dataset)
+    if upload.size == 0:
+        raise ValidationError({"file": ["The file is empty."]})
+    declared = declared_sha256.strip().lower()
+    if declared and declared != upload.sha256:
+        raise ValidationError(
+            {"sha256": [f"The file's SHA-256 is {upload.sha256}, not the declared {declared}."]}
+        )
+    existing = DatasetVersion.objects.filter(dataset=dataset, file_sha256=upload.sha256).first()
+    if existing is not None:
+        return existing, False
+    file_format, info = _inspect(upload)
+    sensitive = list(dict.fromkeys(sensitive_columns))
+    _check_declared_columns(info, target_column, prediction_column, sensitive)
+    key = storage.store(DATASET_PREFIX, upload)
+    with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        existing = DatasetVersion.objects.filter(dataset=dataset, file_sha256=upload.sha256).first()
+        if existing is not None:
+            return existing, False
+        number = (
+            DatasetVersion.objects.filter(dataset=dataset).aggregate(top=Max("version"))["top"] or 0
+        ) + 1
+        version = DatasetVersion(
+            dataset=dataset,
+            version=number,
+            role=role,
+            file_sha256=upload.sha256,
+            file_size=upload.size,
+            file_key=key,
+            file_name=upload.filename,
+            file_format=file_format,
+            schema=info.columns,
+            row_count=info.row_count,
+            target_column=target_column,
+            prediction_column=prediction_column,
+            sensitive_columns=sensitive,
+            description=description,
+            created_by=actor,
+        )
+        version.full_clean(exclude=["dataset", "created_by"])
+        version.save()
+        record(action="dataset_version.uploaded", actor=actor, obj=version, after=_version_facts(version))
+        transaction.on_commit(lambda: _queue_profile(version.pk))
+    return version, True
+
+
+def _inspect(upload: storage.Upload) -> tuple[str, tabular.TableInfo]:
+    upload.file.seek(0)
+    head = upload.file.read(8)
+    file_format = tabular.guess_format(head, upload.filename)
+    try:
+        return file_format, tabular.inspect_file(upload.file, file_format)
+    except tabular.BadDataFile as exc:
+        raise ValidationError({"file": [exc.message]}) from None
+
+
+def _check_declared_columns(
+    info: tabular.TableInfo, target: str, prediction: str, sensitive: list[str]
+) -> None:
+    names = [column["name"] for column in info.columns]
+    listing = ", ".join(names[:50]) + (" …" if len(names) > 50 else "")
+    errors: dict[str, list[str]] = {}
+    for field, column in (("target_column", target), ("prediction_column", prediction)):
+        if column and column not in names:
+            errors[field] = [f"The file has no column {column!r}; its columns are: {listing}."]
+    missing = [column for column in sensitive if column not in names]
+    if missing:
+        errors["sensitive_columns"] = [f"The file has no column {missing[0]!r}; its columns are: {listing}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _version_facts(version: DatasetVersion) -> dict[str, Any]:
+    return {
+        "dataset": version.dataset.name,
+        "version": version.version,
+        "role": version.role,
+        "file_sha256": version.file_sha256,
+        "file_size": version.file_size,
+        "file_format": version.file_format,
+        "file_name": version.file_name,
+        "columns": len(version.schema),
+        "target_column": version.target_column,
+        "prediction_column": version.prediction_column,
+        "sensitive_columns": version.sensitive_columns,
+    }
+
+
+def _queue_profile(version_id: int) -> None:
+    from registry.tasks import profile_dataset_version
+
+    profile_dataset_version.delay(version_id)
+
+
+def dataset_version_profile(*, version_id: int) -> DatasetVersion:
+    """Compute and store the profile of a dataset version (run by the profiling task).
+
+    The work happens outside any transaction; the result and its audit event commit together. A file
+    that cannot be profiled leaves the version with status ``failed`` and the reason, also audited.
+    """
+    with transaction.atomic():
+        version = DatasetVersion.objects.select_for_update().select_related("dataset").get(pk=version_id)
+        if version.profile_status == ProfileStatus.SUCCEEDED:
+            return version
+        version.profile_status = ProfileStatus.RUNNING
+        version.save(update_fields=["profile_status"])
+    try:
+        with storage.open_blob(version.file_key) as blob:
+            profile = profiling.profile_file(blob, version.file_format)
+    except Exception as exc:
+        return _profile_failed(version, f"{type(exc).__name__}: {exc}")
+    with transaction.atomic():
+        version.profile = profile
+        version.row_count = profile["rows"]
+        version.profile_status = ProfileStatus.SUCCEEDED
+        version.profile_error = ""
+        version.profiled_at = timezone.now()
+        version.save(update_fields=["profile", "row_count", "profile_status", "profile_error", "profiled_at"])
+        record(
+            action="dataset_version.profiled",
+            actor=None,
+            obj=version,
+            after={
+                "status": version.profile_status,
+                "rows": version.row_count,
+                "columns": len(profile["columns"]),
+            },
+        )
+    return version
+
+
+def _profile_failed(version: DatasetVersion, error: str) -> DatasetVersion:
+    with transaction.atomic():
+        version.profile_status = ProfileStatus.FAILED
+        version.profile_error = error[:MAX_PROFILE_ERROR]
+        version.save(update_fields=["profile_status", "profile_error"])
+        record(
+            action="dataset_version.profiled",
+            actor=None,
+            obj=version,
+            after={"status": version.profile_status, "error": version.profile_error},
+        )
+    return version
+
+
+def dataset_version_download(*, actor: User, version: DatasetVersion):
+    """Open the dataset file for reading, after recording who downloaded it."""
+    access.require(actor, "view", version)
+    with transaction.atomic():
+        record(
+            action="dataset_version.downloaded",
+            actor=actor,
+            obj=version,
+            after={"file_sha256": version.file_sha256, "file_size": version.file_size},
+        )
+    return storage.open_blob(version.file_key)
