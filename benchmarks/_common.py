@@ -6,6 +6,7 @@ code in its own virtualenv (pandas < 3) where the project is not installed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -29,7 +30,16 @@ def parse_rows(text: str) -> list[int]:
 # ---------------------------------------------------------------------------------------------- data
 
 
-NUMERIC_SHAPES = ("normal", "lognormal", "exponential", "uniform", "student_t", "bimodal", "poisson", "rounded")
+NUMERIC_SHAPES = (
+    "normal",
+    "lognormal",
+    "exponential",
+    "uniform",
+    "student_t",
+    "bimodal",
+    "poisson",
+    "rounded",
+)
 
 
 def numeric_column(rng: np.random.Generator, shape: str, n: int, shift: float) -> np.ndarray:
@@ -98,10 +108,9 @@ def rss_bytes() -> int:
 
 def reset_peak_rss() -> None:
     """Make the kernel's peak-RSS mark equal to the current RSS (Linux: write 5 to clear_refs)."""
-    try:
+    # Not Linux or not permitted: the peak then includes loading the data.
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:  # not Linux or not permitted: peaks then include loading the data
-        pass
 
 
 def peak_rss_bytes() -> int:
@@ -133,7 +142,12 @@ def measure(work: Callable[[], Any], repeats: int) -> dict[str, Any]:
         if attempt == 0:
             output = result
             peak_growth = max(0, peak_rss_bytes() - baseline)
-    return {"seconds": statistics.median(times), "runs": times, "peak_growth_bytes": peak_growth, "output": output}
+    return {
+        "seconds": statistics.median(times),
+        "runs": times,
+        "peak_growth_bytes": peak_growth,
+        "output": output,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- processes
@@ -169,7 +183,11 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for row in cells:
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
 
 
 def _cell(value: Any) -> str:
