@@ -19,3 +19,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Created demo users: {', '.join(created)}")
         else:
             self.stdout.write("Demo users already exist.")
+        from registry.demo import (
+            seed_registry,  # the command may reach up the layers; governance code may not
+        )
+
+        self.stdout.write(seed_registry())
