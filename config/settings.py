@@ -303,7 +303,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic jobs; the database scheduler copies these into django-celery-beat's tables at start,
 # where administrators can pause or retime them. One entry per feature, added by that feature.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # requeue or fail check runs whose worker stopped renewing its lease (monitoring.services.runs)
+    "monitoring-reap-check-runs": {"task": "monitoring.tasks.reap_check_runs", "schedule": 60.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- email ---------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ ACTIONS: dict[str, str] = {
     "check.started": "A check run started.",
     "check.succeeded": "A check run finished with results.",
     "check.failed": "A check run failed.",
+    "check.requeued": "A check run whose worker stopped responding was queued again.",
     "monitoring_plan.created": "A monitoring plan was created.",
     "monitoring_plan.changed": "A monitoring plan was changed.",
     "monitoring_plan.deleted": "A monitoring plan was deleted.",

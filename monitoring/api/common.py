@@ -1,0 +1,51 @@
+"""Lookups shared by the monitoring API: references in request bodies resolved within the user's scope.
+
+A reference the user cannot see is reported exactly like one that does not exist (400 naming the
+field), so a request body cannot probe for other teams' models or datasets.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from governance import access
+from registry import selectors as registry_selectors
+from registry.models import Dataset, DatasetVersion, ModelVersion
+
+
+def version_of(user, model: str, number: int) -> ModelVersion:
+    version = registry_selectors.version_by_reference(user=user, model_name=model, version=number)
+    if version is None:
+        raise ValidationError({"model": [f"No model {model!r} with version {number} that you can see."]})
+    return version
+
+
+def dataset_version_of(user, reference: str | None, field: str) -> DatasetVersion | None:
+    if not reference:
+        return None
+    _name, _, number = reference.partition(":")
+    if not number:
+        raise ValidationError(
+            {field: ["Name a dataset version as 'dataset:version', e.g. 'german-credit:2'."]}
+        )
+    version = registry_selectors.dataset_version_by_reference(user=user, reference=reference)
+    if version is None:
+        raise ValidationError({field: [f"No dataset version {reference!r} that you can see."]})
+    return version
+
+
+def dataset_of(user, name: str, field: str = "dataset") -> Dataset:
+    dataset = access.scope(user, Dataset.objects.all()).filter(name=name).first()
+    if dataset is None:
+        raise ValidationError({field: [f"No dataset {name!r} that you can see."]})
+    return dataset
+
+
+class DatasetVersionField(serializers.Serializer):
+    """A dataset version as clients name it: ``{"dataset", "version", "sha256"}``."""
+
+    dataset = serializers.CharField(source="dataset.name")
+    version = serializers.IntegerField()
+    sha256 = serializers.CharField(source="file_sha256")
+    role = serializers.CharField()

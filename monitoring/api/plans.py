@@ -1,0 +1,151 @@
+"""``/api/v1/monitoring-plans/``: scheduled checks of a deployed version, and the alerts they raised."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api.viewsets import ScopedViewSet
+from governance import access
+from monitoring import selectors
+from monitoring.api.common import DatasetVersionField, dataset_of, dataset_version_of, version_of
+from monitoring.models import CheckKind
+from monitoring.models.plans import AlertOn
+from monitoring.services import plans as plan_services
+
+
+class CheckEntry(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=CheckKind.choices)
+    config = serializers.JSONField(required=False, default=dict)
+
+
+class AlertOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    plan = serializers.IntegerField(source="plan_id")
+    check_run = serializers.IntegerField(source="check_run_id")
+    metric = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    threshold = serializers.FloatField(allow_null=True)
+    severity = serializers.CharField()
+    message = serializers.CharField()
+    breaches = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+class MonitoringPlanViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ScopedViewSet
+):
+    """Plans on versions the caller may see; the version's team's ML engineers and admins change them."""
+
+    class Input(serializers.Serializer):
+        title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        model = serializers.CharField(max_length=100)
+        version = serializers.IntegerField(min_value=1)
+        dataset = serializers.CharField(
+            max_length=100, help_text="Dataset whose newest 'production batch' version each run checks."
+        )
+        reference_dataset = serializers.CharField(
+            required=False, allow_blank=True, default="", help_text="'dataset:version' for drift/quality."
+        )
+        checks = CheckEntry(many=True)
+        crontab = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+        interval_seconds = serializers.IntegerField(
+            required=False, allow_null=True, default=None, min_value=1
+        )
+        enabled = serializers.BooleanField(required=False, default=True)
+        alert_on = serializers.ChoiceField(choices=AlertOn.choices, required=False, default=AlertOn.FAIL)
+
+    class UpdateInput(serializers.Serializer):
+        title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        reference_dataset = serializers.CharField(required=False, allow_blank=True)
+        checks = CheckEntry(many=True, required=False)
+        crontab = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        interval_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+        enabled = serializers.BooleanField(required=False)
+        alert_on = serializers.ChoiceField(choices=AlertOn.choices, required=False)
+
+    class Output(serializers.Serializer):
+        id = serializers.IntegerField()
+        url = serializers.SerializerMethodField()
+        title = serializers.CharField()
+        model = serializers.CharField(source="model_version.model.name")
+        version = serializers.IntegerField(source="model_version.version")
+        dataset = serializers.CharField(source="dataset.name")
+        reference_dataset = DatasetVersionField(allow_null=True)
+        checks = serializers.JSONField()
+        crontab = serializers.CharField()
+        interval_seconds = serializers.IntegerField(allow_null=True)
+        schedule = serializers.CharField(source="schedule_text")
+        enabled = serializers.BooleanField()
+        alert_on = serializers.CharField()
+        periodic_task = serializers.CharField(source="periodic_task.name", allow_null=True, default=None)
+        last_run_at = serializers.DateTimeField(allow_null=True)
+        last_batch = DatasetVersionField(allow_null=True)
+        next_run_at = serializers.DateTimeField(allow_null=True)
+        created_by = serializers.CharField(source="created_by.username")
+        created_at = serializers.DateTimeField()
+        updated_at = serializers.DateTimeField()
+
+        def get_url(self, plan) -> str:
+            return reverse("api:monitoring-plan-detail", args=[plan.pk])
+
+    selector = staticmethod(selectors.monitoring_plan_list)
+    serializer_class = Output
+    ordering_fields = ["created_at", "next_run_at"]
+    search_fields = ["title", "model_version__model__name"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("periodic_task")
+
+    @extend_schema(request=Input, responses={201: Output})
+    def create(self, request):
+        user = request.user
+        access.require(user, "change")
+        body = self.Input(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        plan = plan_services.monitoring_plan_create(
+            actor=user,
+            version=version_of(user, data["model"], data["version"]),
+            dataset=dataset_of(user, data["dataset"]),
+            reference=dataset_version_of(user, data["reference_dataset"], "reference_dataset"),
+            checks=[dict(entry) for entry in data["checks"]],
+            crontab=data["crontab"],
+            interval_seconds=data["interval_seconds"],
+            enabled=data["enabled"],
+            alert_on=data["alert_on"],
+            title=data["title"],
+        )
+        output = self.Output(self.get_queryset().get(pk=plan.pk)).data
+        return Response(output, status=status.HTTP_201_CREATED, headers={"Location": output["url"]})
+
+    @extend_schema(request=UpdateInput, responses={200: Output})
+    def partial_update(self, request, pk=None):
+        plan = self.get_object()
+        access.require(request.user, "change", plan.model_version)
+        body = self.UpdateInput(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        changes = dict(body.validated_data)
+        if "reference_dataset" in changes:
+            changes["reference_dataset"] = dataset_version_of(
+                request.user, changes["reference_dataset"], "reference_dataset"
+            )
+        if "checks" in changes:
+            changes["checks"] = [dict(entry) for entry in changes["checks"]]
+        plan_services.monitoring_plan_update(actor=request.user, plan=plan, **changes)
+        return Response(self.Output(self.get_queryset().get(pk=plan.pk)).data)
+
+    def perform_destroy(self, instance):
+        plan_services.monitoring_plan_delete(actor=self.request.user, plan=instance)
+
+    @extend_schema(responses={200: AlertOutput(many=True)})
+    @action(detail=True, methods=["get"])
+    def alerts(self, request, pk=None):
+        """Alerts this plan's runs raised, newest first."""
+        plan = self.get_object()
+        page = self.paginate_queryset(selectors.monitoring_alert_list(user=request.user, plan=plan))
+        return self.get_paginated_response(AlertOutput(page, many=True).data)

@@ -1,0 +1,187 @@
+"""Turning a requested check configuration into the resolved one stored on the run.
+
+Every problem is a ``ValidationError`` keyed by the field at fault (``config.columns``,
+``current_dataset``, ...), raised before anything is queued, so the API answers 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from monitoring import sandbox, thresholds
+from registry.models import DatasetVersion, ModelVersion
+
+COMMON_KEYS = {
+    "columns",
+    "features",
+    "target",
+    "positive_label",
+    "prediction_column",
+    "prediction_type",
+    "decision_threshold",
+    "sensitive_columns",
+    "task",
+    "thresholds",
+    "options",
+}
+PREDICTION_TYPES = ("auto", "score", "label")
+MAX_COLUMNS = 10_000
+
+
+def fail(field: str, message: str) -> ValidationError:
+    return ValidationError({field: [message]})
+
+
+def columns_of(dataset: DatasetVersion) -> list[str]:
+    return [column["name"] for column in dataset.schema]
+
+
+def listing(names: list[str]) -> str:
+    return ", ".join(names[:30]) + (" …" if len(names) > 30 else "")
+
+
+def check_keys(raw: dict[str, Any], allowed_options: dict[str, type | tuple]) -> dict[str, Any]:
+    """Refuse unknown keys and options of the wrong type (a typo must not silently do nothing)."""
+    if not isinstance(raw, dict):
+        raise fail("config", "Expected a JSON object.")
+    unknown = sorted(set(raw) - COMMON_KEYS)
+    if unknown:
+        raise fail(f"config.{unknown[0]}", f"Unknown setting; use one of {', '.join(sorted(COMMON_KEYS))}.")
+    options = raw.get("options") or {}
+    if not isinstance(options, dict):
+        raise fail("config.options", "Expected a JSON object.")
+    for name, value in options.items():
+        expected = allowed_options.get(name)
+        if expected is None:
+            known = ", ".join(sorted(allowed_options)) or "none"
+            raise fail(f"config.options.{name}", f"Unknown option for this kind; known options: {known}.")
+        if isinstance(value, bool) and expected is not bool and bool not in _tuple(expected):
+            raise fail(f"config.options.{name}", "Expected a number, not true/false.")
+        if value is not None and not isinstance(value, expected):
+            raise fail(f"config.options.{name}", f"Expected {_type_names(expected)}.")
+    return options
+
+
+def _tuple(expected: type | tuple) -> tuple:
+    return expected if isinstance(expected, tuple) else (expected,)
+
+
+def _type_names(expected: type | tuple) -> str:
+    names = {int: "an integer", float: "a number", bool: "true or false", dict: "an object", str: "a string"}
+    return " or ".join(names.get(kind, kind.__name__) for kind in _tuple(expected))
+
+
+def requested_thresholds(raw: dict[str, Any], kind: str) -> dict[str, float]:
+    requested = raw.get("thresholds") or {}
+    if not isinstance(requested, dict):
+        raise fail("config.thresholds", "Expected a JSON object of numbers.")
+    known = thresholds.known_names(kind)
+    for name, value in requested.items():
+        if name not in known:
+            raise fail(
+                f"config.thresholds.{name}",
+                f"Unknown threshold for a {kind} check; known: {', '.join(known) or 'none'}.",
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise fail(f"config.thresholds.{name}", "Expected a finite number.")
+    return {name: float(value) for name, value in requested.items()}
+
+
+def column_list(raw: Any, field: str) -> list[str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(item, str) and item for item in raw):
+        raise fail(field, "Expected a list of column names.")
+    if not raw:
+        raise fail(field, "Name at least one column.")
+    if len(raw) > MAX_COLUMNS:
+        raise fail(field, f"At most {MAX_COLUMNS} columns.")
+    return list(dict.fromkeys(raw))
+
+
+def require_in(field: str, names: list[str], dataset: DatasetVersion, role: str) -> None:
+    available = columns_of(dataset)
+    missing = [name for name in names if name not in available]
+    if missing:
+        raise fail(
+            field,
+            f"The {role} dataset {dataset} has no column {missing[0]!r}; its columns are: {listing(available)}.",
+        )
+
+
+def require_dataset(dataset: DatasetVersion | None, field: str, kind: str) -> DatasetVersion:
+    if dataset is None:
+        raise fail(field, f"A {kind} check needs a {field.replace('_', ' ')}.")
+    return dataset
+
+
+def target_column(raw: dict[str, Any], dataset: DatasetVersion) -> str:
+    target = raw.get("target") or dataset.target_column
+    if not target:
+        raise fail("config.target", f"Name the target column: dataset {dataset} declares none.")
+    require_in("config.target", [target], dataset, "current")
+    return target
+
+
+def positive_label(raw: dict[str, Any]) -> Any:
+    label = raw.get("positive_label", 1)
+    if isinstance(label, bool) or not isinstance(label, int | str):
+        raise fail("config.positive_label", "Expected an integer or a string label.")
+    return label
+
+
+def default_features(version: ModelVersion, dataset: DatasetVersion, exclude: set[str]) -> list[str]:
+    """The model's declared inputs when its signature names them, else every column but ``exclude``."""
+    declared = [
+        item.get("name")
+        for item in (version.signature or {}).get("inputs", [])
+        if isinstance(item, dict) and item.get("name")
+    ]
+    if declared:
+        return declared
+    return [name for name in columns_of(dataset) if name not in exclude]
+
+
+def features(
+    raw: dict[str, Any], version: ModelVersion, dataset: DatasetVersion, exclude: set[str]
+) -> list[str]:
+    chosen = column_list(raw.get("features"), "config.features") or default_features(
+        version, dataset, exclude
+    )
+    if not chosen:
+        raise fail("config.features", "No feature columns are left; name them in config.features.")
+    require_in("config.features", chosen, dataset, "current")
+    return chosen
+
+
+def require_executable(version: ModelVersion, why: str) -> None:
+    """Refuse before queuing when the artifact would have to run but must not."""
+    try:
+        sandbox.refuse_unsafe_format(version.artifact_format)
+    except sandbox.ModelRefused as exc:
+        raise fail("version", f"{why}, but {exc}") from None
+    if not version.artifact_executable:
+        unaccepted = (version.artifact_details or {}).get("unaccepted_types") or []
+        detail = f" (types outside the allow-list: {', '.join(unaccepted[:10])})" if unaccepted else ""
+        raise fail("version", f"{why}, but the registry marked this artifact not executable{detail}.")
+
+
+def predictions(raw: dict[str, Any], version: ModelVersion, dataset: DatasetVersion) -> dict[str, Any]:
+    """Where predictions come from: a column of the dataset, else the model scored in the sandbox."""
+    column = raw.get("prediction_column") or dataset.prediction_column
+    kind = raw.get("prediction_type", "auto")
+    if kind not in PREDICTION_TYPES:
+        raise fail("config.prediction_type", f"Use one of {', '.join(PREDICTION_TYPES)}.")
+    threshold = raw.get("decision_threshold", 0.5)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
+        raise fail("config.decision_threshold", "Expected a finite number.")
+    if column:
+        require_in("config.prediction_column", [column], dataset, "current")
+        return {"source": "column", "column": column, "type": kind, "decision_threshold": float(threshold)}
+    require_executable(
+        version, f"Dataset {dataset} declares no prediction column, so the model would have to score it"
+    )
+    return {"source": "model", "type": "score", "decision_threshold": float(threshold)}

@@ -1,0 +1,104 @@
+"""Monitoring plans (which checks run on which schedule for a version) and the alerts they raise."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AlertOn(models.TextChoices):
+    FAIL = "fail", "Failing outcome"
+    WARN = "warn", "Warning or failing outcome"
+
+
+class MonitoringPlan(models.Model):
+    """Checks that run on a schedule for one model version against the newest production batch.
+
+    Guarantees: ``checks`` is a list of ``{"kind", "config"}`` validated when the plan is saved; a live
+    plan has exactly one django-celery-beat PeriodicTask (``periodic_task``) that runs
+    ``monitoring.tasks.run_monitoring_plan`` with the plan id on ``crontab`` or every
+    ``interval_seconds`` (exactly one of the two), enabled exactly when the plan is; deleting a plan
+    removes its PeriodicTask and marks the plan deleted (``deleted_at``), so its runs and alerts keep
+    their plan. Each production batch is checked once per plan (``last_batch``).
+    """
+
+    title = models.CharField(max_length=200, blank=True)
+    model_version = models.ForeignKey(
+        "registry.ModelVersion", on_delete=models.PROTECT, related_name="monitoring_plans"
+    )
+    dataset = models.ForeignKey(
+        "registry.Dataset",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The dataset whose newest version with role 'production batch' each run checks.",
+    )
+    reference_dataset = models.ForeignKey(
+        "registry.DatasetVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    checks = models.JSONField(default=list, help_text='[{"kind": "drift", "config": {...}}, ...]')
+    crontab = models.CharField(max_length=100, blank=True, help_text="Five fields, UTC: '0 6 * * *'.")
+    interval_seconds = models.PositiveIntegerField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    alert_on = models.CharField(max_length=4, choices=AlertOn.choices, default=AlertOn.FAIL)
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_batch = models.ForeignKey(
+        "registry.DatasetVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    access_team_path = "model_version__model__team"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(crontab="") & models.Q(interval_seconds__isnull=False))
+                | (~models.Q(crontab="") & models.Q(interval_seconds__isnull=True)),
+                name="monitoring_plan_one_schedule",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"monitoring plan #{self.pk}"
+
+    @property
+    def schedule_text(self) -> str:
+        return f"cron {self.crontab} (UTC)" if self.crontab else f"every {self.interval_seconds} s"
+
+
+class AlertSeverity(models.TextChoices):
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class MonitoringAlert(models.Model):
+    """A plan's check run breached a threshold: the worst breaching metric, its value and threshold.
+
+    Guarantees: at most one alert per check run, written in the transaction that finishes the run;
+    ``breaches`` lists every evaluation that breached, so the alert stands on its own as a record.
+    """
+
+    plan = models.ForeignKey(MonitoringPlan, on_delete=models.PROTECT, related_name="alerts")
+    check_run = models.OneToOneField("monitoring.CheckRun", on_delete=models.PROTECT, related_name="alert")
+    metric = models.CharField(max_length=200)
+    value = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    severity = models.CharField(max_length=10, choices=AlertSeverity.choices)
+    message = models.TextField()
+    breaches = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    access_team_path = "plan__model_version__model__team"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.severity} alert on {self.metric} (run #{self.check_run_id})"
