@@ -228,7 +228,7 @@ def monitoring_plan_run(*, plan_id: int) -> list[CheckRun]:
     """
     with transaction.atomic():
         plan = (
-            MonitoringPlan.objects.select_for_update()
+            MonitoringPlan.objects.select_for_update(of=("self",))
             .select_related("model_version__model", "reference_dataset__dataset", "dataset")
             .filter(pk=plan_id, deleted_at__isnull=True, enabled=True)
             .first()
