@@ -41,7 +41,8 @@ def _count_of(model, parent_field: str):
 
 
 def model_list(*, user) -> QuerySet[RegisteredModel]:
-    """Models the user may see, with team, owner, latest version number, version count, aliases."""
+    """Models the user may see, with team, owner, latest version number, version count, aliases and
+    upstream models (the list shows a summary, the detail everything)."""
     aliases = Prefetch("aliases", queryset=ModelAlias.objects.select_related("version").order_by("name"))
     upstream = Prefetch(
         "edges_in",

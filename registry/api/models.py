@@ -47,9 +47,36 @@ class ModelFilter(django_filters.FilterSet):
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
-class ModelOutput(serializers.Serializer):
+class ModelSummaryOutput(serializers.Serializer):
+    """One row of the inventory list; the detail adds the descriptive and questionnaire fields."""
+
     name = serializers.CharField()
     title = serializers.CharField()
+    team = serializers.CharField(source="team.name")
+    owner = serializers.CharField(source="owner.username")
+    risk_tier = serializers.IntegerField()
+    status = serializers.CharField()
+    eu_ai_act_category = serializers.CharField()
+    is_third_party = serializers.BooleanField()
+    next_review_due = serializers.DateField(allow_null=True)
+    review_overdue = serializers.SerializerMethodField()
+    tags = serializers.DictField(child=serializers.CharField())
+    aliases = serializers.SerializerMethodField()
+    latest_version = serializers.IntegerField(allow_null=True)
+    version_count = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+    def get_review_overdue(self, model) -> bool:
+        due = model.next_review_due
+        return bool(due and due < timezone.now().date() and model.status != ModelStatus.RETIRED)
+
+    def get_aliases(self, model) -> dict[str, int]:
+        return {alias.name: alias.version.version for alias in model.aliases.all()}
+
+
+class ModelOutput(ModelSummaryOutput):
+    """The whole inventory entry."""
+
     description = serializers.CharField()
     purpose = serializers.CharField()
     intended_use = serializers.CharField()
@@ -58,42 +85,22 @@ class ModelOutput(serializers.Serializer):
     business_line = serializers.CharField()
     deployment_context = serializers.CharField()
     affected_persons = serializers.CharField()
-    team = serializers.CharField(source="team.name")
-    owner = serializers.CharField(source="owner.username")
-    risk_tier = serializers.IntegerField()
     computed_tier = serializers.IntegerField()
     tier_override = serializers.IntegerField(allow_null=True)
     tier_override_reason = serializers.CharField()
     tier_answers = serializers.DictField(child=serializers.CharField())
     tier_rule_version = serializers.IntegerField(source="tier_rule.version", allow_null=True)
-    eu_ai_act_category = serializers.CharField()
-    is_third_party = serializers.BooleanField()
     vendor = serializers.CharField()
-    status = serializers.CharField()
     review_frequency_months = serializers.IntegerField()
     last_reviewed_on = serializers.DateField(allow_null=True)
-    next_review_due = serializers.DateField(allow_null=True)
-    review_overdue = serializers.SerializerMethodField()
     valid_until = serializers.DateField(allow_null=True)
-    tags = serializers.DictField(child=serializers.CharField())
     lineage_namespace = serializers.CharField()
     lineage_job = serializers.CharField()
     upstream_models = serializers.SerializerMethodField()
-    aliases = serializers.SerializerMethodField()
-    latest_version = serializers.IntegerField(allow_null=True)
-    version_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-    def get_review_overdue(self, model) -> bool:
-        due = model.next_review_due
-        return bool(due and due < timezone.now().date() and model.status != ModelStatus.RETIRED)
 
     def get_upstream_models(self, model) -> list[str]:
         return sorted(edge.src_model.name for edge in model.upstream_edges)
-
-    def get_aliases(self, model) -> dict[str, int]:
-        return {alias.name: alias.version.version for alias in model.aliases.all()}
 
 
 class ModelFields(serializers.Serializer):
@@ -193,6 +200,9 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
             actor=request.user, model=model, tier=data["tier"], reason=data["reason"]
         )
         return Response(self._output(model.name))
+
+    def get_serializer_class(self):
+        return ModelSummaryOutput if self.action == "list" else ModelOutput
 
     def _output(self, name: str) -> dict:
         return ModelOutput(selectors.model_list(user=self.request.user).get(name=name)).data
