@@ -14,7 +14,7 @@ from guardian.admin import GuardedModelAdmin
 
 from governance import context
 from governance.audit import record
-from governance.models import ApiToken, AuditCheckpoint, AuditEvent, Team, User
+from governance.models import ApiToken, AuditCheckpoint, AuditEvent, AuditVerification, Team, User
 
 admin.site.site_header = "Attest administration"
 admin.site.site_title = "Attest admin"
@@ -122,3 +122,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class AuditCheckpointAdmin(ReadOnlyAdmin):
     list_display = ("number", "created_at", "last_seq", "chain_head", "key_id")
     exclude = ("payload",)
+
+
+@admin.register(AuditVerification)
+class AuditVerificationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "status", "intact", "requested_by_username", "created_at", "finished_at")
+    list_filter = ("status", "intact")

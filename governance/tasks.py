@@ -53,3 +53,20 @@ def worker_ping(note: str = "") -> str:
     with transaction.atomic():
         event = record(action="system.worker_ping", actor=None, after={"note": note[:200]})
     return event.request_id
+
+
+@shared_task(name="governance.tasks.audit_checkpoint")
+def audit_checkpoint() -> int | None:
+    """Sign the audit chain head (hourly through beat); returns the checkpoint number, if one was made."""
+    from governance.services import audit
+
+    checkpoint = audit.checkpoint_sign(actor=None)
+    return checkpoint.number if checkpoint else None
+
+
+@shared_task(name="governance.tasks.audit_verify")
+def audit_verify(verification_id: int) -> None:
+    """Run one queued verification of the audit chain."""
+    from governance.services import audit
+
+    audit.verification_run(verification_id=verification_id)

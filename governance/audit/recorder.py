@@ -14,6 +14,8 @@ from governance.audit.chain import (
     SCHEMA_VERSION,
     canonical_bytes,
     chain_hash,
+    clean_ip,
+    clean_text,
     event_payload,
     format_time,
     jsonable,
@@ -23,6 +25,12 @@ from governance.roles import ROLE_NAMES
 
 # Arbitrary constant key for pg_advisory_xact_lock; one lock serialises appends to the chain.
 AUDIT_CHAIN_LOCK = 0x41_54_54_45_53_54  # "ATTEST"
+
+_HEAD_SQL = f"""
+    SELECT clock_timestamp(), last.seq, last.hash
+    FROM (SELECT 1) AS one
+    LEFT JOIN (SELECT seq, hash FROM {AuditEvent._meta.db_table} ORDER BY seq DESC LIMIT 1) AS last ON true
+"""  # noqa: S608 (a fixed table name)
 
 
 class AuditError(RuntimeError):
@@ -35,7 +43,7 @@ def _actor_snapshot(actor) -> dict[str, Any] | None:
     roles = sorted(name for name in actor.groups.values_list("name", flat=True) if name in ROLE_NAMES)
     if actor.is_superuser and "admin" not in roles:
         roles.append("admin")
-    return {"id": actor.pk, "username": actor.get_username(), "roles": sorted(roles)}
+    return {"id": actor.pk, "username": clean_text(actor.get_username()), "roles": sorted(roles)}
 
 
 def _object_reference(obj: models.Model | None) -> dict[str, str] | None:
@@ -43,24 +51,30 @@ def _object_reference(obj: models.Model | None) -> dict[str, str] | None:
         return None
     return {
         "type": f"{obj._meta.app_label}.{obj._meta.model_name}",
-        "id": str(obj.pk),
-        "repr": str(obj)[:200],
+        "id": clean_text(str(obj.pk))[:64],
+        "repr": clean_text(str(obj))[:200],
     }
 
 
-def _next_link() -> tuple[int, str, str]:
-    """Take the chain lock for this transaction and return (next seq, previous hash, db time)."""
+def lock_chain() -> None:
+    """Serialise with every other writer of the chain until this transaction ends."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
-        cursor.execute(
-            f"SELECT seq, hash FROM {AuditEvent._meta.db_table} ORDER BY seq DESC LIMIT 1"  # noqa: S608
-        )
-        last = cursor.fetchone()
-        cursor.execute("SELECT clock_timestamp()")
-        (now,) = cursor.fetchone()
-    if last is None:
+
+
+def _next_link() -> tuple[int, str, Any]:
+    """Take the chain lock for this transaction and return (next seq, previous hash, db time).
+
+    Two statements on purpose: under READ COMMITTED each statement takes a fresh snapshot, so the
+    head is read only once the lock is held and the previous holder's commit is visible.
+    """
+    lock_chain()
+    with connection.cursor() as cursor:
+        cursor.execute(_HEAD_SQL)
+        now, last_seq, last_hash = cursor.fetchone()
+    if last_seq is None:
         return 1, GENESIS_HASH, now
-    return last[0] + 1, last[1], now
+    return last_seq + 1, last_hash, now
 
 
 def record(
@@ -77,6 +91,7 @@ def record(
     Guarantees: the event commits or rolls back with the caller's change; ``seq`` is the previous
     event's + 1 (an advisory lock held to commit serialises writers, so a rollback leaves no gap);
     ``occurred_at`` is the database clock; who/where come from the bound request or task context.
+    Call it late in the transaction: the lock is held until commit, so every other writer waits.
     """
     if action not in ACTIONS:
         raise AuditError(f"unknown audit action {action!r}: add it to governance.audit.actions")
@@ -86,24 +101,29 @@ def record(
     actor_data = _actor_snapshot(actor)
     reference = _object_reference(obj)
     before, after = jsonable(before), jsonable(after)
+    reason = clean_text(str(reason))
+    client_ip = clean_ip(ctx.client_ip)
+    user_agent = clean_text(ctx.user_agent)[:512]
+    request_id = clean_text(ctx.request_id)[:128]
     seq, prev_hash, now = _next_link()
     event_id = str(uuid.uuid4())
-    payload = event_payload(
-        seq=seq,
-        event_id=event_id,
-        occurred_at=format_time(now),
-        actor=actor_data,
-        auth_method=ctx.auth_method,
-        request_id=ctx.request_id,
-        client_ip=ctx.client_ip,
-        user_agent=ctx.user_agent,
-        action=action,
-        obj=reference,
-        before=before,
-        after=after,
-        reason=reason,
+    canonical = canonical_bytes(
+        event_payload(
+            seq=seq,
+            event_id=event_id,
+            occurred_at=format_time(now),
+            actor=actor_data,
+            auth_method=ctx.auth_method,
+            request_id=request_id,
+            client_ip=client_ip,
+            user_agent=user_agent,
+            action=action,
+            obj=reference,
+            before=before,
+            after=after,
+            reason=reason,
+        )
     )
-    canonical = canonical_bytes(payload)
     return AuditEvent.objects.create(
         seq=seq,
         event_id=event_id,
@@ -112,10 +132,10 @@ def record(
         actor_pk=actor_data["id"] if actor_data else None,
         actor_username=actor_data["username"] if actor_data else "",
         actor_roles=actor_data["roles"] if actor_data else [],
-        auth_method=payload["auth_method"],
-        request_id=ctx.request_id,
-        client_ip=ctx.client_ip,
-        user_agent=ctx.user_agent,
+        auth_method=ctx.auth_method,
+        request_id=request_id,
+        client_ip=client_ip,
+        user_agent=user_agent,
         action=action,
         object_type=reference["type"] if reference else "",
         object_id=reference["id"] if reference else "",

@@ -1,15 +1,42 @@
-"""The append-only, hash-chained audit log and its signed checkpoints.
+"""The append-only, hash-chained audit log, its signed checkpoints and verification jobs.
 
 Rows are written only by ``governance.audit.record`` and never changed: database triggers refuse
-UPDATE, DELETE and TRUNCATE (see the migration). ``canonical`` holds the exact RFC 8785 bytes that were
+UPDATE, DELETE and TRUNCATE (migration 0003). ``canonical`` holds the exact RFC 8785 bytes that were
 hashed, so a verifier can recompute the chain without trusting any other column, and can then check
-that the other columns still say what the hashed bytes say.
+that the other columns still say what the hashed bytes say (``governance.audit.verifier``).
 """
 
 from __future__ import annotations
 
+import json
+
+import rfc8785
 from django.conf import settings
 from django.db import models
+
+
+class CanonicalJSONField(models.JSONField):
+    """JSON kept verbatim as its RFC 8785 text in a PostgreSQL ``json`` (not ``jsonb``) column.
+
+    ``jsonb`` re-orders keys and re-spaces the text; ``json`` keeps the bytes it was given. Storing
+    the canonical text lets the verifier prove in SQL, by concatenation rather than by parsing, that
+    the columns spell out exactly the bytes that were hashed. Values must already be free of floats
+    (``governance.audit.chain.jsonable``).
+    """
+
+    def db_type(self, connection) -> str:
+        return "json"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None:
+            return None
+        return rfc8785.dumps(value).decode()
+
+    def from_db_value(self, value, expression, connection):
+        # psycopg2 decodes ``json`` columns itself; raw text arrives only through annotations.
+        if isinstance(value, str):
+            return json.loads(value)
+        return value
 
 
 class AuditEvent(models.Model):
@@ -25,7 +52,7 @@ class AuditEvent(models.Model):
     )
     actor_pk = models.BigIntegerField(null=True, blank=True, help_text="Snapshot of the actor's id.")
     actor_username = models.CharField(max_length=150, blank=True)
-    actor_roles = models.JSONField(default=list)
+    actor_roles = CanonicalJSONField(default=list)
     auth_method = models.CharField(max_length=16)
     request_id = models.CharField(max_length=128, blank=True, db_index=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -34,8 +61,8 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
+    before = CanonicalJSONField(null=True, blank=True)
+    after = CanonicalJSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
     schema_version = models.PositiveSmallIntegerField()
     canonical = models.BinaryField(help_text="The RFC 8785 bytes that were hashed.")
@@ -54,10 +81,12 @@ class AuditEvent(models.Model):
 
 
 class AuditCheckpoint(models.Model):
-    """An Ed25519 signature over (number, time, last seq, chain head, previous signature).
+    """An Ed25519 signature over (number, time, last seq, chain head, previous signature, key id).
 
-    The private key lives outside the database; each checkpoint is also appended to an export
-    file, so rewriting the table and this model together is still detected.
+    Guarantees: numbers are gapless; each checkpoint signs its predecessor's signature, so the
+    checkpoints form their own chain; the private key lives outside the database; each checkpoint
+    is also exported as a JSON line, so rewriting the table and this model together is detected.
+    Append-only like the events (same triggers).
     """
 
     number = models.BigIntegerField(primary_key=True)
@@ -74,3 +103,39 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint {self.number} at seq {self.last_seq}"
+
+
+class AuditVerification(models.Model):
+    """A background run of the chain verifier, requested through the API.
+
+    ``status`` is the job's life cycle; ``intact`` is the verdict once it has succeeded (``result``
+    holds the report: events and checkpoints checked, the first bad seq and every problem found).
+    Progress is written from a second connection while the walk runs, so a poll sees it move.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    from_seq = models.BigIntegerField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_username = models.CharField(max_length=150, blank=True)
+    progress_current = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(default=0)
+    intact = models.BooleanField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"verification {self.pk} ({self.status})"

@@ -1,0 +1,226 @@
+"""The auditor's API: ``/api/v1/audit/events/`` (cursor pages, filters, CSV and JSON-lines exports),
+``/api/v1/audit/checkpoints/`` and ``/api/v1/audit/verifications/`` (202 + a job with progress).
+
+Auditors, risk officers and administrators only: anyone else signed in gets 403, anonymous 401.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, pagination, permissions, renderers, serializers, status
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from config.api.pagination import PageNumberPagination
+from governance import access
+from governance.audit import exports, selectors
+from governance.services import audit as audit_services
+
+
+class CanAudit(permissions.BasePermission):
+    """Signed in and holding a role that may audit (``access.ACTION_ROLES["audit"]``)."""
+
+    message = "Your role does not allow reading the audit log."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return access.is_active_user(user) and access.has_role(user, *access.ACTION_ROLES["audit"])
+
+
+class AuditCursorPagination(pagination.CursorPagination):
+    """Stable pages however fast events arrive: the cursor is a seq, never an offset."""
+
+    ordering = "seq"
+    page_size_query_param = "page_size"
+
+    @property
+    def max_page_size(self) -> int:
+        return settings.ATTEST_API_MAX_PAGE_SIZE
+
+
+class CheckpointPagination(AuditCursorPagination):
+    ordering = "number"
+
+
+class AuditViewSet(GenericViewSet):
+    permission_classes = [permissions.IsAuthenticated, CanAudit]
+    pagination_class = AuditCursorPagination
+
+
+class EventFilter(filters.FilterSet):
+    actor = filters.CharFilter(field_name="actor_username", help_text="Username at the time of the event.")
+    actor_id = filters.NumberFilter(field_name="actor_pk")
+    action = filters.CharFilter(help_text="An exact action name, e.g. auth.login_failed.")
+    action_prefix = filters.CharFilter(field_name="action", lookup_expr="startswith", help_text="e.g. auth.")
+    object_type = filters.CharFilter(help_text="app.model, e.g. governance.user.")
+    object_id = filters.CharFilter()
+    request_id = filters.CharFilter()
+    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    seq_from = filters.NumberFilter(field_name="seq", lookup_expr="gte")
+    seq_to = filters.NumberFilter(field_name="seq", lookup_expr="lte")
+
+
+class EventOutput(serializers.Serializer):
+    seq = serializers.IntegerField()
+    event_id = serializers.UUIDField()
+    occurred_at = serializers.DateTimeField()
+    actor_id = serializers.IntegerField(source="actor_pk", allow_null=True)
+    actor_username = serializers.CharField()
+    actor_roles = serializers.ListField(child=serializers.CharField())
+    auth_method = serializers.CharField()
+    request_id = serializers.CharField()
+    client_ip = serializers.CharField(allow_null=True)
+    user_agent = serializers.CharField()
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    object_repr = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    reason = serializers.CharField()
+    schema_version = serializers.IntegerField()
+    prev_hash = serializers.CharField()
+    hash = serializers.CharField()
+    canonical = serializers.SerializerMethodField(help_text="The exact RFC 8785 text that was hashed.")
+
+    def get_canonical(self, event) -> str:
+        return exports.canonical_text(event)
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
+class JSONLinesRenderer(CSVRenderer):
+    media_type = "application/jsonl"
+    format = "jsonl"
+
+
+class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AuditViewSet):
+    """The audit log, oldest first (``?ordering=-seq`` for newest first); detail by seq.
+
+    The exports are routed by hand in ``urls.py`` (``export.csv`` and ``export.jsonl``, no trailing
+    slash) with their own renderers.
+    """
+
+    export_renderers = {
+        "csv": [CSVRenderer, renderers.JSONRenderer],
+        "jsonl": [JSONLinesRenderer, renderers.JSONRenderer],
+    }
+
+    serializer_class = EventOutput
+    filterset_class = EventFilter
+    ordering_fields = ["seq"]
+    lookup_field = "seq"
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        return selectors.event_list(user=self.request.user)
+
+    @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR})
+    def export_csv(self, request):
+        """Every matching event as CSV (formula-like cells escaped). The export is itself audited."""
+        return self._export(request, "csv", exports.csv_stream, "text/csv; charset=utf-8")
+
+    @extend_schema(filters=True, responses={(200, "application/jsonl"): OpenApiTypes.STR})
+    def export_jsonl(self, request):
+        """Every matching event as one JSON object a line, with its canonical text, for verification."""
+        return self._export(request, "jsonl", exports.jsonl_stream, "application/jsonl; charset=utf-8")
+
+    def _export(self, request, export_format: str, stream, content_type: str) -> StreamingHttpResponse:
+        queryset = self.filter_queryset(self.get_queryset())  # invalid filters answer 400 before anything
+        chosen = {
+            key: value for key, value in request.query_params.items() if key in EventFilter.base_filters
+        }
+        through_seq = audit_services.export_started(
+            actor=request.user, export_format=export_format, filters=chosen
+        )
+        response = StreamingHttpResponse(stream(queryset, through_seq), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="attest-audit-events.{export_format}"'
+        return response
+
+
+class CheckpointOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    last_seq = serializers.IntegerField()
+    chain_head = serializers.CharField()
+    previous_signature = serializers.CharField()
+    key_id = serializers.CharField()
+    signature = serializers.CharField()
+    payload = serializers.SerializerMethodField(help_text="The exact RFC 8785 text that was signed.")
+
+    def get_payload(self, checkpoint) -> str:
+        return bytes(checkpoint.payload).decode("utf-8", "replace")
+
+
+class AuditCheckpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AuditViewSet):
+    """Signed checkpoints of the chain head, oldest first."""
+
+    serializer_class = CheckpointOutput
+    pagination_class = CheckpointPagination
+    lookup_field = "number"
+    lookup_value_regex = r"[0-9]+"
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.checkpoint_list(user=self.request.user)
+
+
+class VerificationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    intact = serializers.BooleanField(allow_null=True)
+    from_seq = serializers.IntegerField(allow_null=True)
+    requested_by = serializers.CharField(source="requested_by_username")
+    progress = serializers.SerializerMethodField()
+    result = serializers.JSONField()
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_progress(self, job) -> dict:
+        total = job.progress_total
+        percent = (
+            round(100 * job.progress_current / total, 1) if total else (100.0 if job.finished_at else 0.0)
+        )
+        return {"current": job.progress_current, "total": total, "percent": min(percent, 100.0)}
+
+
+class AuditVerificationViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, AuditViewSet
+):
+    """Verification jobs: POST queues one (202); GET shows its progress and, when done, the report."""
+
+    class Input(serializers.Serializer):
+        from_seq = serializers.IntegerField(required=False, min_value=1, allow_null=True)
+
+    serializer_class = VerificationOutput
+    pagination_class = PageNumberPagination
+    filter_backends: list = []
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        return selectors.verification_list(user=self.request.user)
+
+    @extend_schema(request=Input, responses={202: VerificationOutput})
+    def create(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = audit_services.verification_request(
+            actor=request.user, from_seq=data.validated_data.get("from_seq")
+        )
+        body = VerificationOutput(job).data
+        location = request.build_absolute_uri(f"{request.path}{job.pk}/")
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})

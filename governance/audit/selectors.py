@@ -1,0 +1,27 @@
+"""Reads of the audit log that a person sees. Only the roles allowed to audit see anything at all."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from governance import access
+from governance.models import AuditCheckpoint, AuditEvent, AuditVerification
+
+
+def _may_audit(user) -> bool:
+    return access.is_active_user(user) and access.has_role(user, *access.ACTION_ROLES["audit"])
+
+
+def event_list(*, user) -> QuerySet[AuditEvent]:
+    """Every event for auditors, risk officers and administrators; nothing for anyone else."""
+    return AuditEvent.objects.all() if _may_audit(user) else AuditEvent.objects.none()
+
+
+def checkpoint_list(*, user) -> QuerySet[AuditCheckpoint]:
+    return AuditCheckpoint.objects.all() if _may_audit(user) else AuditCheckpoint.objects.none()
+
+
+def verification_list(*, user) -> QuerySet[AuditVerification]:
+    if not _may_audit(user):
+        return AuditVerification.objects.none()
+    return AuditVerification.objects.order_by("-created_at", "-id")
