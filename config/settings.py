@@ -306,6 +306,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # requeue or fail check runs whose worker stopped renewing its lease (monitoring.services.runs)
     "monitoring-reap-check-runs": {"task": "monitoring.tasks.reap_check_runs", "schedule": 60.0},
+    # sign the audit chain head and export the checkpoint (governance.audit.checkpoints)
+    "audit-checkpoint-hourly": {"task": "governance.tasks.audit_checkpoint", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 
