@@ -30,6 +30,11 @@ def finite_or_none(value: Any) -> float | None:
 
 def floats(values: Iterable[Any]) -> list[float | None]:
     """A list of Python floats with every non-finite entry replaced by None."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        listed = values.tolist()
+        if np.isfinite(values).all():
+            return listed
+        return [v if math.isfinite(v) else None for v in listed]
     return [finite_or_none(v) for v in values]
 
 

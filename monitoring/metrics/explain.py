@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._values import finite_or_none
+from ._kernels import column_summaries
+from ._values import finite_or_none, floats
 from .errors import EmptyDataError, InvalidInputError
 
 ADDITIVITY_TOLERANCE = 1e-4  # relative to max(1, |output|); shap's own check allows 1e-2
@@ -70,7 +71,7 @@ def explain_model(
     chosen = _build_explainer(model, frame, background, background_size, explainer, rng)
     values, base, rows, timing = _explain_rows(chosen, frame, max_rows, time_budget_s, rng)
     values, base, output_note = _single_output(values, base, class_index)
-    explained = frame.iloc[rows]
+    stats = column_summaries(values)
     shap_version = __import__("shap").__version__
     return {
         "kind": "explainability",
@@ -83,10 +84,10 @@ def explain_model(
         "rows_available": len(frame),
         "rows_explained": len(rows),
         "base_value": finite_or_none(np.mean(base)),
-        "global_importance": _global_importance(frame.columns, values),
-        "features": _feature_summaries(frame.columns, explained, values, beeswarm_points, rng),
-        "local": _local_explanations(explained, values, base, local_rows, rng),
-        "additivity": _additivity(chosen, explained, values, base, additivity_rows, class_index),
+        "global_importance": _global_importance(frame.columns, stats),
+        "features": _feature_summaries(frame, rows, values, stats, beeswarm_points, rng),
+        "local": _local_explanations(frame, rows, values, base, local_rows, rng),
+        "additivity": _additivity(chosen, frame.iloc[rows[:additivity_rows]], values, base, class_index),
         "timing": timing,
     }
 
@@ -166,7 +167,6 @@ def _tree_output(explainer: Any, rows: pd.DataFrame) -> np.ndarray:
 
 def _linear_explainer(shap: Any, model: Any, background: pd.DataFrame, reason: str) -> _Explainer:
     explainer = shap.LinearExplainer(model, background)
-    output = model.decision_function if hasattr(model, "decision_function") else model.predict
 
     def explain(rows: pd.DataFrame) -> tuple[np.ndarray, Any]:
         values = np.asarray(explainer.shap_values(rows))
@@ -178,8 +178,16 @@ def _linear_explainer(shap: Any, model: Any, background: pd.DataFrame, reason: s
         else "prediction"
     )
     return _Explainer(
-        "LinearExplainer", reason, explain, lambda rows: np.asarray(output(rows)), space, len(background)
+        "LinearExplainer", reason, explain, lambda rows: _linear_output(model, rows), space, len(background)
     )
+
+
+def _linear_output(model: Any, rows: pd.DataFrame) -> np.ndarray:
+    """``X @ coef.T + intercept``: what a linear model's decision function / prediction computes, without
+    scikit-learn's input validation (which costs more than the whole explanation for small inputs)."""
+    coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
+    output = rows.to_numpy(dtype=np.float64) @ coef.T + np.asarray(model.intercept_, dtype=np.float64)
+    return output[:, 0] if output.shape[1] == 1 else output
 
 
 def _permutation_explainer(shap: Any, model: Any, background: pd.DataFrame, reason: str) -> _Explainer:
@@ -292,62 +300,92 @@ def _single_output(
     return values[:, :, index], base[:, index], f", output {index} of {outputs}"
 
 
-def _global_importance(columns: pd.Index, values: np.ndarray) -> list[dict[str, Any]]:
-    importance = np.abs(values).mean(axis=0)
+def _global_importance(columns: pd.Index, stats: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    importance = stats["mean_abs"]
     order = np.argsort(-importance, kind="stable")
     return [{"feature": str(columns[i]), "mean_abs_shap": float(importance[i])} for i in order]
 
 
 def _feature_summaries(
-    columns: pd.Index, explained: pd.DataFrame, values: np.ndarray, points: int, rng: np.random.Generator
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    values: np.ndarray,
+    stats: dict[str, np.ndarray],
+    points: int,
+    rng: np.random.Generator,
 ) -> list[dict[str, Any]]:
+    """Per feature: mean, mean |SHAP|, min, max, and (feature value, SHAP value) pairs for a beeswarm."""
     chosen = np.sort(rng.choice(len(values), size=min(points, len(values)), replace=False))
+    sample = _sample_columns(frame.iloc[rows[chosen]])
+    means, mean_abs, lows, highs = stats["mean"], stats["mean_abs"], stats["min"], stats["max"]
     summaries = []
-    for position, column in enumerate(columns):
-        column_values = values[:, position]
-        feature_values = explained.iloc[chosen, position].tolist()
+    for position, column in enumerate(frame.columns):
+        feature_values = sample[position]
+        shap_values = values[chosen, position].tolist()
         summaries.append(
             {
                 "feature": str(column),
-                "mean_shap": float(column_values.mean()),
-                "mean_abs_shap": float(np.abs(column_values).mean()),
-                "min_shap": float(column_values.min()),
-                "max_shap": float(column_values.max()),
-                "sample": [
-                    [_feature_value(v), float(s)]
-                    for v, s in zip(feature_values, column_values[chosen], strict=True)
-                ],
+                "mean_shap": float(means[position]),
+                "mean_abs_shap": float(mean_abs[position]),
+                "min_shap": float(lows[position]),
+                "max_shap": float(highs[position]),
+                "sample": [list(pair) for pair in zip(feature_values, shap_values, strict=True)],
             }
         )
     return summaries
 
 
+def _sample_columns(sample: pd.DataFrame) -> list[list[float | str | None]]:
+    """Each column of a small frame as JSON values; all-numeric frames go through NumPy in one step."""
+    numeric = all(
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        for dtype in sample.dtypes
+    )
+    if numeric:
+        matrix = sample.to_numpy(dtype=np.float64, na_value=np.nan)
+        return [floats(matrix[:, position]) for position in range(matrix.shape[1])]
+    return [_json_values(sample.iloc[:, position]) for position in range(sample.shape[1])]
+
+
+def _json_values(column: pd.Series) -> list[float | str | None]:
+    """Feature values as JSON: numbers as floats (None for NaN/inf), anything else as text (None if missing)."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return floats(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    return [_feature_value(v) for v in column.tolist()]
+
+
 def _feature_value(value: Any) -> float | str | None:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         return finite_or_none(value)
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     return str(value)
 
 
 def _local_explanations(
-    explained: pd.DataFrame, values: np.ndarray, base: np.ndarray, count: int, rng: np.random.Generator
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    values: np.ndarray,
+    base: np.ndarray,
+    count: int,
+    rng: np.random.Generator,
 ) -> list[dict[str, Any]]:
     picks = np.sort(rng.choice(len(values), size=min(count, len(values)), replace=False))
+    explained = frame.iloc[rows[picks]]
     out = []
-    for row in picks:
+    for position, row in enumerate(picks):
         row_base = float(base[row])
         contributions = values[row]
         order = np.argsort(-np.abs(contributions), kind="stable")
         out.append(
             {
-                "row": _feature_value(explained.index[row]),
+                "row": _feature_value(explained.index[position]),
                 "base_value": row_base,
                 "output": row_base + float(contributions.sum()),
                 "contributions": [
                     {
                         "feature": str(explained.columns[i]),
-                        "value": _feature_value(explained.iat[row, i]),
+                        "value": _feature_value(explained.iat[position, i]),
                         "shap": float(contributions[i]),
                     }
                     for i in order
@@ -358,15 +396,11 @@ def _local_explanations(
 
 
 def _additivity(
-    chosen: _Explainer,
-    explained: pd.DataFrame,
-    values: np.ndarray,
-    base: np.ndarray,
-    limit: int,
-    class_index: int | None,
+    chosen: _Explainer, checked: pd.DataFrame, values: np.ndarray, base: np.ndarray, class_index: int | None
 ) -> dict[str, Any]:
-    rows = min(limit, len(values))
-    output = np.asarray(chosen.output(explained.iloc[:rows]), dtype=np.float64)
+    """max |base + sum(SHAP) - output| over ``checked``, the first explained rows."""
+    rows = len(checked)
+    output = np.asarray(chosen.output(checked), dtype=np.float64)
     if output.ndim == 2:
         index = class_index if class_index is not None else (1 if output.shape[1] == 2 else 0)
         output = output[:, index]
