@@ -220,7 +220,7 @@ samples_with_ties = st.lists(st.integers(-5, 5).map(float), min_size=1, max_size
 
 
 @pytest.mark.filterwarnings("ignore:ks_2samp. Exact calculation unsuccessful:RuntimeWarning")
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(samples_with_ties, samples_with_ties)
 def test_ks_statistic_equals_scipys_on_random_samples_with_ties(a, b):
     result = ks_via_merge(np.array(a), np.array(b))
@@ -229,7 +229,7 @@ def test_ks_statistic_equals_scipys_on_random_samples_with_ties(a, b):
     assert result["p_value"] == pytest.approx(float(expected.pvalue), rel=1e-9, abs=1e-300)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=200))
 def test_psi_of_a_sample_against_itself_is_zero(values):
     result = column_drift(np.array(values), np.array(values))
