@@ -1,0 +1,268 @@
+"""PDF validation report: Attest's pipeline against WeasyPrint on the same HTML.
+
+A synthetic validation report (20+ A4 pages, 10 charts, tables of dataset profiles, drift, evidence,
+findings and controls) is rendered
+
+* ``attest``: ``build_validation_pdf`` end to end: charts drawn (SVG) while the fenced worker process
+  lays the document out, template rendering, restricted fetcher, time limit;
+* ``attest-sequential``: the same pipeline with every chart drawn before the worker starts (what the
+  overlap saves);
+* ``weasyprint-inline-svg`` (the baseline): the same final HTML with each chart inlined as ``<svg>``,
+  rendered by ``weasyprint.HTML(string=...).write_pdf()`` with default settings (charts drawn beforehand,
+  not timed);
+* ``weasyprint-img-svg``: the same, charts as ``<img src="data:image/svg+xml;base64,...">``;
+* ``weasyprint-png``: the same, charts as 150 dpi PNG ``<img>`` (not vector; for reference).
+
+Each method runs in a fresh process; times are medians. Memory is the peak RSS growth while rendering;
+for Attest it is the parent's growth plus the worker's growth beyond its imports (both processes run at
+the same time).
+
+    .venv/bin/python benchmarks/reports.py              # scale 5, 3 runs
+    .venv/bin/python benchmarks/reports.py --quick      # one run
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import _common as common
+
+SCRIPT = Path(__file__).resolve()
+BASELINE = "weasyprint-inline-svg"
+METHODS = ("attest", "attest-sequential", BASELINE, "weasyprint-img-svg", "weasyprint-png")
+
+
+def _setup() -> None:
+    sys.path.insert(0, str(common.REPO))
+
+
+# ---------------------------------------------------------------------------------------------- prepare
+
+
+def prepare(folder: Path, scale: int) -> dict[str, Any]:
+    """Write the final HTML and every chart (SVG and PNG) to ``folder``; return counts."""
+    _setup()
+    from unittest import mock
+
+    from reports.rendering import charts, pdf, validation
+    from tests.reports import samples
+
+    captured: dict[str, Any] = {}
+
+    def capture(template, context, *, metadata, charts=(), **_):
+        captured.update(html=pdf.document_html(template, context, metadata=metadata), charts=list(charts))
+        raise _Captured
+
+    with mock.patch.object(pdf, "render", capture), contextlib.suppress(_Captured):
+        validation.build_validation_pdf(samples.validation_input(scale=scale))
+    (folder / "report.html").write_text(captured["html"])
+    (folder / "report.css").write_text((pdf.ASSETS_DIR / "report.css").read_text())
+    for spec in captured["charts"]:
+        (folder / f"{spec.name}.svg").write_bytes(spec.draw())
+        with mock.patch.object(charts, "_svg", _png):
+            (folder / f"{spec.name}.png").write_bytes(spec.draw())
+    names = [spec.name for spec in captured["charts"]]
+    (folder / "charts.json").write_text(json.dumps(names))
+    return {"charts": len(names), "html_bytes": len(captured["html"])}
+
+
+class _Captured(Exception):
+    pass
+
+
+def _png(fig, name: str) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- workers
+
+
+def worker_attest(folder: str, scale: int, repeats: int) -> dict:
+    _setup()
+    from reports.rendering import validation
+    from tests.reports import samples
+
+    data = samples.validation_input(scale=scale)
+    measured = common.measure(lambda: validation.build_validation_pdf(data), repeats)
+    report = measured.pop("output")
+    return measured | _attest_figures(report.stats, report.page_count)
+
+
+def worker_attest_sequential(folder: str, scale: int, repeats: int) -> dict:
+    _setup()
+    from unittest import mock
+
+    from reports.rendering import charts, pdf, validation
+    from tests.reports import samples
+
+    data = samples.validation_input(scale=scale)
+    real_render = pdf.render
+
+    def drawn_first(template, context, *, charts=(), **options):
+        started = time.perf_counter()
+        ready = [_predrawn(spec, spec.draw()) for spec in charts]
+        rendered = real_render(template, context, charts=ready, **options)
+        chart_seconds = time.perf_counter() - started - rendered.stats["total_seconds"]
+        return pdf.RenderedPdf(
+            **{**rendered.__dict__, "stats": {**rendered.stats, "chart_seconds": chart_seconds}}
+        )
+
+    def _predrawn(spec, svg: bytes):
+        return charts.ChartSpec(
+            name=spec.name, width_in=spec.width_in, height_in=spec.height_in, draw=lambda: svg
+        )
+
+    with mock.patch.object(pdf, "render", drawn_first):
+        measured = common.measure(lambda: validation.build_validation_pdf(data), repeats)
+    report = measured.pop("output")
+    return measured | _attest_figures(report.stats, report.page_count)
+
+
+def _attest_figures(stats: dict, pages: int) -> dict:
+    return {
+        "pages": pages,
+        "chart_seconds": stats["chart_seconds"],
+        "render_seconds": stats["layout_seconds"] + stats["write_seconds"],
+        "worker_growth_bytes": stats["peak_rss_bytes"] - stats["rss_before_render_bytes"],
+        "worker_peak_bytes": stats["peak_rss_bytes"],
+    }
+
+
+def _baseline(kind: str):
+    def work(folder: str, scale: int, repeats: int) -> dict:
+        import io
+
+        import weasyprint
+        from pypdf import PdfReader
+
+        html = _baseline_html(Path(folder), kind)
+        measured = common.measure(lambda: weasyprint.HTML(string=html).write_pdf(), repeats)
+        pdf = measured.pop("output")
+        return measured | {
+            "pages": len(PdfReader(io.BytesIO(pdf)).pages),
+            "chart_seconds": 0.0,
+            "render_seconds": measured["seconds"],
+        }
+
+    return work
+
+
+def _baseline_html(folder: Path, kind: str) -> str:
+    html = (folder / "report.html").read_text()
+    css = (folder / "report.css").read_text()
+    html = html.replace('<link rel="stylesheet" href="asset:report.css">', f"<style>{css}</style>")
+    for name in json.loads((folder / "charts.json").read_text()):
+        html = re.sub(
+            rf'<img src="chart:{re.escape(name)}"[^>]*>', lambda _, n=name: _chart_html(folder, n, kind), html
+        )
+    return html
+
+
+def _chart_html(folder: Path, name: str, kind: str) -> str:
+    if kind == "inline-svg":
+        svg = (folder / f"{name}.svg").read_text()
+        return svg[svg.index("<svg") :]
+    if kind == "img-svg":
+        data = base64.b64encode((folder / f"{name}.svg").read_bytes()).decode()
+        return f'<img src="data:image/svg+xml;base64,{data}">'
+    data = base64.b64encode((folder / f"{name}.png").read_bytes()).decode()
+    return f'<img src="data:image/png;base64,{data}" style="width: 100%">'
+
+
+WORKERS = {
+    "attest": worker_attest,
+    "attest-sequential": worker_attest_sequential,
+    BASELINE: _baseline("inline-svg"),
+    "weasyprint-img-svg": _baseline("img-svg"),
+    "weasyprint-png": _baseline("png"),
+}
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def run(scale: int, repeats: int, methods: list[str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="attest-reports-") as folder:
+        facts = prepare(Path(folder), scale)
+        results = {}
+        for method in methods:
+            print(f"  {method} ({repeats} run{'s' * (repeats > 1)}) ...", flush=True)
+            args = ["--worker", method, "--folder", folder, "--scale", str(scale), "--repeats", str(repeats)]
+            results[method] = common.run_worker(sys.executable, SCRIPT, args)
+    baseline = results.get(BASELINE)
+    pages = {r["pages"] for r in results.values()}
+    print(
+        f"\nValidation report, scale {scale}: {', '.join(map(str, sorted(pages)))} pages, {facts['charts']} charts"
+    )
+    rows = []
+    for method, result in results.items():
+        growth = result["peak_growth_bytes"] + result.get("worker_growth_bytes", 0)
+        ratio = result["seconds"] / baseline["seconds"] if baseline else None
+        rows.append(
+            [
+                method,
+                result["chart_seconds"],
+                result["render_seconds"],
+                result["seconds"],
+                ratio,
+                common.megabytes(growth),
+            ]
+        )
+    common.print_table(
+        ["method", "charts (s)", "render (s)", "total (s)", "x baseline", "peak growth (MB)"], rows
+    )
+    _verdict(results, baseline)
+
+
+def _verdict(results: dict, baseline: dict | None) -> None:
+    attest = results.get("attest")
+    if not attest or not baseline:
+        return
+    ratio = attest["seconds"] / baseline["seconds"]
+    growth = common.megabytes(attest["peak_growth_bytes"] + attest["worker_growth_bytes"])
+    print(
+        f"  charts drawn in the parent: {attest['chart_seconds']:.2f} s, overlapped with the worker's layout"
+    )
+    print(
+        f"  worker peak RSS (incl. interpreter and WeasyPrint): {common.megabytes(attest['worker_peak_bytes']):.0f} MB"
+    )
+    print(f"  target end to end <= 1.25x {BASELINE}: {ratio:.2f}x {'PASS' if ratio <= 1.25 else 'MISS'}")
+    print(f"  target peak memory growth < 150 MB: {growth:.0f} MB {'PASS' if growth < 150 else 'MISS'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", type=int, default=5, help="size of the synthetic report (5: 20+ pages)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per method (median)")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help="comma-separated subset of " + ", ".join(METHODS)
+    )
+    parser.add_argument("--quick", action="store_true", help="one run per method")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        common.emit(WORKERS[args.worker](args.folder, args.scale, args.repeats))
+        return
+    repeats = 1 if args.quick else args.repeats
+    print("Each method runs in a fresh process; times are medians of the runs.")
+    run(args.scale, repeats, [m for m in args.methods.split(",") if m])
+
+
+if __name__ == "__main__":
+    main()

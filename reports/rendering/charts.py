@@ -1,0 +1,615 @@
+"""Report charts: plain numbers in, deterministic SVG bytes out.
+
+Every function builds its own :class:`matplotlib.figure.Figure` (never ``pyplot``, whose global figure
+registry leaks memory and state across Celery tasks) and renders it with the SVG backend. The output is
+byte-for-byte reproducible for the same inputs and matplotlib version: element ids are salted with a fixed
+string per chart instead of a random UUID, and the SVG carries no date.
+
+Text is written as SVG ``<text>`` (``svg.fonttype = "none"``) rather than as glyph outlines: the SVG is a
+third of the size, WeasyPrint lays it out with the report's own font, and chart labels stay searchable in
+the PDF. Dense point clouds (the SHAP beeswarm) are capped to a fixed number of points per feature, chosen
+deterministically, because each point costs WeasyPrint a separate path.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.path import Path
+from matplotlib.transforms import IdentityTransform
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies and in greyscale print.
+REFERENCE_COLOUR = "#0072B2"
+CURRENT_COLOUR = "#E69F00"
+GOOD_COLOUR = "#009E73"
+WARN_COLOUR = "#E69F00"
+BAD_COLOUR = "#D55E00"
+NEUTRAL_COLOUR = "#56B4E9"
+LINE_COLOUR = "#333333"
+
+PSI_WARN = 0.1
+PSI_ALERT = 0.25
+BEESWARM_POINTS_PER_FEATURE = 200
+WIDTH_IN = 6.6  # fits the A4 text block (210 mm - 2 x 18 mm margins)
+MAX_HEIGHT_IN = 8.5  # a chart must fit on one page below a heading
+PSI_MAX_FEATURES = 40
+SQUARE = (3.6, 3.0)
+SERIES = (WIDTH_IN, 2.4)
+
+_RC = {
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 8.0,
+    "axes.titlesize": 9.0,
+    "axes.labelsize": 8.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "path.simplify": True,
+}
+# rc_context changes process-wide rcParams; the lock keeps two report threads from interleaving them.
+_RC_LOCK = threading.Lock()
+
+
+def _isolated(chart: Callable[..., bytes]) -> Callable[..., bytes]:
+    """Draw under the report's rcParams (restored afterwards), one chart at a time.
+
+    Figures read many rcParams when they are created, not only when saved, so the whole chart function
+    runs inside the context; whatever the process's rcParams are, the chart comes out the same.
+    """
+
+    @functools.wraps(chart)
+    def draw(*args: Any, **kwargs: Any) -> bytes:
+        with _RC_LOCK, mpl.rc_context(_RC):
+            return chart(*args, **kwargs)
+
+    return draw
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, kw_only=True)
+class Distribution:
+    """Reference and current shares of one feature over the same bins (numeric) or categories.
+
+    ``labels`` names each bin ("[0, 1.5)") or category; ``reference`` and ``current`` are shares (or
+    counts: each is normalised to sum to one before plotting).
+    """
+
+    feature: str
+    labels: Sequence[str]
+    reference: Sequence[float]
+    current: Sequence[float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BeeswarmFeature:
+    """One row of a SHAP beeswarm: the SHAP value of each explained row and that row's feature value.
+
+    ``feature_values`` colours the points (low to high); ``None`` entries (missing or categorical) are
+    drawn grey.
+    """
+
+    feature: str
+    shap_values: Sequence[float]
+    feature_values: Sequence[float | None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimePoint:
+    """One observation of a monitored metric; ``label`` is the x tick text, e.g. ``"2025-03-02"``."""
+
+    label: str
+    value: float | None
+
+
+# ---------------------------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChartSpec:
+    """A chart to draw later: its id in the template (``<img src="chart:NAME">``), its size, its drawer.
+
+    The size is known before drawing, so the PDF can be laid out while the chart is still being drawn.
+    """
+
+    name: str
+    width_in: float
+    height_in: float
+    draw: Callable[[], bytes]
+
+    @property
+    def width_pt(self) -> float:
+        return self.width_in * 72
+
+    @property
+    def height_pt(self) -> float:
+        return self.height_in * 72
+
+
+def spec(name: str, chart: Callable[..., bytes], /, *args: Any, **kwargs: Any) -> ChartSpec:
+    """A :class:`ChartSpec` for ``chart(*args, **kwargs)``, sized as that call will size its figure."""
+    width, height = _SIZES[chart](*args, **kwargs)
+    return ChartSpec(
+        name=name, width_in=width, height_in=height, draw=functools.partial(chart, *args, **kwargs)
+    )
+
+
+def psi_chart_size(psi: Mapping[str, float], **_: Any) -> tuple[float, float]:
+    return WIDTH_IN, _height(0.22 * min(len(psi), PSI_MAX_FEATURES) + 0.9, minimum=2.2)
+
+
+def distributions_chart_size(items: Sequence[Distribution], *, columns: int = 2) -> tuple[float, float]:
+    return WIDTH_IN, _height(2.1 * max(1, math.ceil(len(items) / columns)))
+
+
+def shap_bar_chart_size(mean_abs_shap: Mapping[str, float], *, max_features: int = 15) -> tuple[float, float]:
+    return WIDTH_IN, _height(0.24 * min(len(mean_abs_shap), max_features) + 0.8, minimum=2.0)
+
+
+def shap_beeswarm_chart_size(features: Sequence[BeeswarmFeature], **_: Any) -> tuple[float, float]:
+    return WIDTH_IN, _height(0.32 * len(features) + 1.0, minimum=2.2)
+
+
+def fairness_chart_size(metric: str, values: Mapping[str, float], **_: Any) -> tuple[float, float]:
+    return WIDTH_IN, _height(0.26 * len(values) + 0.9, minimum=2.0)
+
+
+def confusion_matrix_chart_size(
+    matrix: Sequence[Sequence[float]], labels: Sequence[str]
+) -> tuple[float, float]:
+    return min(WIDTH_IN, 2.2 + 0.6 * len(labels)), min(4.0, 1.2 + 0.5 * len(labels))
+
+
+def _height(height: float, *, minimum: float = 0.0) -> float:
+    return min(MAX_HEIGHT_IN, max(minimum, height))
+
+
+def _fixed(size: tuple[float, float]) -> Callable[..., tuple[float, float]]:
+    return lambda *_, **__: size
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+@_isolated
+def psi_chart(psi: Mapping[str, float], *, warn: float = PSI_WARN, alert: float = PSI_ALERT) -> bytes:
+    """Horizontal bars of PSI per feature, highest first, with dashed lines at ``warn`` and ``alert``.
+
+    Bars are coloured by the band they fall in, so the chart reads in greyscale print too. At most
+    :data:`PSI_MAX_FEATURES` features are drawn (the most shifted); the report's table lists them all.
+    """
+    items = sorted(psi.items(), key=lambda item: (-_finite(item[1]), item[0]))[:PSI_MAX_FEATURES]
+    names = [name for name, _ in items]
+    values = [_finite(value) for _, value in items]
+    fig, ax = _figure(*psi_chart_size(psi), left=_label_width(names), top=0.3)
+    colours = [_band_colour(value, warn, alert) for value in values]
+    positions = range(len(values))
+    _hbars(ax, values, colours)
+    ax.set_yticks(list(positions), [_short(name) for name in names])
+    for level, label in ((warn, f"{warn:g} moderate"), (alert, f"{alert:g} significant")):
+        ax.axvline(level, color=LINE_COLOUR, linestyle="--", linewidth=0.8)
+        ax.text(level, 1.01, label, fontsize=7, ha="center", va="bottom", transform=ax.get_xaxis_transform())
+    ax.set_xlabel("Population stability index")
+    ax.set_xlim(0, max([alert * 1.2, *values]) * 1.05)
+    return _svg(fig, "psi")
+
+
+@_isolated
+def distributions_chart(items: Sequence[Distribution], *, columns: int = 2) -> bytes:
+    """Reference-vs-current bars for each feature in ``items`` (small multiples, ``columns`` per row)."""
+    rows = max(1, math.ceil(len(items) / columns))
+    width, height = distributions_chart_size(items, columns=columns)
+    fig = _new_figure(width, height)
+    cell_w, cell_h = width / columns, height / rows
+    for index, item in enumerate(items[: rows * columns]):
+        row, column = divmod(index, columns)
+        # Each cell: room for the y labels on the left, the title on top, rotated bin labels below.
+        rect = (
+            (column * cell_w + 0.55) / width,
+            1 - ((row + 1) * cell_h - 0.55) / height,
+            (cell_w - 0.7) / width,
+            (cell_h - 0.85) / height,
+        )
+        _distribution_axes(fig.add_axes(rect), item, legend=index == 0)
+    return _svg(fig, "distributions")
+
+
+@_isolated
+def shap_bar_chart(mean_abs_shap: Mapping[str, float], *, max_features: int = 15) -> bytes:
+    """Mean |SHAP| per feature, largest first, at most ``max_features`` bars (the rest summed in one)."""
+    items = sorted(mean_abs_shap.items(), key=lambda item: (-_finite(item[1]), item[0]))
+    if len(items) > max_features:
+        rest = sum(_finite(value) for _, value in items[max_features - 1 :])
+        items = [*items[: max_features - 1], (f"{len(items) - max_features + 1} other features (sum)", rest)]
+    names = [name for name, _ in items]
+    fig, ax = _figure(
+        *shap_bar_chart_size(mean_abs_shap, max_features=max_features), left=_label_width(names)
+    )
+    positions = range(len(items))
+    _hbars(ax, [_finite(v) for _, v in items], [REFERENCE_COLOUR] * len(items))
+    ax.set_yticks(list(positions), [_short(name) for name in names])
+    ax.set_xlabel("mean(|SHAP value|)")
+    return _svg(fig, "shap-bar")
+
+
+@_isolated
+def shap_beeswarm_chart(
+    features: Sequence[BeeswarmFeature], *, points_per_feature: int = BEESWARM_POINTS_PER_FEATURE
+) -> bytes:
+    """SHAP beeswarm: one row per feature (in the given order), points coloured by feature value.
+
+    At most ``points_per_feature`` points are drawn per row: evenly spaced ranks of the SHAP values, so the
+    shape of the distribution is kept and the same inputs always give the same points.
+    """
+    names = [feature.feature for feature in features]
+    fig, ax = _figure(*shap_beeswarm_chart_size(features), left=_label_width(names), right=1.0)
+    cmap = mpl.colormaps["coolwarm"]
+    xs: list[float] = []
+    ys: list[float] = []
+    shades: list[float | None] = []
+    for row, feature in enumerate(features):
+        shap, colour_values = _beeswarm_sample(feature, points_per_feature)
+        xs.extend(shap)
+        ys.extend(row + offset for offset in _swarm_offsets(shap, width=0.36))
+        shades.extend(colour_values)
+    ax.add_artist(_DotCloud(xs, ys, shades, cmap=cmap, radius_pt=1.3))
+    ax.update_datalim(list(zip(xs, ys, strict=True)) or [(0.0, 0.0)])
+    ax.set_ylim(len(features) - 0.5, -0.5)
+    ax.autoscale_view(scaley=False)
+    ax.set_yticks(list(range(len(features))), [_short(name) for name in names])
+    ax.axvline(0, color=LINE_COLOUR, linewidth=0.6)
+    ax.set_xlabel("SHAP value (impact on model output)")
+    scale = mpl.cm.ScalarMappable(cmap=cmap, norm=mpl.colors.Normalize(0, 1))
+    box = ax.get_position()
+    bar = fig.colorbar(
+        scale,
+        cax=fig.add_axes((box.x1 + 0.12 / fig.get_figwidth(), box.y0, 0.1 / fig.get_figwidth(), box.height)),
+        ticks=[0, 1],
+    )
+    bar.ax.set_yticklabels(["low", "high"])
+    bar.set_label("feature value")
+    return _svg(fig, "shap-beeswarm")
+
+
+@_isolated
+def fairness_chart(
+    metric: str, values: Mapping[str, float], *, threshold: float, higher_is_better: bool = True
+) -> bytes:
+    """Bars of ``metric`` per group with a dashed line at ``threshold``; groups on the wrong side in red.
+
+    ``higher_is_better`` says which side passes, e.g. True for a disparate-impact ratio against 0.8.
+    """
+    names = list(values)
+    numbers = [_finite(values[name]) for name in names]
+    passed = [(v >= threshold) if higher_is_better else (v <= threshold) for v in numbers]
+    fig, ax = _figure(*fairness_chart_size(metric, values), left=_label_width(names), top=0.3)
+    positions = range(len(names))
+    _hbars(ax, numbers, [GOOD_COLOUR if ok else BAD_COLOUR for ok in passed])
+    ax.set_yticks(list(positions), [_short(name) for name in names])
+    ax.set_xlim(min([0.0, *numbers]) * 1.05, max([threshold, *numbers]) * 1.08)
+    ax.axvline(threshold, color=LINE_COLOUR, linestyle="--", linewidth=0.8)
+    ax.text(
+        threshold,
+        1.01,
+        f"threshold {threshold:g}",
+        fontsize=7,
+        ha="center",
+        va="bottom",
+        transform=ax.get_xaxis_transform(),
+    )
+    ax.set_xlabel(metric)
+    return _svg(fig, f"fairness-{metric}")
+
+
+@_isolated
+def confusion_matrix_chart(matrix: Sequence[Sequence[float]], labels: Sequence[str]) -> bytes:
+    """Confusion matrix as a heat map, actual classes down, predicted across, counts in each cell."""
+    size = len(labels)
+    fig, ax = _figure(
+        *confusion_matrix_chart_size(matrix, labels), left=_label_width(labels) + 0.2, bottom=0.6
+    )
+    peak = max((max(row) for row in matrix), default=1) or 1
+    # Cells as vector quads (imshow would embed a bitmap in the SVG).
+    edges = [i - 0.5 for i in range(size + 1)]
+    ax.pcolormesh(edges, edges, matrix, cmap="Blues", vmin=0, vmax=peak)
+    ax.set_ylim(size - 0.5, -0.5)
+    ax.set_aspect("equal")
+    for i, row in enumerate(matrix):
+        for j, count in enumerate(row):
+            colour = "white" if count > peak / 2 else "black"
+            ax.text(j, i, f"{count:g}", ha="center", va="center", color=colour)
+    ax.set_xticks(list(range(size)), [_short(label, 12) for label in labels])
+    ax.set_yticks(list(range(size)), [_short(label) for label in labels])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
+    ax.spines[:].set_visible(False)
+    return _svg(fig, "confusion-matrix")
+
+
+@_isolated
+def roc_chart(fpr: Sequence[float], tpr: Sequence[float], *, auc: float | None = None) -> bytes:
+    """ROC curve with the chance diagonal; the legend shows the AUC when given."""
+    fig, ax = _figure(*SQUARE, left=0.6, bottom=0.5)
+    label = f"model (AUC = {auc:.3f})" if auc is not None else "model"
+    ax.plot(fpr, tpr, color=REFERENCE_COLOUR, linewidth=1.4, label=label)
+    ax.plot([0, 1], [0, 1], color=LINE_COLOUR, linestyle=":", linewidth=0.8, label="chance")
+    _unit_square(ax, "false positive rate", "true positive rate")
+    ax.legend(loc="lower right")
+    return _svg(fig, "roc")
+
+
+@_isolated
+def calibration_chart(mean_predicted: Sequence[float], fraction_positive: Sequence[float]) -> bytes:
+    """Reliability diagram: observed frequency per bin against mean predicted probability."""
+    fig, ax = _figure(*SQUARE, left=0.6, bottom=0.5)
+    ax.plot([0, 1], [0, 1], color=LINE_COLOUR, linestyle=":", linewidth=0.8, label="perfectly calibrated")
+    ax.plot(
+        mean_predicted, fraction_positive, marker="o", markersize=3, color=REFERENCE_COLOUR, label="model"
+    )
+    _unit_square(ax, "mean predicted probability", "fraction of positives")
+    ax.legend(loc="upper left")
+    return _svg(fig, "calibration")
+
+
+@_isolated
+def time_series_chart(
+    metric: str,
+    points: Sequence[TimePoint],
+    *,
+    threshold: float | None = None,
+    higher_is_better: bool = False,
+) -> bytes:
+    """A metric over time with an optional threshold line; breaching points are drawn in red.
+
+    Missing values (``None``) leave a gap. At most about twelve x labels are shown.
+    """
+    fig, ax = _figure(*SERIES, left=0.7, bottom=0.75, top=0.3)
+    xs = list(range(len(points)))
+    ys = [math.nan if p.value is None else float(p.value) for p in points]
+    ax.plot(xs, ys, color=REFERENCE_COLOUR, linewidth=1.2, marker="o", markersize=2.5)
+    if threshold is not None:
+        ax.axhline(
+            threshold, color=LINE_COLOUR, linestyle="--", linewidth=0.8, label=f"threshold {threshold:g}"
+        )
+        bad = [(x, y) for x, y in zip(xs, ys, strict=True) if _breaches(y, threshold, higher_is_better)]
+        if bad:
+            ax.scatter(*zip(*bad, strict=True), color=BAD_COLOUR, s=14, zorder=3, label="breach")
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=7)
+    step = max(1, math.ceil(len(points) / 12))
+    ax.set_xticks(xs[::step], [p.label for p in points][::step], rotation=30, ha="right")
+    ax.set_ylabel(metric)
+    return _svg(fig, f"series-{metric}")
+
+
+_SIZES: dict[Callable[..., bytes], Callable[..., tuple[float, float]]] = {
+    psi_chart: psi_chart_size,
+    distributions_chart: distributions_chart_size,
+    shap_bar_chart: shap_bar_chart_size,
+    shap_beeswarm_chart: shap_beeswarm_chart_size,
+    fairness_chart: fairness_chart_size,
+    confusion_matrix_chart: confusion_matrix_chart_size,
+    roc_chart: _fixed(SQUARE),
+    calibration_chart: _fixed(SQUARE),
+    time_series_chart: _fixed(SERIES),
+}
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+class _DotCloud(Artist):
+    """Many small dots drawn as one compound path per colour band.
+
+    ``Axes.scatter`` writes one SVG element per point, and WeasyPrint draws each of them separately
+    (about a millisecond apiece); a few paths of small octagons look the same and draw in a fraction
+    of the time. Colours are quantised to ``bands`` steps of the colour map.
+    """
+
+    def __init__(self, xs, ys, shades, *, cmap, radius_pt: float, bands: int = 12) -> None:
+        super().__init__()
+        self._xy = np.column_stack([np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)])
+        self._band = np.array(
+            [-1 if s is None else min(bands - 1, int(s * bands)) for s in shades], dtype=int
+        )
+        self._colours = {band: cmap((band + 0.5) / bands) for band in range(bands)} | {-1: "#999999"}
+        self._radius_pt = radius_pt
+        self.set_zorder(2)
+
+    def draw(self, renderer) -> None:
+        if not len(self._xy):
+            return
+        centres = self.axes.transData.transform(self._xy)
+        radius = renderer.points_to_pixels(self._radius_pt)
+        angles = np.linspace(0, 2 * np.pi, 9)[:-1]
+        shape = np.column_stack([np.cos(angles), np.sin(angles)]) * radius
+        gc = renderer.new_gc()
+        gc.set_clip_rectangle(self.axes.bbox)
+        gc.set_linewidth(0)
+        for band, colour in self._colours.items():
+            points = centres[self._band == band]
+            if len(points):
+                renderer.draw_path(
+                    gc, _polygons(points, shape), IdentityTransform(), mpl.colors.to_rgba(colour)
+                )
+        gc.restore()
+
+
+def _polygons(centres: np.ndarray, shape: np.ndarray) -> Path:
+    # Each polygon: its corners, then a closing vertex (ignored by CLOSEPOLY, required by Path).
+    corners = centres[:, None, :] + shape[None, :, :]
+    vertices = np.concatenate([corners, centres[:, None, :]], axis=1).reshape(-1, 2)
+    per = len(shape) + 1
+    codes = np.full(per, Path.LINETO, dtype=Path.code_type)
+    codes[0] = Path.MOVETO
+    codes[-1] = Path.CLOSEPOLY
+    path = Path(vertices, np.tile(codes, len(centres)))
+    path.should_simplify = False  # simplification would merge the tiny polygons' vertices
+    return path
+
+
+def _figure(
+    width: float,
+    height: float,
+    *,
+    left: float = 0.6,
+    bottom: float = 0.45,
+    top: float = 0.12,
+    right: float = 0.2,
+):
+    """A figure with one axes placed by margins in inches.
+
+    Fixed margins instead of ``layout="constrained"``: the constrained solver draws the figure an extra
+    time to measure it, which doubled the time of every chart.
+    """
+    fig = _new_figure(width, height)
+    left = min(left, width * 0.45)
+    rect = (left / width, bottom / height, 1 - (left + right) / width, 1 - (bottom + top) / height)
+    return fig, fig.add_axes(rect)
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height))
+    FigureCanvasSVG(fig)
+    return fig
+
+
+def _hbars(ax, values: Sequence[float], colours: Sequence[str], *, height: float = 0.7) -> None:
+    """Horizontal bars at y = 0, 1, ... as one collection.
+
+    ``Axes.barh`` adds one patch per bar and updates the data limits for each, which made a 40-feature
+    chart several times slower; the axes limits are set here instead.
+    """
+    half = height / 2
+    boxes = [[(0, y - half), (v, y - half), (v, y + half), (0, y + half)] for y, v in enumerate(values)]
+    ax.add_collection(PolyCollection(boxes, facecolors=list(colours), edgecolors="none"))
+    high = max([0.0, *values])
+    ax.set_xlim(min([0.0, *values]) * 1.05, high * 1.05 if high > 0 else 1.0)
+    ax.set_ylim(len(values) - 0.5, -0.5)
+
+
+def _vbars(
+    ax, xs: Sequence[float], heights: Sequence[float], colour: str, label: str, *, width: float = 0.4
+) -> None:
+    half = width / 2
+    boxes = [
+        [(x - half, 0), (x + half, 0), (x + half, h), (x - half, h)] for x, h in zip(xs, heights, strict=True)
+    ]
+    ax.add_collection(PolyCollection(boxes, facecolors=colour, edgecolors="none", label=label))
+    ax.update_datalim(
+        [(x, h) for x, h in zip(xs, heights, strict=True)]
+        + [(min(xs, default=0) - half, 0), (max(xs, default=0) + half, 0)]
+    )
+    ax.autoscale_view()
+
+
+def _label_width(labels: Sequence[str]) -> float:
+    """Left margin (inches) for horizontal tick labels at 8 pt: DejaVu Sans averages ~0.6 em per char."""
+    longest = max((len(_short(label)) for label in labels), default=4)
+    return 0.2 + longest * 8 * 0.6 / 72
+
+
+def _short(label: str, limit: int = 32) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _svg(fig: Figure, name: str) -> bytes:
+    buffer = io.BytesIO()
+    # A fixed salt per chart instead of a random UUID: stable ids, unique if charts are ever inlined.
+    with mpl.rc_context({"svg.hashsalt": f"attest:{name}"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "Attest"})
+    return buffer.getvalue()
+
+
+def _distribution_axes(ax, item: Distribution, *, legend: bool) -> None:
+    reference = _shares(item.reference)
+    current = _shares(item.current)
+    positions = list(range(len(item.labels)))
+    _vbars(ax, [p - 0.2 for p in positions], reference, REFERENCE_COLOUR, "reference")
+    _vbars(ax, [p + 0.2 for p in positions], current, CURRENT_COLOUR, "current")
+    step = max(1, math.ceil(len(positions) / 8))
+    ax.set_xticks(positions[::step], list(item.labels)[::step], rotation=30, ha="right", fontsize=6)
+    ax.set_title(_short(item.feature, 40))
+    ax.set_ylabel("share")
+    if legend:
+        ax.legend(loc="upper right", fontsize=6)
+
+
+def _shares(values: Sequence[float]) -> list[float]:
+    numbers = [_finite(v) for v in values]
+    total = sum(numbers)
+    return [v / total for v in numbers] if total > 0 else numbers
+
+
+def _beeswarm_sample(feature: BeeswarmFeature, limit: int) -> tuple[list[float], list[float | None]]:
+    pairs = sorted(
+        zip((_finite(v) for v in feature.shap_values), feature.feature_values, strict=True),
+        key=lambda pair: pair[0],
+    )
+    if len(pairs) > limit:
+        pairs = [pairs[round(i * (len(pairs) - 1) / (limit - 1))] for i in range(limit)]
+    known = [v for _, v in pairs if v is not None and math.isfinite(v)]
+    low, high = (min(known), max(known)) if known else (0.0, 1.0)
+    span = (high - low) or 1.0
+    colours = [None if v is None or not math.isfinite(v) else (v - low) / span for _, v in pairs]
+    return [s for s, _ in pairs], colours
+
+
+def _swarm_offsets(sorted_values: Sequence[float], *, width: float) -> list[float]:
+    """Vertical jitter that grows with local density, alternating above and below the row line."""
+    if not sorted_values:
+        return []
+    low, high = sorted_values[0], sorted_values[-1]
+    bins = 60
+    span = (high - low) or 1.0
+    counts: dict[int, int] = {}
+    offsets = []
+    for value in sorted_values:
+        slot = min(bins - 1, int((value - low) / span * bins))
+        seen = counts.get(slot, 0)
+        counts[slot] = seen + 1
+        sign = 1 if seen % 2 else -1
+        offsets.append(sign * min(width, 0.025 * ((seen + 1) // 2)))
+    return offsets
+
+
+def _unit_square(ax, xlabel: str, ylabel: str) -> None:
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
+def _band_colour(value: float, warn: float, alert: float) -> str:
+    if value >= alert:
+        return BAD_COLOUR
+    return WARN_COLOUR if value >= warn else GOOD_COLOUR
+
+
+def _breaches(value: float, threshold: float, higher_is_better: bool) -> bool:
+    if math.isnan(value):
+        return False
+    return value < threshold if higher_is_better else value > threshold
+
+
+def _finite(value: float | None) -> float:
+    # A NaN or infinite value would make matplotlib drop the bar silently; draw it as zero instead
+    # (the tables next to the charts print the real value).
+    if value is None:
+        return 0.0
+    number = float(value)
+    return number if math.isfinite(number) else 0.0

@@ -1,0 +1,634 @@
+"""The validation report of one model version (issue 7, item 1).
+
+Sections: cover (document id, model, version, risk tier, evidence digest, audit chain head), contents,
+executive summary with the overall outcome, scope, conceptual soundness, data (dataset profiles),
+outcomes analysis (metrics, confusion matrix, ROC, calibration), fairness (per-group bars against the
+threshold), explainability (SHAP bar and beeswarm), stability (PSI per feature with lines at 0.1 and
+0.25, distributions of the most drifted features), findings, approvals (printed name, UTC time and
+meaning of every signature), evidence index with SHA-256, control coverage.
+
+A service fills :class:`ValidationReportInput` from the database (model version, check runs, findings,
+approval request and signatures, evidence documents, control catalogue, the audit chain head at the
+time) and calls :func:`build_validation_pdf`. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reports.rendering import blocks as b
+from reports.rendering import charts
+from reports.rendering.charts import BeeswarmFeature, ChartSpec, Distribution
+from reports.rendering.common import (
+    RenderedReport,
+    build_report,
+    canonical_json,
+    number,
+    outcome_label,
+    percent,
+    table,
+    tier_text,
+    utc_text,
+)
+from reports.rendering.inputs import (
+    ChainHead,
+    ControlStatus,
+    DatasetProfile,
+    DocumentInfo,
+    EvidenceItem,
+    FindingItem,
+    MetricResult,
+    ModelInfo,
+    SignatureItem,
+)
+from reports.rendering.pdf import DEFAULT_TIME_LIMIT, Attachment
+
+KIND = "validation"
+MOST_DRIFTED = 4
+
+# ---------------------------------------------------------------------------------------------- input
+
+
+@dataclass(frozen=True, kw_only=True)
+class Statement:
+    """A piece of narrative evidence (conceptual soundness): a title, free text, an optional reference."""
+
+    title: str
+    text: str
+    reference: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerformanceEvidence:
+    """Outcomes analysis on one dataset: metrics and the curves behind them (all optional)."""
+
+    dataset: str
+    metrics: Sequence[MetricResult]
+    class_labels: Sequence[str] = ()
+    confusion_matrix: Sequence[Sequence[int]] = ()
+    roc_fpr: Sequence[float] = ()
+    roc_tpr: Sequence[float] = ()
+    auc: float | None = None
+    calibration_predicted: Sequence[float] = ()
+    calibration_observed: Sequence[float] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FairnessEvidence:
+    """One fairness metric per group of one sensitive feature, against its threshold."""
+
+    metric: str
+    sensitive_feature: str
+    threshold: float
+    groups: Mapping[str, float]
+    higher_is_better: bool = True
+    group_sizes: Mapping[str, int] = field(default_factory=dict)
+    outcome: str = "info"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExplainabilityEvidence:
+    """Global SHAP importance and, optionally, per-row SHAP values for a beeswarm."""
+
+    method: str
+    mean_abs_shap: Mapping[str, float]
+    beeswarm: Sequence[BeeswarmFeature] = ()
+    rows_explained: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriftFeature:
+    """Drift statistics of one feature; ``drifted`` is the check's decision."""
+
+    feature: str
+    psi: float | None
+    drifted: bool
+    statistic: str = ""  # e.g. "KS", "chi-square"
+    statistic_value: float | None = None
+    p_value: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StabilityEvidence:
+    """Reference-vs-current drift: per-feature statistics and binned distributions for the charts."""
+
+    reference: str
+    current: str
+    features: Sequence[DriftFeature]
+    distributions: Sequence[Distribution] = ()
+    warn: float = charts.PSI_WARN
+    alert: float = charts.PSI_ALERT
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckRunSummary:
+    """A check run as attached to the PDF/A variant: its id, kind, outcome and raw results JSON."""
+
+    run_id: str
+    kind: str
+    outcome: str
+    finished_at: datetime | None = None
+    results: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidationReportInput:
+    """Everything the validation report shows; plain values only (see ``common`` for shared records).
+
+    ``evidence_digest`` is the approval request's digest over ``manifest`` (the canonical evidence
+    manifest, attached to the PDF/A variant as ``manifest.json``); ``audit_chain_head`` is the chain
+    head when the report was generated; ``outcome`` is ``pass``, ``warn`` or ``fail``.
+    """
+
+    document: DocumentInfo
+    model: ModelInfo
+    evidence_digest: str
+    audit_chain_head: ChainHead
+    outcome: str
+    summary: str
+    scope: str
+    environment: str = ""
+    policy: str = ""
+    conceptual_soundness: Sequence[Statement] = ()
+    datasets: Sequence[DatasetProfile] = ()
+    performance: PerformanceEvidence | None = None
+    fairness: Sequence[FairnessEvidence] = ()
+    explainability: ExplainabilityEvidence | None = None
+    stability: StabilityEvidence | None = None
+    findings: Sequence[FindingItem] = ()
+    approvals: Sequence[SignatureItem] = ()
+    evidence: Sequence[EvidenceItem] = ()
+    controls: Sequence[ControlStatus] = ()
+    check_runs: Sequence[CheckRunSummary] = ()
+    manifest: Mapping[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------- build
+
+
+def build_validation_pdf(
+    data: ValidationReportInput, *, variant: str | None = None, time_limit: float = DEFAULT_TIME_LIMIT
+) -> RenderedReport:
+    """Render the validation report of ``data.model``.
+
+    With ``variant="pdf/a-3b"`` the check results (``results.json``) and the evidence manifest
+    (``manifest.json``), both RFC 8785 JSON, are embedded as associated files.
+    """
+    specs: list[ChartSpec] = []
+    sections = [
+        _summary_section(data),
+        b.section("scope", "Scope", _scope_blocks(data)),
+        b.section("conceptual-soundness", "Conceptual soundness", _soundness_blocks(data)),
+        b.section("data", "Data", _data_blocks(data.datasets)),
+        b.section("outcomes", "Outcomes analysis", _performance_blocks(data.performance, specs)),
+        b.section("fairness", "Fairness", _fairness_blocks(data.fairness, specs)),
+        b.section("explainability", "Explainability", _explainability_blocks(data.explainability, specs)),
+        b.section("stability", "Stability (drift)", _stability_blocks(data.stability, specs)),
+        b.section("findings", "Findings", _findings_blocks(data.findings)),
+        b.section("approvals", "Approvals", _approval_blocks(data)),
+        b.section("evidence", "Evidence index", _evidence_blocks(data.evidence)),
+        b.section("controls", "Control coverage", _control_blocks(data.controls)),
+    ]
+    title = f"Validation report: {data.model.label}"
+    context = {
+        "doc": {
+            "title": title,
+            "kind_label": "Model validation report",
+            "subtitle": data.model.title or data.model.name,
+            "running": f"{data.model.label} · validation report",
+        },
+        "cover": _cover(data),
+        "toc": b.contents(sections),
+        "sections": sections,
+    }
+    attachments = _attachments(data) if variant else ()
+    return build_report(
+        kind=KIND,
+        subject=f"model {data.model.label}",
+        data=data,
+        document=data.document,
+        template="reports/pdf/report.html",
+        context=context,
+        charts=specs,
+        variant=variant,
+        attachments=attachments,
+        keywords=(data.model.name, f"version {data.model.version}"),
+        time_limit=time_limit,
+    )
+
+
+def _attachments(data: ValidationReportInput) -> tuple[Attachment, ...]:
+    return (
+        Attachment(
+            name="results.json",
+            content=canonical_json(data.check_runs),
+            description="Check results behind this report (RFC 8785 JSON)",
+        ),
+        Attachment(
+            name="manifest.json",
+            content=canonical_json(data.manifest),
+            description="Evidence manifest signed by the approvers (RFC 8785 JSON)",
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- cover
+
+
+def _cover(data: ValidationReportInput) -> list[dict[str, str]]:
+    model = data.model
+    return [
+        b.fact("Document id", data.document.document_id, "document-id"),
+        b.fact("Model", f"{model.name}{' — ' + model.title if model.title else ''}"),
+        b.fact("Version", str(model.version)),
+        b.fact("Risk tier", tier_text(model.risk_tier)),
+        b.fact("Overall outcome", outcome_label(data.outcome), f"outcome outcome-{data.outcome}"),
+        b.fact("Evidence digest (SHA-256)", data.evidence_digest, "hash"),
+        b.fact("Audit chain head at generation", f"sequence {data.audit_chain_head.sequence}"),
+        b.fact("Audit chain head hash", data.audit_chain_head.hash, "hash"),
+        b.fact("Generated", utc_text(data.document.generated_at)),
+        b.fact("Generated by", data.document.generated_by),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- sections
+
+
+def _summary_section(data: ValidationReportInput) -> dict[str, Any]:
+    failed = [run for run in data.check_runs if run.outcome == "fail"]
+    open_findings = [f for f in data.findings if f.status == "open"]
+    satisfied = sum(1 for c in data.controls if c.status == "satisfied")
+    rows = [
+        ("Overall outcome", outcome_label(data.outcome), f"outcome outcome-{data.outcome}"),
+        ("Check runs", f"{len(data.check_runs)} run, {len(failed)} failed"),
+        ("Open findings", _severity_counts(open_findings)),
+        ("Controls satisfied", f"{satisfied} of {len(data.controls)}"),
+        ("Signatures", str(len(data.approvals))),
+    ]
+    return b.section("summary", "Executive summary", [b.facts(rows), b.text(data.summary)])
+
+
+def _severity_counts(findings: Sequence[FindingItem]) -> str:
+    if not findings:
+        return "none"
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+    return ", ".join(f"{count} {severity}" for severity, count in sorted(counts.items()))
+
+
+def _scope_blocks(data: ValidationReportInput) -> list[dict[str, Any]]:
+    model = data.model
+    rows = [
+        ("Model", model.label),
+        ("Purpose", model.purpose or "—"),
+        ("Owner", f"{model.owner or '—'} ({model.team or 'no team'})"),
+        ("Lifecycle status", model.lifecycle_status or "—"),
+        ("Target environment", data.environment or "—"),
+        ("Policy", data.policy or "—"),
+        ("Artifact SHA-256", model.artifact_sha256 or "—", "hash"),
+    ]
+    blocks = [b.facts(rows), b.text(data.scope)]
+    if model.description:
+        blocks += [b.heading("Model description"), b.text(model.description)]
+    return blocks
+
+
+def _soundness_blocks(data: ValidationReportInput) -> list[dict[str, Any]]:
+    if not data.conceptual_soundness:
+        return [b.note("No conceptual-soundness evidence was supplied.")]
+    blocks: list[dict[str, Any]] = []
+    for statement in data.conceptual_soundness:
+        blocks += [b.heading(statement.title), b.text(statement.text)]
+        if statement.reference:
+            blocks.append(b.note(f"Reference: {statement.reference}"))
+    return blocks
+
+
+def _data_blocks(datasets: Sequence[DatasetProfile]) -> list[dict[str, Any]]:
+    if not datasets:
+        return [b.note("No dataset profiles were supplied.")]
+    overview = table(
+        ["Dataset", "Version", "Role", "Rows", "SHA-256"],
+        [(d.name, d.version, d.role, number(d.rows), d.sha256) for d in datasets],
+        widths=[24, 9, 14, 11, 42],
+        classes=["", "num", "", "num", "hash"],
+    )
+    blocks = [b.table_block(overview)]
+    for index, dataset in enumerate(datasets):
+        blocks.append(
+            b.heading(f"{dataset.name} v{dataset.version} ({dataset.role})", b.anchor("data", str(index)))
+        )
+        columns = table(
+            ["Column", "Type", "Missing", "Profile"],
+            [(c.name, c.dtype, percent(c.missing_share), c.summary) for c in dataset.columns],
+            widths=[24, 12, 10, 54],
+            classes=["", "", "num", ""],
+            empty="No column profile.",
+        )
+        blocks.append(b.table_block(columns))
+    return blocks
+
+
+def _performance_blocks(evidence: PerformanceEvidence | None, specs: list[ChartSpec]) -> list[dict[str, Any]]:
+    if evidence is None:
+        return [b.note("No performance evidence was supplied.")]
+    blocks = [
+        b.note(f"Evaluated on {evidence.dataset}."),
+        b.table_block(_metrics_table(evidence.metrics)),
+    ]
+    if evidence.confusion_matrix:
+        spec = _add(
+            specs,
+            charts.spec(
+                "confusion-matrix",
+                charts.confusion_matrix_chart,
+                evidence.confusion_matrix,
+                evidence.class_labels,
+            ),
+        )
+        blocks += [
+            b.heading("Confusion matrix"),
+            b.chart(spec, "Confusion matrix: actual classes down, predicted across."),
+        ]
+    curves = []
+    if evidence.roc_fpr:
+        spec = _add(
+            specs, charts.spec("roc", charts.roc_chart, evidence.roc_fpr, evidence.roc_tpr, auc=evidence.auc)
+        )
+        curves.append((spec, "ROC curve against the chance diagonal."))
+    if evidence.calibration_predicted:
+        spec = _add(
+            specs,
+            charts.spec(
+                "calibration",
+                charts.calibration_chart,
+                evidence.calibration_predicted,
+                evidence.calibration_observed,
+            ),
+        )
+        curves.append((spec, "Calibration: observed frequency against mean predicted probability."))
+    if curves:
+        blocks += [b.heading("Discrimination and calibration"), b.chart_row(*curves)]
+    return blocks
+
+
+def _metrics_table(metrics: Sequence[MetricResult]) -> dict[str, Any]:
+    return table(
+        ["Metric", "Value", "Threshold", "Outcome"],
+        [
+            (m.name, number(m.value), _threshold(m.comparison, m.threshold), outcome_label(m.outcome))
+            for m in metrics
+        ],
+        widths=[40, 20, 20, 20],
+        classes=["", "num", "num", ""],
+    )
+
+
+def _threshold(comparison: str, threshold: float | None) -> str:
+    return "—" if threshold is None else f"{comparison} {number(threshold)}".strip()
+
+
+def _fairness_blocks(items: Sequence[FairnessEvidence], specs: list[ChartSpec]) -> list[dict[str, Any]]:
+    if not items:
+        return [b.note("No fairness evidence was supplied.")]
+    blocks: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        name = b.anchor("fairness", str(index), item.metric)
+        title = f"{item.metric} by {item.sensitive_feature}"
+        side = "at least" if item.higher_is_better else "at most"
+        spec = _add(
+            specs,
+            charts.spec(
+                name,
+                charts.fairness_chart,
+                item.metric,
+                item.groups,
+                threshold=item.threshold,
+                higher_is_better=item.higher_is_better,
+            ),
+        )
+        rows = [
+            (
+                group,
+                number(value),
+                number(item.group_sizes.get(group)),
+                "yes" if _meets(item, value) else "no",
+            )
+            for group, value in item.groups.items()
+        ]
+        blocks += [
+            b.heading(title, name),
+            b.note(
+                f"Outcome: {outcome_label(item.outcome)}. Each group must be {side} {number(item.threshold)}."
+            ),
+            b.chart(spec, f"{title}; dashed line: threshold {number(item.threshold)}."),
+            b.table_block(
+                table(
+                    ["Group", item.metric, "Rows", "Meets threshold"],
+                    rows,
+                    widths=[34, 22, 22, 22],
+                    classes=["", "num", "num", ""],
+                )
+            ),
+        ]
+    return blocks
+
+
+def _meets(item: FairnessEvidence, value: float) -> bool:
+    return value >= item.threshold if item.higher_is_better else value <= item.threshold
+
+
+def _explainability_blocks(
+    evidence: ExplainabilityEvidence | None, specs: list[ChartSpec]
+) -> list[dict[str, Any]]:
+    if evidence is None:
+        return [b.note("No explainability evidence was supplied.")]
+    rows_note = f" on {evidence.rows_explained} rows" if evidence.rows_explained else ""
+    bar = _add(specs, charts.spec("shap-bar", charts.shap_bar_chart, evidence.mean_abs_shap))
+    blocks = [
+        b.note(f"Method: {evidence.method}{rows_note}."),
+        b.heading("Global importance"),
+        b.chart(bar, "Mean absolute SHAP value per feature."),
+    ]
+    if evidence.beeswarm:
+        swarm = _add(specs, charts.spec("shap-beeswarm", charts.shap_beeswarm_chart, evidence.beeswarm))
+        blocks += [
+            b.heading("Distribution of effects"),
+            b.chart(
+                swarm,
+                f"SHAP beeswarm: one dot per row (at most {charts.BEESWARM_POINTS_PER_FEATURE} per feature, evenly spaced by rank), coloured by feature value.",
+            ),
+        ]
+    ranked = sorted(evidence.mean_abs_shap.items(), key=lambda item: -item[1])
+    blocks.append(
+        b.table_block(
+            table(
+                ["Feature", "mean(|SHAP|)"],
+                [(k, number(v)) for k, v in ranked],
+                widths=[70, 30],
+                classes=["", "num"],
+            )
+        )
+    )
+    return blocks
+
+
+def _stability_blocks(evidence: StabilityEvidence | None, specs: list[ChartSpec]) -> list[dict[str, Any]]:
+    if evidence is None:
+        return [b.note("No drift evidence was supplied.")]
+    psi = {f.feature: f.psi for f in evidence.features if f.psi is not None}
+    spec = _add(specs, charts.spec("psi", charts.psi_chart, psi, warn=evidence.warn, alert=evidence.alert))
+    blocks = [
+        b.note(f"Reference: {evidence.reference}. Current: {evidence.current}."),
+        b.chart(
+            spec,
+            f"PSI per feature; dashed lines at {number(evidence.warn)} (moderate) and {number(evidence.alert)} (significant shift).",
+        ),
+    ]
+    drifted = _most_drifted(evidence)
+    if drifted:
+        spec = _add(specs, charts.spec("distributions", charts.distributions_chart, drifted))
+        names = ", ".join(d.feature for d in drifted)
+        blocks += [
+            b.heading("Most drifted features"),
+            b.chart(spec, f"Reference and current distributions: {names}."),
+        ]
+    rows = [
+        (
+            f.feature,
+            number(f.psi),
+            f.statistic or "—",
+            number(f.statistic_value),
+            number(f.p_value),
+            "yes" if f.drifted else "no",
+        )
+        for f in evidence.features
+    ]
+    columns = ["Feature", "PSI", "Test", "Statistic", "p-value", "Drift"]
+    blocks.append(
+        b.table_block(
+            table(columns, rows, widths=[30, 12, 16, 14, 14, 14], classes=["", "num", "", "num", "num", ""])
+        )
+    )
+    return blocks
+
+
+def _most_drifted(evidence: StabilityEvidence) -> list[Distribution]:
+    psi = {f.feature: f.psi or 0.0 for f in evidence.features}
+    ranked = sorted(evidence.distributions, key=lambda d: (-psi.get(d.feature, 0.0), d.feature))
+    return ranked[:MOST_DRIFTED]
+
+
+def _findings_blocks(findings: Sequence[FindingItem]) -> list[dict[str, Any]]:
+    rows = [(f.finding_id, f.severity, f.title, f.status, f.owner or "—", _date(f.due)) for f in findings]
+    return [
+        b.table_block(
+            table(
+                ["Id", "Severity", "Finding", "Status", "Owner", "Due"],
+                rows,
+                widths=[10, 11, 41, 12, 14, 12],
+                empty="No findings were raised.",
+            )
+        )
+    ]
+
+
+def _date(day) -> str:
+    return day.isoformat() if day else "—"
+
+
+def _approval_blocks(data: ValidationReportInput) -> list[dict[str, Any]]:
+    if not data.approvals:
+        return [b.note("No signatures have been recorded.")]
+    rows = [
+        (
+            s.stage or "—",
+            s.printed_name,
+            s.meaning,
+            s.decision,
+            utc_text(s.signed_at),
+            _digest_match(s, data.evidence_digest),
+        )
+        for s in data.approvals
+    ]
+    blocks = [
+        b.note(
+            "Each electronic signature shows the signer's printed name, the date and time (UTC) and the meaning "
+            "of the signature (21 CFR 11.50), and binds them to the evidence digest."
+        ),
+        b.table_block(
+            table(
+                ["Stage", "Printed name", "Meaning", "Decision", "Signed (UTC)", "Digest signed"],
+                rows,
+                widths=[13, 19, 13, 11, 24, 20],
+            )
+        ),
+    ]
+    details = [
+        (s.printed_name, ", ".join(s.roles) or "—", s.authentication or "—", s.comment or "—")
+        for s in data.approvals
+    ]
+    blocks.append(
+        b.table_block(
+            table(
+                ["Signer", "Roles at signing", "Re-authentication", "Comment"],
+                details,
+                widths=[20, 20, 20, 40],
+            )
+        )
+    )
+    return blocks
+
+
+def _digest_match(signature: SignatureItem, evidence_digest: str) -> str:
+    if not signature.digest:
+        return "—"
+    if signature.digest == evidence_digest:
+        return "the evidence digest"
+    return f"DIFFERENT: {signature.digest}"
+
+
+def _evidence_blocks(evidence: Sequence[EvidenceItem]) -> list[dict[str, Any]]:
+    rows = [(e.name, e.kind, e.sha256, number(e.size), e.uri or "—") for e in evidence]
+    return [
+        b.table_block(
+            table(
+                ["Document", "Kind", "SHA-256", "Bytes", "URI"],
+                rows,
+                widths=[22, 12, 34, 10, 22],
+                classes=["", "", "hash", "num", ""],
+                empty="No evidence documents were supplied.",
+            )
+        )
+    ]
+
+
+def _control_blocks(controls: Sequence[ControlStatus]) -> list[dict[str, Any]]:
+    counts = {
+        status: sum(1 for c in controls if c.status == status)
+        for status in ("satisfied", "not-satisfied", "not-assessed")
+    }
+    rows = [
+        (c.control_id, c.framework or "—", c.title, c.status, ", ".join(c.evidence) or "—") for c in controls
+    ]
+    summary = ", ".join(f"{count} {status}" for status, count in counts.items())
+    return [
+        b.note(f"Controls from the catalogue that the policy maps to this model: {summary}."),
+        b.table_block(
+            table(
+                ["Control", "Framework", "Title", "Status", "Evidence"],
+                rows,
+                widths=[13, 15, 34, 14, 24],
+                empty="No controls are mapped.",
+            )
+        ),
+    ]
+
+
+def _add(specs: list[ChartSpec], spec: ChartSpec) -> ChartSpec:
+    specs.append(spec)
+    return spec
