@@ -6,6 +6,8 @@ Auditors, risk officers and administrators only: anyone else signed in gets 403,
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
@@ -93,12 +95,15 @@ class EventOutput(serializers.Serializer):
 
 
 class CSVRenderer(renderers.BaseRenderer):
+    """Lets ``Accept: text/csv`` through negotiation; the export itself streams past the renderer,
+    so only error bodies are ever rendered here (as JSON, the one error shape)."""
+
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data
+        return json.dumps(data).encode()
 
 
 class JSONLinesRenderer(CSVRenderer):
@@ -114,8 +119,8 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AuditV
     """
 
     export_renderers = {
-        "csv": [CSVRenderer, renderers.JSONRenderer],
-        "jsonl": [JSONLinesRenderer, renderers.JSONRenderer],
+        "csv": [renderers.JSONRenderer, CSVRenderer],
+        "jsonl": [renderers.JSONRenderer, JSONLinesRenderer],
     }
 
     serializer_class = EventOutput

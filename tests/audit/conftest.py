@@ -41,15 +41,14 @@ def write_events(count: int, *, actor=None, action: str = "system.worker_ping", 
 def unprotected() -> Iterator[None]:
     """Switch the audit triggers off for a block of deliberate tampering, then on again (ALWAYS)."""
     tables = list(protection.TRIGGERS)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         # ALTER TABLE refuses while this test's deferred foreign-key checks are pending: run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for sql in protection.suspend_sql(tables):
             cursor.execute(sql)
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
+        try:
+            yield
+        finally:
             for sql in protection.restore_sql(tables):
                 cursor.execute(sql)
 
