@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -73,22 +74,28 @@ def _kind(arrow_type: pa.DataType) -> str:
 
 
 def _numeric_summary(column: pa.ChunkedArray) -> dict[str, Any]:
-    values = column.cast(pa.float64()) if not pa.types.is_floating(column.type) else column
-    values = pc.drop_null(pc.if_else(pc.is_nan(values), None, values))
-    if len(values) == 0:
-        return {"min": None, "max": None, "mean": None, "std": None, "quantiles": {}}
-    extremes = pc.min_max(values)
-    quantiles = pc.quantile(values, q=list(QUANTILES), interpolation="linear").to_pylist()
+    """One sort per column gives min, max, exact quantiles and the distinct count (hashing a million
+    floats for ``count_distinct`` costs twenty times the sort)."""
+    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    ordered = np.sort(values[~np.isnan(values)])
+    if ordered.size == 0:
+        return {"min": None, "max": None, "mean": None, "std": None, "distinct": 0, "quantiles": {}}
     return {
-        "min": _finite(extremes["min"].as_py()),
-        "max": _finite(extremes["max"].as_py()),
-        "mean": _finite(pc.mean(values).as_py()),
-        "std": _finite(pc.stddev(values, ddof=1).as_py()) if len(values) > 1 else None,
-        "distinct": pc.count_distinct(values).as_py(),
-        "quantiles": {
-            f"p{round(q * 100):02d}": _finite(v) for q, v in zip(QUANTILES, quantiles, strict=True)
-        },
+        "min": _finite(ordered[0]),
+        "max": _finite(ordered[-1]),
+        "mean": _finite(ordered.mean()),
+        "std": _finite(ordered.std(ddof=1)) if ordered.size > 1 else None,
+        "distinct": int(np.count_nonzero(np.diff(ordered))) + 1,
+        "quantiles": {f"p{round(q * 100):02d}": _finite(_quantile(ordered, q)) for q in QUANTILES},
     }
+
+
+def _quantile(ordered: np.ndarray, q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's and pandas' default) on sorted values."""
+    position = q * (ordered.size - 1)
+    low = int(np.floor(position))
+    high = min(low + 1, ordered.size - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
 
 
 def _categorical_summary(column: pa.ChunkedArray, rows: int) -> dict[str, Any]:

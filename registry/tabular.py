@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from registry.models.datasets import FileFormat
-
+CSV = "csv"  # the values of registry.models.datasets.FileFormat; this module stays free of Django
+PARQUET = "parquet"
 HEADER_PROBE_BYTES = 1024 * 1024
 SAMPLE_BYTES = 1024 * 1024
 _ARROW_LOCATION = re.compile(r"(?:In CSV column #(?P<column>\d+): )?(?:CSV parse error: )?Row #(?P<row>\d+)")
@@ -44,14 +44,14 @@ class TableInfo:
 def guess_format(head: bytes, filename: str) -> str:
     """Parquet files start with ``PAR1``; everything else is treated as CSV."""
     if head.startswith(b"PAR1") or filename.lower().endswith((".parquet", ".pq")):
-        return FileFormat.PARQUET
-    return FileFormat.CSV
+        return PARQUET
+    return CSV
 
 
 def inspect_file(fileobj: BinaryIO, file_format: str) -> TableInfo:
     fileobj.seek(0)
     try:
-        if file_format == FileFormat.PARQUET:
+        if file_format == PARQUET:
             return _inspect_parquet(fileobj)
         return _inspect_csv(fileobj)
     finally:
@@ -126,15 +126,26 @@ def _check_names(names: list[str]) -> None:
 
 
 def _scan_rows(fileobj: BinaryIO, names: list[str]) -> int:
-    """Count data rows; refuse ragged rows and invalid UTF-8, reading every column as text."""
+    """Count data rows; refuse ragged rows and invalid UTF-8, reading every column as text.
+
+    The common case (a good file) is read with pyarrow's threads; only a bad file is read again
+    single-threaded, the mode in which pyarrow can say which row is at fault.
+    """
+    try:
+        return _count_rows(fileobj, names, threaded=True)
+    except (pa.ArrowInvalid, BadDataFile):
+        fileobj.seek(0)
+        return _count_rows(fileobj, names, threaded=False)
+
+
+def _count_rows(fileobj: BinaryIO, names: list[str], *, threaded: bool) -> int:
     ragged: list[pa_csv.InvalidRow] = []
 
     def on_invalid_row(row: pa_csv.InvalidRow) -> str:
         ragged.append(row)
         return "error"
 
-    # Single-threaded so pyarrow can report row numbers; it still parses at hundreds of MB/s.
-    read_options = pa_csv.ReadOptions(use_threads=False, block_size=8 * 1024 * 1024)
+    read_options = pa_csv.ReadOptions(use_threads=threaded, block_size=8 * 1024 * 1024)
     parse_options = pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid_row)
     convert_options = pa_csv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
@@ -147,6 +158,8 @@ def _scan_rows(fileobj: BinaryIO, names: list[str]) -> int:
         for batch in reader:
             rows += batch.num_rows
     except pa.ArrowInvalid as exc:
+        if threaded:
+            raise
         raise _located(exc, ragged, names) from None
     return rows
 

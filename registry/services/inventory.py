@@ -200,6 +200,25 @@ def model_change_status(
     return model
 
 
+def model_status_set_by_workflow(*, model: RegisteredModel, status: str, reason: str) -> RegisteredModel:
+    """Move the model's status on behalf of the governance workflow (approval, deployment, review).
+
+    The caller has already decided the move is due (an approval completed, a deployment was recorded,
+    a monitoring breach put the model under review) and holds a lock on the model row; the transition
+    rules still apply. The audit event names no actor: the workflow's own event says who caused it.
+    """
+    allowed = ALLOWED_TRANSITIONS[model.status]
+    if status not in allowed:
+        raise ValidationError({"status": [f"Cannot move from {model.status!r} to {status!r}."]})
+    with transaction.atomic():
+        before = model.status
+        model.status = status
+        model.save(update_fields=["status", "updated_at"])
+        record(action="model.status_changed", actor=None, obj=model, before={"status": before},
+               after={"status": status}, reason=reason)
+    return model
+
+
 def model_override_tier(
     *, actor: User, model: RegisteredModel, tier: int | None, reason: str
 ) -> RegisteredModel:

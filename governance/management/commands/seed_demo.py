@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from governance import demo
+from registry.demo import seed_registry  # a command may reach up the layers; governance's modules may not
 
 
 class Command(BaseCommand):
@@ -19,8 +20,4 @@ class Command(BaseCommand):
             self.stdout.write(f"Created demo users: {', '.join(created)}")
         else:
             self.stdout.write("Demo users already exist.")
-        from registry.demo import (
-            seed_registry,  # the command may reach up the layers; governance code may not
-        )
-
         self.stdout.write(seed_registry())
