@@ -90,7 +90,7 @@ def infer_kind(series: pd.Series, column: str) -> str:
 def numeric_array(series: pd.Series, column: str) -> np.ndarray:
     """The column as a float array (float32 kept as is, everything else float64), missing values as NaN."""
     dtype = series.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+    if dtype == np.float64 or dtype == np.float32:
         return series.to_numpy()
     if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         raise ColumnTypeError(

@@ -71,6 +71,7 @@ def dataset_drift(
         column_kinds=column_kinds,
         psi_bins=config.psi_bins,
         infinite=config.infinite,
+        workers=config.workers,
     )
     return compare_with_profile(profile, current, config=config)
 

@@ -144,12 +144,13 @@ def wasserstein(area: float, reference_std: float | None, *, std_floor: float = 
     """Wasserstein-1 distance and the same divided by ``max(reference std (ddof 0), std_floor)``.
 
     The normalised form is Evidently's ``wasserstein`` drift score; the floor keeps a constant reference
-    column from dividing by zero (then any change gives a large normalised distance).
+    column from dividing by zero (then any change gives a large normalised distance). Both are None if the
+    distance overflows (values near the float64 limit).
     """
     std = reference_std or 0.0
     scale = max(std, std_floor)
     return {
-        "distance": float(area),
+        "distance": finite_or_none(area),
         "normalised": finite_or_none(area / scale),
         "reference_std": float(std),
         "std_floor": std_floor,

@@ -272,3 +272,14 @@ def test_a_single_worker_gives_the_same_numbers():
     parallel = dataset_drift(reference, current)
     serial = dataset_drift(reference, current, config=DriftConfig(workers=1))
     assert parallel["columns"] == serial["columns"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int32, "Float64", "Int64"])
+def test_other_numeric_dtypes_are_measured_like_float64(dtype):
+    rng = np.random.default_rng(12)
+    reference = pd.Series(np.round(rng.normal(50, 10, 800))).astype(dtype)
+    current = pd.Series(np.round(rng.normal(52, 10, 700))).astype(dtype)
+    result = json_safe(column_drift(reference, current))
+    expected = column_drift(reference.astype(float).to_numpy(), current.astype(float).to_numpy())
+    assert result["statistics"]["ks"] == expected["statistics"]["ks"]
+    assert result["kind"] == "numeric"
