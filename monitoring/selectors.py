@@ -1,7 +1,7 @@
 """Monitoring reads that a user sees. Each takes the user and returns a permission-scoped queryset.
 
 Lists fetch what their serializers need in a fixed number of queries (select_related for the version,
-model, team and datasets; the large ``results`` column is deferred in lists), whatever the page size.
+model, team and datasets; the API defers the large JSON columns in lists), whatever the page size.
 """
 
 from __future__ import annotations
@@ -17,14 +17,6 @@ _RUN_RELATIONS = (
     "current_dataset__dataset",
     "requested_by",
 )
-
-
-def check_run_list(*, user) -> QuerySet[CheckRun]:
-    """Runs on versions the user may see, newest first, without their results (see check_run_detail)."""
-    queryset = CheckRun.objects.select_related(*_RUN_RELATIONS).defer(
-        "results", "evaluations", "diagnostics", "config"
-    )
-    return access.scope(user, queryset).order_by("-created_at", "-id")
 
 
 def check_run_detail(*, user) -> QuerySet[CheckRun]:

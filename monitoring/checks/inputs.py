@@ -55,6 +55,8 @@ def check_keys(raw: dict[str, Any], allowed_options: dict[str, type | tuple]) ->
         raise fail("config.options", "Expected a JSON object.")
     for name, value in options.items():
         expected = allowed_options.get(name)
+        if expected is float:
+            expected = (int, float)
         if expected is None:
             known = ", ".join(sorted(allowed_options)) or "none"
             raise fail(f"config.options.{name}", f"Unknown option for this kind; known options: {known}.")

@@ -143,7 +143,7 @@ def check_run_execute(*, run_id: int, task_id: str = "") -> str:
     ``running``. Transient database/broker errors release the lease and propagate for the task to retry.
     Raises RunBusy when another worker holds a live lease.
     """
-    total = 5
+    total = 4  # reading data, computing, evaluating, saving
     claimed = leases.claim(run_id, task_id, total=total)
     if claimed is None:
         return CheckRun.objects.filter(pk=run_id).values_list("status", flat=True).first() or "missing"
