@@ -63,18 +63,18 @@ def main() -> int:
 
 
 def _setup(media: Path):
-    """Database, settings and migrations for a benchmark run; returns the embedded server, if any."""
+    """A fresh benchmark database, settings and migrations; returns the embedded server, if any."""
     from config import devstack
 
     os.environ["ATTEST_MEDIA_ROOT"] = str(media)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     server = None
     if os.environ.get("DATABASE_URL"):
-        base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
-        _create_database(os.environ["DATABASE_URL"])
+        base = os.environ["DATABASE_URL"].split("?")[0].rsplit("/", 1)[0]
         os.environ["DATABASE_URL"] = f"{base}/{BENCH_DATABASE}"
     else:
         server = devstack.ensure_database(BENCH_DATABASE)
+    _recreate_database(os.environ["DATABASE_URL"])
     devstack.ensure_folders()
     import django
 
@@ -85,7 +85,8 @@ def _setup(media: Path):
     return server
 
 
-def _create_database(url: str) -> None:
+def _recreate_database(url: str) -> None:
+    """Drop and create the benchmark database, so every run starts from an empty inventory."""
     import psycopg2
 
     from config.env import parse_database_url
@@ -100,9 +101,8 @@ def _create_database(url: str) -> None:
     )
     connection.autocommit = True
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
     connection.close()
 
 

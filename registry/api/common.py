@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from config.api.pagination import PageNumberPagination
 from registry import storage, uploads
 
 NAME_REGEX = r"[A-Za-z0-9_-]+"
 MAX_JSON_FIELD_KEYS = 1000
+# Lists count exactly up to this many rows (see InventoryPagination).
+COUNT_CAP = 10_000
 
 
 class UploadViewSetMixin:
@@ -73,3 +78,48 @@ class ObjectField(serializers.JSONField):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Expected a JSON object.")
         return value
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most ``cap`` + 1 rows for the first pages, so a page of a large inventory costs the same
+    as a page of a small one; pages beyond the cap (and ``page=last``) count exactly."""
+
+    def __init__(self, *args, cap: int, requested_page: int | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cap = cap
+        self.requested_page = requested_page
+        self.exact = True
+
+    @cached_property
+    def count(self) -> int:
+        if self.requested_page is None or self.requested_page * self.per_page > self.cap:
+            return self.object_list.count()
+        # No ORDER BY and only the key: PostgreSQL stops scanning at cap + 1 matching rows.
+        bounded = self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        self.exact = bounded <= self.cap
+        return bounded
+
+
+class InventoryPagination(PageNumberPagination):
+    """Page-number pagination whose ``count`` is exact up to COUNT_CAP rows; past that the response says
+    ``count_exact: false`` and ``count`` is a lower bound (ask for a page beyond it to get the exact count)."""
+
+    count_cap = COUNT_CAP
+
+    def django_paginator_class(self, queryset, page_size):  # DRF calls this like a class
+        return CappedCountPaginator(queryset, page_size, cap=self.count_cap, requested_page=self._requested)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        raw = request.query_params.get(self.page_query_param, "1")
+        self._requested = int(raw) if raw.isdigit() else None
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_exact"] = self.page.paginator.exact
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        result = super().get_paginated_response_schema(schema)
+        result["properties"]["count_exact"] = {"type": "boolean"}
+        return result

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from config.api.viewsets import ScopedViewSet
 from governance import access
 from registry import graph, selectors
-from registry.api.common import NAME_REGEX, UploadViewSetMixin, received_upload
+from registry.api.common import NAME_REGEX, InventoryPagination, UploadViewSetMixin, received_upload
 from registry.api.versions import DOWNLOAD_BLOCK_BYTES, lineage_depth
 from registry.models.datasets import DatasetRole, DatasetVersion
 from registry.services import datasets as dataset_services
@@ -46,6 +46,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         lineage_name = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
     selector = staticmethod(selectors.dataset_list)
+    pagination_class = InventoryPagination
     serializer_class = DatasetOutput
     lookup_field = "name"
     lookup_value_regex = NAME_REGEX

@@ -14,7 +14,7 @@ from config.api.viewsets import ScopedViewSet
 from governance import access
 from governance.models import User
 from registry import selectors
-from registry.api.common import NAME_REGEX, StringMapField
+from registry.api.common import NAME_REGEX, InventoryPagination, StringMapField
 from registry.models import RegisteredModel
 from registry.models.inventory import EUAIActCategory, ModelStatus, RiskTier
 from registry.services import inventory
@@ -157,6 +157,7 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     selector = staticmethod(selectors.model_list)
     serializer_class = ModelOutput
     filterset_class = ModelFilter
+    pagination_class = InventoryPagination
     lookup_field = "name"
     lookup_value_regex = NAME_REGEX
     ordering_fields = ["name", "risk_tier", "status", "next_review_due", "created_at", "updated_at"]

@@ -214,8 +214,14 @@ def model_status_set_by_workflow(*, model: RegisteredModel, status: str, reason:
         before = model.status
         model.status = status
         model.save(update_fields=["status", "updated_at"])
-        record(action="model.status_changed", actor=None, obj=model, before={"status": before},
-               after={"status": status}, reason=reason)
+        record(
+            action="model.status_changed",
+            actor=None,
+            obj=model,
+            before={"status": before},
+            after={"status": status},
+            reason=reason,
+        )
     return model
 
 

@@ -204,3 +204,18 @@ def test_it_runs_a_constant_number_of_queries_whatever_the_page_size(
     assert len(fifty.captured_queries) == len(one.captured_queries), [
         q["sql"][:150] for q in fifty.captured_queries
     ]
+
+
+def test_it_stops_counting_a_large_inventory_at_the_cap(api, maya, aaron, credit_risk, monkeypatch):
+    from registry.api.common import InventoryPagination
+
+    monkeypatch.setattr(InventoryPagination, "count_cap", 3)
+    for index in range(5):
+        make_model(maya, credit_risk, name=f"model-{index}")
+    client = api.as_user(aaron)
+    first = client.get(LIST, {"page_size": 2}).json()
+    assert (first["count"], first["count_exact"]) == (4, False)
+    assert first["next"] is not None
+    deep = client.get(LIST, {"page_size": 2, "page": 3}).json()
+    assert (deep["count"], deep["count_exact"], deep["next"]) == (5, True, None)
+    assert names(client.get(LIST, {"page_size": 10})) == [f"model-{i}" for i in range(5)]
