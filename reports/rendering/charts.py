@@ -72,7 +72,9 @@ def _isolated(chart: Callable[..., bytes]) -> Callable[..., bytes]:
 
     @functools.wraps(chart)
     def draw(*args: Any, **kwargs: Any) -> bytes:
-        with _RC_LOCK, mpl.rc_context(_RC):
+        with _RC_LOCK, mpl.rc_context():
+            mpl.rcdefaults()  # not the process's matplotlibrc or style: the charts look the same everywhere
+            mpl.rcParams.update(_RC)
             return chart(*args, **kwargs)
 
     return draw
