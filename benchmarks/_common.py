@@ -209,3 +209,9 @@ def _cell(value: Any) -> str:
 def megabytes(n_bytes: float) -> float:
     """Bytes as MiB."""
     return n_bytes / 2**20
+
+
+def machine_note() -> str:
+    """The load on the machine right now, printed beside results because other work skews them."""
+    one, five, fifteen = os.getloadavg()
+    return f"machine: {os.cpu_count()} cores, load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min)"

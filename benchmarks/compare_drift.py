@@ -225,6 +225,7 @@ def run_size(rows: int, args: argparse.Namespace, evidently: str | None) -> None
                 python, SCRIPT, ["--worker", method, "--data", data_dir, "--repeats", str(repeats)]
             )
     report(rows, args.columns, input_bytes, results)
+    print(f"  {common.machine_note()}")
 
 
 def report(rows: int, columns: int, input_bytes: int, results: dict) -> None:

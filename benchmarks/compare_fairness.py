@@ -162,6 +162,7 @@ def run_size(rows: int, repeats: int) -> None:
     print(f"  target fairlearn / Attest >= 100: {speedup:.0f} {'PASS' if speedup >= 100 else 'MISS'}")
     same = not missing and max(differences) == 0.0
     print(f"  target identical numbers: {'PASS' if same else 'MISS'}")
+    print(f"  {common.machine_note()}")
 
 
 def main() -> None:

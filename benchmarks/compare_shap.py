@@ -134,6 +134,7 @@ def main() -> None:
     common.print_table([*headers, "max |diff| mean|SHAP|"], table)
     worst = max(float(row[4].split()[0]) for row in table)
     print(f"  target overhead <= 10 %: worst {worst:+.1f} % {'PASS' if worst <= 10 else 'MISS'}")
+    print(f"  {common.machine_note()}")
 
 
 if __name__ == "__main__":

@@ -303,7 +303,7 @@ def _single_output(
 def _global_importance(columns: pd.Index, stats: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     importance = stats["mean_abs"]
     order = np.argsort(-importance, kind="stable")
-    return [{"feature": str(columns[i]), "mean_abs_shap": float(importance[i])} for i in order]
+    return [{"feature": str(columns[i]), "mean_abs_shap": finite_or_none(importance[i])} for i in order]
 
 
 def _feature_summaries(
@@ -321,14 +321,14 @@ def _feature_summaries(
     summaries = []
     for position, column in enumerate(frame.columns):
         feature_values = sample[position]
-        shap_values = values[chosen, position].tolist()
+        shap_values = floats(values[chosen, position])
         summaries.append(
             {
                 "feature": str(column),
-                "mean_shap": float(means[position]),
-                "mean_abs_shap": float(mean_abs[position]),
-                "min_shap": float(lows[position]),
-                "max_shap": float(highs[position]),
+                "mean_shap": finite_or_none(means[position]),
+                "mean_abs_shap": finite_or_none(mean_abs[position]),
+                "min_shap": finite_or_none(lows[position]),
+                "max_shap": finite_or_none(highs[position]),
                 "sample": [list(pair) for pair in zip(feature_values, shap_values, strict=True)],
             }
         )
@@ -370,23 +370,25 @@ def _local_explanations(
     count: int,
     rng: np.random.Generator,
 ) -> list[dict[str, Any]]:
+    """A seeded handful of rows: base value, output and every feature's value and SHAP value, largest first."""
     picks = np.sort(rng.choice(len(values), size=min(count, len(values)), replace=False))
     explained = frame.iloc[rows[picks]]
+    feature_values = _sample_columns(explained)
+    names = [str(column) for column in frame.columns]
     out = []
     for position, row in enumerate(picks):
-        row_base = float(base[row])
         contributions = values[row]
         order = np.argsort(-np.abs(contributions), kind="stable")
         out.append(
             {
                 "row": _feature_value(explained.index[position]),
-                "base_value": row_base,
-                "output": row_base + float(contributions.sum()),
+                "base_value": finite_or_none(base[row]),
+                "output": finite_or_none(base[row] + contributions.sum()),
                 "contributions": [
                     {
-                        "feature": str(explained.columns[i]),
-                        "value": _feature_value(explained.iat[position, i]),
-                        "shap": float(contributions[i]),
+                        "feature": names[i],
+                        "value": feature_values[i][position],
+                        "shap": finite_or_none(contributions[i]),
                     }
                     for i in order
                 ],
