@@ -112,12 +112,9 @@ class JSONLinesRenderer(CSVRenderer):
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AuditViewSet):
-    """The audit log, oldest first (``?ordering=-seq`` for newest first); detail by seq.
+    """The audit log, oldest first (``?ordering=-seq`` for newest first); detail by seq."""
 
-    The exports are routed by hand in ``urls.py`` (``export.csv`` and ``export.jsonl``, no trailing
-    slash) with their own renderers.
-    """
-
+    # The exports are routed by hand in urls.py (export.csv, export.jsonl: no trailing slash).
     export_renderers = {
         "csv": [renderers.JSONRenderer, CSVRenderer],
         "jsonl": [renderers.JSONRenderer, JSONLinesRenderer],
@@ -132,12 +129,18 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AuditV
     def get_queryset(self):
         return selectors.event_list(user=self.request.user)
 
-    @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        operation_id="audit_events_export_csv", filters=True, responses={(200, "text/csv"): OpenApiTypes.STR}
+    )
     def export_csv(self, request):
         """Every matching event as CSV (formula-like cells escaped). The export is itself audited."""
         return self._export(request, "csv", exports.csv_stream, "text/csv; charset=utf-8")
 
-    @extend_schema(filters=True, responses={(200, "application/jsonl"): OpenApiTypes.STR})
+    @extend_schema(
+        operation_id="audit_events_export_jsonl",
+        filters=True,
+        responses={(200, "application/jsonl"): OpenApiTypes.STR},
+    )
     def export_jsonl(self, request):
         """Every matching event as one JSON object a line, with its canonical text, for verification."""
         return self._export(request, "jsonl", exports.jsonl_stream, "application/jsonl; charset=utf-8")

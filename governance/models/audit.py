@@ -21,7 +21,8 @@ class CanonicalJSONField(models.JSONField):
     ``jsonb`` re-orders keys and re-spaces the text; ``json`` keeps the bytes it was given. Storing
     the canonical text lets the verifier prove in SQL, by concatenation rather than by parsing, that
     the columns spell out exactly the bytes that were hashed. Values must already be free of floats
-    (``governance.audit.chain.jsonable``).
+    (``governance.audit.chain.jsonable``). Key lookups (``after__name``) work on ``json``; containment
+    (``__contains``) is jsonb-only: cast in SQL when a query needs it.
     """
 
     def db_type(self, connection) -> str:
