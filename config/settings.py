@@ -11,6 +11,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_path, env_str, parse_database_url
@@ -300,6 +301,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800, minim
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1900, minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+ATTEST_THRESHOLD_PROVIDERS = env_list(
+    "ATTEST_THRESHOLD_PROVIDERS", ["governance.thresholds.policy_thresholds"]
+)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic jobs; the database scheduler copies these into django-celery-beat's tables at start,
 # where administrators can pause or retime them. One entry per feature, added by that feature.
@@ -308,6 +312,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "monitoring-reap-check-runs": {"task": "monitoring.tasks.reap_check_runs", "schedule": 60.0},
     # sign the audit chain head and export the checkpoint (governance.audit.checkpoints)
     "audit-checkpoint-hourly": {"task": "governance.tasks.audit_checkpoint", "schedule": 3600.0},
+    # findings for failed checks and monitoring alerts that have none yet (governance.services.findings)
+    "governance-sweep-check-outcomes": {"task": "governance.tasks.sweep_check_outcomes", "schedule": 60.0},
+    # announce overdue periodic reviews once a day, 06:00 UTC (governance.services.reviews)
+    "governance-overdue-reviews": {
+        "task": "governance.tasks.mark_overdue_reviews",
+        "schedule": crontab(minute=0, hour=6),
+    },
 }
 CELERY_TIMEZONE = "UTC"
 

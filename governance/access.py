@@ -11,7 +11,8 @@ teams own, plus objects granted to them (or to one of their groups) with guardia
 nothing, and the API answers 404 for objects outside a user's scope so their existence does not leak.
 
 Models opt in by naming the path from themselves to the owning team in ``access_team_path``
-(``"team"`` on a registered model, ``"model__team"`` on a version, ``"pk"`` on Team itself).
+(``"team"`` on a registered model, ``"model__team"`` on a version, ``"pk"`` on Team itself). Reference
+data every role may read (policies, the control catalogue) sets ``access_all_roles_read = True``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "change": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
     "run_checks": frozenset({Role.ML_ENGINEER, Role.VALIDATOR, Role.ADMIN}),
     "validate": frozenset({Role.VALIDATOR, Role.ADMIN}),
+    "raise_finding": frozenset({Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}),
     "request_approval": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
     "sign": frozenset({Role.VALIDATOR, Role.RISK_OFFICER}),
     "deploy": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
@@ -105,7 +107,9 @@ def scope(user, queryset: models.QuerySet, action: str = "view") -> models.Query
     roles = roles_of(user) & ACTION_ROLES.get(action, frozenset())
     if not roles:
         return queryset.none()
-    if action == "view" and roles & READ_EVERYTHING:
+    if action == "view" and (
+        roles & READ_EVERYTHING or getattr(queryset.model, "access_all_roles_read", False)
+    ):
         return queryset
     if roles & UNSCOPED_ROLES:
         return queryset

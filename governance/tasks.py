@@ -70,3 +70,54 @@ def audit_verify(verification_id: int) -> None:
     from governance.services import audit
 
     audit.verification_run(verification_id=verification_id)
+
+
+# --- governance workflow -----------------------------------------------------------------------------
+# Thin tasks: each takes ids and calls a service. Notifications are queued on commit by the services.
+
+
+@shared_task(name="governance.tasks.deliver_webhook", bind=True, acks_late=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> str:
+    """One delivery attempt; a failed attempt schedules the next with exponential backoff."""
+    from governance.services import notifications
+
+    delivery = notifications.webhook_deliver(delivery_id=delivery_id)
+    if delivery.status == "retrying":
+        raise self.retry(countdown=notifications.retry_delay(delivery.attempts))
+    return delivery.status
+
+
+@shared_task(
+    name="governance.tasks.send_notification_email",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_notification_email(event_type: str, body: dict, emails: list[str]) -> None:
+    from governance.services import notifications
+
+    notifications.email_send(event_type=event_type, body=body, emails=emails)
+
+
+@shared_task(name="governance.tasks.process_monitoring_alert", acks_late=True)
+def process_monitoring_alert(alert_id: int) -> int | None:
+    """Turn a monitoring alert into a finding (once), and put the model under review when severe."""
+    from governance.services import findings
+
+    finding = findings.finding_from_alert(alert_id=alert_id)
+    return finding.pk if finding else None
+
+
+@shared_task(name="governance.tasks.sweep_check_outcomes")
+def sweep_check_outcomes() -> int:
+    """Raise findings for failed check runs and for alerts that have none yet (idempotent)."""
+    from governance.services import findings
+
+    return findings.findings_sweep()
+
+
+@shared_task(name="governance.tasks.mark_overdue_reviews")
+def mark_overdue_reviews() -> list[str]:
+    from governance.services import reviews
+
+    return reviews.reviews_mark_overdue()

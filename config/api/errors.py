@@ -22,6 +22,25 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+class ServiceError(Exception):
+    """A refusal raised by a service with its HTTP meaning; the API and the UI both show ``message``.
+
+    Subclasses set ``status_code`` and ``code``; ``fields`` names the inputs at fault, ``details`` carries
+    structured context (e.g. the list of what is missing) and is returned beside the message.
+    """
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(
+        self, message: str, *, fields: dict[str, list[str]] | None = None, details: dict | None = None
+    ):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        self.details = details or {}
+
+
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the resource."
@@ -93,8 +112,17 @@ def _convert_django_exceptions(exc: Exception) -> Exception:
     return exc
 
 
+def _service_error_response(exc: ServiceError) -> Response:
+    body = error_body(exc.code, exc.message, exc.fields)
+    if exc.details:
+        body["error"]["details"] = exc.details
+    return Response(body, status=exc.status_code)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF exception handler producing the shared error body; unknown exceptions still become 500s."""
+    if isinstance(exc, ServiceError):
+        return _service_error_response(exc)
     exc = _convert_django_exceptions(exc)
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -1,6 +1,47 @@
-"""Governance models: accounts and teams, the audit log, policies, approvals and findings."""
+"""Governance models: accounts and teams, the audit log, policies, approvals, findings and deployments."""
 
 from governance.models.accounts import ApiToken, Team, User
+from governance.models.approvals import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Decision,
+    Environment,
+    Meaning,
+    Signature,
+)
 from governance.models.audit import AuditCheckpoint, AuditEvent, AuditVerification
+from governance.models.deployments import Deployment, DeploymentStatus, Strategy
+from governance.models.findings import Finding, FindingStatus, Severity
+from governance.models.notifications import TotpDevice, WebhookDelivery, WebhookEndpoint
+from governance.models.policies import Control, EvidenceDocument, EvidenceType, Framework, Policy
+from governance.models.reviews import ReviewNotice
 
-__all__ = ["ApiToken", "AuditCheckpoint", "AuditEvent", "AuditVerification", "Team", "User"]
+__all__ = [
+    "ApiToken",
+    "ApprovalRequest",
+    "ApprovalStatus",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "AuditVerification",
+    "Control",
+    "Decision",
+    "Deployment",
+    "DeploymentStatus",
+    "Environment",
+    "EvidenceDocument",
+    "EvidenceType",
+    "Finding",
+    "FindingStatus",
+    "Framework",
+    "Meaning",
+    "Policy",
+    "ReviewNotice",
+    "Severity",
+    "Signature",
+    "Strategy",
+    "Team",
+    "TotpDevice",
+    "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

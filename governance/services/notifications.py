@@ -1,0 +1,230 @@
+"""Notifications: email to the people concerned and Standard Webhooks to subscribed endpoints.
+
+``notify`` is called inside the transaction of the change it announces: it writes one delivery row per
+endpoint and queues the sends on commit, so a rolled-back change announces nothing and a committed one
+is announced at least once (deliveries are retried with exponential backoff and logged).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import urllib.error
+import urllib.request
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from governance import access
+from governance.audit import record
+from governance.audit.chain import jsonable
+from governance.models import Team, User, WebhookDelivery, WebhookEndpoint
+from governance.models.notifications import WEBHOOK_EVENTS
+from governance.roles import Role
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 30
+DELIVERY_TIMEOUT_SECONDS = 10
+USER_AGENT = "Attest-Webhooks/1"
+
+# Who is emailed about each event, by role (members of the model's team holding it) or the owner.
+EMAIL_AUDIENCE: dict[str, set[str]] = {
+    "approval.requested": {Role.VALIDATOR, Role.RISK_OFFICER},
+    "approval.approved": {"requester"},
+    "approval.rejected": {"requester"},
+    "approval.invalidated": {"requester"},
+    "finding.raised": {"owner"},
+    "review.overdue": {"owner"},
+    "gate.closed": {"owner", Role.RISK_OFFICER},
+}
+
+
+def notify(
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    team: Team | None = None,
+    recipients: list[User] | None = None,
+) -> list[WebhookDelivery]:
+    """Announce ``event_type``: webhook deliveries for subscribed endpoints, and email to ``recipients``."""
+    body = {"type": event_type, "timestamp": timezone.now(), "data": jsonable(payload)}
+    body = jsonable(body)
+    deliveries = [
+        WebhookDelivery.objects.create(
+            endpoint=endpoint, message_id=f"msg_{uuid.uuid4().hex}", event_type=event_type, payload=body
+        )
+        for endpoint in WebhookEndpoint.objects.filter(is_active=True)
+        if endpoint.wants(event_type)
+        and (endpoint.team_id is None or endpoint.team_id == getattr(team, "pk", None))
+    ]
+    ids = [delivery.pk for delivery in deliveries]
+    emails = sorted({user.email for user in recipients or [] if user.email and user.is_active})
+    transaction.on_commit(lambda: _queue(ids, event_type, body, emails))
+    return deliveries
+
+
+def _queue(delivery_ids: list[int], event_type: str, body: dict[str, Any], emails: list[str]) -> None:
+    from governance import tasks
+
+    for delivery_id in delivery_ids:
+        tasks.deliver_webhook.delay(delivery_id)
+    if emails:
+        tasks.send_notification_email.delay(event_type, body, emails)
+
+
+def audience(
+    event_type: str, *, team: Team | None, owner: User | None = None, requester: User | None = None
+) -> list[User]:
+    """The users to email about an event: team members holding the listed roles, the owner, the requester."""
+    wanted = EMAIL_AUDIENCE.get(event_type, set())
+    users: dict[int, User] = {}
+    roles = [role for role in wanted if role in {r.value for r in Role}]
+    if roles and team is not None:
+        for user in team.group.user_set.filter(is_active=True, groups__name__in=roles).distinct():
+            users[user.pk] = user
+    for party, user in (("owner", owner), ("requester", requester)):
+        if party in wanted and user is not None:
+            users[user.pk] = user
+    return list(users.values())
+
+
+def email_send(*, event_type: str, body: dict[str, Any], emails: list[str]) -> None:
+    """Send one plain-text email about an event (from a Celery task)."""
+    data = body.get("data", {})
+    subject = f"[Attest] {event_type.replace('.', ' ').replace('_', ' ')}"
+    if "model" in data:
+        subject += f": {data['model']} v{data.get('version', '')}".rstrip(" v")
+    lines = [f"{key}: {value}" for key, value in sorted(data.items()) if not isinstance(value, dict | list)]
+    send_mail(subject, "\n".join(lines) + "\n", settings.DEFAULT_FROM_EMAIL, emails, fail_silently=False)
+
+
+# --- webhook endpoints ---------------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def webhook_create(
+    *, actor: User, url: str, events: list[str], description: str = "", team: Team | None = None
+) -> WebhookEndpoint:
+    access.require(actor, "administer")
+    _check_endpoint(url, events)
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            url=url, events=events, description=description, team=team, secret=new_secret(), created_by=actor
+        )
+        record(action="webhook.created", actor=actor, obj=endpoint, after=_endpoint_facts(endpoint))
+    return endpoint
+
+
+def webhook_update(*, actor: User, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
+    access.require(actor, "administer")
+    _check_endpoint(changes.get("url", endpoint.url), changes.get("events", endpoint.events))
+    with transaction.atomic():
+        before = _endpoint_facts(endpoint)
+        for field in ("url", "events", "description", "is_active"):
+            if field in changes:
+                setattr(endpoint, field, changes[field])
+        endpoint.save()
+        record(
+            action="webhook.changed",
+            actor=actor,
+            obj=endpoint,
+            before=before,
+            after=_endpoint_facts(endpoint),
+        )
+    return endpoint
+
+
+def webhook_delete(*, actor: User, endpoint: WebhookEndpoint) -> None:
+    access.require(actor, "administer")
+    with transaction.atomic():
+        record(action="webhook.deleted", actor=actor, obj=endpoint, before=_endpoint_facts(endpoint))
+        endpoint.delete()
+
+
+def _check_endpoint(url: str, events: list[str]) -> None:
+    if not url.startswith(("https://", "http://")):
+        raise ValidationError({"url": ["An http(s) URL."]})
+    unknown = [event for event in events if event not in WEBHOOK_EVENTS]
+    if unknown:
+        raise ValidationError(
+            {"events": [f"Unknown event(s) {', '.join(unknown)}; known: {', '.join(WEBHOOK_EVENTS)}."]}
+        )
+
+
+def _endpoint_facts(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "active": endpoint.is_active,
+        "team": endpoint.team.name if endpoint.team else None,
+    }
+
+
+# --- delivery ------------------------------------------------------------------------------------
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook receiver answering with a redirect is a failure, never a request to another host."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
+    """One attempt to deliver; returns the delivery with its status. The caller schedules retries."""
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    if delivery.status == "delivered":
+        return delivery
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
+    now = timezone.now()
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": delivery.message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(delivery.endpoint.secret).sign(delivery.message_id, now, body),
+    }
+    status_code, error = _post(delivery.endpoint.url, body.encode(), headers)
+    delivery.attempts += 1
+    delivery.last_status_code = status_code
+    delivery.last_error = error
+    if status_code is not None and 200 <= status_code < 300:
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", timezone.now(), None
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status, delivery.next_attempt_at = "failed", None
+    else:
+        delivery.status = "retrying"
+        delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_delay(delivery.attempts))
+    delivery.save()
+    return delivery
+
+
+def retry_delay(attempts: int) -> int:
+    """Exponential backoff: 30 s, 60 s, 2 min, 4 min, … after the 1st, 2nd, 3rd, … failed attempt."""
+    return BACKOFF_BASE_SECONDS * 2 ** (attempts - 1)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (http(s) only)
+    try:
+        with _opener.open(request, timeout=DELIVERY_TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
