@@ -57,7 +57,7 @@ def model_list(*, user) -> QuerySet[RegisteredModel]:
     return access.scope(user, queryset)
 
 
-def model_get(*, user, name: str, action: str = "view") -> RegisteredModel:
+def model_get(*, user, name: str) -> RegisteredModel:
     """The model by name if the user may see it (404 otherwise)."""
     return get_object_or_404(
         access.scope(user, RegisteredModel.objects.select_related("team", "owner")), name=name

@@ -219,3 +219,26 @@ def test_it_stops_counting_a_large_inventory_at_the_cap(api, maya, aaron, credit
     deep = client.get(LIST, {"page_size": 2, "page": 3}).json()
     assert (deep["count"], deep["count_exact"], deep["next"]) == (5, True, None)
     assert names(client.get(LIST, {"page_size": 10})) == [f"model-{i}" for i in range(5)]
+
+
+def test_it_applies_the_permission_matrix_to_aliases_and_tiering_rules(
+    api, model, maya, victor, rita, aaron, olga
+):
+    from registry.services.versions import model_alias_set
+    from tests.registry.conftest import make_version
+
+    model_alias_set(actor=maya, model=model, alias="champion", version=make_version(maya, model))
+    aliases = reverse("api:model-alias-list", args=["credit-scoring"])
+    alias = reverse("api:model-alias-detail", args=["credit-scoring", "champion"])
+    rules = reverse("api:tiering-rule-list")
+    for url in (aliases, alias, rules):
+        assert api.as_user(None).get(url).status_code == 401
+        for persona in (maya, victor, rita, aaron):
+            assert api.as_user(persona).get(url).status_code == 200, (url, persona.username)
+    assert api.as_user(olga).get(aliases).status_code == 404
+    assert api.as_user(olga).get(alias).status_code == 404
+    assert api.as_user(olga).get(rules).json()["results"][0]["version"] == 1
+    assert api.as_user(None).put(alias, {"version": 1}, format="json").status_code == 401
+    assert api.as_user(None).post(rules, {}, format="json").status_code == 401
+    for persona in (maya, victor, rita, aaron, olga):
+        assert api.as_user(persona).post(rules, {}, format="json").status_code == 403, persona.username
