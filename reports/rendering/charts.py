@@ -25,8 +25,8 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 from matplotlib.transforms import IdentityTransform
 
@@ -273,6 +273,7 @@ def shap_beeswarm_chart(
     ax.set_ylim(len(features) - 0.5, -0.5)
     ax.autoscale_view(scaley=False)
     ax.set_yticks(list(range(len(features))), [_short(name) for name in names])
+    ax.tick_params(axis="y", length=0)
     ax.axvline(0, color=LINE_COLOUR, linewidth=0.6)
     ax.set_xlabel("SHAP value (impact on model output)")
     scale = mpl.cm.ScalarMappable(cmap=cmap, norm=mpl.colors.Normalize(0, 1))
@@ -414,11 +415,12 @@ _SIZES: dict[Callable[..., bytes], Callable[..., tuple[float, float]]] = {
 
 
 class _DotCloud(Artist):
-    """Many small dots drawn as one compound path per colour band.
+    """Many small dots drawn as one path per colour band.
 
     ``Axes.scatter`` writes one SVG element per point, and WeasyPrint draws each of them separately
-    (about a millisecond apiece); a few paths of small octagons look the same and draw in a fraction
-    of the time. Colours are quantised to ``bands`` steps of the colour map.
+    (about a millisecond apiece). Here each dot is a zero-length line with round caps, which SVG and
+    PDF both paint as a filled circle of the line's width: two coordinates per dot, one path per colour.
+    Colours are quantised to ``bands`` steps of the colour map.
     """
 
     def __init__(self, xs, ys, shades, *, cmap, radius_pt: float, bands: int = 12) -> None:
@@ -435,31 +437,23 @@ class _DotCloud(Artist):
         if not len(self._xy):
             return
         centres = self.axes.transData.transform(self._xy)
-        radius = renderer.points_to_pixels(self._radius_pt)
-        angles = np.linspace(0, 2 * np.pi, 9)[:-1]
-        shape = np.column_stack([np.cos(angles), np.sin(angles)]) * radius
         gc = renderer.new_gc()
         gc.set_clip_rectangle(self.axes.bbox)
-        gc.set_linewidth(0)
+        gc.set_linewidth(2 * self._radius_pt)
+        gc.set_capstyle("round")
         for band, colour in self._colours.items():
             points = centres[self._band == band]
             if len(points):
-                renderer.draw_path(
-                    gc, _polygons(points, shape), IdentityTransform(), mpl.colors.to_rgba(colour)
-                )
+                gc.set_foreground(colour)
+                renderer.draw_path(gc, _dots(points), IdentityTransform(), None)
         gc.restore()
 
 
-def _polygons(centres: np.ndarray, shape: np.ndarray) -> Path:
-    # Each polygon: its corners, then a closing vertex (ignored by CLOSEPOLY, required by Path).
-    corners = centres[:, None, :] + shape[None, :, :]
-    vertices = np.concatenate([corners, centres[:, None, :]], axis=1).reshape(-1, 2)
-    per = len(shape) + 1
-    codes = np.full(per, Path.LINETO, dtype=Path.code_type)
-    codes[0] = Path.MOVETO
-    codes[-1] = Path.CLOSEPOLY
-    path = Path(vertices, np.tile(codes, len(centres)))
-    path.should_simplify = False  # simplification would merge the tiny polygons' vertices
+def _dots(centres: np.ndarray) -> Path:
+    vertices = np.repeat(centres, 2, axis=0)
+    codes = np.tile(np.array([Path.MOVETO, Path.LINETO], dtype=Path.code_type), len(centres))
+    path = Path(vertices, codes)
+    path.should_simplify = False  # simplification would drop the zero-length segments
     return path
 
 
@@ -490,17 +484,18 @@ def _new_figure(width: float, height: float) -> Figure:
 
 
 def _hbars(ax, values: Sequence[float], colours: Sequence[str], *, height: float = 0.7) -> None:
-    """Horizontal bars at y = 0, 1, ... as one collection.
+    """Horizontal bars at y = 0, 1, ... as one path per colour, and axes limits that fit them.
 
-    ``Axes.barh`` adds one patch per bar and updates the data limits for each, which made a 40-feature
-    chart several times slower; the axes limits are set here instead.
+    ``Axes.barh`` adds a patch per bar (and updates the data limits for each), and every patch becomes
+    an SVG element that WeasyPrint draws separately; a compound path per colour looks the same.
     """
     half = height / 2
     boxes = [[(0, y - half), (v, y - half), (v, y + half), (0, y + half)] for y, v in enumerate(values)]
-    ax.add_collection(PolyCollection(boxes, facecolors=list(colours), edgecolors="none"))
+    _add_boxes(ax, boxes, colours)
     high = max([0.0, *values])
     ax.set_xlim(min([0.0, *values]) * 1.05, high * 1.05 if high > 0 else 1.0)
     ax.set_ylim(len(values) - 0.5, -0.5)
+    ax.tick_params(axis="y", length=0)
 
 
 def _vbars(
@@ -510,12 +505,18 @@ def _vbars(
     boxes = [
         [(x - half, 0), (x + half, 0), (x + half, h), (x - half, h)] for x, h in zip(xs, heights, strict=True)
     ]
-    ax.add_collection(PolyCollection(boxes, facecolors=colour, edgecolors="none", label=label))
-    ax.update_datalim(
-        [(x, h) for x, h in zip(xs, heights, strict=True)]
-        + [(min(xs, default=0) - half, 0), (max(xs, default=0) + half, 0)]
-    )
+    _add_boxes(ax, boxes, [colour] * len(boxes), label=label)
     ax.autoscale_view()
+
+
+def _add_boxes(ax, boxes: list, colours: Sequence[str], *, label: str | None = None) -> None:
+    by_colour: dict[str, list] = {}
+    for box, colour in zip(boxes, colours, strict=True):
+        by_colour.setdefault(colour, []).append(box)
+    for colour, group in by_colour.items():
+        path = Path.make_compound_path_from_polys(np.asarray(group, dtype=float))
+        ax.add_patch(PathPatch(path, facecolor=colour, edgecolor="none", label=label))
+        label = None  # one legend entry per call
 
 
 def _label_width(labels: Sequence[str]) -> float:
@@ -544,6 +545,7 @@ def _distribution_axes(ax, item: Distribution, *, legend: bool) -> None:
     _vbars(ax, [p + 0.2 for p in positions], current, CURRENT_COLOUR, "current")
     step = max(1, math.ceil(len(positions) / 8))
     ax.set_xticks(positions[::step], list(item.labels)[::step], rotation=30, ha="right", fontsize=6)
+    ax.tick_params(axis="x", length=0)
     ax.set_title(_short(item.feature, 40))
     ax.set_ylabel("share")
     if legend:

@@ -161,7 +161,7 @@ def table(
     """
     column_classes = list(classes) + [""] * (len(columns) - len(classes))
     return {
-        "columns": list(columns),
+        "columns": [{"text": c, "class": column_classes[i]} for i, c in enumerate(columns)],
         "widths": list(widths),
         "rows": [[{"text": _cell(c), "class": column_classes[i]} for i, c in enumerate(row)] for row in rows],
         "caption": caption,

@@ -160,6 +160,7 @@ def _render(weasyprint, job: Frame, source: BinaryIO, import_seconds: float) -> 
     created = datetime.fromisoformat(job.meta["created"])
     os.environ["SOURCE_DATE_EPOCH"] = str(int(created.timestamp()))
     rss_before = _rss_bytes()
+    cpu_before = time.process_time()
     started = time.perf_counter()
     sizes = {name: (float(w), float(h)) for name, (w, h) in job.meta["charts"].items()}
     inbox = _ChartInbox(source, sizes)
@@ -179,6 +180,7 @@ def _render(weasyprint, job: Frame, source: BinaryIO, import_seconds: float) -> 
         "layout_seconds": laid_out - started,
         "write_seconds": written - laid_out,
         "chart_wait_seconds": inbox.waited,
+        "cpu_seconds": time.process_time() - cpu_before,
         "rss_before_render_bytes": rss_before,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }

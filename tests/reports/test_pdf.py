@@ -68,7 +68,8 @@ def test_it_blocks_sockets_and_processes_inside_the_worker():
 
 def test_it_escapes_template_values_without_needing_settings():
     html = pdf.render_template(
-        "reports/pdf/_table.html", {"table": {"columns": ["<b>"], "rows": [[{"text": 1.5, "class": ""}]]}}
+        "reports/pdf/_table.html",
+        {"table": {"columns": [{"text": "<b>", "class": ""}], "rows": [[{"text": 1.5, "class": ""}]]}},
     )
     assert "&lt;b&gt;" in html
     assert '<td class="">1.5</td>' in html
