@@ -23,6 +23,7 @@ loaded whole (one an hour is ~9,000 a year) and problems are capped.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import hashlib
 import json
@@ -34,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg2.extensions
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import connection as default_connection
@@ -311,17 +313,19 @@ class _Walk:
         for anchor in anchors:
             self.anchors.setdefault(anchor.last_seq, []).append(anchor)
         self.expected = report.from_seq
-        self.head: str | None = GENESIS_HASH if report.from_seq == 1 else None
-        self.before_head: str | None = None
+        # Hashes travel as ASCII bytes (psycopg2's BYTES caster): no decoding of every row's text.
+        self.head: bytes | None = GENESIS_HASH.encode() if report.from_seq == 1 else None
+        self.before_head: bytes | None = None
         self.last_anchor_seq = report.from_seq - 1
         start_anchor = self.anchors.get(report.from_seq - 1)
         if self.head is None and start_anchor:
-            self.head = start_anchor[0].chain_head
+            self.head = start_anchor[0].chain_head.encode()
 
     def run(self, rows, progress: Progress | None, total: int) -> None:
         report = self.report
         tag = DOMAIN_TAG
         sha256 = hashlib.sha256
+        unhex = binascii.unhexlify
         anchors = self.anchors
         count = 0
         next_progress = PROGRESS_EVERY
@@ -336,17 +340,19 @@ class _Walk:
                 if prev_hash != self.head:
                     self._link(seq, prev_hash)
                 if ok:
-                    data = text.encode()
+                    data = text  # the rebuilt text, equal to the stored bytes (checked in SQL)
                 else:
                     data = bytes(raw)
                     self._disagrees(seq)
                 if schema != SCHEMA_VERSION:
                     report.add(Problem("unknown_schema", f"schema version {schema} is not known", seq=seq))
                 try:
-                    computed = sha256(tag + bytes.fromhex(prev_hash) + sha256(data).digest()).hexdigest()
+                    intact = sha256(tag + unhex(prev_hash) + sha256(data).digest()).digest() == unhex(
+                        stored_hash
+                    )
                 except ValueError:
-                    computed = ""
-                if computed != stored_hash:
+                    intact = False
+                if not intact:
                     report.add(
                         Problem(
                             "hash_mismatch",
@@ -365,7 +371,7 @@ class _Walk:
         report.events_checked = count
         if count:
             report.last_seq = self.expected - 1
-            report.chain_head = self.head
+            report.chain_head = self.head.decode() if self.head else None
         if progress is not None:
             progress(count, max(total, count))
 
@@ -380,7 +386,7 @@ class _Walk:
             self.head = self.before_head = None  # the link across a gap is explained by the gap
         self.expected = seq
 
-    def _link(self, seq: int, prev_hash: str) -> None:
+    def _link(self, seq: int, prev_hash: bytes) -> None:
         if self.before_head is not None and prev_hash == self.before_head:
             self.report.add(
                 Problem(
@@ -410,9 +416,9 @@ class _Walk:
                 )
             )
 
-    def _anchor(self, seq: int, stored_hash: str) -> None:
+    def _anchor(self, seq: int, stored_hash: bytes) -> None:
         for anchor in self.anchors[seq]:
-            if anchor.chain_head != stored_hash:
+            if anchor.chain_head.encode() != stored_hash:
                 where = "its exported copy" if anchor.source == "export" else "the database"
                 self.report.add(
                     Problem(
@@ -447,6 +453,7 @@ def _walk(report: Report, anchors: list[Anchor], connection, progress: Progress 
     walk = _Walk(report, anchors, connection)
     total = _event_count(connection, report.from_seq)
     cursor = connection.connection.cursor(name=f"attest_audit_verify_{id(walk)}", withhold=False)
+    psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor)  # text columns as bytes
     cursor.itersize = BATCH_ROWS
     try:
         cursor.execute(AGREEMENT_SQL, [report.from_seq])
