@@ -10,8 +10,8 @@ Guarantees:
 * **Nothing outside the bundle is loaded**: the worker fetches through
   :class:`~reports.rendering.fetcher.RestrictedURLFetcher` and blocks sockets and process creation; refused
   URLs and blocked attempts come back in :class:`RenderedPdf`.
-* **A time limit**: the worker is killed when ``time_limit`` seconds have passed and
-  :class:`RenderTimeout` is raised; any other failure raises :class:`RenderError` with the worker's
+* **A time limit**: the worker is killed when ``time_limit`` seconds have passed since it was started
+  (its start-up included) and :class:`RenderTimeout` is raised; any other failure raises :class:`RenderError` with the worker's
   message. The worker's memory is capped (``memory_limit``) and returned to the system when it exits.
 * **Deterministic output**: the PDF's dates come from ``metadata.created`` (not the clock), attachments
   carry the same dates, and the file identifier is a hash of the content, so the same inputs give the
@@ -153,6 +153,7 @@ def render_html(
 ) -> RenderedPdf:
     """Render ready-made HTML (already escaped) with the same fetcher, fences and limits as :func:`render`."""
     _check_variant(variant)
+    w3c_datetime(created)  # refuses a naive datetime before a worker is started
     started = time.perf_counter()
     with _Worker(time_limit, memory_limit) as worker:
         rendered = worker.run(html, charts=charts, variant=variant, attachments=attachments, created=created)
@@ -228,18 +229,13 @@ class _Worker:
     ) -> RenderedPdf:
         """Send the job, stream the charts as they are drawn, and return the worker's result."""
         _check_unique(chart.name for chart in charts)
-        chart_seconds = 0.0
         try:
             self._send_job(html, charts, variant, attachments, created)
-            for chart in charts:
-                drawn = time.perf_counter()
-                svg = chart.draw()
-                chart_seconds += time.perf_counter() - drawn
-                write_frame(self._process.stdin, "chart", {"name": chart.name}, svg)
+            chart_seconds = self._send_charts(charts)
             write_frame(self._process.stdin, "end")
             self._process.stdin.close()
         except OSError:
-            pass  # the worker has gone; its error frame (or the timeout) says why
+            chart_seconds = 0.0  # the worker has gone; its error frame (or the timeout) says why
         frame = self._read_result()
         stats = {**frame.meta.get("stats", {}), "chart_seconds": chart_seconds}
         return RenderedPdf(
@@ -269,6 +265,21 @@ class _Worker:
                 stdin, "attachment", {**info, "relationship": attachment.relationship}, attachment.content
             )
         write_frame(stdin, "start")
+
+    def _send_charts(self, charts: Sequence[ChartSpec]) -> float:
+        """Draw each chart and send it; stop early if the worker has already ended. Returns the drawing time."""
+        seconds = 0.0
+        for chart in charts:
+            if self._process.poll() is not None:
+                break
+            started = time.perf_counter()
+            try:
+                svg = chart.draw()
+            except Exception as error:
+                raise RenderError(f"chart {chart.name!r} could not be drawn: {error}") from error
+            seconds += time.perf_counter() - started
+            write_frame(self._process.stdin, "chart", {"name": chart.name}, svg)
+        return seconds
 
     def _read_result(self):
         try:

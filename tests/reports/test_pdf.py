@@ -53,6 +53,12 @@ def test_it_fails_clearly_when_a_drawn_chart_is_not_shown():
         pdf.render_html(HOSTILE, created=CREATED, charts=[_psi(), extra])
 
 
+def test_it_fails_clearly_when_a_chart_cannot_be_drawn():
+    broken = charts.ChartSpec(name="psi", width_in=2, height_in=1, draw=lambda: 1 / 0)
+    with pytest.raises(pdf.RenderError, match="chart 'psi' could not be drawn: division by zero"):
+        pdf.render_html(HOSTILE, created=CREATED, charts=[broken])
+
+
 def test_it_refuses_an_unknown_variant():
     with pytest.raises(ValueError, match="variant"):
         pdf.render_html("<p>x</p>", created=CREATED, variant="pdf/x-4")
