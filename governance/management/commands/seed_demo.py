@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from governance import demo
+from governance.demo_workflow import seed_workflow
 from registry.demo import seed_registry  # a command may reach up the layers; governance's modules may not
 
 
@@ -21,3 +22,4 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Demo users already exist.")
         self.stdout.write(seed_registry())
+        self.stdout.write(seed_workflow())
