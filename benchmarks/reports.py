@@ -4,21 +4,25 @@ A synthetic validation report (20+ A4 pages, 10 charts, tables of dataset profil
 findings and controls) is rendered
 
 * ``attest``: ``build_validation_pdf`` end to end: charts drawn (SVG) while the fenced worker process
-  lays the document out, template rendering, restricted fetcher, time limit;
-* ``attest-sequential``: the same pipeline with every chart drawn before the worker starts (what the
-  overlap saves);
+  lays the document out, template rendering, restricted fetcher, time limit; the second report of the
+  process, as in a reports worker, so a spare worker has already imported WeasyPrint;
+* ``attest-cold``: the same, the first report in a fresh process (the worker imports WeasyPrint first);
+* ``attest-sequential``: ``attest`` with every chart drawn before the worker starts (what the overlap
+  saves);
 * ``weasyprint-inline-svg`` (the baseline): the same final HTML with each chart inlined as ``<svg>``,
   rendered by ``weasyprint.HTML(string=...).write_pdf()`` with default settings (charts drawn beforehand,
   not timed);
 * ``weasyprint-img-svg``: the same, charts as ``<img src="data:image/svg+xml;base64,...">``;
 * ``weasyprint-png``: the same, charts as 150 dpi PNG ``<img>`` (not vector; for reference).
 
-Each method runs in a fresh process; times are medians. Memory is the peak RSS growth while rendering;
-for Attest it is the parent's growth plus the worker's growth beyond its imports (both processes run at
-the same time).
+Each run is a fresh process, the methods interleaved round by round; times are medians. Every method
+but ``attest-cold`` renders once untimed and pauses 3 s before the timed render. CPU is the
+process's CPU time plus, for Attest, the render worker's (its start-up excluded, as the baselines' imports
+are). Memory is the peak RSS growth while rendering; for Attest the parent's growth plus the worker's
+growth beyond its imports (both processes run at the same time).
 
-    .venv/bin/python benchmarks/reports.py              # scale 5, 3 runs
-    .venv/bin/python benchmarks/reports.py --quick      # one run
+    .venv/bin/python benchmarks/reports.py              # scale 5, 3 rounds
+    .venv/bin/python benchmarks/reports.py --quick      # one round
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ import _common as common
 
 SCRIPT = Path(__file__).resolve()
 BASELINE = "weasyprint-inline-svg"
-METHODS = ("attest", "attest-sequential", BASELINE, "weasyprint-img-svg", "weasyprint-png")
+METHODS = ("attest", "attest-cold", "attest-sequential", BASELINE, "weasyprint-img-svg", "weasyprint-png")
+SETTLE_SECONDS = 3.0
 
 
 def _setup() -> None:
@@ -91,32 +96,16 @@ def _png(fig, name: str) -> bytes:
 # ---------------------------------------------------------------------------------------------- workers
 
 
-def worker_attest(folder: str, scale: int, repeats: int) -> dict:
+def worker_attest(folder: str, scale: int, warm: bool) -> dict:
     _setup()
     from reports.rendering import validation
     from tests.reports import samples
 
     data = samples.validation_input(scale=scale)
-    cpu: list[float] = []
-    measured = common.measure(_cpu_timed(lambda: validation.build_validation_pdf(data), cpu), repeats)
-    report = measured.pop("output")
-    return measured | _attest_figures(report.stats, report.page_count, cpu)
+    return _attest_run(lambda: validation.build_validation_pdf(data), warm)
 
 
-def _cpu_timed(work, record: list[float]):
-    """``work`` that appends its CPU time to ``record``: this process's, plus the render worker's."""
-
-    def timed():
-        started = time.process_time()
-        result = work()
-        worker = result.stats.get("cpu_seconds", 0.0) if hasattr(result, "stats") else 0.0
-        record.append(time.process_time() - started + worker)
-        return result
-
-    return timed
-
-
-def worker_attest_sequential(folder: str, scale: int, repeats: int) -> dict:
+def worker_attest_sequential(folder: str, scale: int, warm: bool) -> dict:
     _setup()
     from unittest import mock
 
@@ -140,11 +129,36 @@ def worker_attest_sequential(folder: str, scale: int, repeats: int) -> dict:
             name=spec.name, width_in=spec.width_in, height_in=spec.height_in, draw=lambda: svg
         )
 
-    cpu: list[float] = []
     with mock.patch.object(pdf, "render", drawn_first):
-        measured = common.measure(_cpu_timed(lambda: validation.build_validation_pdf(data), cpu), repeats)
+        return _attest_run(lambda: validation.build_validation_pdf(data), warm)
+
+
+def _attest_run(work, warm: bool) -> dict:
+    cpu: list[float] = []
+    measured = _measure(work, cpu, warm)
     report = measured.pop("output")
     return measured | _attest_figures(report.stats, report.page_count, cpu)
+
+
+def _measure(work, cpu: list[float], warm: bool) -> dict:
+    """One timed run; with ``warm``, after an untimed one and a pause (a reports worker between tasks)."""
+    if warm:
+        work()
+        time.sleep(SETTLE_SECONDS)
+    return common.measure(_cpu_timed(work, cpu), 1)
+
+
+def _cpu_timed(work, record: list[float]):
+    """``work`` that appends its CPU time to ``record``: this process's, plus the render worker's."""
+
+    def timed():
+        started = time.process_time()
+        result = work()
+        worker = result.stats.get("cpu_seconds", 0.0) if hasattr(result, "stats") else 0.0
+        record.append(time.process_time() - started + worker)
+        return result
+
+    return timed
 
 
 def _attest_figures(stats: dict, pages: int, cpu: list[float]) -> dict:
@@ -159,7 +173,7 @@ def _attest_figures(stats: dict, pages: int, cpu: list[float]) -> dict:
 
 
 def _baseline(kind: str):
-    def work(folder: str, scale: int, repeats: int) -> dict:
+    def work(folder: str, scale: int, warm: bool) -> dict:
         import io
 
         import weasyprint
@@ -167,7 +181,7 @@ def _baseline(kind: str):
 
         html = _baseline_html(Path(folder), kind)
         cpu: list[float] = []
-        measured = common.measure(_cpu_timed(lambda: weasyprint.HTML(string=html).write_pdf(), cpu), repeats)
+        measured = _measure(lambda: weasyprint.HTML(string=html).write_pdf(), cpu, warm)
         pdf = measured.pop("output")
         pages = len(PdfReader(io.BytesIO(pdf)).pages)
         figures = {"pages": pages, "chart_seconds": 0.0, "render_seconds": measured["seconds"]}
@@ -199,6 +213,7 @@ def _chart_html(folder: Path, name: str, kind: str) -> str:
 
 
 WORKERS = {
+    "attest-cold": worker_attest,
     "attest": worker_attest,
     "attest-sequential": worker_attest_sequential,
     BASELINE: _baseline("inline-svg"),
@@ -213,11 +228,15 @@ WORKERS = {
 def run(scale: int, repeats: int, methods: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="attest-reports-") as folder:
         facts = prepare(Path(folder), scale)
-        results = {}
-        for method in methods:
-            print(f"  {method} ({repeats} run{'s' * (repeats > 1)}) ...", flush=True)
-            args = ["--worker", method, "--folder", folder, "--scale", str(scale), "--repeats", str(repeats)]
-            results[method] = common.run_worker(sys.executable, SCRIPT, args)
+        runs: dict[str, list[dict]] = {method: [] for method in methods}
+        # Round robin, one fresh process per run: a shared machine's load drifts, and interleaving lets
+        # every method see the same drift.
+        for round_number in range(repeats):
+            print(f"  round {round_number + 1} of {repeats}: {', '.join(methods)} ...", flush=True)
+            for method in methods:
+                args = ["--worker", method, "--folder", folder, "--scale", str(scale)]
+                runs[method].append(common.run_worker(sys.executable, SCRIPT, args))
+    results = {method: _median_run(method_runs) for method, method_runs in runs.items()}
     baseline = results.get(BASELINE)
     pages = {r["pages"] for r in results.values()}
     print(
@@ -235,6 +254,12 @@ def run(scale: int, repeats: int, methods: list[str]) -> None:
     _verdict(results, baseline)
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """Median of each timing over the runs; memory from the first run (the others would be the same)."""
+    timed = ("seconds", "chart_seconds", "render_seconds", "cpu_seconds")
+    return runs[0] | {key: statistics.median(run[key] for run in runs) for key in timed}
+
+
 def _verdict(results: dict, baseline: dict | None) -> None:
     attest = results.get("attest")
     if not attest or not baseline:
@@ -248,6 +273,11 @@ def _verdict(results: dict, baseline: dict | None) -> None:
         f"  worker peak RSS (incl. interpreter and WeasyPrint): {common.megabytes(attest['worker_peak_bytes']):.0f} MB"
     )
     print(f"  target end to end <= 1.25x {BASELINE}: {ratio:.2f}x {'PASS' if ratio <= 1.25 else 'MISS'}")
+    cold = results.get("attest-cold")
+    if cold:
+        print(
+            f"  first report in a fresh process (no spare worker yet): {cold['seconds'] / baseline['seconds']:.2f}x"
+        )
     print(f"  target peak memory growth < 150 MB: {growth:.0f} MB {'PASS' if growth < 150 else 'MISS'}")
 
 
@@ -265,10 +295,10 @@ def main() -> None:
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        common.emit(WORKERS[args.worker](args.folder, args.scale, args.repeats))
+        common.emit(WORKERS[args.worker](args.folder, args.scale, args.worker != "attest-cold"))
         return
     repeats = 1 if args.quick else args.repeats
-    print("Each method runs in a fresh process; times are medians of the runs.")
+    print("Each run is a fresh process, methods interleaved round by round; times are medians of the runs.")
     run(args.scale, repeats, [m for m in args.methods.split(",") if m])
 
 

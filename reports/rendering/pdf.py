@@ -22,6 +22,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import hashlib
@@ -48,6 +49,8 @@ ASSETS_DIR = ROOT / "static" / "reports"
 VARIANTS = (None, "pdf/a-3b")
 DEFAULT_TIME_LIMIT = 120.0
 DEFAULT_MEMORY_LIMIT = 4 * 2**30
+# Start the next render's worker as soon as a render ends (see _SpareWorker); False starts one per render.
+KEEP_SPARE_WORKER = True
 # Variables the worker may see: enough for Python, fontconfig and locale; no secrets, no proxies.
 _ENV_KEEP = ("PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "SOURCE_DATE_EPOCH")
 _ENV_PREFIXES = ("LC_", "XDG_", "FONTCONFIG_", "PANGO")
@@ -195,15 +198,7 @@ class _Worker:
         self._timed_out = threading.Event()
 
     def __enter__(self) -> _Worker:
-        self._stderr = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "reports.rendering.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            cwd=ROOT,
-            env=_worker_environment(),
-        )
+        self._process, self._stderr = _SPARE.take() or _start_worker()
         self._watchdog = threading.Timer(self._time_limit, self._kill)
         self._watchdog.daemon = True
         self._watchdog.start()
@@ -211,12 +206,9 @@ class _Worker:
 
     def __exit__(self, *exc_info: object) -> None:
         self._watchdog.cancel()
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.wait()
-        for stream in (self._process.stdin, self._process.stdout, self._stderr):
-            with contextlib.suppress(OSError):  # stdin may hold unsent bytes for a killed worker
-                stream.close()
+        _stop(self._process, self._stderr)
+        if KEEP_SPARE_WORKER:
+            _SPARE.refill()
 
     def run(
         self,
@@ -237,7 +229,11 @@ class _Worker:
         except OSError:
             chart_seconds = 0.0  # the worker has gone; its error frame (or the timeout) says why
         frame = self._read_result()
-        stats = {**frame.meta.get("stats", {}), "chart_seconds": chart_seconds}
+        stats = {
+            **frame.meta.get("stats", {}),
+            "chart_seconds": chart_seconds,
+            "worker_pid": self._process.pid,
+        }
         return RenderedPdf(
             pdf=frame.payload,
             page_count=int(frame.meta["page_count"]),
@@ -302,6 +298,68 @@ class _Worker:
     def _stderr_tail(self) -> str:
         self._stderr.seek(0)
         return self._stderr.read()[-2000:].decode("utf-8", "replace").strip() or "no output"
+
+
+def _start_worker() -> tuple[subprocess.Popen, Any]:
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _stop)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reports.rendering.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        cwd=ROOT,
+        env=_worker_environment(),
+    )
+    return process, stderr
+
+
+def _stop(process: subprocess.Popen, stderr: Any) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    for stream in (process.stdin, process.stdout, stderr):
+        with contextlib.suppress(OSError):  # stdin may hold unsent bytes for a killed worker
+            stream.close()
+
+
+class _SpareWorker:
+    """At most one worker started ahead of need, so the next render does not wait for its imports.
+
+    Importing WeasyPrint takes a worker about a second, which layout cannot start without. After each
+    render a new worker is started to wait (idle, ~50 MB) for the next one; a Celery process rendering
+    reports one after another then never waits for the import. The spare belongs to the process that
+    started it (a forked child does not use or kill its parent's), and is stopped at exit.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spare: tuple[subprocess.Popen, Any] | None = None
+        self._owner = 0
+
+    def take(self) -> tuple[subprocess.Popen, Any] | None:
+        with self._lock:
+            spare, self._spare = self._spare, None
+            if spare is None or self._owner != os.getpid():
+                return None
+            if spare[0].poll() is not None:
+                _stop(*spare)
+                return None
+            return spare
+
+    def refill(self) -> None:
+        with self._lock:
+            if self._spare is None or self._owner != os.getpid():
+                self._spare, self._owner = _start_worker(), os.getpid()
+
+    def close(self) -> None:
+        with self._lock:
+            spare, self._spare = self._spare, None
+            if spare is not None and self._owner == os.getpid():
+                _stop(*spare)
+
+
+_SPARE = _SpareWorker()
+atexit.register(_SPARE.close)
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -88,3 +88,19 @@ def test_it_keeps_the_worker_environment_free_of_secrets(monkeypatch):
     assert "DATABASE_URL" not in env
     assert "SECRET_KEY" not in env
     assert env["PYTHONPATH"] == str(pdf.ROOT)
+
+
+def test_it_renders_the_next_report_with_a_worker_started_in_advance(monkeypatch):
+    monkeypatch.setattr(pdf, "KEEP_SPARE_WORKER", True)
+    pdf.render_html("<p>first</p>", created=CREATED)
+    spare = pdf._SPARE._spare[0].pid
+    second = pdf.render_html("<p>second</p>", created=CREATED)
+    assert second.stats["worker_pid"] == spare
+    assert "second" in pdf_text(second.pdf)
+
+
+def test_it_keeps_no_spare_when_told_not_to(monkeypatch):
+    monkeypatch.setattr(pdf, "KEEP_SPARE_WORKER", False)
+    pdf._SPARE.close()
+    pdf.render_html("<p>alone</p>", created=CREATED)
+    assert pdf._SPARE._spare is None
