@@ -162,3 +162,38 @@ def column_summaries(values: np.ndarray) -> dict[str, np.ndarray]:
         parts = _row_major_compiled(np.ascontiguousarray(values, dtype=np.float64))
     total, total_abs, low, high = parts
     return {"mean": total / rows, "mean_abs": total_abs / rows, "min": low, "max": high}
+
+
+def _sorted_moments_loop(ordered: np.ndarray) -> tuple[float, int]:
+    """Population standard deviation and distinct count of a sorted, finite, non-empty sample."""
+    n = ordered.shape[0]
+    total = 0.0
+    distinct = 1
+    for i in range(n):
+        total += ordered[i]
+        if i and ordered[i] != ordered[i - 1]:
+            distinct += 1
+    mean = total / n
+    squares = 0.0
+    for i in range(n):
+        deviation = ordered[i] - mean
+        squares += deviation * deviation
+    return np.sqrt(squares / n), distinct
+
+
+_sorted_moments_compiled = (
+    numba.njit(nogil=True, cache=True)(_sorted_moments_loop) if NUMBA_AVAILABLE else None
+)
+
+
+def sorted_moments(ordered: np.ndarray) -> tuple[float, int]:
+    """``(np.std(ordered), distinct values)`` of a sorted, finite, non-empty sample, in two passes without
+    temporary arrays (np.std allocates two; on a loaded machine that made it a third of profiling time).
+
+    The sums run in order instead of NumPy's pairwise order; the difference is a few units in the last place.
+    """
+    if _sorted_moments_compiled is None:  # pragma: no cover
+        distinct = int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1
+        return float(np.std(ordered)), distinct
+    std, distinct = _sorted_moments_compiled(ordered)
+    return float(std), int(distinct)

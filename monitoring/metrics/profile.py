@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._kernels import sorted_moments
 from ._values import CATEGORICAL, KINDS, NUMERIC, category_counts, finite_or_none, infer_kind, numeric_array
 from .errors import (
     EmptyDataError,
@@ -199,8 +200,11 @@ def build_reference_profile(
     def task(name: str) -> ColumnProfile:
         return profile_column(reference[name], name, kinds[name], psi_bins=psi_bins, infinite=infinite)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        profiled = dict(zip(names, pool.map(task, names), strict=True))
+    if workers <= 1 or len(names) == 1:
+        profiled = {name: task(name) for name in names}
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            profiled = dict(zip(names, pool.map(task, names), strict=True))
     return ReferenceProfile(columns=profiled, rows=len(reference), psi_bins=psi_bins, infinite=infinite)
 
 
@@ -209,6 +213,7 @@ def profile_column(series: pd.Series, name: str, kind: str, *, psi_bins: int, in
     if kind == NUMERIC:
         sample = sorted_sample(numeric_array(series, name), name, infinite)
         values = sample.values
+        moments = sorted_moments(values) if values.size else (None, 0)
         return ColumnProfile(
             name=name,
             kind=NUMERIC,
@@ -218,8 +223,8 @@ def profile_column(series: pd.Series, name: str, kind: str, *, psi_bins: int, in
             infinite=sample.infinite,
             sorted_values=values,
             psi_edges=decile_edges(values, psi_bins),
-            std=float(np.std(values)) if values.size else None,
-            distinct=distinct_count(values),
+            std=moments[0],
+            distinct=moments[1],
         )
     labels, counts, missing = category_counts(series)
     return ColumnProfile(
@@ -274,13 +279,6 @@ def decile_edges(ordered: np.ndarray, bins: int) -> np.ndarray:
         return np.empty(0, dtype=np.float64)
     probabilities = np.linspace(0.0, 1.0, bins + 1)[1:-1]
     return np.unique(sorted_quantiles(ordered.astype(np.float64, copy=False), probabilities))
-
-
-def distinct_count(ordered: np.ndarray) -> int:
-    """Distinct values of a sorted array."""
-    if ordered.size == 0:
-        return 0
-    return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1
 
 
 def _check_settings(psi_bins: int, infinite: str) -> None:

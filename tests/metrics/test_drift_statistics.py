@@ -14,7 +14,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats.contingency import association
 
 from monitoring.metrics import stattests
-from monitoring.metrics._kernels import merge_numpy, merge_sorted
+from monitoring.metrics._kernels import merge_numpy, merge_sorted, sorted_moments
 from monitoring.metrics.drift import column_drift
 from monitoring.metrics.profile import decile_edges, sorted_quantiles
 
@@ -236,3 +236,14 @@ def test_psi_of_a_sample_against_itself_is_zero(values):
     assert result["statistics"]["psi"]["value"] == pytest.approx(0.0, abs=1e-12)
     assert result["statistics"]["ks"]["statistic"] == 0.0
     assert result["statistics"]["wasserstein"]["distance"] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("decimals", [None, 1])
+def test_sorted_moments_equal_numpys_std_and_unique(decimals):
+    values = np.random.default_rng(9).lognormal(3, 1, 100_000)
+    if decimals is not None:
+        values = np.round(values, decimals)
+    ordered = np.sort(values)
+    std, distinct = sorted_moments(ordered)
+    assert std == pytest.approx(np.std(values), rel=1e-12)
+    assert distinct == len(np.unique(values))
