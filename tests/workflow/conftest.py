@@ -3,19 +3,41 @@ datasets with lineage, and the three required evidence documents."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import io
+import uuid
 
 import numpy as np
 import pytest
+import rfc8785
+from django.apps import apps as django_apps
+from django.utils import timezone
 
+from governance.models import Control, EvidenceType, Policy
 from governance.services import evidence as evidence_services
+from monitoring.models import CheckRun
 from monitoring.services import runs
+from monitoring.thresholds import resolve_thresholds
 from registry import storage
 from registry.models.datasets import DatasetRole
 from tests.monitoring import factories
 
 HIGH_RISK = {"materiality": "high", "complexity": "high", "reliance": "high", "regulatory_exposure": "high"}
 TIER1_EVIDENCE = ("conceptual_soundness_memo", "data_review", "model_documentation")
+CHECK_KINDS = ("data_quality", "performance", "fairness", "drift", "explainability")
+
+
+@pytest.fixture(autouse=True)
+def catalogue(db):
+    """The control catalogue, evidence types and default policies that migration 0006 seeds.
+
+    A transactional test flushes every table when it ends, and --reuse-db keeps that flushed database
+    for the next run, so seed again whenever they are missing (one cheap query when they are not).
+    """
+    if Policy.objects.exists() and EvidenceType.objects.exists() and Control.objects.exists():
+        return
+    importlib.import_module("governance.migrations.0006_seed_catalogue_and_policies").seed(django_apps, None)
 
 
 @pytest.fixture(autouse=True)
@@ -134,3 +156,45 @@ def ready_version(maya, version, checked_runs):
     """A version that meets every prerequisite of the tier-1 policy."""
     attach_evidence(maya, version)
     return version
+
+
+def record_run(actor, version, kind, *, outcome="pass", finished_at=None, plan=None):
+    """A finished run stored as a worker would leave it, without computing anything.
+
+    The thresholds are resolved exactly as for a real run (so the policy's binding bounds are recorded),
+    and the result hash is unique, so a second recorded run of a kind is new evidence. For tests about
+    the workflow, where the numbers do not matter.
+    """
+    run = CheckRun(
+        kind=kind,
+        model_version=version,
+        artifact_sha256=version.artifact_sha256,
+        requested_by=actor,
+        plan=plan,
+    )
+    run.thresholds = resolve_thresholds(run)
+    run.results = {"recorded": kind, "outcome": outcome, "nonce": uuid.uuid4().hex}
+    run.result_sha256 = hashlib.sha256(rfc8785.dumps(run.results)).hexdigest()
+    run.status, run.outcome = "succeeded", outcome
+    run.outcome_reason = "" if outcome == "pass" else f"recorded {outcome} outcome"
+    run.started_at = run.finished_at = finished_at or timezone.now()
+    run.save()
+    return run
+
+
+def record_all_runs(actor, version):
+    return {kind: record_run(actor, version, kind) for kind in CHECK_KINDS}
+
+
+@pytest.fixture
+def quick_version(maya, tier1_model):
+    """A tier-1 version without datasets: cheap, for tests where check numbers do not matter."""
+    return factories.skops_version(maya, tier1_model)
+
+
+@pytest.fixture
+def quick_ready_version(maya, quick_version):
+    """``quick_version`` with a recorded passing run of every kind and the tier-1 evidence."""
+    record_all_runs(maya, quick_version)
+    attach_evidence(maya, quick_version)
+    return quick_version
