@@ -69,8 +69,13 @@ def _document_facts(document: EvidenceDocument) -> dict[str, Any]:
 
 
 def latest_check_runs(version: ModelVersion) -> dict[str, CheckRun]:
-    """The most recent succeeded run of each check kind for the version."""
-    runs = CheckRun.objects.filter(model_version=version, status="succeeded").order_by(
+    """The most recent succeeded validation run of each check kind for the version.
+
+    Runs of a monitoring plan are left out: they check production batches on a schedule, so counting
+    them would change the signed evidence (and invalidate pending approvals) every time a plan ran;
+    their breaches reach the workflow as alerts and findings instead.
+    """
+    runs = CheckRun.objects.filter(model_version=version, status="succeeded", plan__isnull=True).order_by(
         "kind", "-finished_at", "-pk"
     )
     latest: dict[str, CheckRun] = {}
