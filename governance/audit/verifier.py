@@ -133,6 +133,7 @@ def verify(
     started = time.perf_counter()
     report = Report(from_seq=max(from_seq or 1, 1))
     with transaction.atomic(using=connection.alias):
+        _builtins_first(connection)
         anchors = _check_checkpoints(report, public_keys, connection)
         if export is not None:
             anchors += _check_export(report, public_keys, export, connection)
@@ -140,6 +141,18 @@ def verify(
         report.warnings.extend(protection.missing_protection(connection))
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _builtins_first(connection) -> None:
+    """Resolve every function and operator of the walk to PostgreSQL's own, for this transaction.
+
+    Someone able to rewrite the log could also create a ``public.strpos`` or ``public.||`` and move
+    ``pg_catalog`` later in a role's search_path, so that the agreement check always says yes.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('search_path', 'pg_catalog, ' || current_setting('search_path'), true)"
+        )
 
 
 # ---------------------------------------------------------------------------------------- checkpoints

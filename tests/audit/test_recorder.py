@@ -109,3 +109,14 @@ def test_it_keeps_the_chain_valid_when_the_actor_is_deleted(maya):
     assert event.actor_id is None
     assert event.actor_username == "maya"
     assert verify().intact
+
+
+def test_it_verifies_values_that_need_escaping_in_every_column(credit_risk):
+    """Usernames, request ids and object ids are normally plain; odd ones take the verifier's slow path."""
+    from tests.factories import UserFactory
+
+    odd = UserFactory(username='o"brien\\x', role="auditor")
+    ctx = context.RequestContext(request_id='req"\\1', auth_method="session", user_agent='ua "quoted"\n')
+    with context.bound(ctx), transaction.atomic():
+        record(action="model.created", actor=odd, obj=odd, reason='line one\nline "two"')
+    assert verify().intact

@@ -11,7 +11,7 @@ import json
 
 import pytest
 import rfc8785
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 
 from governance.audit import checkpoints, keys
@@ -190,3 +190,33 @@ def test_it_verifies_from_a_seq_anchored_on_a_checkpoint(chain):
     assert (report.first_seq, report.events_checked) == (21, 11)
     tamper("UPDATE governance_auditevent SET prev_hash = repeat('a', 64) WHERE seq = 21")
     assert codes_at(verify(from_seq=21), 21) >= {"broken_link"}
+
+
+def test_it_detects_a_column_rewritten_into_the_escaped_form_of_its_value(chain, credit_risk):
+    """A spliced column holding \\" must not pass for the " its hashed bytes escape."""
+    from governance.audit import record
+    from tests.factories import UserFactory
+
+    odd = UserFactory(username='o"brien', role="auditor")
+    with transaction.atomic():
+        event = record(action="model.created", actor=odd)
+    tamper("UPDATE governance_auditevent SET actor_username = %s WHERE seq = %s", ['o\\"brien', event.seq])
+    report = verify()
+    assert codes_at(report, event.seq) == {"columns_disagree"}
+    assert "actor" in report.first_problem.message
+
+
+def test_it_cannot_be_fooled_by_a_shadowing_function(chain, credit_risk):
+    """GIVEN a doctored column that only the quote guard catches, a public.strpos that always answers 0
+    and a search_path that prefers it, THEN the verifier still uses PostgreSQL's own strpos."""
+    from governance.audit import record
+    from tests.factories import UserFactory
+
+    odd = UserFactory(username='o"brien', role="auditor")
+    with transaction.atomic():
+        event = record(action="model.created", actor=odd)
+    tamper("UPDATE governance_auditevent SET actor_username = %s WHERE seq = %s", ['o\\"brien', event.seq])
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE FUNCTION public.strpos(text, text) RETURNS integer LANGUAGE sql AS 'SELECT 0'")
+        cursor.execute("SET LOCAL search_path = public, pg_catalog")
+    assert codes_at(verify(), event.seq) == {"columns_disagree"}
