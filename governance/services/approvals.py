@@ -452,12 +452,20 @@ def approval_expiry(request: ApprovalRequest) -> dt.datetime:
     """The approval lasts the policy's validity, but never past the model's review date or valid-until."""
     months = request.policy.approval_valid_months
     expiry = request.completed_at + dt.timedelta(days=round(months * 30.44))
-    model = request.model_version.model
-    for day in (model.next_review_due, model.valid_until):
-        if day is not None:
-            end_of_day = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
-            expiry = min(expiry, end_of_day)
-    return expiry
+    return min([expiry, *model_deadlines(request.model_version.model).values()])
+
+
+def model_deadlines(model: RegisteredModel) -> dict[str, dt.datetime]:
+    """The ends (UTC) of the model's review date and valid-until day, when set: no approval outlasts them.
+
+    Keyed by the gate's reason code for a deadline that has passed.
+    """
+    days = {"review_overdue": model.next_review_due, "validity_ended": model.valid_until}
+    return {
+        code: dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+        for code, day in days.items()
+        if day is not None
+    }
 
 
 def _invalidate(actor: User, request_id: int, details: dict[str, Any]) -> None:

@@ -19,12 +19,16 @@ from governance import access
 from governance.audit import record
 from governance.errors import GateClosed, InvalidTransition
 from governance.models import ApprovalRequest, ApprovalStatus, Deployment, DeploymentStatus, Strategy, User
-from governance.services.approvals import blocking_findings
+from governance.services.approvals import blocking_findings, model_deadlines
 from governance.services.policies import policy_active
 from registry.models import ModelVersion
 from registry.models.inventory import ModelStatus
 from registry.services.inventory import model_status_set_by_workflow
 
+DEADLINE_REASONS = {
+    "review_overdue": "the model's periodic review was due on {day}; its approval lapsed with it",
+    "validity_ended": "the model was valid until {day}; its approval lapsed with it",
+}
 CLOSED_STATUSES = {
     ModelStatus.UNDER_REVIEW: "the model is under review",
     ModelStatus.RETIRED: "the model is retired",
@@ -75,7 +79,7 @@ def _check_approval(
         (approval for approval in approvals if approval.expires_at and approval.expires_at > now), None
     )
     if current is not None:
-        decision.approval, decision.expires_at = current, current.expires_at
+        _check_deadlines(decision, current, version.model, now)
         return
     expired = approvals.first()
     if expired is not None:
@@ -85,6 +89,17 @@ def _check_approval(
         )
     else:
         decision.refuse("no_approval", f"no completed approval of {version} for {environment}")
+
+
+def _check_deadlines(decision: GateDecision, approval: ApprovalRequest, model, now: dt.datetime) -> None:
+    """The model's review date or valid-until may have moved earlier since the approval was given
+    (its expiry was capped by them then): the approval lapses with them."""
+    deadlines = model_deadlines(model)
+    decision.approval = approval
+    decision.expires_at = min([approval.expires_at, *deadlines.values()])
+    for code, deadline in deadlines.items():
+        if deadline <= now:
+            decision.refuse(code, DEADLINE_REASONS[code].format(day=deadline.date().isoformat()))
 
 
 def deployment_record(
