@@ -43,7 +43,14 @@ from django.db import transaction
 
 from governance.audit import checkpoints as checkpoint_io
 from governance.audit import protection
-from governance.audit.chain import DOMAIN_TAG, GENESIS_HASH, SCHEMA_VERSION, canonical_bytes
+from governance.audit.chain import (
+    DOMAIN_TAG,
+    GENESIS_HASH,
+    SCHEMA_VERSION,
+    canonical_bytes,
+    checkpoint_payload,
+    format_time,
+)
 from governance.audit.columns import AGREEMENT_SQL, disagreeing_columns
 
 MAX_PROBLEMS = 200
@@ -189,8 +196,6 @@ def _check_checkpoints(report: Report, keys: dict[str, Ed25519PublicKey], connec
 
 
 def _checkpoint_columns_payload(row: tuple) -> bytes:
-    from governance.audit.chain import checkpoint_payload, format_time
-
     number, created_at, last_seq, chain_head, previous_signature, key_id, _payload, _signature = row
     return canonical_bytes(
         checkpoint_payload(

@@ -220,3 +220,10 @@ def test_it_cannot_be_fooled_by_a_shadowing_function(chain, credit_risk):
         cursor.execute("CREATE FUNCTION public.strpos(text, text) RETURNS integer LANGUAGE sql AS 'SELECT 0'")
         cursor.execute("SET LOCAL search_path = public, pg_catalog")
     assert codes_at(verify(), event.seq) == {"columns_disagree"}
+
+
+def test_it_detects_a_checkpoint_column_edited_beside_its_signed_bytes(chain):
+    tamper("UPDATE governance_auditcheckpoint SET last_seq = 19 WHERE number = 1")
+    report = verify()
+    assert {problem.code for problem in report.problems} >= {"checkpoint_payload"}
+    assert not report.intact
