@@ -4,7 +4,8 @@ Recognised formats are those that can be loaded without running code from the fi
 (whose object types are listed without loading), XGBoost JSON/UBJSON and LightGBM text models. Pickle,
 joblib and anything unrecognised is stored as an opaque blob and marked not executable: no Attest
 process ever unpickles an upload. ONNX files that point at external tensor data are refused, because
-the data they reference would come from a path the uploader chose.
+the data they reference would come from a path the uploader chose; ONNX is read by a streaming scan of
+the protobuf (``registry.onnx_scan``), never loaded whole.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from registry import onnx_scan
 from registry.models import ArtifactFormat
 
 HEAD_BYTES = 64 * 1024
@@ -134,28 +136,18 @@ def _onnx(head: bytes, fileobj: BinaryIO, path: str | None) -> Detected | None:
     # A ModelProto starts with field 1 (ir_version, varint): tag byte 0x08.
     if head[:1] != b"\x08":
         return None
-    import onnx
-    from onnx import external_data_helper
-
+    fileobj.seek(0, 2)
+    size = fileobj.tell()
     try:
-        model = onnx.load_model(fileobj, load_external_data=False)
-    except Exception:
+        summary = onnx_scan.scan(fileobj, size)
+    except (onnx_scan.NotOnnx, OSError):
         return None
-    if model.ir_version <= 0 or not model.graph.node:
+    if summary.ir_version <= 0 or not summary.has_graph or summary.nodes == 0:
         return None
-    external = [
-        tensor.name
-        for tensor in external_data_helper._get_all_tensors(model)
-        if external_data_helper.uses_external_data(tensor)
-    ]
-    if external:
+    if summary.external_tensors:
         raise ArtifactRejected(
-            f"ONNX models that reference external data are not accepted (tensor {external[0]!r}); "
+            f"ONNX models that reference external data are not accepted (tensor {summary.external_tensors[0]!r}); "
             "save the model with all tensors inside the file."
         )
-    details = {
-        "ir_version": model.ir_version,
-        "opsets": {entry.domain or "ai.onnx": entry.version for entry in model.opset_import},
-        "producer": f"{model.producer_name} {model.producer_version}".strip(),
-    }
+    details = {"ir_version": summary.ir_version, "opsets": summary.opsets, "producer": summary.producer}
     return Detected(ArtifactFormat.ONNX, executable=True, details=details)
