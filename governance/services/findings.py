@@ -29,6 +29,10 @@ from registry.services.inventory import model_status_set_by_workflow
 
 DUE_DAYS = {Severity.CRITICAL: 14, Severity.HIGH: 30, Severity.MEDIUM: 60, Severity.LOW: 90}
 RISK_ACCEPTORS = {Role.RISK_OFFICER, Role.ADMIN}
+# Monitoring alerts are "warning" (a warn outcome on a plan that alerts on warnings) or "critical" (a
+# failed check). A warning is not a high-severity finding: mapped to high it would block approvals and
+# put tier-1 models under review just as a failure does.
+ALERT_SEVERITY = {"warning": Severity.MEDIUM, "critical": Severity.CRITICAL}
 
 
 def finding_raise(
@@ -164,7 +168,7 @@ def finding_from_alert(*, alert_id: int) -> Finding | None:
     alert = MonitoringAlert.objects.select_related("check_run__model_version__model").get(pk=alert_id)
     run = alert.check_run
     model = run.model_version.model
-    severity = alert.severity if alert.severity in Severity.values else Severity.HIGH
+    severity = ALERT_SEVERITY.get(alert.severity, Severity.HIGH)
     finding = _automatic(
         f"alert:{alert.pk}",
         model,
