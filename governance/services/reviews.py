@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from governance import access
 from governance.audit import record
+from governance.errors import InvalidTransition
 from governance.models import ReviewNotice, User
 from governance.services import notifications
 from registry.models import RegisteredModel
@@ -53,6 +54,12 @@ def review_clear(*, actor: User, model: RegisteredModel, reason: str) -> Registe
         raise ValidationError({"reason": ["Summarise the review that clears the model."]})
     with transaction.atomic():
         model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        # Only a model under review can be cleared: from "approved" the move to production is also
+        # allowed by the lifecycle, and clearing would then deploy a model nobody put under review.
+        if model.status != ModelStatus.UNDER_REVIEW:
+            raise InvalidTransition(
+                f"{model.name} is {model.get_status_display().lower()}, not under review: there is nothing to clear."
+            )
         model_status_set_by_workflow(model=model, status=ModelStatus.IN_PRODUCTION, reason=reason)
         record(action="review.cleared", actor=actor, obj=model, reason=reason)
     return model
