@@ -1,15 +1,30 @@
-"""UI routes for accounts: sign-in, sign-out, password, tokens, and the dashboard."""
+"""UI routes of the governance app: accounts, the dashboard, approvals, findings and the audit log."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from governance import views
+from governance.views import accounts, approvals, audit, dashboard, findings
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("login/", views.LoginView.as_view(), name="login"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
-    path("account/tokens/", views.token_list, name="token-list"),
-    path("account/tokens/<str:token_key>/revoke/", views.token_revoke, name="token-revoke"),
+    path("account/password/", accounts.PasswordChangeView.as_view(), name="password_change"),
+    path("account/tokens/", accounts.token_list, name="token-list"),
+    path("account/tokens/<str:token_key>/revoke/", accounts.token_revoke, name="token-revoke"),
+    path("account/totp/", accounts.totp, name="totp"),
+    path("account/totp/remove/", accounts.totp_remove, name="totp-remove"),
+    path("approvals/", approvals.approval_list, name="approval-list"),
+    path("approvals/new/", approvals.approval_new, name="approval-new"),
+    path("approvals/<int:pk>/", approvals.approval_detail, name="approval-detail"),
+    path("approvals/<int:pk>/sign/", approvals.approval_sign, name="approval-sign"),
+    path("approvals/<int:pk>/cancel/", approvals.approval_cancel, name="approval-cancel"),
+    path("findings/", findings.finding_list, name="finding-list"),
+    path("findings/new/", findings.finding_new, name="finding-new"),
+    path("findings/<int:pk>/", findings.finding_detail, name="finding-detail"),
+    path("findings/<int:pk>/status/", findings.finding_status, name="finding-status"),
+    path("findings/<int:pk>/close/", findings.finding_close, name="finding-close"),
+    path("audit/", audit.audit_log, name="audit-log"),
+    path("audit/verify/", audit.audit_verify, name="audit-verify"),
+    path("audit/verifications/<int:pk>/", audit.audit_verification, name="audit-verification"),
 ]
