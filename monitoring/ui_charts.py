@@ -1,0 +1,238 @@
+"""Charts for the check-run page, drawn with the report charts (``reports.rendering.charts``).
+
+A finished run never changes, so its charts are drawn once and cached under the run id and result digest.
+Each chart comes back as inline SVG markup (our own matplotlib output, never user HTML: labels inside it
+are SVG ``<text>`` escaped by matplotlib) with ``role="img"`` and a label, plus a sentence saying what
+it shows for the figure caption.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from monitoring.models import CheckRun, RunStatus
+from reports.rendering import charts
+
+CACHE_SECONDS = 24 * 3600
+TOP_DRIFTED = 4
+MAX_BEESWARM_FEATURES = 15
+FOUR_FIFTHS = 0.8
+_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    caption: str
+    svg: SafeString
+
+
+def run_charts(run: CheckRun) -> list[Chart]:
+    """The charts of a succeeded run (none for other states or for kinds without charts)."""
+    if run.status != RunStatus.SUCCEEDED or not run.results:
+        return []
+    key = f"attest:ui-charts:v1:{run.pk}:{run.result_sha256}"
+    drawn = cache.get(key)
+    if drawn is None:
+        drawn = [(c.title, c.caption, str(c.svg)) for c in _draw(run)]
+        cache.set(key, drawn, CACHE_SECONDS)
+    return [Chart(title, caption, mark_safe(svg)) for title, caption, svg in drawn]  # noqa: S308 (our SVG)
+
+
+def _draw(run: CheckRun) -> list[Chart]:
+    drawer: Callable[[CheckRun, dict[str, Any]], list[Chart]] | None = {
+        "drift": _drift,
+        "fairness": _fairness,
+        "explainability": _explainability,
+        "performance": _performance,
+    }.get(run.kind)
+    data = run.results.get("charts") or {}
+    return drawer(run, data) if drawer is not None else []
+
+
+def _inline(svg: bytes, title: str) -> SafeString:
+    """The SVG document as an element to put in HTML: no XML prologue, an accessible name."""
+    markup = _PROLOGUE.sub("", svg.decode("utf-8"), count=1)
+    markup = markup.replace("<svg ", f'<svg role="img" aria-label="{escape(title)}" ', 1)
+    return mark_safe(markup)  # noqa: S308 (matplotlib's SVG of our own numbers)
+
+
+def _chart(title: str, caption: str, svg: bytes) -> Chart:
+    return Chart(title=title, caption=caption, svg=_inline(svg, title))
+
+
+def _threshold(run: CheckRun, name: str, default: float) -> float:
+    value = (run.thresholds.get(name) or {}).get("value")
+    return default if value is None else float(value)
+
+
+# ------------------------------------------------------------------------------------------------ drift
+
+
+def _drift(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
+    bars = [bar for bar in data.get("psi_bars", []) if bar.get("psi") is not None]
+    if not bars:
+        return []
+    warn, alert = _threshold(run, "psi_warn", 0.1), _threshold(run, "psi_fail", 0.25)
+    found = [
+        _chart(
+            "PSI per feature",
+            f"Population stability index per feature, highest first; dashed lines at {warn:g} (moderate) "
+            f"and {alert:g} (significant).",
+            charts.psi_chart({bar["column"]: bar["psi"] for bar in bars}, warn=warn, alert=alert),
+        )
+    ]
+    ranked = [bar["column"] for bar in sorted(bars, key=lambda bar: -bar["psi"])]
+    by_column = {item["column"]: item for item in data.get("distributions", [])}
+    top = [_distribution(by_column[name]) for name in ranked if name in by_column][:TOP_DRIFTED]
+    if top:
+        found.append(
+            _chart(
+                "Reference and current distributions",
+                f"Share of rows per bin or category in the reference and current data, for the {len(top)} "
+                "most drifted feature(s).",
+                charts.distributions_chart(top),
+            )
+        )
+    return found
+
+
+def _distribution(item: dict[str, Any]) -> charts.Distribution:
+    if item["type"] == "categories":
+        labels = [str(label) for label in item["labels"]]
+    else:
+        labels = _bin_labels(item["edges"])
+    return charts.Distribution(
+        feature=item["column"],
+        labels=labels,
+        reference=[share or 0.0 for share in item["reference_shares"]],
+        current=[share or 0.0 for share in item["current_shares"]],
+    )
+
+
+def _bin_labels(edges: list[float | None]) -> list[str]:
+    """Labels of the bins (-inf, e1), [e1, e2), ..., [ek, inf) around the inner edges."""
+    if not edges:
+        return ["all values"]
+    text = [f"{edge:.3g}" if edge is not None else "?" for edge in edges]
+    middle = [f"[{low}, {high})" for low, high in itertools.pairwise(text)]
+    return [f"< {text[0]}", *middle, f"≥ {text[-1]}"]
+
+
+# --------------------------------------------------------------------------------------------- fairness
+
+
+def _fairness(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
+    ratio = _threshold(run, "demographic_parity_ratio_min", data.get("disparate_impact_line") or FOUR_FIFTHS)
+    found = []
+    for grouping in data.get("group_bars", []):
+        rates = {
+            group["label"]: group["selection_rate"]
+            for group in grouping["groups"]
+            if group["judged"] and group["selection_rate"] is not None
+        }
+        if not rates:
+            continue
+        line = ratio * max(rates.values())
+        name = " & ".join(grouping["features"])
+        found.append(
+            _chart(
+                f"Selection rate by {name}",
+                f"Share of positive predictions per group of {name}; the dashed line is {ratio:g} × the "  # noqa: RUF001
+                f"highest group's rate ({line:.3g}): a group below it fails the demographic-parity ratio.",
+                charts.fairness_chart("selection rate", rates, threshold=line, higher_is_better=True),
+            )
+        )
+    return found
+
+
+# --------------------------------------------------------------------------------------- explainability
+
+
+def _explainability(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
+    importance = {
+        item["feature"]: item["mean_abs_shap"]
+        for item in data.get("shap_bar", [])
+        if item.get("mean_abs_shap") is not None
+    }
+    if not importance:
+        return []
+    order = sorted(importance, key=lambda name: -importance[name])[:MAX_BEESWARM_FEATURES]
+    points = {item["feature"]: item["points"] for item in data.get("beeswarm", [])}
+    swarm = [_beeswarm(name, points[name]) for name in order if name in points]
+    found = [
+        _chart(
+            "Mean |SHAP| per feature",
+            "Average absolute SHAP value per feature: how much each feature moves the model output.",
+            charts.shap_bar_chart(importance),
+        )
+    ]
+    if swarm:
+        found.append(
+            _chart(
+                "SHAP values per row",
+                "One dot per explained row and feature: its SHAP value (x) coloured by the feature's value "
+                "(blue low, red high; grey when not numeric).",
+                charts.shap_beeswarm_chart(swarm),
+            )
+        )
+    return found
+
+
+def _beeswarm(feature: str, pairs: list[list[Any]]) -> charts.BeeswarmFeature:
+    shap_values = [pair[1] if pair[1] is not None else 0.0 for pair in pairs]
+    values = [_number(pair[0]) for pair in pairs]
+    return charts.BeeswarmFeature(feature=feature, shap_values=shap_values, feature_values=values)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+# ------------------------------------------------------------------------------------------ performance
+
+
+def _performance(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
+    found = []
+    matrix = data.get("confusion_matrix")
+    if matrix:
+        found.append(
+            _chart(
+                "Confusion matrix",
+                "Rows are the actual classes, columns the predicted ones; each cell counts rows.",
+                charts.confusion_matrix_chart(matrix["matrix"], matrix["labels"]),
+            )
+        )
+    roc = data.get("roc")
+    if roc and roc.get("fpr"):
+        auc = ((run.results.get("metrics") or {}).get("performance") or {}).get("roc_auc")
+        found.append(
+            _chart(
+                "ROC curve",
+                "True-positive rate against false-positive rate over all score thresholds; the dotted "
+                "diagonal is chance.",
+                charts.roc_chart(roc["fpr"], roc["tpr"], auc=auc),
+            )
+        )
+    calibration = data.get("calibration")
+    if calibration and calibration.get("mean_predicted"):
+        found.append(
+            _chart(
+                "Calibration",
+                "Observed share of positives against the mean predicted probability, per score bin; the "
+                "dotted diagonal is perfect calibration.",
+                charts.calibration_chart(calibration["mean_predicted"], calibration["observed_rate"]),
+            )
+        )
+    return found
