@@ -52,12 +52,13 @@ def test_it_applies_the_permission_matrix(api, dataset, maya, victor, rita, aaro
     detail = reverse("api:dataset-detail", args=["german-credit"])
     version = reverse("api:dataset-version-detail", args=["german-credit", 1])
     download = reverse("api:dataset-version-download", args=["german-credit", 1])
-    for url in (DATASETS, detail, VERSIONS, version, download):
+    lineage = reverse("api:dataset-version-lineage", args=["german-credit", 1])
+    for url in (DATASETS, detail, VERSIONS, version, download, lineage):
         assert api.as_user(None).get(url).status_code == 401
         for persona in (maya, victor, rita, aaron):
             assert api.as_user(persona).get(url).status_code == 200, (url, persona.username)
     assert api.as_user(olga).get(DATASETS).json()["results"] == []
-    for url in (detail, VERSIONS, version, download):
+    for url in (detail, VERSIONS, version, download, lineage):
         assert api.as_user(olga).get(url).status_code == 404
     assert upload(api.as_user(None)).status_code == 401
     assert upload(api.as_user(olga)).status_code == 404
@@ -163,3 +164,14 @@ def test_it_lists_versions_with_a_constant_number_of_queries(api, maya, aaron, d
         make_dataset_version(maya, dataset, content=CSV + f"{index},1,f,0,0.5\n".encode())
         dataset_services.dataset_create(actor=maya, team=dataset.team, name=f"dataset-{index}")
     assert (queries(VERSIONS), queries(DATASETS)) == one
+
+
+def test_it_keeps_the_file_and_declarations_fixed_but_lets_the_profile_change(maya, dataset):
+    from django.db import InternalError, transaction
+
+    version = make_dataset_version(maya, dataset)
+    with pytest.raises(InternalError), transaction.atomic():
+        DatasetVersion.objects.filter(pk=version.pk).update(target_column="label")
+    DatasetVersion.objects.filter(pk=version.pk).update(profile_status="running")
+    with pytest.raises(InternalError), transaction.atomic():
+        DatasetVersion.objects.filter(pk=version.pk).delete()
