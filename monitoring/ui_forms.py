@@ -8,6 +8,7 @@ puts next to the matching field.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -23,8 +24,8 @@ DATASET_CHOICES_SHOWN = 100
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     CheckKind.DRIFT: ("reference_dataset", "current_dataset", "columns"),
     CheckKind.DATA_QUALITY: ("reference_dataset", "current_dataset", "columns"),
-    CheckKind.FAIRNESS: ("current_dataset", "sensitive_columns", "target"),
-    CheckKind.PERFORMANCE: ("current_dataset", "target"),
+    CheckKind.FAIRNESS: ("current_dataset", "sensitive_columns", "target", "positive_label"),
+    CheckKind.PERFORMANCE: ("current_dataset", "task", "target", "positive_label"),
     CheckKind.EXPLAINABILITY: ("current_dataset", "reference_dataset"),
 }
 REFERENCE_LABELS = {CheckKind.EXPLAINABILITY: "Background dataset for SHAP (optional)"}
@@ -34,7 +35,11 @@ SERVICE_FIELDS = {
     "config.columns": "columns",
     "config.sensitive_columns": "sensitive_columns",
     "config.target": "target",
+    "config.positive_label": "positive_label",
+    "config.task": "task",
 }
+TASKS = [("binary", "Binary classification"), ("regression", "Regression")]
+INTEGER = re.compile(r"-?[0-9]+")
 THRESHOLD_PREFIX = "threshold_"
 
 
@@ -89,7 +94,13 @@ class StartCheckForm(forms.Form):
                 shown.insert(0, chosen)
             field.choices = [("", "(none)"), *((v.pk, dataset_label(v)) for v in shown)]
             return field
+        if name == "task":
+            return forms.ChoiceField(choices=TASKS, initial="binary", label="Task")
         labels = {
+            "positive_label": (
+                "Positive label (optional)",
+                "The target value of the positive class, e.g. 1 or bad. Default: 1.",
+            ),
             "columns": (
                 "Columns (optional)",
                 "Comma-separated. Default: every column of the reference "
@@ -122,6 +133,11 @@ class StartCheckForm(forms.Form):
                 config[name] = listed
         if data.get("target"):
             config["target"] = data["target"].strip()
+        if data.get("task"):
+            config["task"] = data["task"]
+        label = (data.get("positive_label") or "").strip()
+        if label:
+            config["positive_label"] = int(label) if INTEGER.fullmatch(label) else label
         chosen = {
             name.removeprefix(THRESHOLD_PREFIX): value
             for name, value in data.items()

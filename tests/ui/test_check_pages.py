@@ -208,6 +208,22 @@ def test_it_starts_a_fairness_check_on_the_chosen_sensitive_columns(client, maya
     assert run.config["sensitive_columns"] == ["sex", "region"]
 
 
+def test_it_passes_the_task_and_the_positive_label_of_a_performance_check(client, maya, version, current):
+    client_for(client, maya)
+    url = new_url(version, "performance")
+
+    client.post(
+        url, {"kind": "performance", "current_dataset": current.pk, "positive_label": "1", "task": "binary"}
+    )
+    client.post(
+        url, {"kind": "performance", "current_dataset": current.pk, "positive_label": "bad", "task": "binary"}
+    )
+
+    first, second = CheckRun.objects.order_by("pk")
+    assert (first.config["task"], first.config["positive_label"]) == ("binary", 1)
+    assert second.config["positive_label"] == "bad"
+
+
 def test_it_shows_the_services_error_next_to_the_field(client, maya, version, current):
     response = client_for(client, maya).post(
         new_url(version, "drift"), {"kind": "drift", "current_dataset": current.pk}

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from governance.services import evidence as evidence_services
 from monitoring.services import plans
-from registry import storage
+from registry import storage, ui_lineage
 from registry.models.datasets import DatasetRole
 from registry.services import inventory
 from tests.monitoring import factories
@@ -199,6 +199,30 @@ def test_it_draws_the_lineage_as_an_accessible_svg_with_the_edges_as_text(client
     assert "applications v1</a> trained <a" in body
     assert reverse("api:dataset-version-detail", args=["applications", training.version]) in body
     assert "credit-scoring</a> has version <a" in body
+
+
+def test_it_lays_out_lineage_in_columns_by_hop_and_caps_a_crowded_column():
+    nodes = [{"id": "model:m", "type": "model", "model": "m"}]
+    nodes += [{"id": "model:up", "type": "model", "model": "up"}]
+    nodes += [
+        {"id": f"model_version:m:{n}", "type": "model_version", "model": "m", "version": n}
+        for n in range(1, 16)
+    ]
+    edges = [{"source": "model:up", "target": "model:m", "kind": "upstream_model"}]
+    edges += [
+        {"source": "model:m", "target": f"model_version:m:{n}", "kind": "version_of"} for n in range(1, 16)
+    ]
+
+    layout = ui_lineage.layout({"root": "model:m", "nodes": nodes, "edges": edges})
+
+    x = {box.id: box.x for box in layout.boxes}
+    assert x["model:up"] < x["model:m"] < x["model_version:m:15"]
+    versions = [box for box in layout.boxes if box.id.startswith("model_version:")]
+    assert [box.label for box in versions[:2]] == ["m v15", "m v14"]  # newest first
+    assert len(versions) == ui_lineage.MAX_PER_COLUMN
+    assert [box.short_label for box in layout.boxes if box.is_more] == ["+ 3 more"]
+    assert len(layout.arrows) == 1 + ui_lineage.MAX_PER_COLUMN
+    assert len(layout.edges) == 16  # the text list keeps every edge
 
 
 def test_it_lists_monitoring_plans_with_their_last_alert(client, maya, rita, version, dataset, training):
