@@ -14,6 +14,8 @@ from governance.models import EvidenceType, Policy, User
 from governance.models.approvals import Meaning
 from governance.models.findings import Severity
 from governance.roles import ROLE_NAMES
+from governance.thresholds import threshold_name
+from monitoring.thresholds import known_names
 
 CHECK_KINDS = ("drift", "fairness", "explainability", "performance", "data_quality")
 RULE_FIELDS = (
@@ -148,8 +150,21 @@ def _validate_checks(checks: Any, errors: dict) -> None:
         bounds = {key: check[key] for key in ("min", "max") if key in check}
         if bounds and "metric" not in check:
             errors[where] = ["A bound (min/max) needs the metric it applies to."]
-        if any(not isinstance(value, int | float) or isinstance(value, bool) for value in bounds.values()):
+        elif any(not isinstance(value, int | float) or isinstance(value, bool) for value in bounds.values()):
             errors[where] = ["min and max must be numbers."]
+        elif unknown := _unknown_thresholds(check, bounds):
+            errors[where] = [f"No {check['kind']} check judges {', '.join(unknown)}; it would never bind."]
+
+
+def _unknown_thresholds(check: dict, bounds: dict) -> list[str]:
+    """Bounds naming a threshold the check kind does not evaluate (e.g. a misspelt metric).
+
+    Such a bound would be recorded on every run as binding yet never judged, and a run would then
+    satisfy the policy without the metric ever being checked.
+    """
+    known = set(known_names(check["kind"]))
+    names = (threshold_name(check["kind"], check["metric"], bound) for bound in bounds)
+    return sorted(name for name in names if name not in known)
 
 
 def _validate_evidence(types: Any, errors: dict) -> None:
