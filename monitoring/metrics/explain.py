@@ -21,6 +21,7 @@ import pandas as pd
 
 from ._kernels import column_summaries
 from ._values import finite_or_none, floats
+from .categorical import numeric_view
 from .errors import EmptyDataError, InvalidInputError
 
 ADDITIVITY_TOLERANCE = 1e-4  # relative to max(1, |output|); shap's own check allows 1e-2
@@ -68,8 +69,10 @@ def explain_model(
     if explainer not in EXPLAINERS:
         raise InvalidInputError(f"explainer must be one of {EXPLAINERS}, not {explainer!r}")
     rng = np.random.default_rng(seed)
-    chosen = _build_explainer(model, frame, background, background_size, explainer, rng)
-    values, base, rows, timing = _explain_rows(chosen, frame, max_rows, time_budget_s, rng)
+    # Text/categorical inputs are explained through integer codes (see monitoring.metrics.categorical).
+    coded, background, model, coded_columns = numeric_view(frame, background, model)
+    chosen = _build_explainer(model, coded, background, background_size, explainer, rng)
+    values, base, rows, timing = _explain_rows(chosen, coded, max_rows, time_budget_s, rng)
     values, base, output_note = _single_output(values, base, class_index)
     stats = column_summaries(values)
     shap_version = __import__("shap").__version__
@@ -87,7 +90,8 @@ def explain_model(
         "global_importance": _global_importance(frame.columns, stats),
         "features": _feature_summaries(frame, rows, values, stats, beeswarm_points, rng),
         "local": _local_explanations(frame, rows, values, base, local_rows, rng),
-        "additivity": _additivity(chosen, frame.iloc[rows[:additivity_rows]], values, base, class_index),
+        "additivity": _additivity(chosen, coded.iloc[rows[:additivity_rows]], values, base, class_index),
+        "categorical_columns": coded_columns,
         "timing": timing,
     }
 
