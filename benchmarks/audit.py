@@ -345,8 +345,8 @@ def main() -> None:
         print(f"[bench] database {BENCH_DB}; appending through record() …", flush=True)
         single, concurrent = append_rates(env, args.append, args.append // 8 + 1, 8)
         rows = [
-            ("append, 1 writer", f"{single:,.0f} events/s", "-"),
-            ("append, 8 writers", f"{concurrent:,.0f} events/s", "-"),
+            ("append, 1 writer", f"{single:,.0f} events/s", "-", "-"),
+            ("append, 8 writers", f"{concurrent:,.0f} events/s", "-", "-"),
         ]
         for size in sorted({min(100_000, args.events), args.events}):
             print(f"[bench] loading to {size:,} events …", flush=True)
