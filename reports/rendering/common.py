@@ -31,7 +31,8 @@ class RenderedReport:
 
     ``inputs_digest``: SHA-256 of the RFC 8785 JSON of the input dataclass. ``text_digest``: SHA-256 of
     the HTML that was laid out (the document's text, before layout). ``pdf_sha256``: SHA-256 of ``pdf``,
-    the value to write into the audit log.
+    the value to write into the audit log. ``refused`` (URLs the fetcher refused) and ``blocked`` (socket
+    or process attempts stopped in the worker) are empty for a healthy report.
     """
 
     kind: str
@@ -46,6 +47,7 @@ class RenderedReport:
     inputs_digest: str
     text_digest: str
     refused: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()
     stats: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
@@ -100,6 +102,7 @@ def build_report(
         inputs_digest=digest,
         text_digest=rendered.html_sha256,
         refused=rendered.refused,
+        blocked=rendered.blocked,
         stats=rendered.stats,
     )
 

@@ -3,6 +3,7 @@ guard that fails the test if anything in this process opens a network connection
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import socket
@@ -11,17 +12,26 @@ import pytest
 from pypdf import PdfReader
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to connect a socket in the test process fails the test."""
+@contextlib.contextmanager
+def network_blocked():
+    """Within the block, any attempt to connect a socket or resolve a name in this process fails the test."""
 
     def refuse(*args, **kwargs):
         pytest.fail(f"a network connection was attempted: {args[1:]!r}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse)
+        patch.setattr(socket.socket, "connect_ex", refuse)
+        patch.setattr(socket, "create_connection", refuse)
+        patch.setattr(socket, "getaddrinfo", refuse)
+        yield
+
+
+@pytest.fixture
+def no_network():
+    """Any attempt to connect a socket in the test process fails the test."""
+    with network_blocked():
+        yield
 
 
 def read_pdf(pdf: bytes) -> PdfReader:

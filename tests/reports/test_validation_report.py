@@ -10,7 +10,7 @@ from reports.rendering.common import utc_text
 from reports.rendering.inputs import canonical_json, inputs_digest
 from reports.rendering.validation import build_validation_pdf
 from tests.reports import samples
-from tests.reports.conftest import contents_entries, outline_titles, pdf_text, read_pdf
+from tests.reports.conftest import contents_entries, network_blocked, outline_titles, pdf_text, read_pdf
 
 SECTIONS = (
     "Executive summary",
@@ -35,7 +35,8 @@ def data():
 
 @pytest.fixture(scope="module")
 def report(data):
-    return build_validation_pdf(data)
+    with network_blocked():
+        return build_validation_pdf(data)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,8 @@ def test_it_shows_every_signers_printed_name_meaning_and_time(data, text):
 def test_it_prints_the_model_description_as_text_not_markup(report, text):
     # The description's markup is shown literally; nothing was fetched for it.
     assert '<script>alert(1)</script> <img src="file:///etc/passwd"> url(http://169.254.169.254/)' in text
-    assert report.refused == ()
+    assert report.refused == ()  # the fetcher was asked for nothing outside the bundle
+    assert report.blocked == ()  # no socket or process attempt in the worker (none here: network_blocked)
 
 
 def test_it_writes_document_metadata(report, data):
