@@ -223,6 +223,10 @@ class PolicyAdmin(AuditedAdmin):
         shown = ("version", "is_active", "created_by", "created_at")
         return ("tier", *shown) if obj is not None else ()
 
+    def get_fields(self, request, obj=None):
+        shown = self.get_readonly_fields(request, obj)  # which version this is, first
+        return [*shown, *(name for name in super().get_fields(request, obj) if name not in shown)]
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         name, options = fieldsets[0]

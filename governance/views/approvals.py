@@ -94,7 +94,13 @@ def approval_list(request: HttpRequest) -> HttpResponse:
         )
     for approval in listing.page:
         approval.open_stage = approval.policy.stage(approval.current_stage_key)
-    context = {"tab": tab, "listing": listing, "filters": filters, "queue_count": len(awaiting)}
+    context = {
+        "tab": tab,
+        "listing": listing,
+        "filters": filters,
+        "queue_count": len(awaiting),
+        "may_request": access.has_role(user, *access.ACTION_ROLES["request_approval"]),
+    }
     return page(request, "governance/approvals/list.html", context)
 
 
@@ -117,7 +123,8 @@ def approval_new(request: HttpRequest) -> HttpResponse:
     access.require(request.user, "request_approval")
     form = ApprovalRequestForm(request.POST or None, initial=request.GET.dict())
     version = _version_named(request, request.POST or request.GET)
-    if request.method == "GET" and request.GET.get("model") and version is None:
+    named = request.GET.get("model") and request.GET.get("version")
+    if request.method == "GET" and named and version is None:
         raise Http404  # the link names a version this user cannot see: say nothing about it
     missing: list[str] = []
     status = 200

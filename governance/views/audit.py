@@ -97,6 +97,7 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
     """Queue a verification of the chain (the API's service); htmx gets the polling status box."""
     _require_auditor(request)
     job = audit_services.verification_request(actor=request.user)
+    job.refresh_from_db()  # an eager (in-process) worker may already have run it
     if not request.htmx:
         return redirect("audit-log")
     context = {"verification": job, "poll_seconds": POLL_SECONDS, "done": DONE}

@@ -420,6 +420,7 @@ def test_it_shows_the_missing_prerequisites_and_requests_nothing(client, maya, v
     form = client.get("/approvals/new/", {"model": "credit-scoring", "version": 1})
     assert form.status_code == 200
     assert form.context["form"]["model"].value() == "credit-scoring"
+    assert client.get("/approvals/new/", {"model": "credit-scoring"}).status_code == 200
     data = {"model": "credit-scoring", "version": 1, "environment": "production", "justification": "Go."}
     response = client.post("/approvals/new/", data)
     assert response.status_code == 409
