@@ -101,7 +101,9 @@ def email_send(*, event_type: str, body: dict[str, Any], emails: list[str]) -> N
     data = body.get("data", {})
     subject = f"[Attest] {event_type.replace('.', ' ').replace('_', ' ')}"
     if "model" in data:
-        subject += f": {data['model']} v{data.get('version', '')}".rstrip(" v")
+        # Not rstrip(" v") on the joined text: that also ate a model name's own trailing "v"s.
+        version = data.get("version")
+        subject += f": {data['model']}" + (f" v{version}" if version not in (None, "") else "")
     lines = [f"{key}: {value}" for key, value in sorted(data.items()) if not isinstance(value, dict | list)]
     send_mail(subject, "\n".join(lines) + "\n", settings.DEFAULT_FROM_EMAIL, emails, fail_silently=False)
 

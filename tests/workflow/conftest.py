@@ -198,3 +198,15 @@ def quick_ready_version(maya, quick_version):
     record_all_runs(maya, quick_version)
     attach_evidence(maya, quick_version)
     return quick_version
+
+
+@pytest.fixture
+def eager_tasks(settings):
+    """Tasks queued on commit run in line, and email goes to Django's in-memory outbox."""
+    from config.celery_app import app
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
