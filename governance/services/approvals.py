@@ -154,7 +154,7 @@ def approval_request(
                 requested_by=actor,
             )
             record(action="approval.requested", actor=actor, obj=request, after=_request_facts(request))
-            notifications.notify("approval.requested", request_payload(request), team=version.model.team)
+            _announce("approval.requested", request)
     except IntegrityError:
         raise RequestClosed(
             f"A request to approve {version} for {environment} is already pending.",
@@ -247,11 +247,7 @@ def _sign(actor: User, request_id: int, signing: SignatureInput) -> Signature:
         )
     signature = _create_signature(actor, request, stage, signing, method)
     record(action="approval.signed", actor=actor, obj=signature, after=_signature_facts(signature))
-    notifications.notify(
-        "approval.signed",
-        request_payload(request) | {"signature": _signature_facts(signature)},
-        team=request.model_version.model.team,
-    )
+    _announce("approval.signed", request, signature=_signature_facts(signature))
     if signing.decision == Decision.REJECT:
         _finish(actor, request, ApprovalStatus.REJECTED, signing.comment)
     else:
@@ -436,7 +432,7 @@ def _finish(actor: User, request: ApprovalRequest, status: str, reason: str) -> 
         _mark_model_approved(request)
     action = "approval.approved" if status == ApprovalStatus.APPROVED else "approval.rejected"
     record(action=action, actor=actor, obj=request, after=_request_facts(request), reason=reason)
-    notifications.notify(action, request_payload(request), team=request.model_version.model.team)
+    _announce(action, request)
 
 
 def _mark_model_approved(request: ApprovalRequest) -> None:
@@ -484,9 +480,15 @@ def _invalidate(actor: User, request_id: int, details: dict[str, Any]) -> None:
             before={"digest": details.get("requested_digest")},
             after={"digest": details.get("current_digest")},
         )
-        notifications.notify(
-            "approval.invalidated", request_payload(request), team=request.model_version.model.team
-        )
+        _announce("approval.invalidated", request)
+
+
+def _announce(event_type: str, request: ApprovalRequest, **extra: Any) -> None:
+    """Webhooks for the model's team, and email to the people the event concerns (the team's signers
+    of a new request, the requester of everything that happens to it)."""
+    team = request.model_version.model.team
+    recipients = notifications.audience(event_type, team=team, requester=request.requested_by)
+    notifications.notify(event_type, request_payload(request) | extra, team=team, recipients=recipients)
 
 
 def _audit_refusal(action: str, actor: User, obj, facts: dict[str, Any]) -> None:

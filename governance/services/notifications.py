@@ -38,6 +38,7 @@ USER_AGENT = "Attest-Webhooks/1"
 # Who is emailed about each event, by role (members of the model's team holding it) or the owner.
 EMAIL_AUDIENCE: dict[str, set[str]] = {
     "approval.requested": {Role.VALIDATOR, Role.RISK_OFFICER},
+    "approval.signed": {"requester"},
     "approval.approved": {"requester"},
     "approval.rejected": {"requester"},
     "approval.invalidated": {"requester"},
@@ -88,7 +89,10 @@ def audience(
     users: dict[int, User] = {}
     roles = [role for role in wanted if role in {r.value for r in Role}]
     if roles and team is not None:
-        for user in team.group.user_set.filter(is_active=True, groups__name__in=roles).distinct():
+        members = User.objects.filter(groups=team.group, is_active=True)
+        # A second filter() joins the groups again: through team.group.user_set the role condition
+        # landed on the team's own group row, so it asked for a group named both, and matched nobody.
+        for user in members.filter(groups__name__in=roles).distinct():
             users[user.pk] = user
     for party, user in (("owner", owner), ("requester", requester)):
         if party in wanted and user is not None:

@@ -10,8 +10,10 @@ from django.utils import timezone
 from governance.models import ApprovalRequest, AuditEvent, Policy
 from governance.services import policies as policy_services
 from governance.services.evidence import evidence_manifest, manifest_digest
+from monitoring.models import MonitoringAlert, MonitoringPlan
 from registry.services import inventory
 from tests.factories import PASSWORD
+from tests.monitoring import factories
 
 # The lifecycle moves that take a new model to production (an administrator may make each of them).
 TO_PRODUCTION = ("in_development", "in_validation", "approved", "in_production")
@@ -93,3 +95,26 @@ def policy_version(*, tier: int = 1, **overrides) -> Policy:
     current = Policy.objects.get(tier=tier, is_active=True)
     rules = {field: getattr(current, field) for field in policy_services.RULE_FIELDS} | overrides
     return policy_services.policy_create_version(actor=None, tier=tier, rules=rules)
+
+
+def make_alert(actor, version, team, severity="critical"):
+    """A monitoring plan's failed run and the alert monitoring records for it."""
+    plan = MonitoringPlan.objects.create(
+        model_version=version,
+        dataset=factories.make_dataset(actor, team, name="production-batches"),
+        checks=[{"kind": "drift", "config": {}}],
+        interval_seconds=3600,
+        created_by=actor,
+    )
+    from tests.workflow.conftest import record_run
+
+    run = record_run(None, version, "drift", outcome="fail", plan=plan)
+    return MonitoringAlert.objects.create(
+        plan=plan,
+        check_run=run,
+        metric="psi (income)",
+        value=0.41,
+        threshold=0.25,
+        severity=severity,
+        message="PSI of income is 0.41, at least 0.25",
+    )

@@ -10,11 +10,17 @@ from governance import tasks
 from governance.models import Finding, WebhookDelivery
 from governance.services import findings as finding_services
 from governance.services import notifications
-from monitoring.models import MonitoringAlert, MonitoringPlan
 from registry.models import RegisteredModel
-from tests.monitoring import factories
 from tests.workflow.conftest import record_run
-from tests.workflow.helpers import TO_PRODUCTION, approved_request, error, events, gate, move_model
+from tests.workflow.helpers import (
+    TO_PRODUCTION,
+    approved_request,
+    error,
+    events,
+    gate,
+    make_alert,
+    move_model,
+)
 
 pytestmark = pytest.mark.django_db
 FINDINGS = reverse("api:finding-list")
@@ -29,27 +35,6 @@ def raise_finding(api, user, severity="high", **extra):
 def move(api, user, finding_id, status, resolution=""):
     url = reverse("api:finding-change-status", args=[finding_id])
     return api.as_user(user).post(url, {"status": status, "resolution": resolution}, format="json")
-
-
-def make_alert(actor, version, team, severity="critical"):
-    """A monitoring plan's failed run and the alert monitoring records for it."""
-    plan = MonitoringPlan.objects.create(
-        model_version=version,
-        dataset=factories.make_dataset(actor, team, name="production-batches"),
-        checks=[{"kind": "drift", "config": {}}],
-        interval_seconds=3600,
-        created_by=actor,
-    )
-    run = record_run(None, version, "drift", outcome="fail", plan=plan)
-    return MonitoringAlert.objects.create(
-        plan=plan,
-        check_run=run,
-        metric="psi (income)",
-        value=0.41,
-        threshold=0.25,
-        severity=severity,
-        message="PSI of income is 0.41, at least 0.25",
-    )
 
 
 def test_it_lets_a_validator_raise_a_finding_owned_by_the_model_owner(api, victor, quick_version):
