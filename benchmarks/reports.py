@@ -16,10 +16,13 @@ findings and controls) is rendered
 * ``weasyprint-png``: the same, charts as 150 dpi PNG ``<img>`` (not vector; for reference).
 
 Each run is a fresh process, the methods interleaved round by round; times are medians. Every method
-but ``attest-cold`` renders once untimed and pauses 3 s before the timed render. CPU is the
-process's CPU time plus, for Attest, the render worker's (its start-up excluded, as the baselines' imports
-are). Memory is the peak RSS growth while rendering; for Attest the parent's growth plus the worker's
-growth beyond its imports (both processes run at the same time).
+but ``attest-cold`` renders once untimed and pauses 3 s before the timed render (a reports worker between
+tasks). CPU is the process's CPU time plus, for Attest, the render worker's. On a shared machine wall
+times follow the neighbours' load, so the table also gives the **CPU critical path**: the CPU time, except
+that Attest's parent and worker count as running side by side (two cores), and the worker's import counts
+only when it was started for this render (``attest-cold``); that is the wall time on an idle machine.
+Memory is the peak RSS growth while rendering; for Attest the parent's growth plus the worker's growth
+beyond its imports (both processes run at the same time).
 
     .venv/bin/python benchmarks/reports.py              # scale 5, 3 rounds
     .venv/bin/python benchmarks/reports.py --quick      # one round
@@ -130,14 +133,22 @@ def worker_attest_sequential(folder: str, scale: int, warm: bool) -> dict:
         )
 
     with mock.patch.object(pdf, "render", drawn_first):
-        return _attest_run(lambda: validation.build_validation_pdf(data), warm)
+        return _attest_run(lambda: validation.build_validation_pdf(data), warm, sequential=True)
 
 
-def _attest_run(work, warm: bool) -> dict:
-    cpu: list[float] = []
+def _attest_run(work, warm: bool, *, sequential: bool = False) -> dict:
+    cpu: list[dict] = []
     measured = _measure(work, cpu, warm)
     report = measured.pop("output")
-    return measured | _attest_figures(report.stats, report.page_count, cpu)
+    path = _critical_path(cpu[0], cold=not warm, sequential=sequential)
+    return (
+        measured
+        | _attest_figures(report.stats, report.page_count)
+        | {
+            "cpu_seconds": cpu[0]["parent"] + cpu[0]["worker"],
+            "critical_cpu_seconds": path,
+        }
+    )
 
 
 def _measure(work, cpu: list[float], warm: bool) -> dict:
@@ -148,22 +159,40 @@ def _measure(work, cpu: list[float], warm: bool) -> dict:
     return common.measure(_cpu_timed(work, cpu), 1)
 
 
-def _cpu_timed(work, record: list[float]):
-    """``work`` that appends its CPU time to ``record``: this process's, plus the render worker's."""
+def _cpu_timed(work, record: list[dict]):
+    """``work`` that appends its CPU times to ``record``: this process's and the render worker's."""
 
     def timed():
         started = time.process_time()
         result = work()
-        worker = result.stats.get("cpu_seconds", 0.0) if hasattr(result, "stats") else 0.0
-        record.append(time.process_time() - started + worker)
+        stats = getattr(result, "stats", {})
+        record.append(
+            {
+                "parent": time.process_time() - started,
+                "worker": stats.get("cpu_seconds", 0.0),
+                "worker_start_up": stats.get("import_cpu_seconds", 0.0),
+            }
+        )
         return result
 
     return timed
 
 
-def _attest_figures(stats: dict, pages: int, cpu: list[float]) -> dict:
+def _critical_path(cpu: dict, *, cold: bool, sequential: bool) -> float:
+    """CPU seconds on the critical path with a core per process: what the wall time is on an idle machine.
+
+    The parent (template, charts) and the worker run at the same time; the worker's import is on the
+    path only when it was started for this render (cold); with the charts drawn first (sequential) the
+    worker's render waits for them.
+    """
+    start_up = cpu["worker_start_up"] if cold else 0.0
+    if sequential:
+        return max(cpu["parent"], start_up) + cpu["worker"]
+    return max(cpu["parent"], start_up + cpu["worker"])
+
+
+def _attest_figures(stats: dict, pages: int) -> dict:
     return {
-        "cpu_seconds": statistics.median(cpu),
         "pages": pages,
         "chart_seconds": stats["chart_seconds"],
         "render_seconds": stats["layout_seconds"] + stats["write_seconds"],
@@ -180,12 +209,14 @@ def _baseline(kind: str):
         from pypdf import PdfReader
 
         html = _baseline_html(Path(folder), kind)
-        cpu: list[float] = []
+        cpu: list[dict] = []
         measured = _measure(lambda: weasyprint.HTML(string=html).write_pdf(), cpu, warm)
         pdf = measured.pop("output")
         pages = len(PdfReader(io.BytesIO(pdf)).pages)
         figures = {"pages": pages, "chart_seconds": 0.0, "render_seconds": measured["seconds"]}
-        return measured | figures | {"cpu_seconds": statistics.median(cpu)}
+        return (
+            measured | figures | {"cpu_seconds": cpu[0]["parent"], "critical_cpu_seconds": cpu[0]["parent"]}
+        )
 
     return work
 
@@ -246,17 +277,27 @@ def run(scale: int, repeats: int, methods: list[str]) -> None:
     for method, result in results.items():
         growth = result["peak_growth_bytes"] + result.get("worker_growth_bytes", 0)
         ratio = result["seconds"] / baseline["seconds"] if baseline else None
-        cpu_ratio = result["cpu_seconds"] / baseline["cpu_seconds"] if baseline else None
+        path_ratio = result["critical_cpu_seconds"] / baseline["critical_cpu_seconds"] if baseline else None
         seconds = [result["chart_seconds"], result["render_seconds"], result["seconds"], ratio]
-        rows.append([method, *seconds, result["cpu_seconds"], cpu_ratio, common.megabytes(growth)])
-    headers = ["method", "charts (s)", "render (s)", "total (s)", "x baseline", "CPU (s)", "CPU x baseline"]
+        cpu = [result["cpu_seconds"], result["critical_cpu_seconds"], path_ratio]
+        rows.append([method, *seconds, *cpu, common.megabytes(growth)])
+    headers = [
+        "method",
+        "charts (s)",
+        "render (s)",
+        "wall (s)",
+        "x baseline",
+        "CPU (s)",
+        "CPU path (s)",
+        "x baseline",
+    ]
     common.print_table([*headers, "peak growth (MB)"], rows)
     _verdict(results, baseline)
 
 
 def _median_run(runs: list[dict]) -> dict:
     """Median of each timing over the runs; memory from the first run (the others would be the same)."""
-    timed = ("seconds", "chart_seconds", "render_seconds", "cpu_seconds")
+    timed = ("seconds", "chart_seconds", "render_seconds", "cpu_seconds", "critical_cpu_seconds")
     return runs[0] | {key: statistics.median(run[key] for run in runs) for key in timed}
 
 
@@ -264,19 +305,25 @@ def _verdict(results: dict, baseline: dict | None) -> None:
     attest = results.get("attest")
     if not attest or not baseline:
         return
-    ratio = attest["seconds"] / baseline["seconds"]
     growth = common.megabytes(attest["peak_growth_bytes"] + attest["worker_growth_bytes"])
+    worker_peak = common.megabytes(attest["worker_peak_bytes"])
     print(
-        f"  charts drawn in the parent: {attest['chart_seconds']:.2f} s, overlapped with the worker's layout"
+        f"  charts drawn in the parent: {attest['chart_seconds']:.2f} s wall, overlapped with the worker's layout"
     )
-    print(
-        f"  worker peak RSS (incl. interpreter and WeasyPrint): {common.megabytes(attest['worker_peak_bytes']):.0f} MB"
-    )
-    print(f"  target end to end <= 1.25x {BASELINE}: {ratio:.2f}x {'PASS' if ratio <= 1.25 else 'MISS'}")
+    print(f"  worker peak RSS (interpreter and WeasyPrint included): {worker_peak:.0f} MB")
+    for key, what in (
+        ("seconds", "wall time"),
+        ("critical_cpu_seconds", "CPU critical path (idle-machine time)"),
+    ):
+        ratio = attest[key] / baseline[key]
+        print(
+            f"  target end to end <= 1.25x {BASELINE}, {what}: {ratio:.2f}x {'PASS' if ratio <= 1.25 else 'MISS'}"
+        )
     cold = results.get("attest-cold")
     if cold:
+        ratio = cold["critical_cpu_seconds"] / baseline["critical_cpu_seconds"]
         print(
-            f"  first report in a fresh process (no spare worker yet): {cold['seconds'] / baseline['seconds']:.2f}x"
+            f"  first report of a process (worker imports WeasyPrint first), CPU critical path: {ratio:.2f}x"
         )
     print(f"  target peak memory growth < 150 MB: {growth:.0f} MB {'PASS' if growth < 150 else 'MISS'}")
 

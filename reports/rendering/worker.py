@@ -122,10 +122,13 @@ def main() -> int:
         # the hook refuses those (cffi then tries the next name, which is faster). Only attempts made
         # while rendering count.
         _blocked_attempts.clear()
-        imported = time.perf_counter()
+        start_up = {
+            "import_seconds": time.perf_counter() - started,
+            "import_cpu_seconds": time.process_time(),
+        }
         job = _read_job(source)
         _limit_resources(job.meta)
-        write_frame(out, *_render(weasyprint, job, source, imported - started))
+        write_frame(out, *_render(weasyprint, job, source, start_up))
     except BaseException as error:  # report every failure, including WeasyPrint's fatal fetch errors
         write_frame(out, "error", {"error": type(error).__name__, "message": str(error)[:4000]})
         return 1
@@ -153,7 +156,7 @@ def _limit_resources(meta: dict) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
 
-def _render(weasyprint, job: Frame, source: BinaryIO, import_seconds: float) -> tuple[str, dict, bytes]:
+def _render(weasyprint, job: Frame, source: BinaryIO, start_up: dict) -> tuple[str, dict, bytes]:
     from reports.rendering.fetcher import RestrictedURLFetcher
 
     # fontTools stamps font subsets with the current time unless SOURCE_DATE_EPOCH is set.
@@ -176,7 +179,7 @@ def _render(weasyprint, job: Frame, source: BinaryIO, import_seconds: float) -> 
     written = time.perf_counter()
     _check_charts(fetcher, inbox, set(sizes))
     stats = {
-        "import_seconds": import_seconds,
+        **start_up,
         "layout_seconds": laid_out - started,
         "write_seconds": written - laid_out,
         "chart_wait_seconds": inbox.waited,
