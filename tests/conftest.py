@@ -211,3 +211,27 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Role groups, policies and the control catalogue, as the migrations leave them.
+
+    A TransactionTestCase-style test empties every table when it ends, including these rows, so the
+    next test could otherwise see a database without its reference data.
+    """
+    if not (
+        {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    ) and not request.node.get_closest_marker("django_db"):
+        return
+    request.getfixturevalue("transactional_db" if _wants_transactions(request) else "db")
+    from governance.catalogue import ensure_reference_data
+
+    ensure_reference_data()
+
+
+def _wants_transactions(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
