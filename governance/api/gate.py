@@ -22,6 +22,9 @@ class GateQuery(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
     environment = serializers.SlugField(max_length=20)
 
+    def validate_environment(self, value: str) -> str:
+        return gate_services.environment_key(value)
+
 
 class GateView(APIView):
     """May this version go to this environment? ``{allowed, reasons[], codes[], approval, expires_at}``."""

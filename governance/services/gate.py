@@ -51,10 +51,17 @@ class GateDecision:
         self.reasons.append(reason)
 
 
+def environment_key(environment: str) -> str:
+    """Environments compare in lower case: policies gate 'production', and 'Production' from a CI
+    script must not pass as an environment no policy gates."""
+    return environment.strip().lower()
+
+
 def gate_evaluate(*, version: ModelVersion, environment: str, now: dt.datetime | None = None) -> GateDecision:
     """Allowed only with a complete, unexpired approval of this version for this environment (when the
     policy gates it), no open blocking finding, and a model that is neither under review nor retired."""
     now = now or timezone.now()
+    environment = environment_key(environment)
     model = version.model
     decision = GateDecision(allowed=True)
     if model.status in CLOSED_STATUSES:
@@ -114,6 +121,7 @@ def deployment_record(
     """Record a deployment the gate allows; refused (409, audited) with the gate's reasons otherwise."""
     access.require(actor, "deploy", version.model)
     _check_strategy(strategy, traffic_percent)
+    environment = environment_key(environment)
     with transaction.atomic():
         ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
         decision = gate_evaluate(version=version, environment=environment)

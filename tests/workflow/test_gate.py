@@ -157,6 +157,21 @@ def test_it_opens_an_environment_the_policy_does_not_gate(api, maya, quick_versi
         assert (answer["allowed"], answer["approval"], answer["codes"]) == (True, None, [])
 
 
+def test_it_reads_the_environment_case_insensitively(api, maya, quick_version):
+    """GIVEN no approval for production
+    WHEN CI asks about, or records a deployment to, 'Production'
+    THEN the gate answers as for production (closed): a capital letter is not an ungated environment."""
+    answer = ask(api, maya, quick_version, "Production")
+
+    assert (answer["environment"], answer["allowed"], answer["codes"]) == (
+        "production",
+        False,
+        ["no_approval"],
+    )
+    assert deploy(api, maya, quick_version, "PRODUCTION").status_code == 409
+    assert not Deployment.objects.exists()
+
+
 def test_it_hides_the_gate_from_an_outsider_and_checks_its_query(api, olga, maya, quick_version):
     """GIVEN a credit-risk version
     WHEN the fraud team's engineer asks, and maya asks without a version

@@ -141,6 +141,20 @@ def test_it_counts_one_signature_per_person_across_stages(api, credit_risk, pend
     assert Signature.objects.filter(signer=both).count() == 1
 
 
+def test_it_lists_the_requests_awaiting_a_signer(api, victor, rita, maya, pending):
+    """GIVEN a pending request at the validation stage
+    WHEN victor, rita and maya ask for the requests awaiting them
+    THEN only victor's list has it; once he signed, only rita's has it."""
+
+    def awaiting(user):
+        rows = api.as_user(user).get(reverse("api:approval-list"), {"awaiting": "me"}).json()["results"]
+        return [row["id"] for row in rows]
+
+    assert (awaiting(victor), awaiting(rita), awaiting(maya)) == ([pending["id"]], [], [])
+    sign(api, victor, pending["id"], "review")
+    assert (awaiting(victor), awaiting(rita)) == ([], [pending["id"]])
+
+
 def test_it_refuses_a_wrong_password_with_401_and_signs_nothing(api, victor, pending):
     """GIVEN a pending request
     WHEN victor signs with a wrong password
