@@ -33,6 +33,11 @@ class SignatureOutput(serializers.Serializer):
     policy_version = serializers.IntegerField()
     key_id = serializers.CharField()
     server_signature = serializers.CharField()
+    signed_payload = serializers.SerializerMethodField()
+
+    def get_signed_payload(self, signature) -> str:
+        """The RFC 8785 JSON the server signed, so anyone with the public key can verify it."""
+        return bytes(signature.payload).decode()
 
 
 class ApprovalOutput(serializers.Serializer):

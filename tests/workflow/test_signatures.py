@@ -1,6 +1,7 @@
 """Electronic signatures: who may sign which stage, re-authentication, and what a signature records."""
 
 import datetime as dt
+import json
 
 import pyotp
 import pytest
@@ -231,6 +232,34 @@ def test_it_records_and_server_signs_what_part_11_asks(api, victor, pending):
     (event,) = events("approval.signed")
     assert (event.object_type, event.object_id) == ("governance.signature", str(signature.pk))
     assert event.after["server_signature"] == signature.server_signature
+
+
+def test_it_exposes_the_signed_payload_for_independent_verification(api, victor, pending):
+    """GIVEN victor's signature
+    WHEN a verifier reads it from the API and holds the server's public key
+    THEN the Ed25519 signature verifies over the returned payload, which names the signer, the meaning
+    and the evidence digest; a changed payload does not verify."""
+    from cryptography.exceptions import InvalidSignature
+
+    from governance.audit import keys
+
+    sign(api, victor, pending["id"], "review")
+    (body,) = api.as_user(victor).get(reverse("api:signature-list", args=[pending["id"]])).json()
+    public_key = keys.public_keys()[body["key_id"]]
+    signature = bytes.fromhex(body["server_signature"])
+
+    public_key.verify(signature, body["signed_payload"].encode())
+
+    signed = json.loads(body["signed_payload"])
+    assert (signed["printed_name"], signed["meaning"], signed["decision"]) == (
+        "Victor Tester",
+        "review",
+        "approve",
+    )
+    assert signed["evidence_digest"] == pending["evidence_digest"]
+    assert signed["signed_at"] == body["signed_at"]
+    with pytest.raises(InvalidSignature):
+        public_key.verify(signature, body["signed_payload"].replace("approve", "reject").encode())
 
 
 def test_it_refuses_self_approval_and_double_signing_in_the_database(api, victor, maya, pending):
