@@ -42,6 +42,20 @@ def assert_invalidated(response, approval: dict) -> None:
     )
 
 
+def assert_recomputable_from_the_api(api, user, manifest: dict) -> None:
+    """docs/GOVERNANCE.md's recipe: each part of the manifest re-derived from what the API serves."""
+    client = api.as_user(user)
+    model, version = manifest["model"], manifest["version"]
+    download = client.get(reverse("api:model-version-download", args=[model, version]))
+    assert hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == manifest["artifact"]["sha256"]
+    for check in manifest["checks"]:
+        results = client.get(reverse("api:check-run-detail", args=[check["run"]])).json()["results"]
+        assert hashlib.sha256(rfc8785.dumps(results)).hexdigest() == check["result_sha256"]
+    query = {"model_version__model__name": model, "model_version__version": version}
+    documents = client.get(reverse("api:evidence-list"), query).json()["results"]
+    assert sorted(d["sha256"] for d in documents) == sorted(e["sha256"] for e in manifest["evidence"])
+
+
 def test_it_binds_a_recomputable_manifest_and_invalidates_on_new_evidence_or_a_rerun(
     api, maya, victor, ready_version, datasets
 ):
@@ -67,6 +81,8 @@ def test_it_binds_a_recomputable_manifest_and_invalidates_on_new_evidence_or_a_r
         "data_review",
         "model_documentation",
     ]
+
+    assert_recomputable_from_the_api(api, victor, manifest)
 
     add_document(maya, ready_version, "A late addendum to the data review.")
     assert_invalidated(sign(api, victor, first["id"], "review"), first)
