@@ -216,8 +216,11 @@ def approval_sign(*, actor: User, request: ApprovalRequest, signing: SignatureIn
     is invalidated) or RequestClosed (409); each refusal is audited and committed before it is raised.
     """
     try:
+        # Re-authenticate before the signing transaction: an accepted TOTP code is then consumed for good
+        # even when the signature is refused below (RFC 6238 5.2: an accepted code is never accepted again).
+        method = _reauthenticate(actor, signing)
         with transaction.atomic():
-            return _sign(actor, request.pk, signing)
+            return _sign(actor, request.pk, signing, method)
     except (ReauthenticationFailed, SignatureRefused) as refusal:
         _audit_refusal(
             "approval.signature_refused", actor, request, {"code": refusal.code, "why": refusal.message}
@@ -228,14 +231,13 @@ def approval_sign(*, actor: User, request: ApprovalRequest, signing: SignatureIn
         raise
 
 
-def _sign(actor: User, request_id: int, signing: SignatureInput) -> Signature:
+def _sign(actor: User, request_id: int, signing: SignatureInput, method: str) -> Signature:
     request = (
         ApprovalRequest.objects.select_for_update()
         .select_related("policy", "model_version__model", "requested_by")
         .get(pk=request_id)
     )
     _require_pending(request)
-    method = _reauthenticate(actor, signing)
     stage = _open_stage(request)
     _require_signer_allowed(actor, request, stage)
     _require_meaning(stage, signing)

@@ -328,6 +328,23 @@ def test_it_requires_the_code_of_an_enrolled_signer_and_refuses_a_replay(
     assert len(events("approval.signature_refused")) == 3
 
 
+def test_it_spends_a_code_even_when_the_signature_is_then_refused(api, victor, rita, pending):
+    """GIVEN rita enrolled TOTP
+    WHEN she signs out of stage order with a valid code (refused), and again with the same code once the
+    validation stage is done
+    THEN 403, then 401: a code that was accepted once is never accepted again (RFC 6238 section 5.2)."""
+    authenticator = enrol(api, rita)
+    code = next_code(authenticator)
+
+    early = sign(api, rita, pending["id"], "approval", totp=code)
+    sign(api, victor, pending["id"], "review")
+    replayed = sign(api, rita, pending["id"], "approval", totp=code)
+
+    assert (early.status_code, error(early)["code"]) == (403, "stage_order")
+    assert (replayed.status_code, error(replayed)["code"]) == (401, "reauthentication_failed")
+    assert not Signature.objects.filter(signer=rita).exists()
+
+
 def test_it_lets_an_enrolled_user_remove_the_authenticator_with_the_password(api, victor, pending):
     """GIVEN victor enrolled TOTP
     WHEN he removes it with a wrong password, then with his password
