@@ -85,6 +85,7 @@ ACTIONS: dict[str, str] = {
     "report.generated": "A report was generated; its hash is recorded.",
     "report.failed": "Report generation failed.",
     "report.downloaded": "A report was downloaded.",
+    "bundle.requested": "An evidence bundle was requested.",
     "bundle.generated": "An evidence bundle was generated.",
     "bundle.downloaded": "An evidence bundle was downloaded.",
     "export.downloaded": "A data export was downloaded.",

@@ -1,3 +1,19 @@
 """API routes of this app (mounted under /api/v1/ by config/urls.py)."""
 
-urlpatterns: list = []
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from reports.api.bundles import EvidenceBundleViewSet
+from reports.api.connectors import GrcConnectorViewSet
+from reports.api.exports import CheckResultsExportView
+from reports.api.reports import ReportViewSet
+
+router = SimpleRouter(trailing_slash=True)
+router.register("reports", ReportViewSet, basename="report")
+router.register("evidence-bundles", EvidenceBundleViewSet, basename="evidence-bundle")
+router.register("grc-connectors", GrcConnectorViewSet, basename="grc-connector")
+
+urlpatterns = [
+    path("exports/check-results.csv", CheckResultsExportView.as_view(), name="export-check-results"),
+    path("", include(router.urls)),
+]

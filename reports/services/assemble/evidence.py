@@ -1,0 +1,216 @@
+"""The evidence bundle's parts: check results, approvals and signatures, OSCAL, the audit excerpt.
+
+For a model version: every succeeded check run of the version (validation and monitoring), each with
+its stored results file (``checks/runs/run-<id>.json``, the RFC 8785 bytes whose SHA-256 is the run's
+``result_sha256``); every approval request of the version with its signatures (including the bytes the
+server signed and its Ed25519 signature); the audit excerpt of the model; OSCAL assessment results over
+the latest validation run of each kind. For a time range: the runs that finished in it, the approval
+requests made or completed in it, its audit events, and one OSCAL document per version with validation
+runs in the range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+from cryptography.hazmat.primitives import serialization
+from django.db.models import Q
+
+from governance.audit import keys
+from governance.models import ApprovalRequest, Policy, Signature
+from monitoring.models import CheckRun
+from registry.models import ModelVersion
+from reports.evidence import records
+from reports.evidence.bundle import BundleInput
+from reports.evidence.oscal import AssessmentInput, assessment_results_json
+from reports.models import EvidenceBundle
+from reports.services.assemble import audit, common
+
+
+def bundle_input(
+    bundle: EvidenceBundle, pdfs: Sequence[tuple[str, bytes]], excerpt: audit.AuditExcerpt
+) -> BundleInput:
+    """Everything that goes into the bag of ``bundle``, with the PDFs already rendered."""
+    runs = _runs(bundle)
+    controls = common.controls_by_check()
+    extra = [(f"checks/runs/run-{run.pk}.json", rfc8785.dumps(run.results or {})) for run in runs]
+    assessment = None
+    if bundle.model_version_id is not None:
+        assessment = assessment_input(bundle.model_version, bundle.generated_at)
+    else:
+        extra += [
+            (
+                f"oscal/assessment-results-{version.model.name}-v{version.version}.json",
+                assessment_results_json(item),
+            )
+            for version, item in _range_assessments(runs, bundle.generated_at)
+        ]
+    extra += public_key_files()
+    return BundleInput(
+        bundle_id=bundle.bag_name,
+        scope=bundle.subject_text,
+        generated_at=common.utc(bundle.generated_at),
+        generated_by=bundle.requested_by_name,
+        organisation=common.ORGANISATION,
+        reports=list(pdfs),
+        check_runs=[common.check_run_record(run, controls) for run in runs],
+        approvals=[approval_json(request) for request in _requests(bundle)],
+        audit_events=[audit.event_json(event) for event in excerpt.events],
+        audit_verification=audit.verification_json(excerpt),
+        audit_checkpoint=audit.checkpoint_json(excerpt.checkpoint),
+        assessment=assessment,
+        extra_files=extra,
+    )
+
+
+def contents_summary(data: BundleInput, excerpt: audit.AuditExcerpt) -> dict[str, Any]:
+    """What went in, counted (kept on the record and in the audit event)."""
+    return {
+        "reports": [name for name, _ in data.reports],
+        "check_runs": len(data.check_runs),
+        "check_results": sum(len(run.results) for run in data.check_runs),
+        "approvals": len(data.approvals),
+        "signatures": sum(len(item["signatures"]) for item in data.approvals),
+        "audit_events": len(data.audit_events),
+        "audit_events_in_scope": excerpt.total,
+        "audit_intact": excerpt.verification.intact,
+        "checkpoint": excerpt.checkpoint.number if excerpt.checkpoint else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+def _runs(bundle: EvidenceBundle) -> list[CheckRun]:
+    runs = common.finished_runs()
+    if bundle.model_version_id is not None:
+        return list(runs.filter(model_version=bundle.model_version))
+    return list(runs.filter(finished_at__gte=bundle.period_start, finished_at__lt=bundle.period_end))
+
+
+def assessment_input(version: ModelVersion, generated_at: datetime) -> AssessmentInput:
+    """OSCAL assessment results of the version: the latest validation run of each kind, and the
+    catalogue's controls that a check provides evidence for (the other criteria of a control,
+    documents, approvals, are in the validation report's control coverage)."""
+    runs = common.validation_runs(version)
+    return _assessment(version, runs, generated_at)
+
+
+def _assessment(version: ModelVersion, runs: Iterable[CheckRun], generated_at: datetime) -> AssessmentInput:
+    controls = common.controls_by_check()
+    tier = version.model.risk_tier
+    active = Policy.objects.filter(tier=tier, is_active=True).first()
+    return AssessmentInput(
+        title=f"Automated assessment of {version}",
+        model=common.model_info(version),
+        generated_at=common.utc(generated_at),
+        policy=f"tier {active.tier} v{active.version}" if active else f"tier {tier}",
+        controls=common.control_refs(),
+        runs=[common.check_run_record(run, controls) for run in runs],
+    )
+
+
+def _range_assessments(
+    runs: Sequence[CheckRun], generated_at: datetime
+) -> list[tuple[ModelVersion, AssessmentInput]]:
+    """Per version, the latest validation run of each kind among the range's runs."""
+    latest: dict[int, dict[str, CheckRun]] = {}
+    versions: dict[int, ModelVersion] = {}
+    for run in runs:
+        if run.plan_id is None:
+            latest.setdefault(run.model_version_id, {})[run.kind] = run  # runs come oldest first
+            versions[run.model_version_id] = run.model_version
+    return [
+        (versions[pk], _assessment(versions[pk], [by_kind[k] for k in sorted(by_kind)], generated_at))
+        for pk, by_kind in sorted(latest.items())
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- approvals
+
+
+def _requests(bundle: EvidenceBundle) -> list[ApprovalRequest]:
+    requests = ApprovalRequest.objects.select_related(
+        "model_version__model", "policy", "requested_by"
+    ).prefetch_related("signatures__signer")
+    if bundle.model_version_id is not None:
+        requests = requests.filter(model_version=bundle.model_version)
+    else:
+        start, end = bundle.period_start, bundle.period_end
+        requests = requests.filter(
+            Q(requested_at__gte=start, requested_at__lt=end)
+            | Q(completed_at__gte=start, completed_at__lt=end)
+        )
+    return list(requests.order_by("requested_at", "pk"))
+
+
+def approval_json(request: ApprovalRequest) -> dict[str, Any]:
+    """A request with the manifest and digest it binds, and every signature as stored."""
+    return {
+        "id": request.pk,
+        "model": request.model_version.model.name,
+        "version": request.model_version.version,
+        "environment": request.environment,
+        "status": request.status,
+        "policy": {
+            "tier": request.policy.tier,
+            "version": request.policy.version,
+            "name": request.policy.name,
+        },
+        "stages": request.stage_keys,
+        "evidence_digest": request.evidence_digest,
+        "evidence_manifest": request.evidence_manifest,
+        "justification": request.justification,
+        "requested_by": request.requested_by.get_username(),
+        "requested_at": request.requested_at,
+        "completed_at": request.completed_at,
+        "expires_at": request.expires_at,
+        "outcome_reason": request.outcome_reason,
+        "signatures": [
+            signature_json(s) for s in sorted(request.signatures.all(), key=lambda s: s.signed_at)
+        ],
+    }
+
+
+def signature_json(signature: Signature) -> dict[str, Any]:
+    """A signature's fields, the RFC 8785 text the server signed and its Ed25519 signature (hex)."""
+    return {
+        "id": signature.pk,
+        "stage": signature.stage_key,
+        "signer": signature.signer.get_username(),
+        "printed_name": signature.printed_name,
+        "roles": signature.roles,
+        "decision": signature.decision,
+        "meaning": signature.meaning,
+        "comment": signature.comment,
+        "signed_at": signature.signed_at,
+        "auth_method": signature.auth_method,
+        "evidence_digest": signature.evidence_digest,
+        "policy_version": signature.policy_version,
+        "policy_tier": signature.policy_tier,
+        "signed_payload": bytes(signature.payload).decode("utf-8"),
+        "server_signature": signature.server_signature,
+        "key_id": signature.key_id,
+    }
+
+
+def public_key_files() -> list[tuple[str, bytes]]:
+    """The audit public keys (PEM), so the checkpoint and signatures can be checked offline."""
+    try:
+        trusted = keys.public_keys()
+    except keys.SigningKeyError:
+        return []
+    pem = serialization.Encoding.PEM
+    info = serialization.PublicFormat.SubjectPublicKeyInfo
+    return [
+        (f"audit/public-key-{key_id[:16]}.pem", key.public_bytes(pem, info))
+        for key_id, key in sorted(trusted.items())
+    ]
+
+
+def check_records(runs: Iterable[CheckRun], base_url: str = "") -> list[records.CheckRun]:
+    controls = common.controls_by_check()
+    return [common.check_run_record(run, controls, base_url) for run in runs]

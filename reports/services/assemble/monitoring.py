@@ -1,0 +1,128 @@
+"""The monitoring report's input: a version's scheduled check runs in a period, metric by metric.
+
+A series is one judged metric in one scope (``psi (column 'age')``, ``roc_auc (current dataset)``):
+one point per succeeded monitoring-plan run that finished in ``[period_start, period_end)``, with the
+value, status and threshold the run recorded. Alerts raised in the period and findings raised on the
+version or its model in the period follow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from governance.models import Deployment, Finding
+from monitoring.models import CheckRun, MonitoringAlert, RunStatus
+from reports.models import Report
+from reports.rendering.monitoring import AlertItem, MonitoringReportInput, MonitorPoint, MonitorSeries
+from reports.services.assemble import common
+
+
+def monitoring_input(report: Report) -> MonitoringReportInput:
+    """Everything the monitoring report of ``report.model_version`` for its period shows."""
+    version = report.model_version
+    start, end = report.period_start, report.period_end
+    runs = list(
+        CheckRun.objects.filter(
+            model_version=version,
+            plan__isnull=False,
+            status=RunStatus.SUCCEEDED,
+            finished_at__gte=start,
+            finished_at__lt=end,
+        ).order_by("finished_at", "pk")
+    )
+    series = metric_series(runs)
+    alerts = _alerts(version, start, end)
+    return MonitoringReportInput(
+        document=common.document_info(report, report.document_id),
+        model=common.model_info(version),
+        period_start=common.utc(start),
+        period_end=common.utc(end),
+        environment=_environment(version),
+        series=series,
+        alerts=alerts,
+        findings=common.finding_items(_findings(version, start, end)),
+        summary=f"{len(runs)} scheduled check runs of {version} finished in the period; "
+        f"{len(series)} judged metrics are charted below.",
+    )
+
+
+def report_summary(data: MonitoringReportInput) -> dict[str, Any]:
+    return {
+        "series": len(data.series),
+        "values": sum(len(series.points) for series in data.series),
+        "breaches": sum(1 for series in data.series for point in series.points if point.outcome == "fail"),
+        "alerts": len(data.alerts),
+    }
+
+
+def metric_series(runs: list[CheckRun]) -> list[MonitorSeries]:
+    """One series per (kind, metric, scope) in first-seen order; each point as its run judged it."""
+    grouped: dict[tuple[str, str, str], list[tuple[CheckRun, dict[str, Any]]]] = {}
+    for run in runs:
+        for item in run.evaluations or []:
+            key = (run.kind, str(item.get("metric")), str(item.get("scope") or ""))
+            grouped.setdefault(key, []).append((run, item))
+    return [_series(kind, metric, scope, items) for (kind, metric, scope), items in grouped.items()]
+
+
+def _series(
+    kind: str, metric: str, scope: str, items: list[tuple[CheckRun, dict[str, Any]]]
+) -> MonitorSeries:
+    last = items[-1][1]
+    rule = str(last.get("rule") or "")
+    return MonitorSeries(
+        name=f"{metric} ({scope})" if scope else metric,
+        check=kind,
+        points=[
+            MonitorPoint(
+                at=common.utc(run.finished_at),
+                value=common.as_number(item.get("value")),
+                outcome=str(item.get("status", "info")),
+                run_id=str(run.pk),
+            )
+            for run, item in items
+        ],
+        threshold=common.as_number(last.get("threshold")),
+        higher_is_better=">=" in rule or str(last.get("threshold_name") or "").endswith("_min"),
+    )
+
+
+def _alerts(version, start, end) -> list[AlertItem]:
+    alerts = MonitoringAlert.objects.filter(
+        plan__model_version=version, created_at__gte=start, created_at__lt=end
+    ).order_by("created_at", "pk")
+    findings = {
+        finding.check_run_id: finding
+        for finding in Finding.objects.filter(check_run__in=[alert.check_run_id for alert in alerts])
+    }
+    items = []
+    for alert in alerts:
+        finding = findings.get(alert.check_run_id)
+        items.append(
+            AlertItem(
+                at=common.utc(alert.created_at),
+                monitor=alert.metric,
+                value=alert.value,
+                threshold=alert.threshold,
+                severity=alert.severity,
+                status=finding.status if finding else "no finding yet",
+                finding_id=f"F-{finding.pk}" if finding else "",
+            )
+        )
+    return items
+
+
+def _findings(version, start, end) -> list[Finding]:
+    condition = Q(model_version=version) | Q(model=version.model, model_version__isnull=True)
+    return list(
+        Finding.objects.filter(condition, raised_at__gte=start, raised_at__lt=end)
+        .select_related("owner")
+        .order_by("raised_at", "pk")
+    )
+
+
+def _environment(version) -> str:
+    deployment = Deployment.objects.filter(model_version=version).order_by("-deployed_at").first()
+    return deployment.environment if deployment else "production"

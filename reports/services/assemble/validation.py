@@ -1,0 +1,377 @@
+"""The validation report's input: the version's evidence as stored, mapped to ``ValidationReportInput``.
+
+The evidence is the latest succeeded validation run of each check kind (the runs an approval rests on,
+``governance.services.evidence.latest_check_runs``), the evidence documents, the findings, every
+signature of every approval request of the version, and control coverage from ``control_coverage``.
+The evidence digest is recomputed from the current manifest, so a signature over an older manifest is
+shown as signing a different digest.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from governance.models import ApprovalRequest, EvidenceDocument, Policy
+from governance.services.evidence import evidence_manifest, manifest_digest
+from monitoring.models import CheckRun
+from registry import storage
+from registry.models import ModelVersion
+from reports.models import Report
+from reports.rendering.charts import PSI_ALERT, PSI_WARN, BeeswarmFeature, Distribution
+from reports.rendering.common import number
+from reports.rendering.inputs import MetricResult
+from reports.rendering.validation import (
+    CheckRunSummary,
+    DriftFeature,
+    ExplainabilityEvidence,
+    FairnessEvidence,
+    PerformanceEvidence,
+    StabilityEvidence,
+    Statement,
+    ValidationReportInput,
+)
+from reports.services.assemble import common
+
+ORDER = {"pass": 0, "info": 0, "warn": 1, "fail": 2}
+INFO_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1", "gini", "r2", "rmse", "mae")
+MAX_DOCUMENT_TEXT = 20_000
+SOUNDNESS_EVIDENCE = ("conceptual_soundness_memo",)
+
+
+def validation_input(report: Report) -> ValidationReportInput:
+    """Everything the validation report of ``report.model_version`` shows."""
+    version = report.model_version
+    runs = common.validation_runs(version)
+    by_kind = {run.kind: run for run in runs}
+    requests = common.approval_requests(version)
+    manifest = evidence_manifest(version)
+    policy = _policy(version, requests)
+    findings = common.findings_of(version)
+    controls = common.control_statuses(version)
+    outcome = overall_outcome(runs, policy)
+    return ValidationReportInput(
+        document=common.document_info(report, report.document_id),
+        model=common.model_info(version),
+        evidence_digest=manifest_digest(manifest),
+        audit_chain_head=common.chain_head(),
+        outcome=outcome,
+        summary=_summary(runs, policy, findings, controls, requests),
+        scope=_scope(version, policy),
+        environment=requests[-1].environment if requests else "",
+        policy=_policy_text(policy),
+        conceptual_soundness=soundness_statements(version),
+        datasets=common.dataset_profiles(version),
+        performance=performance_evidence(by_kind.get("performance")),
+        fairness=fairness_evidence(by_kind.get("fairness")),
+        explainability=explainability_evidence(by_kind.get("explainability")),
+        stability=stability_evidence(by_kind.get("drift")),
+        findings=common.finding_items(findings),
+        approvals=common.signature_items(requests),
+        evidence=common.evidence_items(version, runs),
+        controls=controls,
+        check_runs=[_run_summary(run) for run in runs],
+        manifest=manifest,
+    )
+
+
+def report_summary(data: ValidationReportInput) -> dict[str, Any]:
+    """The headline facts kept on the record (and shown by the API)."""
+    return {
+        "outcome": data.outcome,
+        "evidence_digest": data.evidence_digest,
+        "check_runs": len(data.check_runs),
+        "signatures": len(data.approvals),
+        "controls_satisfied": sum(1 for c in data.controls if c.status == "satisfied"),
+        "controls": len(data.controls),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- verdict
+
+
+def _policy(version: ModelVersion, requests: Sequence[ApprovalRequest]) -> Policy | None:
+    if requests:
+        return requests[-1].policy
+    return Policy.objects.filter(tier=version.model.risk_tier, is_active=True).first()
+
+
+def _policy_text(policy: Policy | None) -> str:
+    return f"tier {policy.tier} v{policy.version}: {policy.name}" if policy else ""
+
+
+def required_kinds(policy: Policy | None) -> list[str]:
+    return list(dict.fromkeys(check["kind"] for check in (policy.required_checks if policy else [])))
+
+
+def overall_outcome(runs: Sequence[CheckRun], policy: Policy | None) -> str:
+    """``fail`` when a run failed or a check the policy requires has no run; else the worst outcome."""
+    present = {run.kind for run in runs}
+    if any(kind not in present for kind in required_kinds(policy)):
+        return "fail"
+    worst = max((ORDER.get(run.outcome, 1) for run in runs), default=1)
+    return {0: "pass", 1: "warn", 2: "fail"}[worst]
+
+
+def _summary(runs, policy, findings, controls, requests) -> str:
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.outcome] = counts.get(run.outcome, 0) + 1
+    outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())) or "none"
+    missing = [kind for kind in required_kinds(policy) if kind not in {run.kind for run in runs}]
+    sentences = [f"{len(runs)} check runs are the evidence ({outcomes})."]
+    if missing:
+        sentences.append(f"The policy requires checks with no run yet: {', '.join(missing)}.")
+    open_findings = sum(1 for finding in findings if finding.status == "open")
+    satisfied = sum(1 for control in controls if control.status == "satisfied")
+    sentences.append(
+        f"{open_findings} findings are open; {satisfied} of {len(controls)} controls are satisfied."
+    )
+    if requests:
+        latest = requests[-1]
+        sentences.append(f"Latest approval request #{latest.pk} ({latest.environment}) is {latest.status}.")
+    else:
+        sentences.append("No approval has been requested.")
+    return " ".join(sentences)
+
+
+def _scope(version: ModelVersion, policy: Policy | None) -> str:
+    against = f" against policy {_policy_text(policy)}" if policy else ""
+    return (
+        f"Validation of {version}{against}. The evidence is the latest succeeded validation run of each "
+        "check kind, the evidence documents, the findings and the approval signatures stored in Attest "
+        "when this report was generated; scheduled monitoring runs are reported separately."
+    )
+
+
+def _run_summary(run: CheckRun) -> CheckRunSummary:
+    return CheckRunSummary(
+        run_id=str(run.pk),
+        kind=run.kind,
+        outcome=run.outcome,
+        finished_at=common.utc(run.finished_at) if run.finished_at else None,
+        results=run.results or {},
+    )
+
+
+# ---------------------------------------------------------------------------------------------- narrative
+
+
+def soundness_statements(version: ModelVersion) -> list[Statement]:
+    """The inventory's use and limitations, and the text of each conceptual-soundness memo."""
+    model = version.model
+    statements = [
+        Statement(title=title, text=text)
+        for title, text in (
+            ("Intended use", model.intended_use),
+            ("Limitations", model.limitations),
+            ("Uses out of scope", model.out_of_scope_use),
+        )
+        if text.strip()
+    ]
+    documents = EvidenceDocument.objects.filter(
+        model_version=version, evidence_type_id__in=SOUNDNESS_EVIDENCE
+    ).order_by("uploaded_at", "pk")
+    for document in documents:
+        statements.append(
+            Statement(
+                title=document.title,
+                text=document_text(document),
+                reference=f"{document.file_name}, SHA-256 {document.sha256}",
+            )
+        )
+    return statements
+
+
+def document_text(document: EvidenceDocument) -> str:
+    """The document's text when it is short UTF-8 text; otherwise a pointer to the evidence index."""
+    if document.size <= MAX_DOCUMENT_TEXT:
+        with storage.open_blob(document.file_key) as handle:
+            content = handle.read(MAX_DOCUMENT_TEXT + 1)
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        if text and "\x00" not in text:
+            return text.strip()
+    return f"The document is not plain text ({document.size} bytes); see the evidence index for its SHA-256."
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+def performance_evidence(run: CheckRun | None) -> PerformanceEvidence | None:
+    """Judged metrics with their thresholds, other headline metrics, confusion matrix, ROC, calibration."""
+    if run is None:
+        return None
+    results = run.results or {}
+    performance = (results.get("metrics") or {}).get("performance") or {}
+    metrics = [metric_result(item) for item in run.evaluations or []]
+    judged = {metric.name for metric in metrics}
+    for name in INFO_METRICS:
+        value = performance.get(name)
+        if name not in judged and isinstance(value, int | float) and not isinstance(value, bool):
+            metrics.append(MetricResult(name=name, value=value))
+    charts = results.get("charts") or {}
+    matrix = charts.get("confusion_matrix") or {}
+    roc = charts.get("roc") or {}
+    predicted, observed = _calibration(charts.get("calibration") or {})
+    if not (metrics or matrix or roc or predicted):
+        return None  # the run stored nothing to show: the section says so
+    return PerformanceEvidence(
+        dataset=common.dataset_label(run.current_dataset),
+        metrics=metrics,
+        class_labels=[str(label) for label in matrix.get("labels", [])],
+        confusion_matrix=matrix.get("matrix", []),
+        roc_fpr=roc.get("fpr", []),
+        roc_tpr=roc.get("tpr", []),
+        auc=performance.get("roc_auc"),
+        calibration_predicted=predicted,
+        calibration_observed=observed,
+    )
+
+
+def metric_result(item: dict[str, Any]) -> MetricResult:
+    """An evaluation as a metric row: value, threshold, the comparison its rule makes, its status."""
+    rule = str(item.get("rule") or "")
+    comparison = ">=" if ">=" in rule else "<=" if "<=" in rule else ""
+    scope = item.get("scope") or ""
+    return MetricResult(
+        name=f"{item.get('metric')} ({scope})" if scope else str(item.get("metric")),
+        value=common.as_number(item.get("value")),
+        threshold=common.as_number(item.get("threshold")),
+        comparison=comparison,
+        outcome=str(item.get("status", "info")),
+    )
+
+
+def _calibration(calibration: dict[str, Any]) -> tuple[list[float], list[float]]:
+    pairs = [
+        (p, o)
+        for p, o in zip(
+            calibration.get("mean_predicted", []), calibration.get("observed_rate", []), strict=False
+        )
+        if p is not None and o is not None
+    ]
+    return [p for p, _ in pairs], [o for _, o in pairs]
+
+
+def fairness_evidence(run: CheckRun | None) -> list[FairnessEvidence]:
+    """Disparate impact per group of each sensitive grouping, against the parity-ratio threshold."""
+    if run is None:
+        return []
+    charts = (run.results or {}).get("charts") or {}
+    threshold = ((run.thresholds or {}).get("demographic_parity_ratio_min") or {}).get("value")
+    if threshold is None:
+        threshold = charts.get("disparate_impact_line", 0.8)
+    evidence = []
+    for bar in charts.get("group_bars") or []:
+        feature = ", ".join(str(name) for name in bar.get("features", []))
+        groups = [group for group in bar.get("groups", []) if group.get("disparate_impact") is not None]
+        evidence.append(
+            FairnessEvidence(
+                metric="disparate impact",
+                sensitive_feature=feature,
+                threshold=threshold,
+                groups={str(g["label"]): g["disparate_impact"] for g in groups},
+                higher_is_better=True,
+                group_sizes={str(g["label"]): g.get("count") for g in groups if g.get("count") is not None},
+                outcome=_worst(run, f"grouping {feature}"),
+            )
+        )
+    return evidence
+
+
+def _worst(run: CheckRun, scope: str) -> str:
+    statuses = [item["status"] for item in run.evaluations or [] if item.get("scope") == scope]
+    if not statuses:
+        return run.outcome
+    return max(statuses, key=lambda status: ORDER.get(status, 1))
+
+
+def explainability_evidence(run: CheckRun | None) -> ExplainabilityEvidence | None:
+    """Mean |SHAP| per feature and the beeswarm points the check stored."""
+    if run is None:
+        return None
+    results = run.results or {}
+    charts = results.get("charts") or {}
+    explanation = (results.get("metrics") or {}).get("explanation") or {}
+    method = explanation.get("explainer", "SHAP")
+    if explanation.get("output"):
+        method = f"{method}, {explanation['output']}"
+    importance = {item["feature"]: item["mean_abs_shap"] for item in charts.get("shap_bar") or []}
+    if not importance:
+        return None  # nothing to chart: the section says no evidence was supplied
+    return ExplainabilityEvidence(
+        method=method,
+        mean_abs_shap=importance,
+        beeswarm=[_beeswarm(item) for item in charts.get("beeswarm") or []],
+        rows_explained=explanation.get("rows_explained"),
+    )
+
+
+def _beeswarm(item: dict[str, Any]) -> BeeswarmFeature:
+    points = [point for point in item.get("points", []) if common.as_number(point[1]) is not None]
+    return BeeswarmFeature(
+        feature=str(item["feature"]),
+        shap_values=[point[1] for point in points],
+        feature_values=[common.as_number(point[0]) for point in points],
+    )
+
+
+def stability_evidence(run: CheckRun | None) -> StabilityEvidence | None:
+    """PSI and the deciding test per feature, and the binned distributions the check stored."""
+    if run is None:
+        return None
+    results = run.results or {}
+    drift = (results.get("metrics") or {}).get("data_drift") or {}
+    charts = results.get("charts") or {}
+    thresholds = run.thresholds or {}
+    features = [_drift_feature(column) for column in drift.get("columns", [])]
+    if not features:
+        return None  # nothing to chart: the section says no evidence was supplied
+    return StabilityEvidence(
+        reference=common.dataset_label(run.reference_dataset),
+        current=common.dataset_label(run.current_dataset),
+        features=features,
+        distributions=[_distribution(item) for item in charts.get("distributions") or []],
+        warn=(thresholds.get("psi_warn") or {}).get("value") or PSI_WARN,
+        alert=(thresholds.get("psi_fail") or {}).get("value") or PSI_ALERT,
+    )
+
+
+def _drift_feature(column: dict[str, Any]) -> DriftFeature:
+    statistics = column.get("statistics") or {}
+    test = column.get("test") or {}
+    test_statistics = statistics.get(test.get("name")) or {}
+    value = test_statistics.get("statistic", test_statistics.get("distance"))
+    return DriftFeature(
+        feature=str(column.get("column")),
+        psi=(statistics.get("psi") or {}).get("value"),
+        drifted=bool(column.get("drift_detected")),
+        statistic=str(test.get("label", "")),
+        statistic_value=common.as_number(value),
+        p_value=common.as_number(test_statistics.get("p_value")),
+    )
+
+
+def _distribution(item: dict[str, Any]) -> Distribution:
+    if item.get("type") == "histogram":
+        labels = bin_labels(item.get("edges", []))
+    else:
+        labels = [str(label) for label in item.get("labels", [])]
+    return Distribution(
+        feature=str(item.get("column")),
+        labels=labels,
+        reference=item.get("reference_shares", []),
+        current=item.get("current_shares", []),
+    )
+
+
+def bin_labels(edges: Sequence[float]) -> list[str]:
+    """Labels of the PSI bins ``(-inf, e1), [e1, e2), …, [ek, +inf)``: ``< e1``, ``e1 to e2``, ``≥ ek``."""
+    if not edges:
+        return ["all values"]
+    middle = [f"{number(low)} to {number(high)}" for low, high in itertools.pairwise(edges)]
+    return [f"< {number(edges[0])}", *middle, f"≥ {number(edges[-1])}"]

@@ -1,0 +1,279 @@
+"""Report jobs: request one, render it on a worker from stored data, download the PDF.
+
+``report_request`` checks who may ask for what, writes the record and ``report.requested`` in one
+transaction and queues the render on commit. ``report_render`` (the task body) claims the job, reads
+the database into the builder's input, renders the PDF in the fenced render worker (no transaction is
+held meanwhile), stores it under its SHA-256 and, in one transaction, marks the job succeeded and
+writes ``report.generated`` with the PDF's SHA-256 and the inputs' digest; any failure is recorded on
+the job and as ``report.failed``.
+
+Who may request: validation, documentation and monitoring reports need ``view`` on the version (its
+team, a grant, or a role that reads everything). Audit evidence reports, and anything about a time
+range, need ``audit`` (auditors, risk officers, administrators): they reproduce the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from governance import access
+from governance.audit import record
+from registry import storage
+from registry.models import ModelVersion, RegisteredModel
+from reports.models import EvidenceBundle, JobStatus, Report, ReportKind, Variant
+from reports.rendering.audit_evidence import build_audit_evidence_pdf
+from reports.rendering.common import RenderedReport
+from reports.rendering.documentation import build_documentation_pdf
+from reports.rendering.monitoring import build_monitoring_pdf
+from reports.rendering.validation import build_validation_pdf
+from reports.services import jobs
+from reports.services.assemble import audit as audit_data
+from reports.services.assemble import documentation, monitoring, validation
+
+logger = logging.getLogger(__name__)
+STORAGE_PREFIX = "reports"
+STAGES = 4
+VERSION_KINDS = (ReportKind.VALIDATION, ReportKind.DOCUMENTATION, ReportKind.MONITORING)
+
+
+def report_request(
+    *,
+    actor,
+    kind: str,
+    version: ModelVersion | None = None,
+    model: RegisteredModel | None = None,
+    period_start: datetime | None = None,
+    period_end: datetime | None = None,
+    variant: str = Variant.STANDARD,
+    parameters: dict[str, Any] | None = None,
+    bundle: EvidenceBundle | None = None,
+    requested_by_name: str = "",
+    queue: bool = True,
+) -> Report:
+    """Record a report request (``report.requested``) and queue its rendering after commit.
+
+    ``actor`` None is the system (a GRC delivery): no permission check. Raises ValidationError for a
+    subject that does not fit the kind, PermissionDenied when the actor may not ask for it.
+    """
+    model = version.model if version is not None else model
+    _check_subject(kind, version, model, period_start, period_end, variant)
+    if actor is not None:
+        _check_allowed(actor, kind, version, model)
+    with transaction.atomic():
+        report = Report.objects.create(
+            kind=kind,
+            model=model,
+            model_version=version,
+            period_start=period_start,
+            period_end=period_end,
+            variant=variant,
+            parameters=parameters or {},
+            bundle=bundle,
+            requested_by=actor,
+            requested_by_name=requested_by_name or jobs.printed_name(actor),
+        )
+        record(action="report.requested", actor=actor, obj=report, after=_request_facts(report))
+        if queue:
+            transaction.on_commit(lambda: _queue(report.pk))
+    return report
+
+
+def _queue(report_id: int) -> None:
+    from reports import tasks
+
+    tasks.render_report.delay(report_id)
+
+
+def _check_subject(kind, version, model, start, end, variant) -> None:
+    if kind not in ReportKind.values:
+        raise ValidationError({"kind": [f"One of {', '.join(ReportKind.values)}."]})
+    if variant not in Variant.values:
+        raise ValidationError({"variant": [f"One of {', '.join(Variant.values)}."]})
+    if variant != Variant.STANDARD and kind != ReportKind.VALIDATION:
+        raise ValidationError({"variant": ["Only the validation report has a PDF/A-3b variant."]})
+    check_period(
+        start,
+        end,
+        required=kind == ReportKind.MONITORING or (kind == ReportKind.AUDIT_EVIDENCE and model is None),
+    )
+    if kind in VERSION_KINDS and version is None:
+        raise ValidationError({"version": [f"A {kind} report is about one model version: name it."]})
+    if kind in (ReportKind.VALIDATION, ReportKind.DOCUMENTATION) and start is not None:
+        raise ValidationError(
+            {"period_start": [f"A {kind} report covers the version as it is; give no period."]}
+        )
+
+
+def check_period(start: datetime | None, end: datetime | None, *, required: bool) -> None:
+    """Both ends or neither (both when ``required``), timezone-aware, start before end."""
+    if (start is None) != (end is None):
+        raise ValidationError(
+            {"period_end" if end is None else "period_start": ["Give both ends of the period."]}
+        )
+    if start is None:
+        if required:
+            raise ValidationError({"period_start": ["This report covers a period: give its start and end."]})
+        return
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise ValidationError({"period_start": ["Give times with a time zone (UTC: a trailing Z)."]})
+    if start >= end:
+        raise ValidationError({"period_end": ["The period must end after it starts."]})
+
+
+def _check_allowed(actor, kind: str, version: ModelVersion | None, model: RegisteredModel | None) -> None:
+    if kind == ReportKind.AUDIT_EVIDENCE or model is None:
+        access.require(actor, "audit")
+    else:
+        access.require(actor, "view", version)
+
+
+def _request_facts(report: Report) -> dict[str, Any]:
+    return {
+        "kind": report.kind,
+        "subject": report.subject_text,
+        "variant": report.variant,
+        "bundle": report.bundle_id,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- render
+
+
+def report_render(*, report_id: int) -> Report | None:
+    """Render a queued report (the task body); None when another worker has it or it is finished."""
+    report = jobs.claim(Report, report_id)
+    if report is None:
+        abandoned = jobs.exhausted(Report, report_id)
+        if abandoned is not None:
+            _fail(abandoned, RuntimeError("the report's worker stopped on every attempt"))
+        return None
+    return render_claimed(report)
+
+
+def render_claimed(report: Report) -> Report:
+    """Assemble, render and store a report this worker has claimed; the outcome is audited."""
+    try:
+        jobs.progress(report, "reading the stored results", 1, STAGES)
+        data, summary = assemble(report)
+        jobs.progress(report, "rendering the PDF", 2, STAGES)
+        rendered = build(report, data)
+        jobs.progress(report, "storing the PDF", 3, STAGES)
+        key, _sha = jobs.store(STORAGE_PREFIX, rendered.pdf, f"{report.document_id}.pdf")
+    except Exception as exc:
+        logger.exception("report %s failed", report.pk)
+        return _fail(report, exc)
+    return _succeed(report, rendered, key, summary)
+
+
+def assemble(report: Report) -> tuple[Any, dict[str, Any]]:
+    """The builder's input for ``report`` and the headline facts to keep on the record."""
+    if report.kind == ReportKind.VALIDATION:
+        data = validation.validation_input(report)
+        return data, validation.report_summary(data)
+    if report.kind == ReportKind.DOCUMENTATION:
+        data = documentation.documentation_input(report)
+        return data, documentation.report_summary(data)
+    if report.kind == ReportKind.MONITORING:
+        data = monitoring.monitoring_input(report)
+        return data, monitoring.report_summary(data)
+    data, excerpt = audit_data.audit_input(report)
+    return data, audit_data.report_summary(excerpt)
+
+
+def build(report: Report, data: Any) -> RenderedReport:
+    """Call the builder of the report's kind (the PDF/A variant exists for validation reports)."""
+    if report.kind == ReportKind.VALIDATION:
+        variant = None if report.variant == Variant.STANDARD else report.variant
+        return build_validation_pdf(data, variant=variant)
+    builders = {
+        ReportKind.DOCUMENTATION: build_documentation_pdf,
+        ReportKind.MONITORING: build_monitoring_pdf,
+        ReportKind.AUDIT_EVIDENCE: build_audit_evidence_pdf,
+    }
+    return builders[report.kind](data)
+
+
+def _succeed(report: Report, rendered: RenderedReport, key: str, summary: dict[str, Any]) -> Report:
+    with transaction.atomic():
+        current = Report.objects.select_for_update().get(pk=report.pk)
+        if current.status != JobStatus.RUNNING or current.attempts != report.attempts:
+            return current  # another worker took the job over; its result stands
+        if rendered.refused or rendered.blocked:
+            logger.warning("report %s: refused %s, blocked %s", report.pk, rendered.refused, rendered.blocked)
+            summary = {**summary, "refused": list(rendered.refused), "blocked": list(rendered.blocked)}
+        current.status = JobStatus.SUCCEEDED
+        current.title = rendered.title[:300]
+        current.sha256 = rendered.pdf_sha256
+        current.size = len(rendered.pdf)
+        current.file_key = key
+        current.page_count = rendered.page_count
+        current.inputs_digest = rendered.inputs_digest
+        current.text_digest = rendered.text_digest
+        current.summary = summary
+        current.finished_at = timezone.now()
+        current.progress = {"stage": "done", "current": STAGES, "total": STAGES}
+        current.save()
+        record(
+            action="report.generated",
+            actor=current.requested_by,
+            obj=current,
+            after=_generated_facts(current),
+        )
+    return current
+
+
+def _generated_facts(report: Report) -> dict[str, Any]:
+    return {
+        "kind": report.kind,
+        "subject": report.subject_text,
+        "document_id": report.document_id,
+        "pdf_sha256": report.sha256,
+        "size": report.size,
+        "page_count": report.page_count,
+        "inputs_digest": report.inputs_digest,
+        "text_digest": report.text_digest,
+        "variant": report.variant,
+    }
+
+
+def _fail(report: Report, exc: BaseException) -> Report:
+    with transaction.atomic():
+        current = Report.objects.select_for_update().get(pk=report.pk)
+        if current.is_finished:
+            return current
+        jobs.mark_failed(current, exc)
+        current.save()
+        record(
+            action="report.failed",
+            actor=current.requested_by,
+            obj=current,
+            after={"kind": current.kind, "subject": current.subject_text, "error": current.error},
+        )
+    return current
+
+
+# ---------------------------------------------------------------------------------------------- download
+
+
+def report_download(*, actor, report: Report) -> File:
+    """Open a finished report's PDF after recording who downloaded it (``report.downloaded``).
+
+    Callers fetch ``report`` through the scoped selector, so an invisible report is already a 404.
+    """
+    if report.status != JobStatus.SUCCEEDED:
+        raise jobs.NotReady(f"Report {report.pk} is {report.status}: there is no PDF to download.")
+    with transaction.atomic():
+        record(
+            action="report.downloaded",
+            actor=actor,
+            obj=report,
+            after={"pdf_sha256": report.sha256, "size": report.size},
+        )
+    return storage.open_blob(report.file_key)
