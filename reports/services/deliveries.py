@@ -118,7 +118,8 @@ def deliveries_schedule() -> int:
         if connector.wants(DeliveryTrigger.APPROVAL):
             created += _approval_deliveries(connector)
     due = list(_due().values_list("pk", flat=True))
-    _queue(list(dict.fromkeys(created + due)))
+    queued = list(dict.fromkeys(created + due))
+    transaction.on_commit(lambda: _queue(queued))
     return len(created)
 
 

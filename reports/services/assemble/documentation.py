@@ -185,7 +185,7 @@ def _standards(version: ModelVersion) -> list[str]:
         counts[0] += control.status == "satisfied"
         counts[1] += 1
     return [
-        f"{framework}: {satisfied} of {total} controls satisfied"
+        f"{framework}: assessed against its {total} catalogue controls, {satisfied} satisfied"
         for framework, (satisfied, total) in sorted(totals.items())
         if satisfied
     ]

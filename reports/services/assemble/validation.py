@@ -208,7 +208,7 @@ def performance_evidence(run: CheckRun | None) -> PerformanceEvidence | None:
     results = run.results or {}
     performance = (results.get("metrics") or {}).get("performance") or {}
     metrics = [metric_result(item) for item in run.evaluations or []]
-    judged = {metric.name for metric in metrics}
+    judged = {str(item.get("metric")) for item in run.evaluations or []}
     for name in INFO_METRICS:
         value = performance.get(name)
         if name not in judged and isinstance(value, int | float) and not isinstance(value, bool):
