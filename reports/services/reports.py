@@ -63,6 +63,8 @@ def report_request(
     subject that does not fit the kind, PermissionDenied when the actor may not ask for it.
     """
     model = version.model if version is not None else model
+    if kind == ReportKind.AUDIT_EVIDENCE:
+        version = None  # the audit excerpt covers the whole model: say so on the record
     _check_subject(kind, version, model, period_start, period_end, variant)
     if actor is not None:
         _check_allowed(actor, kind, version, model)

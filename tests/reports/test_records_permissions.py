@@ -11,9 +11,12 @@ existence does not leak; a role that may not act on a visible object gets 403.
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from reports.models import EvidenceBundle, Report
+from reports.models import EvidenceBundle, GrcConnector, Report
+from reports.services import connectors
 from tests.reports.records_support import (  # noqa: F401  (fixtures)
     finished_bundle,
     finished_report,
@@ -121,10 +124,42 @@ def test_it_serves_the_csv_feed_to_every_signed_in_role(api, request, quick_vers
     assert codes(api, request, lambda client: client.get(export)) == everyone(200, 200, 200, 200, 200)
 
 
-def test_it_keeps_connectors_for_administrators(api, request, admin_user):
+def test_it_keeps_connectors_for_administrators(api, request, admin_user, records):
+    connector = connectors.connector_create(
+        actor=admin_user, name="grc", kind="webhook", url="https://grc.example/hook", events=[]
+    )
     listing = reverse("api:grc-connector-list")
-    assert codes(api, request, lambda client: client.get(listing)) == everyone(403, 403, 403, 403, 403)
-    assert api.as_user(admin_user).get(listing).status_code == 200
+    detail = reverse("api:grc-connector-detail", args=[connector.pk])
+    log = reverse("api:grc-connector-deliveries", args=[connector.pk])
+    push = reverse("api:grc-connector-deliver", args=[connector.pk])
+    calls = [
+        lambda client: client.get(listing),
+        lambda client: client.post(
+            listing, {"name": "x", "kind": "webhook", "url": "https://x.example"}, format="json"
+        ),
+        lambda client: client.get(detail),
+        lambda client: client.patch(detail, {"is_active": False}, format="json"),
+        lambda client: client.get(log),
+        lambda client: client.post(push, {"report": records["validation"].pk}, format="json"),
+    ]
+    for call in calls:
+        assert codes(api, request, call) == everyone(403, 403, 403, 403, 403)
+    admin = api.as_user(admin_user)
+    assert [admin.get(url).status_code for url in (listing, detail, log)] == [200, 200, 200]
+    assert admin.post(push, {"report": records["validation"].pk}, format="json").status_code == 202
+    assert GrcConnector.objects.get().is_active
+
+
+def test_it_lists_reports_in_a_constant_number_of_queries(api, aaron, maya, quick_version):
+    finished_report(quick_version, user=maya)
+    client = api.as_user(aaron)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(reverse("api:report-list")).status_code == 200
+    for _ in range(4):
+        finished_report(quick_version, user=maya)
+    with CaptureQueriesContext(connection) as five:
+        assert len(client.get(reverse("api:report-list")).json()["results"]) == 5
+    assert len(five.captured_queries) == len(one.captured_queries)
 
 
 def test_it_answers_409_for_a_report_without_a_file(api, maya, quick_version):

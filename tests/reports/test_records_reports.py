@@ -175,8 +175,7 @@ def test_it_renders_documentation_monitoring_and_audit_evidence_reports(
 
     documentation = report_services.report_render(report_id=documentation["id"])
     assert documentation.status == "succeeded", documentation.error
-    text = pdf_text(_stored_pdf(documentation))
-    assert "What is still missing" in contents_entries(text)
+    text = read_back(documentation, "What is still missing", "9. Post-market monitoring")
     assert {"1b", "2e", "8"} <= set(documentation.summary["missing"])
     assert f"{documentation.summary['supplied']} of {documentation.summary['items']} items supplied" in text
     assert "Score applications" in text  # the model's purpose answers 1(a)
@@ -184,7 +183,7 @@ def test_it_renders_documentation_monitoring_and_audit_evidence_reports(
     monitoring = report_services.report_render(report_id=monitoring["id"])
     assert monitoring.status == "succeeded", monitoring.error
     assert monitoring.summary == {"series": 1, "values": 2, "breaches": 1, "alerts": 1}
-    text = pdf_text(_stored_pdf(monitoring))
+    text = read_back(monitoring, "Summary", "Metrics over time", "Alerts", "Findings")
     assert "psi (column 'income')" in text
     assert "0.31" in text
     assert "critical" in text
@@ -193,7 +192,7 @@ def test_it_renders_documentation_monitoring_and_audit_evidence_reports(
     assert audit.status == "succeeded", audit.error
     assert audit.summary["intact"] is True
     assert audit.summary["checkpoint"] == checkpoint.number
-    text = pdf_text(_stored_pdf(audit))
+    text = read_back(audit, "Verification", "Latest signed checkpoint", "Events")
     flat = "".join(text.split())
     assert "Audit evidence: model credit-scoring" in text
     assert "verified:" in text
@@ -201,6 +200,18 @@ def test_it_renders_documentation_monitoring_and_audit_evidence_reports(
     assert checkpoint.signature in flat
     for action in ("model.created", "model_version.submitted", "report.requested"):
         assert action in text
+
+
+def read_back(report: Report, *headings: str) -> str:
+    """The stored PDF's text, after checking its page count, its contents and its model."""
+    pdf = _stored_pdf(report)
+    assert len(read_pdf(pdf).pages) == report.page_count
+    text = pdf_text(pdf)
+    entries = contents_entries(text)
+    for heading in headings:
+        assert heading in entries, (report.kind, heading, entries)
+    assert "credit-scoring" in text.split("\f")[0]
+    return text
 
 
 def _stored_pdf(report: Report) -> bytes:
