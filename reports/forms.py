@@ -27,6 +27,9 @@ class SubjectForm(forms.Form):
 
 
 class ReportForm(SubjectForm):
+    """Prefixed, so its ids do not clash with the filter form's on the same page."""
+
+    prefix = "report"
     kind = forms.ChoiceField(label="Report", choices=ReportKind.choices)
     variant = forms.ChoiceField(label="Format", choices=Variant.choices, initial=Variant.STANDARD)
     field_order = ["kind", "model", "version", "period_start", "period_end", "variant"]

@@ -63,7 +63,12 @@ def test_it_generates_a_report_and_polls_until_it_can_be_downloaded(client, maya
     client.force_login(maya)
     response = client.post(
         reverse("report-new"),
-        {"kind": "documentation", "model": "credit-scoring", "version": 1, "variant": "standard"},
+        {
+            "report-kind": "documentation",
+            "report-model": "credit-scoring",
+            "report-version": 1,
+            "report-variant": "standard",
+        },
         **HTMX,
     )
     assert response.status_code == 200
@@ -133,7 +138,7 @@ def test_it_shows_what_was_wrong_with_a_request(client, maya, olga, quick_versio
     client.force_login(maya)
     response = client.post(
         reverse("report-new"),
-        {"kind": "validation", "model": "credit-scoring", "variant": "standard"},
+        {"report-kind": "validation", "report-model": "credit-scoring", "report-variant": "standard"},
         **HTMX,
     )
     assert response.status_code == 200
@@ -142,7 +147,12 @@ def test_it_shows_what_was_wrong_with_a_request(client, maya, olga, quick_versio
     client.force_login(olga)
     response = client.post(
         reverse("report-new"),
-        {"kind": "validation", "model": "credit-scoring", "version": 1, "variant": "standard"},
+        {
+            "report-kind": "validation",
+            "report-model": "credit-scoring",
+            "report-version": 1,
+            "report-variant": "standard",
+        },
     )
     assert response.status_code == 400
     assert "No such model or version that you can see." in response.content.decode()
