@@ -8,8 +8,6 @@ that the other columns still say what the hashed bytes say (``governance.audit.v
 
 from __future__ import annotations
 
-import json
-
 import rfc8785
 from django.conf import settings
 from django.db import models
@@ -34,9 +32,8 @@ class CanonicalJSONField(models.JSONField):
         return rfc8785.dumps(value).decode()
 
     def from_db_value(self, value, expression, connection):
-        # psycopg2 decodes ``json`` columns itself; raw text arrives only through annotations.
-        if isinstance(value, str):
-            return json.loads(value)
+        # psycopg2 already decodes ``json`` columns (Django only turns that off for ``jsonb``), so a str
+        # here is a JSON string value such as ``after="text"``: decoding it again would corrupt or fail.
         return value
 
 

@@ -120,3 +120,13 @@ def test_it_verifies_values_that_need_escaping_in_every_column(credit_risk):
     with context.bound(ctx), transaction.atomic():
         record(action="model.created", actor=odd, obj=odd, reason='line one\nline "two"')
     assert verify().intact
+
+
+def test_it_reads_back_json_string_values_unchanged():
+    """A before/after that is itself a JSON string (even one that looks like a number) comes back as
+    the same Python string, not decoded a second time."""
+    with transaction.atomic():
+        record(action="system.worker_ping", actor=None, before="", after="123")
+    event = AuditEvent.objects.get()
+    assert event.before == ""
+    assert event.after == "123"
