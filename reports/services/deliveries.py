@@ -201,6 +201,8 @@ def _document(delivery: GrcDelivery) -> Document:
     """The file to send: the one named, or the approved version's bundle or report (made once and
     kept for the retries; made again only when the earlier one failed)."""
     job = _attached(delivery)
+    if job is not None and not job.is_finished:
+        job = _take_over(job)  # an earlier attempt's worker died while making it
     if job is None or job.status == JobStatus.FAILED:
         if delivery.approval_id is None:
             raise RuntimeError("the delivery names no document")
@@ -223,6 +225,15 @@ def _attached(delivery: GrcDelivery) -> Report | EvidenceBundle | None:
     if delivery.report_id is not None:
         return Report.objects.get(pk=delivery.report_id)
     return None
+
+
+def _take_over(job: Report | EvidenceBundle) -> Report | EvidenceBundle:
+    claimed = jobs.claim(type(job), job.pk)  # only once its worker has been silent long enough
+    if claimed is None:
+        return job
+    if isinstance(claimed, EvidenceBundle):
+        return bundles.build_claimed(claimed)
+    return report_services.render_claimed(claimed)
 
 
 def _make_document(delivery: GrcDelivery) -> Report | EvidenceBundle:
