@@ -22,6 +22,7 @@ from monitoring.models import CheckRun, MonitoringPlan
 from monitoring.services import plans, runs
 from registry import storage
 from registry.models import Dataset, ModelVersion
+from registry.services import inventory
 
 MODEL = "credit-scoring"
 REFERENCE = "german-credit-train"
@@ -62,6 +63,7 @@ def seed_workflow() -> str:
     if ApprovalRequest.objects.filter(model_version=version).exists():
         return "Demo approvals already exist."
     maya, victor = User.objects.get(username="maya"), User.objects.get(username="victor")
+    _into_validation(maya, version)
     checks = _run_checks(maya, version)
     _attach_documents(maya, version)
     outcome = _request_and_sign(maya, victor, version)
@@ -70,6 +72,18 @@ def seed_workflow() -> str:
     failed = [kind for kind, run in checks.items() if run.outcome == "fail"]
     summary = f"Ran {len(checks)} checks on {version} ({'all passing' if not failed else 'failing: ' + ', '.join(failed)}); "
     return summary + outcome
+
+
+def _into_validation(actor: User, version: ModelVersion) -> None:
+    """The lifecycle a submitted model goes through before an approval: development, then validation."""
+    for status in ("in_development", "in_validation"):
+        inventory.model_change_status(
+            actor=actor,
+            model=version.model,
+            status=status,
+            reason="Demo: version 1 handed to independent validation.",
+        )
+        version.model.refresh_from_db()
 
 
 def _run_checks(actor: User, version: ModelVersion) -> dict[str, CheckRun]:
@@ -142,8 +156,11 @@ def _monitor(actor: User, version: ModelVersion) -> None:
         checks=[{"kind": "drift", "config": {}}],
         crontab="0 6 * * *",
         title="Daily drift on production batches",
+        alert_on="warn",
     )
-    plans.monitoring_plan_run(plan_id=plan.pk)
+    # Run the first scheduled batch now, in this process, so the demo opens with its outcome.
+    for run in plans.monitoring_plan_run(plan_id=plan.pk):
+        runs.check_run_execute(run_id=run.pk, task_id=f"demo-{run.pk}")
     findings.findings_sweep()
 
 
