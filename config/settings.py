@@ -314,6 +314,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "audit-checkpoint-hourly": {"task": "governance.tasks.audit_checkpoint", "schedule": 3600.0},
     # findings for failed checks and monitoring alerts that have none yet (governance.services.findings)
     "governance-sweep-check-outcomes": {"task": "governance.tasks.sweep_check_outcomes", "schedule": 60.0},
+    # GRC deliveries owed for completed approvals, and lost deliveries re-queued (reports.services.deliveries)
+    "reports-deliver-pending": {"task": "reports.tasks.deliver_pending", "schedule": 60.0},
     # announce overdue periodic reviews once a day, 06:00 UTC (governance.services.reviews)
     "governance-overdue-reviews": {
         "task": "governance.tasks.mark_overdue_reviews",

@@ -28,8 +28,13 @@ class Listing:
     query_without_sort: str
 
 
-def paginate(request: HttpRequest, queryset: QuerySet | list, *, sorts: dict[str, str] | None = None,
-             default_sort: str = "") -> Listing:
+def paginate(
+    request: HttpRequest,
+    queryset: QuerySet | list,
+    *,
+    sorts: dict[str, str] | None = None,
+    default_sort: str = "",
+) -> Listing:
     """Sort by ``?sort=<key>`` (only keys in ``sorts``; ``-key`` for descending) and cut a page."""
     sort = request.GET.get("sort", default_sort)
     if sorts and isinstance(queryset, QuerySet):
@@ -47,9 +52,13 @@ def paginate(request: HttpRequest, queryset: QuerySet | list, *, sorts: dict[str
         page = paginator.page(1)
     except EmptyPage:
         page = paginator.page(paginator.num_pages)
-    return Listing(page=page, paginator=paginator, sort=sort,
-                   query_without_page=_query_without(request, "page"),
-                   query_without_sort=_query_without(request, "sort", "page"))
+    return Listing(
+        page=page,
+        paginator=paginator,
+        sort=sort,
+        query_without_page=_query_without(request, "page"),
+        query_without_sort=_query_without(request, "sort", "page"),
+    )
 
 
 def _page_size(request: HttpRequest) -> int:

@@ -88,12 +88,9 @@ def approvals_awaiting(*, user) -> list:
         stage = request.policy.stage(request.current_stage_key)
         if stage is None or stage["role"] not in roles:
             continue
-        parties = {
-            request.requested_by_id,
-            request.model_version.created_by_id,
-            request.model_version.model.owner_id,
-        }
-        if user.pk in parties or any(sig.signer_id == user.pk for sig in request.signatures.all()):
+        if user.pk in request.segregated_parties().values() or any(
+            sig.signer_id == user.pk for sig in request.signatures.all()
+        ):
             continue
         waiting.append(request)
     return waiting

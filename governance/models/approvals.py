@@ -73,6 +73,16 @@ class ApprovalRequest(models.Model):
     def __str__(self) -> str:
         return f"approval #{self.pk} {self.model_version} → {self.environment}"
 
+    def segregated_parties(self) -> dict[str, int]:
+        """The people the policy forbids from signing: ``{"requester"|"submitter"|"owner": user id}``."""
+        version = self.model_version
+        everyone = {
+            "requester": self.requested_by_id,
+            "submitter": version.created_by_id,
+            "owner": version.model.owner_id,
+        }
+        return {party: user_id for party, user_id in everyone.items() if party in self.policy.segregation}
+
     @property
     def current_stage_key(self) -> str | None:
         keys = self.stage_keys or []

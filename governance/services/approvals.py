@@ -192,7 +192,11 @@ def approval_cancel(*, actor: User, request: ApprovalRequest, reason: str) -> Ap
         request.outcome_reason = reason
         request.save(update_fields=["status", "completed_at", "outcome_reason"])
         record(
-            action="approval.rejected", actor=actor, obj=request, after={"status": "cancelled"}, reason=reason
+            action="approval.cancelled",
+            actor=actor,
+            obj=request,
+            after={"status": "cancelled"},
+            reason=reason,
         )
     return request
 
@@ -305,7 +309,7 @@ def _require_signer_allowed(actor: User, request: ApprovalRequest, stage: dict[s
             f"The open stage '{stage['title']}' is signed by the {stage['role']} role, which you do not hold.",
             code="wrong_role",
         )
-    for party, user_id in _segregated_parties(request).items():
+    for party, user_id in request.segregated_parties().items():
         if user_id == actor.pk:
             raise SignatureRefused(
                 f"Segregation of duties: the {party} cannot sign this request.",
@@ -319,16 +323,6 @@ def _require_signer_allowed(actor: User, request: ApprovalRequest, stage: dict[s
         )
 
 
-def _segregated_parties(request: ApprovalRequest) -> dict[str, int]:
-    version = request.model_version
-    everyone = {
-        "requester": request.requested_by_id,
-        "submitter": version.created_by_id,
-        "owner": version.model.owner_id,
-    }
-    return {party: user_id for party, user_id in everyone.items() if party in request.policy.segregation}
-
-
 def _require_meaning(stage: dict[str, Any], signing: SignatureInput) -> None:
     if signing.meaning != stage["meaning"]:
         raise ValidationError({"meaning": [f"A signature at '{stage['title']}' means '{stage['meaning']}'."]})
@@ -339,7 +333,7 @@ def _require_meaning(stage: dict[str, Any], signing: SignatureInput) -> None:
 
 
 def _create_signature(actor, request, stage, signing: SignatureInput, method: str) -> Signature:
-    parties = _segregated_parties(request)
+    parties = request.segregated_parties()
     signature = Signature(
         request=request,
         stage_key=stage["key"],

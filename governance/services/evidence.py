@@ -11,7 +11,7 @@ import hashlib
 from typing import Any
 
 import rfc8785
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from governance import access
@@ -35,7 +35,11 @@ def evidence_add(
     Changing the evidence of a version with a pending approval invalidates that approval when it is
     next signed, because the manifest digest no longer matches.
     """
-    access.require(actor, "change", version.model)
+    # ML engineers attach their documentation; validators attach their own memos and reviews.
+    if not (access.can(actor, "change", version.model) or access.can(actor, "validate", version.model)):
+        raise PermissionDenied(
+            "Only the model's ML engineers, its validators or an administrator add evidence."
+        )
     kind = EvidenceType.objects.filter(key=evidence_type).first()
     if kind is None:
         raise ValidationError({"evidence_type": [f"Unknown evidence type '{evidence_type}'."]})

@@ -205,7 +205,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": Webhook(delivery.endpoint.secret).sign(delivery.message_id, now, body),
     }
-    status_code, error = _post(delivery.endpoint.url, body.encode(), headers)
+    status_code, error = http_post(delivery.endpoint.url, body.encode(), headers)
     delivery.attempts += 1
     delivery.last_status_code = status_code
     delivery.last_error = error
@@ -225,7 +225,7 @@ def retry_delay(attempts: int) -> int:
     return BACKOFF_BASE_SECONDS * 2 ** (attempts - 1)
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+def http_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (http(s) only)
     try:
         with _opener.open(request, timeout=DELIVERY_TIMEOUT_SECONDS) as response:

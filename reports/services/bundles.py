@@ -220,11 +220,15 @@ def _succeed(
 
 
 def _fail(bundle: EvidenceBundle, exc: BaseException) -> EvidenceBundle:
-    # There is no bundle.failed action: the failure is kept on the record (the request was audited).
-    current = EvidenceBundle.objects.get(pk=bundle.pk)
-    if not current.is_finished:
+    with transaction.atomic():
+        current = EvidenceBundle.objects.select_for_update().get(pk=bundle.pk)
+        if current.is_finished:
+            return current
         jobs.mark_failed(current, exc)
         current.save(update_fields=["status", "error", "finished_at", "progress"])
+        record(
+            action="bundle.failed", actor=current.requested_by, obj=current, after={"error": current.error}
+        )
     return current
 
 

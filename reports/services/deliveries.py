@@ -16,7 +16,7 @@ a Standard Webhooks message (signed with the connector's secret by the same libr
 governance's webhooks; the file inline, base64); the ServiceNow-style connector posts the raw file to
 its URL with ``file_name`` added to the query, Basic authentication and the file's content type (the
 Attachment API's ``POST /api/now/attachment/file``). The HTTP request is governance's
-(``notifications._post``: time-out, no redirects followed). A failure schedules the next attempt with
+(``notifications.http_post``: time-out, no redirects followed). A failure schedules the next attempt with
 governance's exponential backoff (30 s, 1 min, 2 min, …) until ``MAX_ATTEMPTS``. Each outcome is
 audited: ``grc.delivered`` or ``grc.delivery_failed``.
 """
@@ -255,7 +255,7 @@ def send(delivery: GrcDelivery, document: Document) -> tuple[int | None, str]:
     connector = delivery.connector
     if connector.kind == ConnectorKind.WEBHOOK:
         body, headers = webhook_message(delivery, document)
-        return notifications._post(connector.url, body, headers)
+        return notifications.http_post(connector.url, body, headers)
     headers = {
         "content-type": document.media_type,
         "accept": "application/json",
@@ -264,7 +264,9 @@ def send(delivery: GrcDelivery, document: Document) -> tuple[int | None, str]:
         "x-attest-delivery": delivery.message_id,
         "x-attest-sha256": document.sha256,
     }
-    return notifications._post(_with_file_name(connector.url, document.filename), document.content, headers)
+    return notifications.http_post(
+        _with_file_name(connector.url, document.filename), document.content, headers
+    )
 
 
 def webhook_message(delivery: GrcDelivery, document: Document) -> tuple[bytes, dict[str, str]]:
