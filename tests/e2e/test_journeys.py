@@ -3,6 +3,8 @@
 Each journey signs in through the login page and works only through what a person sees and clicks.
 """
 
+import zipfile
+
 import pytest
 from playwright.sync_api import expect
 
@@ -41,7 +43,8 @@ def demo(settings, shared_media):
 
 def test_it_walks_through_a_day_of_model_risk_governance(page, demo, celery_worker):
     """GIVEN the demo data and a worker
-    WHEN rita signs the pending approval, aaron verifies the audit chain and maya runs a drift check
+    WHEN rita signs the pending approval, aaron verifies the audit chain and downloads an evidence
+    bundle, and maya runs a drift check
     THEN each sees the outcome in the browser, and screenshots of the main pages are saved."""
     password = demo
 
@@ -70,7 +73,7 @@ def test_it_walks_through_a_day_of_model_risk_governance(page, demo, celery_work
     screenshot(page, "approval-phone")
     page.set_viewport_size({"width": 1280, "height": 900})
 
-    # Auditor: verify the audit chain.
+    # Auditor: verify the audit chain and download an evidence bundle.
     sign_in(page, "aaron", password)
     page.goto("/findings/")
     screenshot(page, "findings")
@@ -78,6 +81,20 @@ def test_it_walks_through_a_day_of_model_risk_governance(page, demo, celery_work
     page.locator("#verify-now").click()
     expect(page.locator("#verification-status")).to_contain_text("intact", timeout=240_000)
     screenshot(page, "audit-log")
+
+    page.goto("/reports/?model=credit-scoring")
+    bundle_form = page.locator("section", has=page.get_by_role("heading", name="Evidence bundle"))
+    bundle_form.get_by_label("Version").fill("1")
+    bundle_form.get_by_role("button", name="Generate evidence bundle").click()
+    expect(page.locator("#bundle-status")).to_contain_text("succeeded", timeout=300_000)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download bundle").first.click()
+    bundle = download_info.value
+    with zipfile.ZipFile(bundle.path()) as archive:
+        names = archive.namelist()
+    assert any(name.endswith("manifest-sha256.txt") for name in names)
+    assert any(name.endswith("bagit.txt") for name in names)
+    screenshot(page, "reports")
 
     # ML engineer: start a drift check on the demo model and watch it finish. (Last: a new check run
     # changes the evidence a pending approval was requested on, which would invalidate it.)
