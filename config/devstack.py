@@ -110,8 +110,7 @@ def run() -> int:
     server = ensure_database("attest")
     ensure_folders()
     ensure_broker()
-    manage("migrate", "--noinput", "-v", "0")
-    manage("seed_demo")
+    manage("seed_demo", "--migrate")
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     processes = {
         "worker": start(
@@ -143,6 +142,7 @@ def run() -> int:
                 "2",
                 "--timeout",
                 "120",
+                "--preload",
                 "--access-logfile",
                 "-",
             ],

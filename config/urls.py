@@ -1,4 +1,5 @@
-"""URL map. The API paths are a public contract (see docs/API.md): add to them, never rename.
+"""URL map. The API paths are a public contract (the API map in docs/ARCHITECTURE.md; /api/schema/ is
+generated from them): add to them, never rename.
 
 Each app owns its routes: ``<app>/api/urls.py`` for ``/api/v1/`` and ``<app>/urls.py`` for the UI.
 """

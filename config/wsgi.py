@@ -1,8 +1,15 @@
 """WSGI entry point for gunicorn."""
 
+import importlib
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
+
+# Import the URLconf (and with it the views and the metrics library) now rather than on the first request:
+# with gunicorn's --preload this happens once, before the workers fork, so a worker answers its first
+# request (often the readiness probe on /healthz) without a four-second import.
+importlib.import_module(settings.ROOT_URLCONF)
