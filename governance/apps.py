@@ -10,3 +10,9 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         import config.api.schema  # noqa: F401  (registers the OpenAPI auth extensions)
         from governance import signals, tasks  # noqa: F401  (connect receivers and task hooks)
+        from governance.services.policies import review_interval_for_tier
+        from registry.services.inventory import set_review_interval_limit
+
+        # A model's review falls due after at most its tier policy's interval; the registry cannot import
+        # the policies (layering), so they are handed to it here.
+        set_review_interval_limit(review_interval_for_tier)

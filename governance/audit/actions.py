@@ -38,6 +38,7 @@ ACTIONS: dict[str, str] = {
     "model.changed": "A model's inventory fields changed.",
     "model.status_changed": "A model moved to another lifecycle status.",
     "model.tier_overridden": "A model's risk tier was overridden.",
+    "model.review_rescheduled": "A model's next review date moved because its tier's policy changed.",
     "model_version.submitted": "A model version was submitted with its artifact.",
     "model_version.alias_moved": "A version alias (champion, challenger) was moved.",
     "model_version.downloaded": "A model artifact was downloaded.",

@@ -16,6 +16,7 @@ from governance.models.findings import Severity
 from governance.roles import ROLE_NAMES
 from governance.thresholds import threshold_name
 from monitoring.thresholds import known_names
+from registry.services import inventory
 
 CHECK_KINDS = ("drift", "fairness", "explainability", "performance", "data_quality")
 RULE_FIELDS = (
@@ -77,7 +78,19 @@ def policy_create_version(*, actor: User | None, tier: int, rules: dict[str, Any
             before={"version": previous.version} if previous else None,
             after={"version": version},
         )
+        if previous is None or previous.review_frequency_months != policy.review_frequency_months:
+            months = policy.review_frequency_months
+            inventory.models_reschedule_reviews(
+                tier=tier, reason=f"tier {tier} policy v{version} asks for a review every {months} months"
+            )
     return policy
+
+
+def review_interval_for_tier(tier: int) -> int | None:
+    """The longest review interval (months) the tier's active policy allows; the registry's review dates
+    use it (registered in ``GovernanceConfig.ready``)."""
+    active = Policy.objects.filter(tier=tier, is_active=True)
+    return active.values_list("review_frequency_months", flat=True).first()
 
 
 def validate_rules(rules: dict[str, Any]) -> dict[str, Any]:

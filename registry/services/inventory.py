@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -109,7 +110,8 @@ def model_create(
     """Register a model for ``team``. The actor must be allowed to change the team's models.
 
     The tier is computed from ``tier_answers`` under the rule in force; the next review falls due
-    ``review_frequency_months`` after the last review (or after today when there was none).
+    ``review_frequency_months`` (at most the tier policy's interval) after the last review, or after today
+    when there was none.
     """
     access.require(actor, "change", team)
     _check_fields(fields)
@@ -312,9 +314,48 @@ def _rule_dict(rule: TieringRule) -> dict[str, Any]:
     return {"weights": rule.weights, "thresholds": rule.thresholds, "floors": rule.floors}
 
 
+# The longest review interval a risk tier allows, in months (None: no limit). The governance layer registers
+# its tier policies here when it starts (registry may not import the workflow, see docs/ARCHITECTURE.md).
+_review_interval_limit: list[Callable[[int], int | None]] = [lambda tier: None]
+
+
+def set_review_interval_limit(lookup: Callable[[int], int | None]) -> None:
+    _review_interval_limit[0] = lookup
+
+
+def review_interval_months(model: RegisteredModel) -> int:
+    """The model's own review frequency, shortened to what its tier's policy allows."""
+    limit = _review_interval_limit[0](model.risk_tier)
+    own = model.review_frequency_months
+    return own if limit is None else min(own, limit)
+
+
 def _next_review(model: RegisteredModel) -> dt.date:
     start = model.last_reviewed_on or timezone.now().date()
-    return _add_months(start, model.review_frequency_months)
+    return _add_months(start, review_interval_months(model))
+
+
+def models_reschedule_reviews(*, tier: int, reason: str) -> list[str]:
+    """Recompute the next review of the tier's models (its policy's interval changed); returns the names of
+    the models whose date moved, each with its audit event. Retired models are not reviewed."""
+    moved = []
+    with transaction.atomic():
+        models = RegisteredModel.objects.select_for_update().filter(risk_tier=tier)
+        for model in models.exclude(status=ModelStatus.RETIRED).order_by("pk"):
+            before, model.next_review_due = model.next_review_due, _next_review(model)
+            if model.next_review_due == before:
+                continue
+            model.save(update_fields=["next_review_due", "updated_at"])
+            record(
+                action="model.review_rescheduled",
+                actor=None,
+                obj=model,
+                before={"next_review_due": before},
+                after={"next_review_due": model.next_review_due},
+                reason=reason,
+            )
+            moved.append(model.name)
+    return moved
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
