@@ -5,7 +5,7 @@ Each app owns its routes: ``<app>/api/urls.py`` for ``/api/v1/`` and ``<app>/url
 """
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import views
@@ -23,6 +23,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # after every API route: unknown /api/ paths get the JSON error body even with DEBUG on
+    re_path(r"^api/(?P<unmatched>.*)$", views.api_not_found),
     path("admin/", admin.site.urls),
     path("", include("registry.urls")),
     path("", include("monitoring.urls")),

@@ -9,8 +9,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from kombu import Connection
 
 from config.api.errors import json_error_response
@@ -79,6 +80,28 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     if _wants_json(request):
         return json_error_response(404, "Not found.")
     return render(request, "404.html", status=404)
+
+
+def api_not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
+    """Any ``/api/`` path that no route matches, in every mode (DEBUG's HTML 404 page included).
+
+    Only the slash is missing when the path with one would resolve: GET and HEAD are redirected there as
+    APPEND_SLASH would; other methods get a 404 saying so (a redirect would turn a POST into a GET).
+    """
+    with_slash = f"{request.path}/"
+    if not request.path.endswith("/") and _resolves_to_a_route(with_slash):
+        if request.method in ("GET", "HEAD"):
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(with_slash + (f"?{query}" if query else ""))
+        return json_error_response(404, f"Not found. API paths end with a slash: {with_slash}")
+    return json_error_response(404, "Not found.")
+
+
+def _resolves_to_a_route(path: str) -> bool:
+    try:
+        return resolve(path).func is not api_not_found
+    except Resolver404:
+        return False
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

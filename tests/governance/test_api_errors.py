@@ -48,6 +48,22 @@ def test_it_answers_404_for_an_unknown_api_path(api, maya):
     assert_error(api.as_user(maya).get("/api/v1/no-such-thing/"), 404, "not_found")
 
 
+@override_settings(DEBUG=True)
+def test_it_answers_404_in_json_for_an_unknown_api_path_in_debug_mode_too(api, maya):
+    assert_error(api.as_user(maya).get("/api/v2/models/"), 404, "not_found")
+
+
+def test_it_redirects_a_get_that_only_lacks_its_trailing_slash(api, maya):
+    response = api.as_user(maya).get("/api/v1/teams", {"page": 2})
+
+    assert (response.status_code, response["Location"]) == (301, "/api/v1/teams/?page=2")
+
+
+def test_it_tells_a_post_that_only_lacks_its_trailing_slash(api, maya):
+    error = assert_error(api.as_user(maya).post("/api/v1/auth/tokens", {}, format="json"), 404, "not_found")
+    assert error["message"] == "Not found. API paths end with a slash: /api/v1/auth/tokens/"
+
+
 def test_it_answers_405_for_a_wrong_method(api, maya):
     assert_error(api.as_user(maya).delete(reverse("api:team-list")), 405, "method_not_allowed")
 
