@@ -312,6 +312,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "monitoring-reap-check-runs": {"task": "monitoring.tasks.reap_check_runs", "schedule": 60.0},
     # sign the audit chain head and export the checkpoint (governance.audit.checkpoints)
     "audit-checkpoint-hourly": {"task": "governance.tasks.audit_checkpoint", "schedule": 3600.0},
+    # fail verification jobs whose worker was lost, so none shows "running" for ever (governance.services.audit)
+    "audit-reap-verifications": {"task": "governance.tasks.reap_audit_verifications", "schedule": 600.0},
     # findings for failed checks and monitoring alerts that have none yet (governance.services.findings)
     "governance-sweep-check-outcomes": {"task": "governance.tasks.sweep_check_outcomes", "schedule": 60.0},
     # GRC deliveries owed for completed approvals, and lost deliveries re-queued (reports.services.deliveries)

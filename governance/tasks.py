@@ -72,6 +72,14 @@ def audit_verify(verification_id: int) -> None:
     audit.verification_run(verification_id=verification_id)
 
 
+@shared_task(name="governance.tasks.reap_audit_verifications")
+def reap_audit_verifications() -> list[int]:
+    """Fail verifications whose worker was lost (every ten minutes through beat)."""
+    from governance.services import audit
+
+    return audit.verifications_reap()
+
+
 # --- governance workflow -----------------------------------------------------------------------------
 # Thin tasks: each takes ids and calls a service. Notifications are queued on commit by the services.
 

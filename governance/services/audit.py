@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
@@ -15,6 +17,8 @@ from governance.models import AuditCheckpoint, AuditVerification, User
 
 logger = logging.getLogger(__name__)
 Status = AuditVerification.Status
+# How long past the task's hard time limit a verification may still show "running" before it is failed.
+REAP_MARGIN = timedelta(minutes=1)
 
 
 def checkpoint_sign(*, actor: User | None = None, force: bool = False) -> AuditCheckpoint | None:
@@ -72,8 +76,33 @@ def verification_run(*, verification_id: int) -> AuditVerification | None:
             )
         except Exception as exc:
             logger.exception("audit verification %s failed", job.pk)
-            return _verification_failed(job, exc)
+            return _verification_failed(job, f"{type(exc).__name__}: {exc}")
     return _verification_done(job, report)
+
+
+def verifications_reap(*, now: datetime | None = None) -> list[int]:
+    """Fail the verifications still running after the task's hard time limit; returns their ids.
+
+    By then Celery has killed the task, or its worker died (a crash, a deploy) and nothing will finish the
+    job: without this it would show "running" for ever. Each is failed with its audit event.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) - REAP_MARGIN
+    stale = AuditVerification.objects.filter(status=Status.RUNNING, started_at__lt=cutoff)
+    reaped = []
+    for job_id in list(stale.values_list("pk", flat=True)):
+        with transaction.atomic():
+            job = stale.select_for_update(skip_locked=True).filter(pk=job_id).first()
+            if job is None:  # finished meanwhile, or another reaper holds it
+                continue
+            _verification_failed(
+                job,
+                f"WorkerLost: the verification started at {job.started_at:%Y-%m-%d %H:%M:%S} UTC and its "
+                "worker stopped before finishing (a crash, a restart or the task time limit); "
+                "request a new verification.",
+            )
+            reaped.append(job_id)
+    return reaped
 
 
 def _verification_done(job: AuditVerification, report: verifier.Report) -> AuditVerification:
@@ -101,10 +130,10 @@ def _verdict(result: dict[str, Any]) -> dict[str, Any]:
     return verdict
 
 
-def _verification_failed(job: AuditVerification, exc: Exception) -> AuditVerification:
+def _verification_failed(job: AuditVerification, error: str) -> AuditVerification:
     with transaction.atomic():
         job.status = Status.FAILED
-        job.error = f"{type(exc).__name__}: {exc}"[:2000]
+        job.error = error[:2000]
         job.finished_at = timezone.now()
         job.save()
         record(action="audit.verified", actor=job.requested_by, obj=job, after={"error": job.error})
