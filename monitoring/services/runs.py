@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -312,11 +313,12 @@ def check_runs_reap() -> dict[str, int]:
     A run whose worker stopped renewing its lease is released and its task sent again (audited
     ``check.requeued``), with ``ATTEST_CHECK_REAP_GRACE_SECONDS`` for a worker to claim it; one that is
     still unclaimed after that, or that used up its attempts, is failed (``WorkerLost``). A run never
-    stays running.
+    stays running. A run queued for ``ATTEST_CHECK_RESEND_SECONDS`` without being claimed has its task
+    sent once more (see ``_resend_unclaimed``).
     """
     now = timezone.now()
     stale = CheckRun.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
-    counts = {"requeued": 0, "failed": 0}
+    counts = {"requeued": 0, "failed": 0, "resent": _resend_unclaimed(now)}
     for run_id in list(stale.values_list("pk", flat=True)[:500]):
         with transaction.atomic():
             run = stale.select_for_update(skip_locked=True).filter(pk=run_id).first()
@@ -329,6 +331,40 @@ def check_runs_reap() -> dict[str, int]:
                 leases.fail_locked(run, "WorkerLost", _lost_message(run))
                 counts["failed"] += 1
     return counts
+
+
+def _resend_unclaimed(now) -> int:
+    """Send the task once more for runs queued too long without a claim; returns how many.
+
+    A broker can lose messages (Redis restarted without persistence), which would strand the run in
+    ``queued``. A long backlog also looks like this, so the run is neither failed nor re-sent twice: the
+    copy is harmless, as whichever delivery comes first claims the run and the other finds it taken.
+    """
+    cutoff = now - timedelta(seconds=conf.get("ATTEST_CHECK_RESEND_SECONDS"))
+    waiting = CheckRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=cutoff).exclude(
+        progress__has_key="resent"
+    )
+    resent = 0
+    for run_id in list(waiting.values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            run = waiting.select_for_update(skip_locked=True).filter(pk=run_id).first()
+            if run is None:
+                continue
+            run.progress = {**run.progress, "stage": "queued; its task was sent again", "resent": True}
+            run.save(update_fields=["progress"])
+            record(
+                action="check.requeued",
+                actor=None,
+                obj=run,
+                after={
+                    "attempts": run.attempts,
+                    "queued_since": run.created_at,
+                    "task_id": run.celery_task_id,
+                },
+            )
+            transaction.on_commit(partial(dispatch, run.pk, run.task_name, run.celery_task_id))
+            resent += 1
+    return resent
 
 
 def _lost_message(run: CheckRun) -> str:

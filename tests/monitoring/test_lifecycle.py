@@ -125,13 +125,13 @@ def test_the_reaper_requeues_a_lost_run_then_fails_it_if_nobody_claims_it(
     settings.ATTEST_CHECK_REAP_GRACE_SECONDS = 0
     run = running(queue(maya, "drift", version, reference=reference, current=current), lease_seconds=-5)
 
-    assert runs.check_runs_reap() == {"requeued": 1, "failed": 0}
+    assert runs.check_runs_reap() == {"requeued": 1, "failed": 0, "resent": 0}
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
     assert run.claim_token == ""
     assert events(run, "check.requeued").count() == 1
 
-    assert runs.check_runs_reap() == {"requeued": 0, "failed": 1}
+    assert runs.check_runs_reap() == {"requeued": 0, "failed": 1, "resent": 0}
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert run.error_type == "WorkerLost"
@@ -144,7 +144,7 @@ def test_the_reaper_fails_a_run_that_used_up_its_attempts(maya, version, referen
         queue(maya, "drift", version, reference=reference, current=current), lease_seconds=-5, attempts=2
     )
 
-    assert runs.check_runs_reap() == {"requeued": 0, "failed": 1}
+    assert runs.check_runs_reap() == {"requeued": 0, "failed": 1, "resent": 0}
     run.refresh_from_db()
     assert "each of its 2 attempts" in run.error_message
 
@@ -152,7 +152,34 @@ def test_the_reaper_fails_a_run_that_used_up_its_attempts(maya, version, referen
 def test_the_reaper_leaves_live_runs_alone(maya, version, reference, current):
     running(queue(maya, "drift", version, reference=reference, current=current), lease_seconds=60)
 
-    assert runs.check_runs_reap() == {"requeued": 0, "failed": 0}
+    assert runs.check_runs_reap() == {"requeued": 0, "failed": 0, "resent": 0}
+
+
+def test_the_reaper_sends_the_task_again_once_for_a_run_queued_too_long(
+    maya, version, reference, current, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """GIVEN a run queued five minutes ago that no worker claimed (its message lost) and one just queued
+    WHEN the reaper runs twice with a 60-second resend delay
+    THEN the stranded run's task is sent once more (same task id, audited check.requeued), it stays queued,
+    and nothing is sent for the fresh run or on the second pass."""
+    settings.ATTEST_CHECK_RESEND_SECONDS = 60
+    sent = []
+    monkeypatch.setattr(runs, "dispatch", lambda *args: sent.append(args))
+    stranded = queue(maya, "drift", version, reference=reference, current=current)
+    fresh = queue(maya, "drift", version, reference=reference, current=current)
+    CheckRun.objects.filter(pk=stranded.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = runs.check_runs_reap()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = runs.check_runs_reap()
+
+    assert (first["resent"], second["resent"]) == (1, 0)
+    assert sent == [(stranded.pk, stranded.task_name, stranded.celery_task_id)]
+    stranded.refresh_from_db()
+    assert (stranded.status, stranded.progress["resent"]) == (RunStatus.QUEUED, True)
+    assert events(stranded, "check.requeued").count() == 1
+    assert not events(fresh, "check.requeued").exists()
 
 
 def test_the_database_refuses_to_change_or_delete_a_finished_run(maya, version, reference, current):

@@ -99,7 +99,7 @@ def test_a_run_whose_worker_is_killed_mid_run_completes_exactly_once(
     try:
         # A Redis broker would redeliver the unacknowledged message only after its visibility timeout,
         # and the filesystem broker never does; the reaper (a beat task every minute) queues it again.
-        assert runs.check_runs_reap() == {"requeued": 1, "failed": 0}
+        assert runs.check_runs_reap() == {"requeued": 1, "failed": 0, "resent": 0}
         wait_for(finished(run.pk), timeout=120, message="the run to finish on the new worker")
     finally:
         fresh.stop()
