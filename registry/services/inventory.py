@@ -110,8 +110,8 @@ def model_create(
     """Register a model for ``team``. The actor must be allowed to change the team's models.
 
     The tier is computed from ``tier_answers`` under the rule in force; the next review falls due
-    ``review_frequency_months`` (at most the tier policy's interval) after the last review, or after today
-    when there was none.
+    ``review_frequency_months`` (at most the tier policy's interval) after the last review, or after the
+    model's registration when there was none.
     """
     access.require(actor, "change", team)
     _check_fields(fields)
@@ -331,8 +331,10 @@ def review_interval_months(model: RegisteredModel) -> int:
 
 
 def _next_review(model: RegisteredModel) -> dt.date:
-    start = model.last_reviewed_on or timezone.now().date()
-    return _add_months(start, review_interval_months(model))
+    # Counted from the last review or, for a model never reviewed, from its registration: editing the model
+    # or changing its tier's policy must not push its first review further out.
+    registered = timezone.localdate(model.created_at) if model.created_at else timezone.localdate()
+    return _add_months(model.last_reviewed_on or registered, review_interval_months(model))
 
 
 def models_reschedule_reviews(*, tier: int, reason: str) -> list[str]:

@@ -4,6 +4,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from governance.services import reviews
 from registry.services import inventory
@@ -80,3 +81,22 @@ def test_a_policy_version_that_keeps_the_interval_moves_nothing(maya, tier1_mode
     tier1_model.refresh_from_db()
     assert tier1_model.next_review_due == dt.date(2027, 1, 15)
     assert events("model.review_rescheduled") == []
+
+
+def test_a_never_reviewed_model_counts_from_its_registration(maya, tier1_model):
+    """GIVEN a tier-1 model registered eleven months ago and never reviewed (due one month from now)
+    WHEN its description is edited, then the tier-1 policy asks for a review every 6 months
+    THEN the edit leaves the date alone and the policy brings it forward to registration + 6 months
+    (it does not restart the count from today)."""
+    registered = timezone.now() - dt.timedelta(days=335)
+    tier1_model.__class__.objects.filter(pk=tier1_model.pk).update(created_at=registered)
+    tier1_model.refresh_from_db()
+    model = inventory.model_update(actor=maya, model=tier1_model, description="Scores retail applicants.")
+    first_due = inventory._add_months(registered.date(), 12)
+    assert model.next_review_due == first_due
+
+    policy_version(tier=1, review_frequency_months=6)
+
+    model.refresh_from_db()
+    assert model.next_review_due == inventory._add_months(registered.date(), 6)
+    assert model.next_review_due < timezone.localdate()
