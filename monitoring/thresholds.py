@@ -18,12 +18,7 @@ from typing import Any
 from django.utils.module_loading import import_string
 
 from monitoring import conf
-from monitoring.metrics.drift_config import EVIDENTLY_SOURCE
-
-PSI_SOURCE = "default: PSI bands (< 0.1 stable, 0.1-0.25 moderate, >= 0.25 significant)"
-FOUR_FIFTHS_SOURCE = "default: four-fifths rule (EEOC Uniform Guidelines, 29 CFR 1607.4(D))"
-QUALITY_SOURCE = "default: monitoring.metrics.quality.QualityThresholds"
-AUC_SOURCE = "default: ROC AUC of at least 0.7 (common minimum for acceptable discrimination)"
+from monitoring.metrics import catalogue
 
 
 @dataclass(frozen=True)
@@ -38,43 +33,13 @@ class Threshold:
         return {"value": self.value, "source": self.source, "binding": self.binding}
 
 
-# name -> (default, source, what it means); None means "not judged unless set".
-KNOWN: dict[str, dict[str, tuple[float | None, str, str]]] = {
-    "drift": {
-        "psi_warn": (0.1, PSI_SOURCE, "a column warns when its PSI is at least this"),
-        "psi_fail": (0.25, PSI_SOURCE, "a column fails when its PSI is at least this"),
-        "drift_share": (0.5, EVIDENTLY_SOURCE, "the check fails when this share of columns drifted"),
-    },
-    "fairness": {
-        "demographic_parity_ratio_min": (0.8, FOUR_FIFTHS_SOURCE, "fails below this selection-rate ratio"),
-        "equalized_odds_difference_max": (None, "not set", "fails above this TPR/FPR difference"),
-    },
-    "performance": {
-        "roc_auc_min": (0.7, AUC_SOURCE, "fails below this ROC AUC"),
-        "accuracy_min": (None, "not set", "fails below this accuracy"),
-        "f1_min": (None, "not set", "fails below this F1"),
-        "r2_min": (None, "not set", "fails below this R² (regression)"),
-        "rmse_max": (None, "not set", "fails above this RMSE (regression)"),
-    },
-    "explainability": {},
-    "data_quality": {
-        "missing_share_increase": (0.05, QUALITY_SOURCE, "a column warns when its missing share grows more"),
-        "out_of_range_error_share": (
-            0.05,
-            QUALITY_SOURCE,
-            "out-of-range values become an error at this share",
-        ),
-        "unseen_error_share": (0.05, QUALITY_SOURCE, "unseen categories become an error at this share"),
-    },
-}
-
-
 def known_names(kind: str) -> list[str]:
-    return sorted(KNOWN.get(kind, {}))
+    return sorted(band.name for band in catalogue.thresholds_of(kind))
 
 
 def defaults(kind: str) -> dict[str, Threshold]:
-    return {name: Threshold(value, source) for name, (value, source, _) in KNOWN.get(kind, {}).items()}
+    """The declared default of every threshold of ``kind`` (None: not judged unless set)."""
+    return {band.name: Threshold(band.default, band.source) for band in catalogue.thresholds_of(kind)}
 
 
 def providers() -> list:

@@ -15,7 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from monitoring import thresholds
+from monitoring.metrics import catalogue
 from monitoring.models import CheckKind
 from registry.models import DatasetVersion
 
@@ -74,8 +74,9 @@ class StartCheckForm(forms.Form):
         for name in KIND_FIELDS[kind]:
             self.fields[name] = self._field(name, datasets, defaults)
         applied = defaults.get("thresholds", {})
-        for name, (_value, _source, meaning) in thresholds.KNOWN.get(kind, {}).items():
-            self.fields[THRESHOLD_PREFIX + name] = _threshold_field(name, meaning, applied.get(name) or {})
+        for band in catalogue.thresholds_of(kind):
+            field = _threshold_field(band.name, band.meaning, applied.get(band.name) or {})
+            self.fields[THRESHOLD_PREFIX + band.name] = field
 
     def _field(self, name: str, datasets: QuerySet[DatasetVersion], defaults: dict[str, Any]) -> forms.Field:
         if name in ("reference_dataset", "current_dataset"):

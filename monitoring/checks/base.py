@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from monitoring.metrics import catalogue
+
 PASS, WARN, FAIL = "pass", "warn", "fail"
 ORDER = {PASS: 0, WARN: 1, FAIL: 2}
 
@@ -47,9 +49,15 @@ def evaluation(
     threshold_source: str | None = None,
     rule: str | None = None,
 ) -> dict[str, Any]:
-    """One judged number: which metric, where, its value, the rule and threshold applied, and why."""
+    """One judged number: which metric, where, its value, the rule and threshold applied, and why.
+
+    ``metric`` must be declared in ``monitoring.metrics.catalogue`` (KeyError otherwise): every reader
+    of the evaluation learns its direction, unit and scale there.
+    """
+    declared = catalogue.metric(metric)
     return {
         "metric": metric,
+        "direction": declared.direction,
         "scope": scope,
         "value": value,
         "threshold": threshold,
