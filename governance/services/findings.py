@@ -175,7 +175,7 @@ def finding_from_alert(*, alert_id: int) -> Finding | None:
         run.model_version,
         run,
         severity,
-        f"Monitoring alert on {run.model_version}: {alert.metric}",
+        f"Monitoring alert on {run.model_version}: {alert.title or alert.metric}",
         alert.message,
         source="monitoring",
     )

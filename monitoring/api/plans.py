@@ -26,12 +26,15 @@ class AlertOutput(serializers.Serializer):
     id = serializers.IntegerField()
     plan = serializers.IntegerField(source="plan_id")
     check_run = serializers.IntegerField(source="check_run_id")
-    metric = serializers.CharField()
+    title = serializers.CharField(help_text="The worst breaching subject and its metrics.")
+    metric = serializers.CharField(help_text="The single worst breaching evaluation.")
     value = serializers.FloatField(allow_null=True)
     threshold = serializers.FloatField(allow_null=True)
     severity = serializers.CharField()
     message = serializers.CharField()
-    breaches = serializers.JSONField()
+    breaches = serializers.JSONField(
+        help_text="Every breaching evaluation, worst first, with its exceedance."
+    )
     created_at = serializers.DateTimeField()
 
 

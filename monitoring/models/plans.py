@@ -79,14 +79,17 @@ class AlertSeverity(models.TextChoices):
 
 
 class MonitoringAlert(models.Model):
-    """A plan's check run breached a threshold: the worst breaching metric, its value and threshold.
+    """A plan's check run breached thresholds: every breach, ranked, titled by the worst.
 
     Guarantees: at most one alert per check run, written in the transaction that finishes the run;
-    ``breaches`` lists every evaluation that breached, so the alert stands on its own as a record.
+    ``breaches`` lists every evaluation that breached, worst first (status, then how far past its
+    threshold), so the alert stands on its own as a record; ``title`` names the worst subject and its
+    breaching metrics; ``metric``, ``value`` and ``threshold`` are the single worst evaluation's.
     """
 
     plan = models.ForeignKey(MonitoringPlan, on_delete=models.PROTECT, related_name="alerts")
     check_run = models.OneToOneField("monitoring.CheckRun", on_delete=models.PROTECT, related_name="alert")
+    title = models.CharField(max_length=300, blank=True)
     metric = models.CharField(max_length=200)
     value = models.FloatField(null=True, blank=True)
     threshold = models.FloatField(null=True, blank=True)
@@ -101,4 +104,4 @@ class MonitoringAlert(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.severity} alert on {self.metric} (run #{self.check_run_id})"
+        return f"{self.severity} alert: {self.title or self.metric} (run #{self.check_run_id})"

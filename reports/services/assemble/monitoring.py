@@ -103,7 +103,7 @@ def _alerts(version, start, end) -> list[AlertItem]:
         items.append(
             AlertItem(
                 at=common.utc(alert.created_at),
-                monitor=alert.metric,
+                monitor=alert.title or alert.metric,
                 value=alert.value,
                 threshold=alert.threshold,
                 severity=alert.severity,
