@@ -21,8 +21,10 @@ from config.ui import paginate
 from governance import access
 from monitoring import selectors, thresholds, ui_charts
 from monitoring.api.checks import LIST_DEFERRED, CheckRunFilter
+from monitoring.metrics import catalogue
 from monitoring.models import CheckKind, CheckRun, Outcome, RunStatus
 from monitoring.services import runs as run_services
+from monitoring.services.alerts import rank_breaches
 from monitoring.ui_forms import StartCheckForm
 from registry import selectors as registry_selectors
 from registry.models import ModelVersion
@@ -137,18 +139,27 @@ def _run(request: HttpRequest, pk: int) -> CheckRun:
 
 
 def _run_context(run: CheckRun) -> dict:
-    evaluations = run.evaluations or []
+    evaluations = [_shown(item) for item in run.evaluations or []]
     return {
         "run": run,
-        "flagged": sorted(
-            (item for item in evaluations if item["status"] != "pass"),
-            key=lambda item: item["status"] != "fail",
-        ),
+        # worst first, as alerts rank them: failures, then how far past the threshold
+        "flagged": rank_breaches(item for item in evaluations if item["status"] != "pass"),
         "passed": [item for item in evaluations if item["status"] == "pass"],
         "charts": ui_charts.run_charts(run),
         "results_json": json.dumps(run.results, indent=2, sort_keys=True) if run.results else "",
         "config_json": json.dumps(run.config, indent=2, sort_keys=True),
         "progress": run.progress or {},
+    }
+
+
+def _shown(item: dict) -> dict:
+    """An evaluation with its declared label and its value and threshold formatted for reading."""
+    declared = catalogue.lookup(item["metric"])
+    return item | {
+        "label": declared.label,
+        "shown_value": declared.format(item.get("value")),
+        "shown_threshold": declared.format(item.get("threshold")),
+        "comparison": declared.comparison,
     }
 
 

@@ -30,6 +30,8 @@ from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 from matplotlib.transforms import IdentityTransform
 
+from monitoring.metrics import catalogue
+
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies and in greyscale print.
 REFERENCE_COLOUR = "#0072B2"
 CURRENT_COLOUR = "#E69F00"
@@ -39,8 +41,8 @@ BAD_COLOUR = "#D55E00"
 NEUTRAL_COLOUR = "#56B4E9"
 LINE_COLOUR = "#333333"
 
-PSI_WARN = 0.1
-PSI_ALERT = 0.25
+PSI_WARN = catalogue.band("drift", "psi_warn").default  # the declared bands, read once
+PSI_ALERT = catalogue.band("drift", "psi_fail").default
 BEESWARM_POINTS_PER_FEATURE = 200
 WIDTH_IN = 6.6  # fits the A4 text block (210 mm - 2 x 18 mm margins)
 MAX_HEIGHT_IN = 8.5  # a chart must fit on one page below a heading
@@ -112,10 +114,14 @@ class BeeswarmFeature:
 
 @dataclass(frozen=True, kw_only=True)
 class TimePoint:
-    """One observation of a monitored metric; ``label`` is the x tick text, e.g. ``"2025-03-02"``."""
+    """One observation of a monitored metric; ``label`` is the x tick text, e.g. ``"2025-03-02"``.
+
+    ``status`` is the judgement its check run recorded (``pass``, ``warn``, ``fail`` or ``info``).
+    """
 
     label: str
     value: float | None
+    status: str = "info"
 
 
 # ---------------------------------------------------------------------------------------------- specs
@@ -369,28 +375,35 @@ def time_series_chart(
     metric: str,
     points: Sequence[TimePoint],
     *,
-    threshold: float | None = None,
-    higher_is_better: bool = False,
+    thresholds: Sequence[float] = (),
+    log_scale: bool = False,
 ) -> bytes:
-    """A metric over time with an optional threshold line; breaching points are drawn in red.
+    """A metric over time with its threshold lines; each point coloured by the status its run gave it.
 
-    Missing values (``None``) leave a gap. At most about twelve x labels are shown.
+    The chart never decides what breaches: a point is amber when its run judged it ``warn`` and red when
+    ``fail`` (the check applied the metric's declared direction), so a p-value and a PSI cannot be drawn
+    the same way. ``log_scale`` draws p-values, which span many orders of magnitude. Missing values
+    (``None``) leave a gap. At most about twelve x labels are shown.
     """
     fig, ax = _figure(*SERIES, left=0.7, bottom=0.75, top=0.3)
     xs = list(range(len(points)))
     ys = [math.nan if p.value is None else float(p.value) for p in points]
+    if log_scale:
+        floor = min([y for y in ys if y > 0] or [1e-300])
+        ys = [max(y, floor) if not math.isnan(y) else y for y in ys]  # a p-value of 0 sits on the floor
+        ax.set_yscale("log")
     ax.plot(xs, ys, color=REFERENCE_COLOUR, linewidth=1.2, marker="o", markersize=2.5)
-    if threshold is not None:
-        ax.axhline(
-            threshold, color=LINE_COLOUR, linestyle="--", linewidth=0.8, label=f"threshold {threshold:g}"
-        )
-        bad = [(x, y) for x, y in zip(xs, ys, strict=True) if _breaches(y, threshold, higher_is_better)]
-        if bad:
-            ax.scatter(*zip(*bad, strict=True), color=BAD_COLOUR, s=14, zorder=3, label="breach")
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=7)
+    for level in dict.fromkeys(thresholds):
+        ax.axhline(level, color=LINE_COLOUR, linestyle="--", linewidth=0.8, label=f"threshold {level:g}")
+    for status, colour, label in (("warn", WARN_COLOUR, "warn"), ("fail", BAD_COLOUR, "fail")):
+        marked = [(x, y) for x, y, p in zip(xs, ys, points, strict=True) if p.status == status]
+        if marked:
+            ax.scatter(*zip(*marked, strict=True), color=colour, s=16, zorder=3, label=label)
+    if thresholds or any(p.status in {"warn", "fail"} for p in points):
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=4, fontsize=7)
     step = max(1, math.ceil(len(points) / 12))
     ax.set_xticks(xs[::step], [p.label for p in points][::step], rotation=30, ha="right")
-    ax.set_ylabel(metric)
+    ax.set_ylabel(_short(metric, 40))
     return _svg(fig, f"series-{metric}")
 
 
@@ -613,12 +626,6 @@ def _band_colour(value: float, warn: float, alert: float) -> str:
     if value >= alert:
         return BAD_COLOUR
     return WARN_COLOUR if value >= warn else GOOD_COLOUR
-
-
-def _breaches(value: float, threshold: float, higher_is_better: bool) -> bool:
-    if math.isnan(value):
-        return False
-    return value < threshold if higher_is_better else value > threshold
 
 
 def _finite(value: float | None) -> float:

@@ -49,13 +49,30 @@ class MonitorPoint:
 
 @dataclass(frozen=True, kw_only=True)
 class MonitorSeries:
-    """A monitored metric (e.g. PSI of one feature, AUC, a disparate-impact ratio) over the period."""
+    """A monitored metric (e.g. PSI of one feature, AUC, a disparate-impact ratio) over the period.
+
+    ``direction`` and ``log_scale`` come from the metric's declaration (``monitoring.metrics.catalogue``):
+    ``lower_is_worse`` for p-values and ratios that must stay above their threshold, ``higher_is_worse``
+    for distances and indices. ``thresholds`` are the distinct thresholds the runs applied.
+    """
 
     name: str
     check: str  # drift, performance, fairness, ...
     points: Sequence[MonitorPoint]
-    threshold: float | None = None
-    higher_is_better: bool = False
+    metric: str = ""
+    thresholds: Sequence[float] = ()
+    direction: str = ""
+    log_scale: bool = False
+    judgement: str = ""
+
+    @property
+    def rule_text(self) -> str:
+        """``must stay at least 0.05`` / ``must stay at most 0.1 (warn) and 0.25``; empty when unjudged."""
+        if not self.thresholds:
+            return ""
+        side = {"lower_is_worse": "at least", "higher_is_worse": "at most"}.get(self.direction)
+        levels = " / ".join(number(value) for value in self.thresholds)
+        return f"must stay {side} {levels}" if side else f"threshold {levels}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,13 +151,14 @@ def build_monitoring_pdf(
 
 
 def _summary_section(data: MonitoringReportInput, period: str) -> dict[str, Any]:
-    runs = sum(len(s.points) for s in data.series)
-    breaches = sum(1 for s in data.series for p in s.points if p.outcome == "fail")
+    values = [p for s in data.series for p in s.points]
+    failed = sum(1 for p in values if p.outcome == "fail")
+    warned = sum(1 for p in values if p.outcome == "warn")
     open_alerts = sum(1 for a in data.alerts if a.status == "open")
     rows = [
         ("Period", period),
-        ("Metric values recorded", str(runs)),
-        ("Values breaching a threshold", str(breaches)),
+        ("Metric values recorded", str(len(values))),
+        ("Values breaching a threshold", f"{failed + warned} ({failed} failed, {warned} warned)"),
         ("Open alerts", str(open_alerts)),
         ("Open findings", str(sum(1 for f in data.findings if f.status == "open"))),
     ]
@@ -154,27 +172,34 @@ def _series_blocks(series: Sequence[MonitorSeries], specs: list[ChartSpec]) -> l
     if not series:
         return [b.note("No metrics were monitored in this period.")]
     blocks: list[dict[str, Any]] = []
-    for index, item in enumerate(series):
+    for index, item in enumerate(_worst_first(series)):
         name = b.anchor("series", str(index), item.name)
         labels = _labels([p.at for p in item.points])
-        points = [TimePoint(label=label, value=p.value) for label, p in zip(labels, item.points, strict=True)]
+        points = [
+            TimePoint(label=label, value=p.value, status=p.outcome)
+            for label, p in zip(labels, item.points, strict=True)
+        ]
         spec = charts.spec(
             name,
             charts.time_series_chart,
             item.name,
             points,
-            threshold=item.threshold,
-            higher_is_better=item.higher_is_better,
+            thresholds=item.thresholds,
+            log_scale=item.log_scale,
         )
         specs.append(spec)
-        side = "at least" if item.higher_is_better else "at most"
-        limit = f"; must stay {side} {number(item.threshold)}" if item.threshold is not None else ""
+        rule = f"; {item.rule_text}" if item.rule_text else ""
+        scale = " (log scale)" if item.log_scale else ""
         rows = [
-            (utc_text(p.at), number(p.value), outcome_label(p.outcome), p.run_id or "—") for p in item.points
+            (utc_text(p.at), _value(item, p.value), outcome_label(p.outcome), p.run_id or "—")
+            for p in item.points
         ]
         blocks += [
             b.heading(f"{item.name} ({item.check})", name),
-            b.chart(spec, f"{item.name} per check run{limit}; breaches in red."),
+            b.chart(
+                spec,
+                f"{item.name} per check run{scale}{rule}; amber: warned, red: failed, as each run judged it.",
+            ),
             b.table_block(
                 table(
                     ["Evaluated (UTC)", item.name, "Outcome", "Check run"],
@@ -184,7 +209,21 @@ def _series_blocks(series: Sequence[MonitorSeries], specs: list[ChartSpec]) -> l
                 )
             ),
         ]
+        if item.judgement:
+            blocks.insert(len(blocks) - 2, b.note(f"How it is judged: {item.judgement}."))
     return blocks
+
+
+def _worst_first(series: Sequence[MonitorSeries]) -> list[MonitorSeries]:
+    """Series with failures first, then warnings, then the rest, keeping their order within each."""
+    rank = {"fail": 2, "warn": 1}
+    return sorted(series, key=lambda s: -max((rank.get(p.outcome, 0) for p in s.points), default=0))
+
+
+def _value(item: MonitorSeries, value: float | None) -> str:
+    if item.log_scale and value is not None and value != 0 and abs(value) < 1e-3:
+        return f"{value:.2e}"
+    return number(value)
 
 
 def _labels(moments: Sequence[datetime]) -> list[str]:

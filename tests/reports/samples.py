@@ -355,7 +355,13 @@ def monitoring_input(*, days: int = 30, seed: int = 5) -> MonitoringReportInput:
                 )
             )
         series.append(
-            MonitorSeries(name=name, check=check, points=points, threshold=threshold, higher_is_better=higher)
+            MonitorSeries(
+                name=name,
+                check=check,
+                points=points,
+                thresholds=[threshold],
+                direction="lower_is_worse" if higher else "higher_is_worse",
+            )
         )
     alerts = [
         AlertItem(

@@ -39,9 +39,11 @@ CASES = {
     "calibration": lambda: charts.calibration_chart([0.1, 0.5, 0.9], [0.12, 0.48, 0.93]),
     "series": lambda: charts.time_series_chart(
         "AUC",
-        [charts.TimePoint(label=f"d{i}", value=0.8 - i / 100) for i in range(9)],
-        threshold=0.75,
-        higher_is_better=True,
+        [
+            charts.TimePoint(label=f"d{i}", value=0.8 - i / 100, status="fail" if i > 5 else "pass")
+            for i in range(9)
+        ],
+        thresholds=[0.75],
     ),
 }
 
@@ -89,3 +91,23 @@ def test_it_sizes_a_chart_before_drawing_it():
     assert f'width="{spec.width_pt:g}pt"'.encode() in spec.draw()
     tall = charts.spec("psi", charts.psi_chart, {f"f{i}": 0.1 for i in range(500)})
     assert tall.height_in <= charts.MAX_HEIGHT_IN
+
+
+def test_a_time_series_colours_each_point_as_its_run_judged_it():
+    """A p-value that warned is amber however small it is, one that passed is not marked; the chart
+    re-judges nothing (a p-value drawn with a PSI's direction once showed p = 0.44 as a breach)."""
+    points = [
+        charts.TimePoint(label="d1", value=0.44, status="pass"),
+        charts.TimePoint(label="d2", value=1.2e-18, status="warn"),
+        charts.TimePoint(label="d3", value=0.03, status="warn"),
+        charts.TimePoint(label="d4", value=0.2, status="fail"),
+    ]
+
+    svg = charts.time_series_chart("KS p-value (column 'age')", points, thresholds=[0.05], log_scale=True)
+    text = svg.decode()
+
+    plotted = text.split('id="legend_1"')[0]  # the legend repeats one marker per status
+    markers = [line for line in plotted.splitlines() if "<use " in line]
+    assert sum(charts.WARN_COLOUR.lower() in line.lower() for line in markers) == 2
+    assert sum(charts.BAD_COLOUR.lower() in line.lower() for line in markers) == 1
+    assert "threshold 0.05" in text

@@ -182,9 +182,16 @@ def test_it_renders_documentation_monitoring_and_audit_evidence_reports(
 
     monitoring = report_services.report_render(report_id=monitoring["id"])
     assert monitoring.status == "succeeded", monitoring.error
-    assert monitoring.summary == {"series": 1, "values": 2, "breaches": 1, "alerts": 1}
+    assert monitoring.summary == {
+        "series": 1,
+        "values": 2,
+        "breaches": 1,
+        "warnings": 0,
+        "failures": 1,
+        "alerts": 1,
+    }
     text = read_back(monitoring, "Summary", "Metrics over time", "Alerts", "Findings")
-    assert "psi (column 'income')" in text
+    assert "population stability index (column 'income')" in text
     assert "0.31" in text
     assert "critical" in text
 

@@ -13,10 +13,13 @@ from typing import Any
 from django.db.models import Q
 
 from governance.models import Deployment, Finding
+from monitoring.metrics import catalogue
 from monitoring.models import CheckRun, MonitoringAlert, RunStatus
 from reports.models import Report
 from reports.rendering.monitoring import AlertItem, MonitoringReportInput, MonitorPoint, MonitorSeries
 from reports.services.assemble import common
+
+BREACHING = {"warn", "fail"}
 
 
 def monitoring_input(report: Report) -> MonitoringReportInput:
@@ -43,16 +46,18 @@ def monitoring_input(report: Report) -> MonitoringReportInput:
         series=series,
         alerts=alerts,
         findings=common.finding_items(_findings(version, start, end)),
-        summary=f"{len(runs)} scheduled check runs of {version} finished in the period; "
-        f"{len(series)} judged metrics are charted below.",
+        summary=_summary_text(version, runs, series),
     )
 
 
 def report_summary(data: MonitoringReportInput) -> dict[str, Any]:
+    points = [point for series in data.series for point in series.points]
     return {
         "series": len(data.series),
-        "values": sum(len(series.points) for series in data.series),
-        "breaches": sum(1 for series in data.series for point in series.points if point.outcome == "fail"),
+        "values": len(points),
+        "breaches": sum(1 for point in points if point.outcome in BREACHING),
+        "warnings": sum(1 for point in points if point.outcome == "warn"),
+        "failures": sum(1 for point in points if point.outcome == "fail"),
         "alerts": len(data.alerts),
     }
 
@@ -70,10 +75,15 @@ def metric_series(runs: list[CheckRun]) -> list[MonitorSeries]:
 def _series(
     kind: str, metric: str, scope: str, items: list[tuple[CheckRun, dict[str, Any]]]
 ) -> MonitorSeries:
-    last = items[-1][1]
-    rule = str(last.get("rule") or "")
+    """The metric's declaration (``monitoring.metrics.catalogue``) says which side is bad and its scale;
+    each point keeps the status its run gave it, so nothing here re-judges a value."""
+    declared = catalogue.lookup(metric)
+    thresholds = sorted(
+        {value for _, item in items if (value := common.as_number(item.get("threshold"))) is not None}
+    )
     return MonitorSeries(
-        name=f"{metric} ({scope})" if scope else metric,
+        name=f"{declared.label} ({scope})" if scope else declared.label,
+        metric=metric,
         check=kind,
         points=[
             MonitorPoint(
@@ -84,8 +94,22 @@ def _series(
             )
             for run, item in items
         ],
-        threshold=common.as_number(last.get("threshold")),
-        higher_is_better=">=" in rule or str(last.get("threshold_name") or "").endswith("_min"),
+        thresholds=thresholds,
+        direction=declared.direction,
+        log_scale=declared.scale == "log",
+        judgement=declared.judgement,
+    )
+
+
+def _summary_text(version, runs: list[CheckRun], series: list[MonitorSeries]) -> str:
+    points = [point for item in series for point in item.points]
+    warned = sum(1 for point in points if point.outcome == "warn")
+    failed = sum(1 for point in points if point.outcome == "fail")
+    return (
+        f"{len(runs)} scheduled check runs of {version} finished in the period and judged {len(points)} "
+        f"values of {len(series)} metrics: {failed} failed and {warned} warned. Each chart below shows "
+        "one metric with its threshold; a point is amber when its run judged it a warning and red when "
+        "it failed."
     )
 
 

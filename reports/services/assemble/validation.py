@@ -15,6 +15,7 @@ from typing import Any
 
 from governance.models import ApprovalRequest, EvidenceDocument, Policy
 from governance.services.evidence import evidence_manifest, manifest_digest
+from monitoring.metrics import catalogue
 from monitoring.models import CheckRun
 from registry import storage
 from registry.models import ModelVersion
@@ -233,15 +234,14 @@ def performance_evidence(run: CheckRun | None) -> PerformanceEvidence | None:
 
 
 def metric_result(item: dict[str, Any]) -> MetricResult:
-    """An evaluation as a metric row: value, threshold, the comparison its rule makes, its status."""
-    rule = str(item.get("rule") or "")
-    comparison = ">=" if ">=" in rule else "<=" if "<=" in rule else ""
+    """An evaluation as a metric row: its declared label, value, threshold and comparison, its status."""
+    declared = catalogue.lookup(str(item.get("metric")))
     scope = item.get("scope") or ""
     return MetricResult(
-        name=f"{item.get('metric')} ({scope})" if scope else str(item.get("metric")),
+        name=f"{declared.label} ({scope})" if scope else declared.label,
         value=common.as_number(item.get("value")),
         threshold=common.as_number(item.get("threshold")),
-        comparison=comparison,
+        comparison=declared.comparison,
         outcome=str(item.get("status", "info")),
     )
 
