@@ -27,7 +27,14 @@ class GateQuery(serializers.Serializer):
 
 
 class GateView(APIView):
-    """May this version go to this environment? ``{allowed, reasons[], codes[], approval, expires_at}``."""
+    """May this version go to this environment?
+
+    ``{allowed, reasons[], codes[], warnings[], approval, approval_digest, evidence_changed,
+    evidence_changes[], expires_at}``: the answer names the approval it rests on and the evidence digest
+    its signers signed, and says whether material evidence arrived since (a new warning or failing run of
+    a required check, a new required document). The policy decides whether that closes the gate
+    (``evidence_changed_since_approval``) or only warns.
+    """
 
     class Output(serializers.Serializer):
         model = serializers.CharField()
@@ -36,7 +43,11 @@ class GateView(APIView):
         allowed = serializers.BooleanField()
         reasons = serializers.ListField(child=serializers.CharField())
         codes = serializers.ListField(child=serializers.CharField())
+        warnings = serializers.ListField(child=serializers.CharField())
         approval = serializers.IntegerField(allow_null=True)
+        approval_digest = serializers.CharField(allow_blank=True)
+        evidence_changed = serializers.BooleanField()
+        evidence_changes = serializers.ListField(child=serializers.CharField())
         expires_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema(
@@ -60,7 +71,11 @@ class GateView(APIView):
             "allowed": decision.allowed,
             "reasons": decision.reasons,
             "codes": decision.codes,
+            "warnings": decision.warnings,
             "approval": decision.approval.pk if decision.approval else None,
+            "approval_digest": decision.approval_digest,
+            "evidence_changed": decision.evidence_changed,
+            "evidence_changes": decision.evidence_changes,
             "expires_at": decision.expires_at,
         }
         return Response(self.Output(body).data)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from config.api.viewsets import ScopedViewSet
 from governance import selectors
 from governance.api.common import visible_version
+from governance.models import EvidenceChange
 from governance.services import controls as control_services
 from governance.services import policies as policy_services
 
@@ -32,6 +33,9 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         approval_valid_months = serializers.IntegerField()
         blocking_finding_severity = serializers.CharField()
         review_trigger_severity = serializers.CharField()
+        evidence_change = serializers.CharField(
+            help_text="What the gate does when material evidence arrives after an approval: close_gate or warn."
+        )
         created_by = serializers.CharField(source="created_by.username", default=None)
         created_at = serializers.DateTimeField()
 
@@ -47,6 +51,7 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         approval_valid_months = serializers.IntegerField(default=12)
         blocking_finding_severity = serializers.CharField(default="high")
         review_trigger_severity = serializers.CharField(default="high")
+        evidence_change = serializers.ChoiceField(choices=EvidenceChange.choices, default=EvidenceChange.WARN)
 
     selector = staticmethod(selectors.policy_list)
     serializer_class = Output

@@ -31,9 +31,11 @@ def seed(apps, schema_editor):
         )
     for key, title in catalogue["evidence_types"].items():
         EvidenceType.objects.update_or_create(key=key, defaults={"title": title})
+    # Only the fields this migration's Policy has: later migrations add fields and set them from the file.
+    fields = {field.name for field in Policy._meta.get_fields()}
     for item in json.loads((DATA / "policies.json").read_text())["policies"]:
         if not Policy.objects.filter(tier=item["tier"]).exists():
-            Policy.objects.create(version=1, is_active=True, **item)
+            Policy.objects.create(version=1, is_active=True, **{k: v for k, v in item.items() if k in fields})
 
 
 class Migration(migrations.Migration):

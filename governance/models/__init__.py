@@ -13,7 +13,14 @@ from governance.models.audit import AuditCheckpoint, AuditEvent, AuditVerificati
 from governance.models.deployments import Deployment, DeploymentStatus, Strategy
 from governance.models.findings import Finding, FindingStatus, Severity
 from governance.models.notifications import TotpDevice, WebhookDelivery, WebhookEndpoint
-from governance.models.policies import Control, EvidenceDocument, EvidenceType, Framework, Policy
+from governance.models.policies import (
+    Control,
+    EvidenceChange,
+    EvidenceDocument,
+    EvidenceType,
+    Framework,
+    Policy,
+)
 from governance.models.reviews import ReviewNotice
 
 __all__ = [
@@ -28,6 +35,7 @@ __all__ = [
     "Deployment",
     "DeploymentStatus",
     "Environment",
+    "EvidenceChange",
     "EvidenceDocument",
     "EvidenceType",
     "Finding",

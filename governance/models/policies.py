@@ -67,6 +67,13 @@ class EvidenceType(models.Model):
         return self.key
 
 
+class EvidenceChange(models.TextChoices):
+    """What the gate does when material evidence arrives after an approval."""
+
+    CLOSE_GATE = "close_gate", "Close the gate until a new approval"
+    WARN = "warn", "Keep the gate open and warn"
+
+
 class Policy(models.Model):
     """The rules for one risk tier, at one version.
 
@@ -77,6 +84,8 @@ class Policy(models.Model):
     "meaning"}]``. ``gated_environments``: ``{"staging": ["validation"], "production": ["validation",
     "risk", "owner"]}`` — the stages an approval for that environment must pass.
     ``segregation``: who may never sign (``requester``, ``submitter``, ``owner``).
+    ``evidence_change``: what the gate does when material evidence arrives after an approval (a new
+    warning or failing run of a required check, a new required document): close it or warn.
     """
 
     tier = models.PositiveSmallIntegerField()
@@ -92,6 +101,9 @@ class Policy(models.Model):
     approval_valid_months = models.PositiveSmallIntegerField(default=12)
     blocking_finding_severity = models.CharField(max_length=10, default="high")
     review_trigger_severity = models.CharField(max_length=10, default="high")
+    evidence_change = models.CharField(
+        max_length=10, choices=EvidenceChange.choices, default=EvidenceChange.WARN
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )

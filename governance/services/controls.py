@@ -15,10 +15,9 @@ from governance.models import (
     ApprovalStatus,
     AuditVerification,
     Control,
-    EvidenceDocument,
 )
 from governance.services.approvals import PASSING_OUTCOMES
-from governance.services.evidence import latest_check_runs
+from governance.services.evidence import SignedEvidence, signed_evidence
 from monitoring.models import MonitoringPlan
 from registry.models import ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge
@@ -46,15 +45,16 @@ class VersionFacts:
     check_runs: dict[str, int] = field(default_factory=dict)
 
 
-def version_facts(version: ModelVersion) -> VersionFacts:
-    runs = latest_check_runs(version)
+def version_facts(version: ModelVersion, evidence: SignedEvidence | None = None) -> VersionFacts:
+    """Facts about ``version``; checks and documents from ``evidence`` when given, else from the version's
+    approval of record (its signed manifest), else from the evidence a request would freeze now."""
+    evidence = evidence if evidence is not None else signed_evidence(version)
+    runs = {run.kind: run for run in evidence.runs}
     model = version.model
     last_verification = AuditVerification.objects.filter(status="succeeded").order_by("-pk").first()
     return VersionFacts(
         passing_checks={kind for kind, run in runs.items() if run.outcome in PASSING_OUTCOMES},
-        evidence_types=set(
-            EvidenceDocument.objects.filter(model_version=version).values_list("evidence_type_id", flat=True)
-        ),
+        evidence_types={document.evidence_type_id for document in evidence.documents},
         inventory={
             name: bool(getattr(model, f"{name}_id", None) or getattr(model, name, None))
             for name in INVENTORY_FIELDS
@@ -98,9 +98,9 @@ def control_status(control: Control, facts: VersionFacts) -> dict[str, Any]:
     return {"satisfied": not missing, "missing": missing, "evidence": evidence}
 
 
-def control_coverage(version: ModelVersion) -> list[dict[str, Any]]:
-    """Every control with its status for ``version``, in catalogue order."""
-    facts = version_facts(version)
+def control_coverage(version: ModelVersion, evidence: SignedEvidence | None = None) -> list[dict[str, Any]]:
+    """Every control with its status for ``version`` (judged on ``evidence`` when given), in catalogue order."""
+    facts = version_facts(version, evidence)
     controls = Control.objects.select_related("framework").order_by("framework__key", "key")
     return [
         {

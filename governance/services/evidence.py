@@ -8,6 +8,7 @@ documents. Its digest is SHA-256 over RFC 8785 bytes, so anyone can recompute it
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
 import rfc8785
@@ -16,7 +17,7 @@ from django.db import transaction
 
 from governance import access
 from governance.audit import record
-from governance.models import EvidenceDocument, EvidenceType, User
+from governance.models import ApprovalRequest, ApprovalStatus, EvidenceDocument, EvidenceType, User
 from monitoring.models import CheckRun
 from registry import storage
 from registry.models import ModelVersion
@@ -132,3 +133,197 @@ def version_datasets(version: ModelVersion) -> list[dict[str, Any]]:
         for edge in edges
     ]
     return sorted(rows, key=lambda row: (row["role"], row["name"], row["version"]))
+
+
+# --- the signed record -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedEvidence:
+    """What an approval rests on, read from its frozen manifest, and what arrived after it was frozen.
+
+    ``approval`` is None when the version has no approved or pending request: ``manifest`` is then the
+    evidence as a request would freeze it now (``signed`` is False and every reader must say so).
+    ``runs`` and ``documents`` are exactly the manifest's, in its order; ``later_runs`` and
+    ``later_documents`` are validation evidence of the version that succeeded or was added after the
+    manifest was frozen and is not in it. ``current_digest`` is the digest a request made now would sign.
+    """
+
+    approval: ApprovalRequest | None
+    manifest: dict[str, Any]
+    digest: str
+    runs: list[CheckRun]
+    documents: list[EvidenceDocument]
+    later_runs: list[CheckRun] = field(default_factory=list)
+    later_documents: list[EvidenceDocument] = field(default_factory=list)
+    current_digest: str = ""
+
+    @property
+    def signed(self) -> bool:
+        return self.approval is not None
+
+    @property
+    def frozen_at(self):
+        return self.approval.requested_at if self.approval is not None else None
+
+    def later_summary(self) -> str:
+        """``after approval: 3 check runs (1 fail, 2 pass), 1 document`` or empty when nothing came later."""
+        if not (self.later_runs or self.later_documents):
+            return ""
+        parts = []
+        if self.later_runs:
+            parts.append(f"{_count(len(self.later_runs), 'check run')} ({_outcome_counts(self.later_runs)})")
+        if self.later_documents:
+            parts.append(_count(len(self.later_documents), "document"))
+        label = "after approval" if self.approval.status == "approved" else "after the request"
+        return f"{label}: {', '.join(parts)}"
+
+
+def approval_of_record(version: ModelVersion):
+    """The approval a version's documents describe: its latest completed approval, else its pending one."""
+    requests = ApprovalRequest.objects.filter(model_version=version).select_related("policy")
+    approved = requests.filter(status=ApprovalStatus.APPROVED).order_by("-completed_at", "-pk").first()
+    return approved or requests.filter(status=ApprovalStatus.PENDING).order_by("-requested_at", "-pk").first()
+
+
+def signed_evidence(version: ModelVersion, approval=None) -> SignedEvidence:
+    """The evidence behind ``approval`` (default: the approval of record) as its manifest froze it."""
+    approval = approval if approval is not None else approval_of_record(version)
+    if approval is None:
+        return unsigned_evidence(version)
+    current = evidence_manifest(version)
+    manifest = approval.evidence_manifest or {}
+    runs, documents = manifest_records(version, manifest)
+    return SignedEvidence(
+        approval=approval,
+        manifest=manifest,
+        digest=approval.evidence_digest,
+        runs=runs,
+        documents=documents,
+        later_runs=_later_runs(version, manifest, approval.requested_at),
+        later_documents=_later_documents(version, manifest, approval.requested_at),
+        current_digest=manifest_digest(current),
+    )
+
+
+def unsigned_evidence(version: ModelVersion) -> SignedEvidence:
+    """The evidence a request would freeze now, for a version nobody has been asked to approve."""
+    current = evidence_manifest(version)
+    runs, documents = manifest_records(version, current)
+    digest = manifest_digest(current)
+    return SignedEvidence(
+        approval=None, manifest=current, digest=digest, runs=runs, documents=documents, current_digest=digest
+    )
+
+
+def manifest_records(version: ModelVersion, manifest: dict[str, Any]):
+    """The check runs and documents a manifest names, in its order (each pinned by id or SHA-256)."""
+    run_ids = [check["run"] for check in manifest.get("checks", [])]
+    by_id = CheckRun.objects.select_related("reference_dataset__dataset", "current_dataset__dataset").in_bulk(
+        run_ids
+    )
+    hashes = [item["sha256"] for item in manifest.get("evidence", [])]
+    documents = {
+        document.sha256: document
+        for document in EvidenceDocument.objects.filter(model_version=version, sha256__in=hashes)
+    }
+    return (
+        [by_id[run_id] for run_id in run_ids if run_id in by_id],
+        [documents[sha] for sha in hashes if sha in documents],
+    )
+
+
+def _later_runs(version: ModelVersion, manifest: dict[str, Any], since) -> list[CheckRun]:
+    named = {check["run"] for check in manifest.get("checks", [])}
+    runs = CheckRun.objects.filter(
+        model_version=version, status="succeeded", plan__isnull=True, finished_at__gt=since
+    ).exclude(pk__in=named)
+    return list(runs.order_by("finished_at", "pk"))
+
+
+def _later_documents(version: ModelVersion, manifest: dict[str, Any], since) -> list[EvidenceDocument]:
+    named = {item["sha256"] for item in manifest.get("evidence", [])}
+    documents = EvidenceDocument.objects.filter(model_version=version, uploaded_at__gt=since)
+    return list(documents.exclude(sha256__in=named).order_by("uploaded_at", "pk"))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _outcome_counts(runs: list[CheckRun]) -> str:
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.outcome] = counts.get(run.outcome, 0) + 1
+    order = ["fail", "warn", "pass"]
+    return ", ".join(f"{counts[outcome]} {outcome}" for outcome in sorted(counts, key=order.index))
+
+
+def manifest_differences(signed: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    """How ``other`` differs from ``signed``, in words a reader can check (empty when they are equal)."""
+    differences = []
+    if signed.get("artifact", {}).get("sha256") != other.get("artifact", {}).get("sha256"):
+        differences.append("a different artifact")
+    if signed.get("datasets") != other.get("datasets"):
+        differences.append("different training or validation datasets")
+    differences += _check_differences(signed.get("checks", []), other.get("checks", []))
+    differences += _document_differences(signed.get("evidence", []), other.get("evidence", []))
+    return differences
+
+
+def _check_differences(signed: list[dict], other: list[dict]) -> list[str]:
+    before = {check["kind"]: check for check in signed}
+    after = {check["kind"]: check for check in other}
+    found = []
+    for kind in sorted(before.keys() | after.keys()):
+        old, new = before.get(kind), after.get(kind)
+        if old == new:
+            continue
+        if old is None:
+            found.append(f"{kind} run {new['run']} ({new['outcome']}) added")
+        elif new is None:
+            found.append(f"no {kind} run (run {old['run']} ({old['outcome']}) in the approved manifest)")
+        else:
+            found.append(
+                f"{kind} run {new['run']} ({new['outcome']}) instead of run {old['run']} ({old['outcome']})"
+            )
+    return found
+
+
+def _document_differences(signed: list[dict], other: list[dict]) -> list[str]:
+    before = {item["sha256"]: item for item in signed}
+    after = {item["sha256"]: item for item in other}
+    added = [
+        f"document '{after[sha]['title']}' ({after[sha]['type']}) added" for sha in after if sha not in before
+    ]
+    removed = [f"document '{before[sha]['title']}' missing" for sha in before if sha not in after]
+    return added + removed
+
+
+def material_changes(evidence: SignedEvidence, policy) -> list[str]:
+    """Evidence that arrived after the approval and would change a validator's reading of it.
+
+    Material: a new warning or failing validation run of a kind ``policy`` requires, unless it repeats
+    the approved run's exact results (same result digest); a new document of a type the policy requires
+    (a replaced document is a new one: stored documents never change). Monitoring-plan runs are not
+    validation evidence: they reach the workflow through alerts.
+    """
+    if not evidence.signed:
+        return []
+    required_kinds = {check["kind"] for check in policy.required_checks}
+    approved_results = {
+        check["kind"]: check["result_sha256"] for check in evidence.manifest.get("checks", [])
+    }
+    changes = [
+        f"{run.kind} run {run.pk} finished {run.outcome} after the approval"
+        for run in evidence.later_runs
+        if run.kind in required_kinds
+        and run.outcome in ("warn", "fail")
+        and run.result_sha256 != approved_results.get(run.kind)
+    ]
+    changes += [
+        f"a new {document.evidence_type_id} document '{document.title}' was added after the approval"
+        for document in evidence.later_documents
+        if document.evidence_type_id in policy.required_evidence
+    ]
+    return changes

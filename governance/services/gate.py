@@ -18,8 +18,17 @@ from django.utils import timezone
 from governance import access
 from governance.audit import record
 from governance.errors import GateClosed, InvalidTransition
-from governance.models import ApprovalRequest, ApprovalStatus, Deployment, DeploymentStatus, Strategy, User
+from governance.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Deployment,
+    DeploymentStatus,
+    EvidenceChange,
+    Strategy,
+    User,
+)
 from governance.services.approvals import blocking_findings, model_deadlines
+from governance.services.evidence import material_changes, signed_evidence
 from governance.services.policies import policy_active
 from registry.models import ModelVersion
 from registry.models.inventory import ModelStatus
@@ -37,18 +46,33 @@ CLOSED_STATUSES = {
 
 @dataclass
 class GateDecision:
-    """The gate's answer. ``reasons`` are sentences; ``codes`` the same reasons as stable machine codes."""
+    """The gate's answer. ``reasons`` are sentences; ``codes`` the same reasons as stable machine codes.
+
+    ``approval`` is the approval the answer rests on and ``approval_digest`` the evidence digest its
+    signers signed; ``evidence_changes`` lists material evidence that arrived since (the policy decides
+    whether that closes the gate or only ``warnings`` carry it).
+    """
 
     allowed: bool
     reasons: list[str] = field(default_factory=list)
     codes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     approval: ApprovalRequest | None = None
     expires_at: dt.datetime | None = None
+    evidence_changes: list[str] = field(default_factory=list)
 
     def refuse(self, code: str, reason: str) -> None:
         self.allowed = False
         self.codes.append(code)
         self.reasons.append(reason)
+
+    @property
+    def evidence_changed(self) -> bool:
+        return bool(self.evidence_changes)
+
+    @property
+    def approval_digest(self) -> str:
+        return self.approval.evidence_digest if self.approval is not None else ""
 
 
 def environment_key(environment: str) -> str:
@@ -72,13 +96,16 @@ def gate_evaluate(*, version: ModelVersion, environment: str, now: dt.datetime |
             "blocking_finding", f"finding {finding.pk} ({finding.severity}) is open: {finding.title}"
         )
     if policy.gated_environments.get(environment):
-        _check_approval(decision, version, environment, now)
+        current = _check_approval(decision, version, environment, now)
+        if current is not None:
+            _check_evidence_since(decision, version, current, policy)
     return decision
 
 
 def _check_approval(
     decision: GateDecision, version: ModelVersion, environment: str, now: dt.datetime
-) -> None:
+) -> ApprovalRequest | None:
+    """The unexpired approval the gate rests on (None, with the refusal recorded, when there is none)."""
     approvals = ApprovalRequest.objects.filter(
         model_version=version, environment=environment, status=ApprovalStatus.APPROVED
     ).order_by("-completed_at")
@@ -87,7 +114,7 @@ def _check_approval(
     )
     if current is not None:
         _check_deadlines(decision, current, version.model, now)
-        return
+        return current
     expired = approvals.first()
     if expired is not None:
         decision.approval, decision.expires_at = expired, expired.expires_at
@@ -96,6 +123,27 @@ def _check_approval(
         )
     else:
         decision.refuse("no_approval", f"no completed approval of {version} for {environment}")
+    return None
+
+
+def _check_evidence_since(
+    decision: GateDecision, version: ModelVersion, approval: ApprovalRequest, policy
+) -> None:
+    """Material evidence that arrived after the approval: the policy closes the gate or warns."""
+    changes = material_changes(signed_evidence(version, approval), policy)
+    decision.evidence_changes = changes
+    if not changes:
+        return
+    summary = f"the evidence changed since approval #{approval.pk} was signed: {'; '.join(changes)}"
+    if policy.evidence_change == EvidenceChange.CLOSE_GATE:
+        decision.refuse(
+            "evidence_changed_since_approval",
+            f"{summary}. Tier {policy.tier} policy v{policy.version} closes the gate until a new approval.",
+        )
+    else:
+        decision.warnings.append(
+            f"{summary}. Review it; tier {policy.tier} policy v{policy.version} keeps the gate open."
+        )
 
 
 def _check_deadlines(decision: GateDecision, approval: ApprovalRequest, model, now: dt.datetime) -> None:

@@ -10,7 +10,7 @@ from django.db.models import Max
 
 from governance import access
 from governance.audit import record
-from governance.models import EvidenceType, Policy, User
+from governance.models import EvidenceChange, EvidenceType, Policy, User
 from governance.models.approvals import Meaning
 from governance.models.findings import Severity
 from governance.roles import ROLE_NAMES
@@ -30,6 +30,7 @@ RULE_FIELDS = (
     "approval_valid_months",
     "blocking_finding_severity",
     "review_trigger_severity",
+    "evidence_change",
 )
 SEGREGATION_PARTIES = ("requester", "submitter", "owner")
 
@@ -104,6 +105,8 @@ def validate_rules(rules: dict[str, Any]) -> dict[str, Any]:
     for field in ("blocking_finding_severity", "review_trigger_severity"):
         if field in rules and rules[field] not in Severity.values:
             errors[field] = [f"Must be one of {', '.join(Severity.values)}."]
+    if "evidence_change" in rules and rules["evidence_change"] not in EvidenceChange.values:
+        errors["evidence_change"] = [f"Must be one of {', '.join(EvidenceChange.values)}."]
     segregation = rules.get("segregation", list(SEGREGATION_PARTIES))
     if not isinstance(segregation, list) or set(segregation) - set(SEGREGATION_PARTIES):
         errors["segregation"] = [f"A list drawn from {', '.join(SEGREGATION_PARTIES)}."]

@@ -24,6 +24,7 @@ from governance.models import ApprovalRequest, ApprovalStatus, Decision, Environ
 from governance.roles import Role
 from governance.services import approvals as approval_services
 from governance.services.approvals import SignatureInput
+from governance.services.evidence import material_changes, signed_evidence
 from governance.views.common import add_refusal, page
 from registry import selectors as registry_selectors
 
@@ -175,11 +176,17 @@ def _detail_context(request: HttpRequest, approval: ApprovalRequest, sign_form=N
     open_stage = approval.policy.stage(approval.current_stage_key) if offers["sign"] else None
     if sign_form is None and open_stage is not None:
         sign_form = SignForm(initial={"meaning": open_stage["meaning"]})
+    evidence = signed_evidence(approval.model_version, approval)
     return {
         "approval": approval,
         "version": approval.model_version,
         "stages": selectors.approval_stages(approval),
         "manifest": approval.evidence_manifest or {},
+        "evidence": evidence,
+        "later_summary": evidence.later_summary(),
+        "material_changes": material_changes(evidence, approval.policy)
+        if approval.status == ApprovalStatus.APPROVED
+        else [],
         "signatures": list(approval.signatures.all()),
         "offers": offers,
         "open_stage": open_stage,

@@ -137,10 +137,11 @@ def run_all_checks(actor, version, datasets):
     }
 
 
-def attach_evidence(actor, version, kinds=TIER1_EVIDENCE):
+def attach_evidence(actor, version, kinds=TIER1_EVIDENCE, content: str = ""):
     for kind in kinds:
-        content = f"{kind} for {version}: reviewed and accepted.".encode()
-        upload = storage.upload_from_file(io.BytesIO(content), f"{kind}.txt")
+        text = content or f"{kind} for {version}: reviewed and accepted."
+        content_bytes = text.encode()
+        upload = storage.upload_from_file(io.BytesIO(content_bytes), f"{kind}.txt")
         evidence_services.evidence_add(
             actor=actor, version=version, evidence_type=kind, title=kind, upload=upload
         )

@@ -11,7 +11,17 @@ from governance.services import findings as finding_services
 from registry.models import RegisteredModel
 from registry.services import inventory
 from tests.monitoring import factories
-from tests.workflow.helpers import TO_PRODUCTION, approved_request, error, events, gate, move_model
+from tests.workflow.conftest import attach_evidence, record_run
+from tests.workflow.helpers import (
+    TO_PRODUCTION,
+    approved_request,
+    error,
+    events,
+    gate,
+    make_alert,
+    move_model,
+    policy_version,
+)
 
 pytestmark = pytest.mark.django_db
 DEPLOYMENTS = reverse("api:deployment-list")
@@ -286,3 +296,98 @@ def test_it_records_a_rollback_once(api, maya, victor, quick_version):
     assert done.json()["rollback_reason"] == "Latency regression."
     assert (again.status_code, error(again)["code"]) == (409, "invalid_transition")
     assert len(events("deployment.rolled_back")) == 1
+
+
+# --- evidence that changed after the approval ---------------------------------------------------------
+
+
+def tiered_version(risk_officer, version, tier: int):
+    if tier != version.model.risk_tier:
+        inventory.model_override_tier(
+            actor=risk_officer, model=version.model, tier=tier, reason="test: policy per tier"
+        )
+        version.refresh_from_db()
+    return version
+
+
+@pytest.mark.parametrize(
+    ("tier", "allowed", "codes"),
+    [
+        (1, False, ["evidence_changed_since_approval"]),  # tier 1 closes the gate until a new approval
+        (2, True, []),  # tiers 2 and 3 stay open and warn
+        (3, True, []),
+    ],
+)
+def test_a_new_failing_run_of_a_required_check_after_the_approval_follows_the_tier_s_policy(
+    api, maya, rita, quick_ready_version, tier, allowed, codes
+):
+    """GIVEN a completed production approval of a version with passing evidence
+    WHEN a new performance run (required by every tier) fails after the approval
+    THEN the answer names the approval and the digest it rests on and lists the change; tier 1 closes
+    the gate with evidence_changed_since_approval, tiers 2 and 3 stay open with a warning."""
+    version = tiered_version(rita, quick_ready_version, tier)
+    approval = approved_request(version, "production", requester=maya)
+    assert ask(api, maya, version)["evidence_changed"] is False
+
+    failing = record_run(maya, version, "performance", outcome="fail")
+
+    answer = ask(api, maya, version)
+    assert (answer["allowed"], answer["codes"]) == (allowed, codes)
+    assert answer["approval"] == approval.pk
+    assert answer["approval_digest"] == approval.evidence_digest
+    assert answer["evidence_changed"] is True
+    assert answer["evidence_changes"] == [f"performance run {failing.pk} finished fail after the approval"]
+    if allowed:
+        assert len(answer["warnings"]) == 1
+        assert "keeps the gate open" in answer["warnings"][0]
+    else:
+        assert answer["warnings"] == []
+        assert f"approval #{approval.pk}" in answer["reasons"][0]
+
+
+def test_what_is_not_material_leaves_the_gate_as_it_was(api, maya, quick_ready_version):
+    """GIVEN a tier-1 approval
+    WHEN a passing run of a required kind, a warning run of a kind the policy does not require, a
+    monitoring-plan run that fails and an optional document arrive after it
+    THEN the gate stays open with no evidence change: none of them is material."""
+    version = quick_ready_version
+    approved_request(version, "production", requester=maya)
+    policy_version(tier=1, required_checks=[{"kind": "performance", "metric": "roc_auc", "min": 0.7}])
+    record_run(maya, version, "performance", outcome="pass")
+    record_run(maya, version, "drift", outcome="warn")  # drift is no longer required
+    make_alert(maya, version, version.model.team)  # a plan's failing run: monitoring, not validation
+    attach_evidence(maya, version, kinds=["standards_statement"])
+
+    answer = ask(api, maya, version)
+
+    assert (answer["allowed"], answer["evidence_changed"], answer["warnings"]) == (True, False, [])
+
+
+def test_a_new_required_document_is_material(api, maya, quick_ready_version):
+    """GIVEN a tier-1 approval
+    WHEN a new data review (a required document type) is attached after it
+    THEN the gate closes until a new approval, saying which document."""
+    version = quick_ready_version
+    approved_request(version, "production", requester=maya)
+
+    attach_evidence(maya, version, kinds=["data_review"], content="A revised data review.")
+
+    answer = ask(api, maya, version)
+    assert answer["codes"] == ["evidence_changed_since_approval"]
+    assert "a new data_review document" in answer["evidence_changes"][0]
+
+
+def test_the_policy_decides_what_a_change_does(api, maya, quick_ready_version):
+    """GIVEN a tier-1 approval and a failing run after it (the gate is closed)
+    WHEN an administrator makes a tier-1 policy version that only warns
+    THEN the gate opens with the warning: what a material change does is policy."""
+    version = quick_ready_version
+    approved_request(version, "production", requester=maya)
+    record_run(maya, version, "fairness", outcome="fail")
+    assert ask(api, maya, version)["allowed"] is False
+
+    policy_version(tier=1, evidence_change="warn")
+
+    answer = ask(api, maya, version)
+    assert (answer["allowed"], answer["evidence_changed"]) == (True, True)
+    assert answer["warnings"]
