@@ -185,6 +185,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 ATTEST_MAX_ARTIFACT_BYTES = env_int("ATTEST_MAX_ARTIFACT_BYTES", 5 * 1024**3, minimum=1)
 ATTEST_MAX_DATASET_BYTES = env_int("ATTEST_MAX_DATASET_BYTES", 2 * 1024**3, minimum=1)
+# Evidence bundles copy the signed manifest's documents and the version's datasets up to this size each;
+# a larger file is described (digest, size, where to fetch it) instead of copied. 0 copies none.
+ATTEST_BUNDLE_FILE_MAX_BYTES = env_int("ATTEST_BUNDLE_FILE_MAX_BYTES", 50 * 1024**2, minimum=0)
 
 # --- audit trail ---------------------------------------------------------------------------------
 ATTEST_AUDIT_SIGNING_KEY = env_path("ATTEST_AUDIT_SIGNING_KEY", VAR_DIR / "keys" / "audit-ed25519.pem")

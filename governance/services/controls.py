@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from governance.annex_iv import section_check_kinds
 from governance.models import (
     ApprovalRequest,
     ApprovalStatus,
     AuditVerification,
     Control,
 )
+from governance.services.annex_iv import ItemStatus, annex_iv_status, section_status
 from governance.services.approvals import PASSING_OUTCOMES
 from governance.services.evidence import SignedEvidence, signed_evidence
 from monitoring.models import MonitoringPlan
@@ -43,6 +45,7 @@ class VersionFacts:
     audit_verified: bool
     lineage: bool
     check_runs: dict[str, int] = field(default_factory=dict)
+    annex_iv: list[ItemStatus] = field(default_factory=list)
 
 
 def version_facts(version: ModelVersion, evidence: SignedEvidence | None = None) -> VersionFacts:
@@ -68,6 +71,7 @@ def version_facts(version: ModelVersion, evidence: SignedEvidence | None = None)
         audit_verified=bool(last_verification and last_verification.intact),
         lineage=LineageEdge.objects.filter(dst_version=version, kind=EdgeKind.TRAINED_ON).exists(),
         check_runs={kind: run.pk for kind, run in runs.items()},
+        annex_iv=annex_iv_status(version, evidence),
     )
 
 
@@ -95,7 +99,22 @@ def control_status(control: Control, facts: VersionFacts) -> dict[str, Any]:
     for key, (present, label) in flags.items():
         if rule.get(key):
             (evidence if present else missing).append(label)
+    if rule.get("annex_iv"):
+        # the Annex IV document's own item statuses, so the two documents cannot disagree
+        _, supplied, lacking = section_status(facts.annex_iv, int(rule["annex_iv"]))
+        evidence += supplied
+        missing += lacking
     return {"satisfied": not missing, "missing": missing, "evidence": evidence}
+
+
+def evidencing_checks(rule: dict[str, Any] | None) -> list[str]:
+    """The check kinds whose runs are evidence for a control with criteria ``rule``: those it names, and
+    for an Annex IV control those that supply an item of its section."""
+    rule = rule or {}
+    kinds = list(rule.get("checks", []))
+    if rule.get("annex_iv"):
+        kinds += section_check_kinds(int(rule["annex_iv"]))
+    return list(dict.fromkeys(kinds))
 
 
 def control_coverage(version: ModelVersion, evidence: SignedEvidence | None = None) -> list[dict[str, Any]]:
