@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from config.api.pagination import PageNumberPagination
-from registry import storage, uploads
+from registry import labels, storage, uploads
+from registry.services import declarations
 
 NAME_REGEX = r"[A-Za-z0-9_-]+"
 MAX_JSON_FIELD_KEYS = 1000
@@ -77,6 +80,42 @@ class ObjectField(serializers.JSONField):
         value = super().to_internal_value(_json_value(self, data))
         if not isinstance(value, dict):
             raise serializers.ValidationError("Expected a JSON object.")
+        return value
+
+
+LABEL_SCHEMA = {
+    "oneOf": [{"type": "integer"}, {"type": "string", "maxLength": labels.MAX_LABEL_CHARS}],
+    "nullable": True,
+    "description": 'The target value that is the favourable outcome for the person, e.g. "good" or 1.',
+}
+
+
+@extend_schema_field(LABEL_SCHEMA)
+class LabelField(serializers.Field):
+    """A class label: an integer or a text, or null (``registry.services.declarations.favourable_label``).
+
+    With ``from_text`` (multipart forms, where every value is text) the value is read as JSON when it is
+    JSON, so ``1`` is the integer 1 and ``"1"`` the text "1", and as plain text otherwise (``good``).
+    """
+
+    def __init__(self, *, from_text: bool = False, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+        self.from_text = from_text
+
+    def to_internal_value(self, data):
+        if self.from_text and isinstance(data, str):
+            text = data.strip()
+            try:
+                data = json.loads(text) if text else None
+            except ValueError:
+                data = text
+        try:
+            return declarations.favourable_label(data, self.field_name)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict[self.field_name]) from None
+
+    def to_representation(self, value):
         return value
 
 

@@ -13,7 +13,13 @@ from rest_framework.response import Response
 from config.api.viewsets import ScopedViewSet
 from governance import access
 from registry import graph, selectors
-from registry.api.common import NAME_REGEX, InventoryPagination, UploadViewSetMixin, received_upload
+from registry.api.common import (
+    NAME_REGEX,
+    InventoryPagination,
+    LabelField,
+    UploadViewSetMixin,
+    received_upload,
+)
 from registry.api.versions import DOWNLOAD_BLOCK_BYTES, lineage_depth
 from registry.models.datasets import DatasetRole, DatasetVersion
 from registry.services import datasets as dataset_services
@@ -77,6 +83,7 @@ class DatasetVersionOutput(serializers.Serializer):
     target_column = serializers.CharField()
     prediction_column = serializers.CharField()
     sensitive_columns = serializers.ListField(child=serializers.CharField())
+    favourable_label = LabelField()
     description = serializers.CharField()
     row_count = serializers.IntegerField(allow_null=True)
     profile_status = serializers.CharField()
@@ -114,6 +121,13 @@ class DatasetVersionViewSet(
         )
         sensitive_columns = serializers.ListField(
             child=serializers.CharField(max_length=200), required=False, default=list, max_length=200
+        )
+        favourable_label = LabelField(
+            from_text=True,
+            required=False,
+            default=None,
+            help_text="The target column's value that is the favourable outcome for the person "
+            '(credit granted: good). Sent as text: 1 is the integer 1, "1" (quoted) the text.',
         )
         description = serializers.CharField(required=False, allow_blank=True, default="")
 

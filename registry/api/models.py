@@ -14,10 +14,10 @@ from config.api.viewsets import ScopedViewSet
 from governance import access
 from governance.models import User
 from registry import selectors
-from registry.api.common import NAME_REGEX, InventoryPagination, StringMapField
+from registry.api.common import NAME_REGEX, InventoryPagination, LabelField, StringMapField
 from registry.models import RegisteredModel
 from registry.models.inventory import EUAIActCategory, ModelStatus, RiskTier
-from registry.services import inventory
+from registry.services import declarations, inventory
 
 
 class ModelFilter(django_filters.FilterSet):
@@ -91,6 +91,8 @@ class ModelOutput(ModelSummaryOutput):
     tier_answers = serializers.DictField(child=serializers.CharField())
     tier_rule_version = serializers.IntegerField(source="tier_rule.version", allow_null=True)
     vendor = serializers.CharField()
+    favourable_label = LabelField()
+    prohibited_features = serializers.ListField(child=serializers.CharField())
     review_frequency_months = serializers.IntegerField()
     last_reviewed_on = serializers.DateField(allow_null=True)
     valid_until = serializers.DateField(allow_null=True)
@@ -122,6 +124,17 @@ class ModelFields(serializers.Serializer):
     eu_ai_act_category = serializers.ChoiceField(choices=EUAIActCategory.choices, required=False)
     is_third_party = serializers.BooleanField(required=False)
     vendor = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    favourable_label = LabelField(
+        required=False,
+        help_text="The target value that is the favourable outcome for the person (credit granted: "
+        '"good"); checks use it when the dataset declares none. null: none declared.',
+    )
+    prohibited_features = serializers.ListField(
+        child=serializers.CharField(max_length=declarations.MAX_FEATURE_NAME_CHARS),
+        required=False,
+        max_length=declarations.MAX_PROHIBITED_FEATURES,
+        help_text="Feature names the model must not rely on (read by the explainability check).",
+    )
     review_frequency_months = serializers.IntegerField(required=False, min_value=1, max_value=120)
     last_reviewed_on = serializers.DateField(required=False, allow_null=True)
     valid_until = serializers.DateField(required=False, allow_null=True)

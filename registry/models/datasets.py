@@ -58,8 +58,10 @@ class DatasetVersion(models.Model):
 
     Guarantees: ``version`` is 1, 2, 3, … per dataset under a row lock; the same file (SHA-256) is one
     version per dataset; the file was checked at upload (UTF-8, header, rectangular rows or a readable
-    Parquet file) and the declared target, prediction and sensitive columns exist in ``schema``.
-    The file and declarations never change; only the profile fields are filled in by the profiling job.
+    Parquet file) and the declared target, prediction and sensitive columns exist in ``schema``;
+    ``favourable_label``, when declared, is one of the target column's values in the file (with its type:
+    an integer label stays an integer, a text label text). The file and declarations never change; only
+    the profile fields are filled in by the profiling job.
     """
 
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="versions")
@@ -74,6 +76,9 @@ class DatasetVersion(models.Model):
     target_column = models.CharField(max_length=200, blank=True)
     prediction_column = models.CharField(max_length=200, blank=True)
     sensitive_columns = models.JSONField(default=list, blank=True)
+    # The target value that is the favourable outcome for the person (credit granted: "good"); fairness
+    # compares its rate across groups and scores are read as its probability. JSON keeps 1 apart from "1".
+    favourable_label = models.JSONField(null=True, blank=True)
     description = models.TextField(blank=True)
     row_count = models.BigIntegerField(null=True, blank=True)
     profile = models.JSONField(null=True, blank=True)

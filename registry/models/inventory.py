@@ -90,6 +90,8 @@ class RegisteredModel(models.Model):
     Guarantees: ``risk_tier`` is the override when one is set, otherwise the tier computed from
     ``tier_answers`` under ``tier_rule``; an override always has a reason. ``status`` only moves along
     ``ALLOWED_TRANSITIONS``. Upstream model dependencies are lineage edges (``registry.models.lineage``).
+    ``favourable_label`` is null or an integer or text label; ``prohibited_features`` a list of distinct,
+    non-empty feature names (both checked by ``registry.services.declarations``).
     """
 
     name = models.SlugField(max_length=100, unique=True)
@@ -119,6 +121,10 @@ class RegisteredModel(models.Model):
     # third-party models (SR 11-7 "vendor and other third-party products")
     is_third_party = models.BooleanField(default=False)
     vendor = models.CharField(max_length=200, blank=True)
+    # What checks need to know about the model's outcome and inputs: the target value that is favourable
+    # for the person (used when the dataset declares none) and the features it must not rely on.
+    favourable_label = models.JSONField(null=True, blank=True)
+    prohibited_features = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=ModelStatus.choices, default=ModelStatus.DRAFT)
     review_frequency_months = models.PositiveSmallIntegerField(default=12)
     last_reviewed_on = models.DateField(null=True, blank=True)

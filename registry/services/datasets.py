@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -14,7 +18,8 @@ from governance.audit import record
 from governance.models import Team, User
 from registry import profiling, storage, tabular
 from registry.models import Dataset, DatasetVersion
-from registry.models.datasets import DatasetRole, ProfileStatus
+from registry.models.datasets import DatasetRole, FileFormat, ProfileStatus
+from registry.services import declarations
 
 DATASET_PREFIX = "datasets"
 MAX_PROFILE_ERROR = 2000
@@ -69,14 +74,16 @@ def dataset_version_upload(
     target_column: str = "",
     prediction_column: str = "",
     sensitive_columns: list[str] = (),
+    favourable_label: Any = None,
     description: str = "",
 ) -> tuple[DatasetVersion, bool]:
     """Add a CSV or Parquet file as the dataset's next version and queue its profile; returns (version, created).
 
     Guarantees: the file is refused (400, naming the row or column) when it is empty, has no header,
     duplicate or empty column names, invalid UTF-8 or ragged rows, or is a Parquet file pyarrow cannot
-    read; declared columns exist in the file; the same bytes return the existing version; the profile
-    job is queued only once the version has committed.
+    read; declared columns exist in the file; a declared ``favourable_label`` is one of the target
+    column's values as checks will read them (400 naming ``favourable_label`` otherwise); the same bytes
+    return the existing version; the profile job is queued only once the version has committed.
     """
     access.require(actor, "change", dataset)
     if upload.size == 0:
@@ -92,6 +99,7 @@ def dataset_version_upload(
     file_format, info = _inspect(upload)
     sensitive = list(dict.fromkeys(sensitive_columns))
     _check_declared_columns(info, target_column, prediction_column, sensitive)
+    _check_favourable_label(upload, file_format, target_column, favourable_label)
     key = storage.store(DATASET_PREFIX, upload)
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
@@ -115,6 +123,7 @@ def dataset_version_upload(
             target_column=target_column,
             prediction_column=prediction_column,
             sensitive_columns=sensitive,
+            favourable_label=favourable_label,
             description=description,
             created_by=actor,
         )
@@ -151,6 +160,43 @@ def _check_declared_columns(
         raise ValidationError(errors)
 
 
+def _check_favourable_label(upload: storage.Upload, file_format: str, target: str, label: Any) -> None:
+    declarations.favourable_label(label)
+    if label is None:
+        return
+    if not target:
+        raise ValidationError(
+            {"favourable_label": ["Declare target_column too: the favourable label is one of its values."]}
+        )
+    values = _column_values(upload, file_format, target)
+    if values is not None:
+        declarations.label_among(label, values, column=target, where="this file")
+
+
+def _column_values(upload: storage.Upload, file_format: str, column: str) -> list[Any] | None:
+    """The distinct values of one column, typed as checks read them (pyarrow's inference over all rows);
+    None when pyarrow cannot read the column that way (the profile job will then report why)."""
+    upload.file.seek(0)
+    try:
+        if file_format == FileFormat.PARQUET:
+            table = pq.read_table(upload.file, columns=[column])
+        else:
+            table = pa_csv.read_csv(
+                upload.file,
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                convert_options=pa_csv.ConvertOptions(include_columns=[column]),
+            )
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    finally:
+        upload.file.seek(0)
+    values = pc.unique(table.column(column).drop_null()).to_pylist()
+    try:
+        return sorted(values)
+    except TypeError:  # values a person reads in order; some types have none
+        return values
+
+
 def _version_facts(version: DatasetVersion) -> dict[str, Any]:
     return {
         "dataset": version.dataset.name,
@@ -164,6 +210,7 @@ def _version_facts(version: DatasetVersion) -> dict[str, Any]:
         "target_column": version.target_column,
         "prediction_column": version.prediction_column,
         "sensitive_columns": version.sensitive_columns,
+        "favourable_label": version.favourable_label,
     }
 
 

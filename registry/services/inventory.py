@@ -18,6 +18,7 @@ from registry import tiering
 from registry.models import ModelStatus, RegisteredModel, TieringRule
 from registry.models.inventory import ALLOWED_TRANSITIONS
 from registry.models.lineage import EdgeKind, LineageEdge
+from registry.services import declarations
 
 # Fields a model's team may edit with ``model_update``; status, tier override and name have their own paths.
 EDITABLE_FIELDS = frozenset(
@@ -42,6 +43,8 @@ EDITABLE_FIELDS = frozenset(
         "tags",
         "lineage_namespace",
         "lineage_job",
+        "favourable_label",
+        "prohibited_features",
     }
 )
 # Statuses that the approval workflow and the deployment gate set; through the registry only an
@@ -284,6 +287,7 @@ def model_facts(model: RegisteredModel, *, upstream: list[RegisteredModel] | Non
 
 
 def _check_fields(fields: dict) -> None:
+    """Refuse fields that cannot be set here or bad values; normalises ``prohibited_features`` in place."""
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({name: ["This field cannot be set here."] for name in sorted(unknown)})
@@ -296,6 +300,10 @@ def _check_fields(fields: dict) -> None:
         or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
     ):
         raise ValidationError({"tags": ['Tags are an object of strings: {"key": "value"}.']})
+    if "favourable_label" in fields:
+        declarations.favourable_label(fields["favourable_label"])
+    if "prohibited_features" in fields:
+        fields["prohibited_features"] = declarations.prohibited_features(fields["prohibited_features"])
 
 
 def _answers(raw: Any) -> dict[str, str]:
