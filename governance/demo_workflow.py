@@ -91,9 +91,10 @@ def _run_checks(actor: User, version: ModelVersion) -> dict[str, CheckRun]:
     validation = _latest(VALIDATION)
     plan = {
         "data_quality": ({"reference": training, "current": validation}, {}),
-        "performance": ({"current": validation}, {"positive_label": "bad", "prediction_column": "score"}),
-        # the favourable outcome is credit granted, so selection rates are of "good" predictions
-        "fairness": ({"current": validation}, {"positive_label": "good", "sensitive_columns": ["sex"]}),
+        # the datasets declare the favourable outcome ("good"); the score column is the probability of "bad"
+        "performance": ({"current": validation}, {"prediction_column": "score", "score_label": "bad"}),
+        # selection rates of the declared favourable outcome, from the declared prediction column
+        "fairness": ({"current": validation}, {"sensitive_columns": ["sex"]}),
         "drift": ({"reference": training, "current": validation}, {}),
         # a sample keeps `make run` quick: the model-agnostic explainer costs rows x background calls
         "explainability": (

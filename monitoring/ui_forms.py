@@ -71,6 +71,8 @@ class StartCheckForm(forms.Form):
     ):
         super().__init__(data, initial={"kind": kind, **defaults})
         self.kind = kind
+        self.model_favourable_label = defaults.get("model_favourable_label")
+        self.favourable_by_dataset: dict[str, str] = {}  # for the page's script: dataset id -> its default
         for name in KIND_FIELDS[kind]:
             self.fields[name] = self._field(name, datasets, defaults)
         applied = defaults.get("thresholds", {})
@@ -94,13 +96,18 @@ class StartCheckForm(forms.Form):
             if chosen is not None and chosen not in shown:
                 shown.insert(0, chosen)
             field.choices = [("", "(none)"), *((v.pk, dataset_label(v)) for v in shown)]
+            if name == "current_dataset":
+                self.favourable_by_dataset = {str(v.pk): self._declared_label(v) or "" for v in shown}
             return field
         if name == "task":
             return forms.ChoiceField(choices=TASKS, initial="binary", label="Task")
         labels = {
             "positive_label": (
-                "Positive label (optional)",
-                "The target value of the positive class, e.g. 1 or bad. Default: 1.",
+                "Favourable outcome (positive label)",
+                "The target value that is the favourable outcome for the person, e.g. good when credit is "
+                "granted: fairness compares the rate of this outcome across groups, and scores are read as "
+                "its probability. Filled in from the favourable label the current dataset declares, else "
+                "the model's; a number (1) is sent as a number.",
             ),
             "columns": (
                 "Columns (optional)",
@@ -137,7 +144,7 @@ class StartCheckForm(forms.Form):
         if data.get("task"):
             config["task"] = data["task"]
         label = (data.get("positive_label") or "").strip()
-        if label:
+        if label and label != self._declared_label(data.get("current_dataset")):
             config["positive_label"] = int(label) if INTEGER.fullmatch(label) else label
         chosen = {
             name.removeprefix(THRESHOLD_PREFIX): value
@@ -151,6 +158,14 @@ class StartCheckForm(forms.Form):
             "current": data.get("current_dataset"),
             "config": config,
         }
+
+    def _declared_label(self, current: DatasetVersion | None) -> str | None:
+        """The favourable label the service would take without a request, as typed in the form. The
+        prefilled value left as it is goes unsent, so the run records the declaration as its source."""
+        declared = current.favourable_label if current is not None else None
+        if declared is None:
+            declared = self.model_favourable_label
+        return None if declared is None else str(declared)
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Put each of the service's errors next to its field (unknown keys go above the form)."""

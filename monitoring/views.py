@@ -121,15 +121,21 @@ def _version_from_query(request: HttpRequest) -> ModelVersion | None:
 
 def _defaults(version: ModelVersion, kind: str, datasets) -> dict:
     """Reference: what the version was trained on. Current: the newest validation or production batch,
-    preferably of the model's team. Thresholds: what would apply without any in the request."""
+    preferably of the model's team. Favourable outcome: what the current dataset declares, else the model.
+    Thresholds: what would apply without any in the request."""
     training = [edge.src_dataset for edge in version.input_edges if edge.kind == EdgeKind.TRAINED_ON]
     candidates = datasets.filter(role__in=CURRENT_ROLES).order_by("-created_at", "-id")
     current = candidates.filter(dataset__team=version.model.team_id).first() or candidates.first()
     preview = CheckRun(kind=kind, model_version=version, config={})
+    declared = current.favourable_label if current is not None else None
+    if declared is None:
+        declared = version.model.favourable_label
     return {
         "reference_dataset": training[0] if training else None,
         "current_dataset": current,
         "sensitive_columns": ", ".join(current.sensitive_columns) if current is not None else "",
+        "positive_label": "" if declared is None else str(declared),
+        "model_favourable_label": version.model.favourable_label,
         "thresholds": thresholds.resolve_thresholds(preview),
     }
 

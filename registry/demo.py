@@ -1,9 +1,10 @@
 """Demo inventory for `make run`: the German credit data, a real scikit-learn model and its lineage.
 
-``seed_registry`` trains a gradient-boosting pipeline on ``data/german-credit/german_credit.csv``, saves it
-with skops (no pickle), and registers it as ``credit-scoring`` v1 for team ``credit-risk`` with its
-training and validation datasets and a shifted production batch (applicants under 30 over-represented)
-for drift checks. Everything goes through the registry services, so the demo has a complete audit trail.
+``seed_registry`` trains a gradient-boosting pipeline on ``data/german-credit/german_credit.csv`` (on the
+labels 'good'/'bad' themselves, so its ``classes_`` name them), saves it with skops (no pickle), and
+registers it as ``credit-scoring`` v1 for team ``credit-risk`` with its training and validation datasets
+and a shifted production batch (applicants under 30 over-represented) for drift checks. The model and the
+datasets declare 'good' (credit granted) as the favourable outcome; the datasets' ``score`` is P(bad). Everything goes through the registry services, so the demo has a complete audit trail.
 Idempotent: once ``credit-scoring`` has a version, nothing is created again.
 """
 
@@ -50,7 +51,11 @@ MODEL_FIELDS: dict[str, Any] = {
     },
     "eu_ai_act_category": "high_risk",  # Annex III 5(b): creditworthiness of natural persons
     "tags": {"domain": "credit", "data": "german-credit"},
+    # credit granted is the outcome that is good for the applicant; checks read this unless told otherwise
+    "favourable_label": "good",
 }
+FAVOURABLE = "good"
+SCORED = "bad"  # the demo score is the probability of default, as a credit officer reads it
 
 
 def seed_registry() -> str:
@@ -87,7 +92,9 @@ def train() -> tuple[dict[str, Any], Any, dict[str, float]]:
     data = pd.read_csv(SOURCE_CSV)
     training, validation = train_test_split(data, test_size=0.3, stratify=data[TARGET], random_state=SEED)
     pipeline = _pipeline(data.drop(columns=[TARGET]))
-    pipeline.fit(training.drop(columns=[TARGET]), training[TARGET] == "bad")
+    # fitted on the labels themselves, so classes_ names them ('bad', 'good') and checks can map each
+    # predict_proba column to its label
+    pipeline.fit(training.drop(columns=[TARGET]), training[TARGET])
     rng = np.random.default_rng(SEED)
     young = data[data["age"] < YOUNG_AGE]
     older = data[data["age"] >= YOUNG_AGE]
@@ -103,7 +110,7 @@ def train() -> tuple[dict[str, Any], Any, dict[str, float]]:
         "validation": _scored(pipeline, validation),
         "production_batch": _scored(pipeline, production),
     }
-    auc = roc_auc_score(validation[TARGET] == "bad", frames["validation"]["score"])
+    auc = roc_auc_score(validation[TARGET] == SCORED, frames["validation"]["score"])
     return frames, pipeline, {"validation_auc": round(float(auc), 6)}
 
 
@@ -122,9 +129,11 @@ def _pipeline(features):
 
 
 def _scored(pipeline, frame):
+    """``score`` = P(bad), the column of predict_proba that classes_ names 'bad'; ``prediction`` its label."""
     scored = frame.reset_index(drop=True).copy()
-    scored["score"] = pipeline.predict_proba(scored.drop(columns=[TARGET]))[:, 1].round(6)
-    scored["prediction"] = ["bad" if s >= 0.5 else "good" for s in scored["score"]]
+    column = list(pipeline.classes_).index(SCORED)
+    scored["score"] = pipeline.predict_proba(scored.drop(columns=[TARGET]))[:, column].round(6)
+    scored["prediction"] = [SCORED if s >= 0.5 else FAVOURABLE for s in scored["score"]]
     return scored
 
 
@@ -156,6 +165,7 @@ def _dataset_version(actor: User, team: Team, role: str, frame):
         target_column=TARGET,
         prediction_column="prediction",
         sensitive_columns=SENSITIVE,
+        favourable_label=FAVOURABLE,
         description=title,
     )
     return version

@@ -1,5 +1,8 @@
 """Fairness check: group rates and disparities of a binary classifier across sensitive columns.
 
+The positive label is the favourable outcome (``inputs.positive_label``: declared on the dataset or the
+model, or requested): selection rates are the rates of that outcome, and scores are its probability.
+
 Numbers come from ``monitoring.metrics.fairness`` (fairlearn's conventions). Each grouping (each
 sensitive column, and their intersection) is judged on the demographic-parity ratio (four-fifths rule
 by default) and, when a threshold is set, on the equalized-odds difference. Groups smaller than
@@ -36,11 +39,14 @@ def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, 
         raise inputs.fail("config.options.min_group_size", "Must not be negative.")
     if not 0 < options.get("confidence", 0.95) < 1:
         raise inputs.fail("config.options.confidence", "Must be between 0 and 1.")
+    positive = inputs.positive_label(raw, version, current, target)
     config: dict[str, Any] = {
         "target": target,
-        "positive_label": inputs.positive_label(raw),
+        **positive,
         "sensitive_columns": sensitive,
-        "predictions": inputs.predictions(raw, version, current),
+        "predictions": inputs.predictions(
+            raw, version, current, positive=positive["positive_label"], target=target
+        ),
         "thresholds": inputs.requested_thresholds(raw, "fairness"),
         "options": options,
     }

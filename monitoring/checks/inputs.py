@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from monitoring import sandbox, thresholds
+from registry import labels
 from registry.models import DatasetVersion, ModelVersion
 
 COMMON_KEYS = {
@@ -19,6 +20,7 @@ COMMON_KEYS = {
     "features",
     "target",
     "positive_label",
+    "score_label",
     "prediction_column",
     "prediction_type",
     "decision_threshold",
@@ -128,11 +130,72 @@ def target_column(raw: dict[str, Any], dataset: DatasetVersion) -> str:
     return target
 
 
-def positive_label(raw: dict[str, Any]) -> Any:
-    label = raw.get("positive_label", 1)
-    if isinstance(label, bool) or not isinstance(label, int | str):
-        raise fail("config.positive_label", "Expected an integer or a string label.")
+def positive_label(
+    raw: dict[str, Any], version: ModelVersion, dataset: DatasetVersion, target: str
+) -> dict[str, Any]:
+    """The favourable outcome: the target value whose rate fairness compares and whose probability a score
+    is. From the request, else the current dataset's ``favourable_label``, else the model's; with none
+    declared the check is refused, saying what to set. Returns the label and where it came from."""
+    model = version.model
+    if raw.get("positive_label") is not None:
+        label, source = raw["positive_label"], "request"
+        if not labels.is_label(label):
+            raise fail(
+                "config.positive_label",
+                'Expected an integer or a text label: the favourable outcome, e.g. 1 or "good".',
+            )
+    elif dataset.favourable_label is not None:
+        label, source = dataset.favourable_label, f"favourable_label of dataset {dataset}"
+    elif model.favourable_label is not None:
+        label, source = model.favourable_label, f"favourable_label of model {model.name}"
+    else:
+        raise fail(
+            "config.positive_label",
+            "No favourable outcome is declared, so it is unknown which target value is good for the person. "
+            'Set config.positive_label (e.g. "good" when credit is granted), or declare favourable_label on '
+            f'dataset "{dataset}" or on model "{model.name}".',
+        )
+    require_target_value("config.positive_label", label, dataset, target, f" (from {source})")
+    return {"positive_label": label, "positive_label_source": source}
+
+
+def score_label(raw: dict[str, Any], positive: Any, dataset: DatasetVersion, target: str) -> Any:
+    """The label whose probability a score column holds; the positive label unless the request says."""
+    label = raw.get("score_label")
+    if label is None:
+        return positive
+    if not labels.is_label(label):
+        raise fail("config.score_label", 'Expected an integer or a text label, e.g. 1 or "bad".')
+    require_target_value("config.score_label", label, dataset, target, "")
     return label
+
+
+def target_values(dataset: DatasetVersion, target: str) -> list[Any] | None:
+    """The target column's values when the dataset's profile knows all of them (every category of a
+    text column, or the values of a numeric column with at most two), else None."""
+    profile = dataset.profile or {}
+    column = next((c for c in profile.get("columns", []) if c.get("name") == target), None)
+    if column is None:
+        return None
+    top = column.get("top") or []
+    if column.get("kind") == "categorical" and column.get("distinct", len(top) + 1) <= len(top):
+        return [entry["value"] for entry in top]
+    low, high = column.get("min"), column.get("max")
+    if column.get("kind") == "numeric" and column.get("distinct") in (1, 2) and None not in (low, high):
+        integral = str(column.get("dtype", "")).startswith(("int", "uint"))
+        return sorted({int(low), int(high)} if integral else {low, high})
+    return None
+
+
+def require_target_value(field: str, label: Any, dataset: DatasetVersion, target: str, why: str) -> None:
+    values = target_values(dataset, target)
+    if not values or labels.position(values, label) is not None:
+        return
+    raise fail(
+        field,
+        f"{label!r}{why} is not a value of the target column {target!r} of dataset {dataset}; its values are "
+        f"{labels.listing(values)}{labels.type_hint(values, label)}.",
+    )
 
 
 def default_features(version: ModelVersion, dataset: DatasetVersion, exclude: set[str]) -> list[str]:
@@ -171,8 +234,34 @@ def require_executable(version: ModelVersion, why: str) -> None:
         raise fail("version", f"{why}, but the registry marked this artifact not executable{detail}.")
 
 
-def predictions(raw: dict[str, Any], version: ModelVersion, dataset: DatasetVersion) -> dict[str, Any]:
-    """Where predictions come from: a column of the dataset, else the model scored in the sandbox."""
+def _score_label_applies(positive: Any, column: str, kind: str) -> None:
+    why = None
+    if positive is None:
+        why = "this check has no positive label"
+    elif not column:
+        why = "the model's own scores are mapped to the positive label through its classes"
+    elif kind == "label":
+        why = "this prediction column holds labels"
+    if why:
+        raise fail(
+            "config.score_label", f"Only scores read from a prediction column have a score label; {why}."
+        )
+
+
+def predictions(
+    raw: dict[str, Any],
+    version: ModelVersion,
+    dataset: DatasetVersion,
+    *,
+    positive: Any = None,
+    target: str = "",
+) -> dict[str, Any]:
+    """Where predictions come from: a column of the dataset, else the model scored in the sandbox.
+
+    A score column holds P(``score_label``) (the positive label unless the request says otherwise); the
+    model's scores are mapped to the positive label through its own classes, so ``score_label`` is refused
+    for them. ``positive`` None (regression) means no label applies.
+    """
     column = raw.get("prediction_column") or dataset.prediction_column
     kind = raw.get("prediction_type", "auto")
     if kind not in PREDICTION_TYPES:
@@ -180,9 +269,14 @@ def predictions(raw: dict[str, Any], version: ModelVersion, dataset: DatasetVers
     threshold = raw.get("decision_threshold", 0.5)
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
         raise fail("config.decision_threshold", "Expected a finite number.")
+    if raw.get("score_label") is not None:
+        _score_label_applies(positive, column, kind)
     if column:
         require_in("config.prediction_column", [column], dataset, "current")
-        return {"source": "column", "column": column, "type": kind, "decision_threshold": float(threshold)}
+        spec = {"source": "column", "column": column, "type": kind, "decision_threshold": float(threshold)}
+        if positive is not None:
+            spec["score_label"] = score_label(raw, positive, dataset, target)
+        return spec
     require_executable(
         version, f"Dataset {dataset} declares no prediction column, so the model would have to score it"
     )

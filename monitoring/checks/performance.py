@@ -3,6 +3,7 @@
 Numbers come from ``monitoring.metrics.performance`` (equal to scikit-learn's). A binary classifier is
 judged on ROC AUC (0.7 by default) and, when thresholds are set, accuracy and F1; a regression model on
 R² and RMSE when thresholds are set. An undefined metric (one class only, labels without scores) warns.
+A binary check's positive label is the favourable outcome (``inputs.positive_label``), as in fairness.
 """
 
 from __future__ import annotations
@@ -30,11 +31,16 @@ def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, 
         if options.get(name, 2) < 2:
             raise inputs.fail(f"config.options.{name}", "Must be at least 2.")
     target = inputs.target_column(raw, current)
+    if task == "regression" and raw.get("positive_label") is not None:
+        raise inputs.fail("config.positive_label", "A regression check has no positive label.")
+    positive = inputs.positive_label(raw, version, current, target) if task == "binary" else {}
     config: dict[str, Any] = {
         "task": task,
         "target": target,
-        "positive_label": inputs.positive_label(raw),
-        "predictions": inputs.predictions(raw, version, current),
+        **positive,
+        "predictions": inputs.predictions(
+            raw, version, current, positive=positive.get("positive_label"), target=target
+        ),
         "thresholds": inputs.requested_thresholds(raw, "performance"),
         "options": options,
     }

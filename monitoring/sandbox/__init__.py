@@ -82,8 +82,11 @@ def score(
     features: list[str],
     allowed_types: Iterable[str],
     limits: Limits,
+    positive_label: Any,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Model scores for every row of ``frame`` (positive-class probability, or the regression output).
+    """Model scores for every row of ``frame``: P(``positive_label``), found through the model's own class
+    names (``monitoring.sandbox.classes``), or the model's output as it is when ``positive_label`` is None
+    (regression). A classifier whose classes cannot be matched fails with ``ClassMappingError``.
 
     Returns the scores and what the child reported (features used, output used, library versions).
     """
@@ -99,6 +102,7 @@ def score(
                 "rows": str(work / "rows.parquet"),
                 "features": features,
                 "allowed_types": sorted(allowed_types),
+                "positive_label": positive_label,
                 "output": str(work / "scores.npy"),
             },
             limits,

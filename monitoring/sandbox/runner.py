@@ -34,11 +34,18 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     from monitoring.sandbox import loaders
 
     rows = pd.read_parquet(job["rows"])
-    model = loaders.load(job["format"], job["artifact"], job["features"], job["allowed_types"])
-    report = {"features": model.features, "output": model.output, "library_versions": model.library}
+    positive = job.get("positive_label")
+    model = loaders.load(job["format"], job["artifact"], job["features"], job["allowed_types"], positive)
     if job["action"] == "score":
         np.save(job["output"], model.scores(rows), allow_pickle=False)
-        return report
+        # after scoring: the output used is known only then for some models (ONNX)
+        return {
+            "features": model.features,
+            "output": model.output,
+            "positive_label": positive,
+            "library_versions": model.library,
+        }
+    report = {"features": model.features, "output": model.output, "library_versions": model.library}
     from monitoring.metrics.explain import explain_model
 
     background = pd.read_parquet(job["background"])[model.features] if job["background"] else None

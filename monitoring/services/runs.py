@@ -236,7 +236,8 @@ def _attach_sandbox(ctx: CheckContext, run: CheckRun, artifact, progress: leases
     }
 
     def score(frame: pd.DataFrame):
-        scores, report = sandbox.score(frame=frame, **common)
+        # P(positive label) through the model's own classes; None (regression) scores the raw output
+        scores, report = sandbox.score(frame=frame, positive_label=run.config.get("positive_label"), **common)
         ctx.diagnostics["sandbox"] = report
         return scores
 

@@ -94,6 +94,9 @@ def make_dataset_version(
 ):
     if declare:
         fields.setdefault("target_column", "label" if "label" in frame else "")
+        # label 1 is the favourable outcome of these synthetic applicants (what checks compare and score)
+        has_ones = fields["target_column"] == "label" and bool((frame["label"] == 1).any())
+        fields.setdefault("favourable_label", 1 if has_ones else None)
         fields.setdefault("prediction_column", "score" if "score" in frame else "")
         fields.setdefault("sensitive_columns", ["sex"] if "sex" in frame else [])
     version, _ = datasets.dataset_version_upload(

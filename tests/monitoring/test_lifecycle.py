@@ -87,6 +87,7 @@ def test_it_reports_a_sandbox_child_over_its_memory_limit(tmp_path):
             features=factories.FEATURES,
             allowed_types=[],
             limits=sandbox.Limits(memory_mb=64, seconds=60),
+            positive_label=1,
         )
     assert error.value.error_type in {"SandboxMemoryError", "SandboxKilled", "SandboxCrashed", "MemoryError"}
 

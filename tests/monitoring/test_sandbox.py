@@ -13,7 +13,7 @@ X = FRAME[factories.FEATURES]
 LIMITS = sandbox.Limits(memory_mb=4096, seconds=120)
 
 
-def score(path, artifact_format, features=factories.FEATURES):
+def score(path, artifact_format, features=factories.FEATURES, positive_label=1):
     scores, report = sandbox.score(
         artifact=path,
         artifact_format=artifact_format,
@@ -21,6 +21,7 @@ def score(path, artifact_format, features=factories.FEATURES):
         features=features,
         allowed_types=[],
         limits=LIMITS,
+        positive_label=positive_label,
     )
     return scores, report
 
@@ -90,6 +91,7 @@ def test_it_names_the_column_a_model_expects_but_the_data_lacks(tmp_path):
             features=["age"],
             allowed_types=[],
             limits=LIMITS,
+            positive_label=1,
         )
     assert error.value.error_type == "SchemaMismatchError"
 
