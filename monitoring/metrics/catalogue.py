@@ -30,6 +30,18 @@ FOUR_FIFTHS_SOURCE = "default: four-fifths rule (EEOC Uniform Guidelines, 29 CFR
 QUALITY_SOURCE = "default: monitoring.metrics.quality.QualityThresholds"
 AUC_SOURCE = "default: ROC AUC of at least 0.7 (common minimum for acceptable discrimination)"
 NOT_SET = "not set"
+SHAP_SHARE_SOURCE = (
+    "default: Attest's starting bound (no regulation sets a number): sensitive features may carry at most "
+    "a tenth of the model's attribution; a policy should set its own"
+)
+PROHIBITED_SOURCE = (
+    "default: 0, any reliance on a declared prohibited feature fails (Attest's starting bound; "
+    "a policy may set its own)"
+)
+STABILITY_SOURCE = (
+    "default: Attest's starting bound: τ-b ≥ 0.5, i.e. at least 3 in 4 pairs of top features ordered as in "
+    "the baseline; a policy should set its own"
+)
 
 
 @dataclass(frozen=True)
@@ -278,6 +290,58 @@ _DECLARED: tuple[Metric, ...] = (
         unit="output units",
         direction=HIGHER_IS_WORSE,
         judgement="a diagnostic: base + Σ SHAP must equal the model output within the tolerance, else warn",
+    ),
+    Metric(
+        name="sensitive_shap_share",
+        label="share of |SHAP| on sensitive features",
+        check="explainability",
+        unit="share of total mean |SHAP|",
+        direction=HIGHER_IS_WORSE,
+        judgement="the declared sensitive features may carry at most sensitive_shap_share_max of the total "
+        "mean |SHAP|, else fail; not judged when no sensitive feature is declared",
+        bands=(
+            Band(
+                "sensitive_shap_share_max",
+                0.1,
+                SHAP_SHARE_SOURCE,
+                "fails when the sensitive features carry more than this share of the total mean |SHAP|",
+            ),
+        ),
+    ),
+    Metric(
+        name="prohibited_shap_share",
+        label="share of |SHAP| on prohibited features",
+        check="explainability",
+        unit="share of total mean |SHAP|",
+        direction=HIGHER_IS_WORSE,
+        judgement="the declared prohibited features may carry at most prohibited_shap_share_max (default 0: "
+        "any reliance) of the total mean |SHAP|, else fail; judged only when prohibited features are declared",
+        bands=(
+            Band(
+                "prohibited_shap_share_max",
+                0.0,
+                PROHIBITED_SOURCE,
+                "fails when the prohibited features carry more than this share of the total mean |SHAP|",
+            ),
+        ),
+    ),
+    Metric(
+        name="top_feature_rank_stability",
+        label="top-feature rank stability (Kendall τ-b)",
+        check="explainability",
+        unit="Kendall τ-b",
+        direction=LOWER_IS_WORSE,
+        judgement="Kendall's τ-b between the mean-|SHAP| ranking and the baseline's (the reference dataset or "
+        "an earlier run) over their top-k features must be at least the threshold, else warn",
+        bands=(
+            Band(
+                "top_feature_rank_stability_min",
+                0.5,
+                STABILITY_SOURCE,
+                "warns below this rank agreement with the baseline",
+                "warn",
+            ),
+        ),
     ),
     # data quality
     _quality("missing_column", "missing column"),

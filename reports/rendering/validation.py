@@ -91,12 +91,21 @@ class FairnessEvidence:
 
 @dataclass(frozen=True, kw_only=True)
 class ExplainabilityEvidence:
-    """Global SHAP importance and, optionally, per-row SHAP values for a beeswarm."""
+    """Global SHAP importance, optionally per-row SHAP values for a beeswarm, and the judgements.
+
+    ``judgements`` are the run's judged metrics (share of |SHAP| on sensitive / prohibited features, rank
+    stability of the top features) with threshold and outcome; ``statements`` say what each compared and
+    what was not judged and why (and the additivity diagnostic); ``threshold_sources`` why each threshold
+    applied (default, policy or request).
+    """
 
     method: str
     mean_abs_shap: Mapping[str, float]
     beeswarm: Sequence[BeeswarmFeature] = ()
     rows_explained: int | None = None
+    judgements: Sequence[MetricResult] = ()
+    statements: Sequence[str] = ()
+    threshold_sources: Sequence[str] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -449,8 +458,15 @@ def _explainability_blocks(
         return [b.note("No explainability evidence was supplied.")]
     rows_note = f" on {evidence.rows_explained} rows" if evidence.rows_explained else ""
     bar = _add(specs, charts.spec("shap-bar", charts.shap_bar_chart, evidence.mean_abs_shap))
-    blocks = [
-        b.note(f"Method: {evidence.method}{rows_note}."),
+    blocks = [b.note(f"Method: {evidence.method}{rows_note}."), b.heading("Judgements")]
+    if evidence.judgements:
+        blocks.append(b.table_block(_metrics_table(evidence.judgements)))
+    else:
+        blocks.append(b.note("The run judged nothing: it states no sensitive-share or stability result."))
+    blocks += [b.text(statement) for statement in evidence.statements]
+    if evidence.threshold_sources:
+        blocks += [b.note("Thresholds applied:"), b.bullet_list(evidence.threshold_sources)]
+    blocks += [
         b.heading("Global importance"),
         b.chart(bar, "Mean absolute SHAP value per feature."),
     ]

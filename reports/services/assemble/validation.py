@@ -291,23 +291,36 @@ def _worst(run: CheckRun, scope: str) -> str:
 
 
 def explainability_evidence(run: CheckRun | None) -> ExplainabilityEvidence | None:
-    """Mean |SHAP| per feature and the beeswarm points the check stored."""
+    """The judged metrics (sensitive and prohibited share of |SHAP|, rank stability) with their thresholds,
+    outcomes and threshold sources, what each compared, mean |SHAP| per feature and the beeswarm points."""
+    from monitoring.checks.explainability import describe
+
     if run is None:
         return None
     results = run.results or {}
     charts = results.get("charts") or {}
-    explanation = (results.get("metrics") or {}).get("explanation") or {}
+    metrics = results.get("metrics") or {}
+    explanation = metrics.get("explanation") or {}
     method = explanation.get("explainer", "SHAP")
     if explanation.get("output"):
         method = f"{method}, {explanation['output']}"
     importance = {item["feature"]: item["mean_abs_shap"] for item in charts.get("shap_bar") or []}
     if not importance:
         return None  # nothing to chart: the section says no evidence was supplied
+    evaluations = run.evaluations or []
+    sources = [
+        f"{item['threshold_name']} = {number(item['threshold'])}: {item.get('threshold_source') or 'not stated'}"
+        for item in evaluations
+        if item.get("threshold") is not None and item.get("threshold_name") in (run.thresholds or {})
+    ]
     return ExplainabilityEvidence(
         method=method,
         mean_abs_shap=importance,
         beeswarm=[_beeswarm(item) for item in charts.get("beeswarm") or []],
         rows_explained=explanation.get("rows_explained"),
+        judgements=[metric_result(item) for item in evaluations],
+        statements=describe(metrics),
+        threshold_sources=sources,
     )
 
 
