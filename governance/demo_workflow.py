@@ -69,9 +69,18 @@ def seed_workflow() -> str:
     outcome = _request_and_sign(maya, victor, version)
     _monitor(maya, version)
     _validator_finding(victor, version)
-    failed = [kind for kind, run in checks.items() if run.outcome == "fail"]
-    summary = f"Ran {len(checks)} checks on {version} ({'all passing' if not failed else 'failing: ' + ', '.join(failed)}); "
-    return summary + outcome
+    return f"Ran {len(checks)} checks on {version} ({_outcomes(checks)}); " + outcome
+
+
+def _outcomes(checks: dict[str, CheckRun]) -> str:
+    """``2 pass; warn: data_quality, drift`` — every outcome said, a warning is not a pass."""
+    passed = [kind for kind, run in checks.items() if run.outcome == "pass"]
+    parts = [f"{len(passed)} pass"] if passed else []
+    for outcome in ("warn", "fail"):
+        kinds = [kind for kind, run in checks.items() if run.outcome == outcome]
+        if kinds:
+            parts.append(f"{outcome}: {', '.join(kinds)}")
+    return "; ".join(parts)
 
 
 def _into_validation(actor: User, version: ModelVersion) -> None:
