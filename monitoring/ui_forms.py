@@ -28,7 +28,9 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     CheckKind.PERFORMANCE: ("current_dataset", "task", "target", "positive_label"),
     CheckKind.EXPLAINABILITY: ("current_dataset", "reference_dataset"),
 }
-REFERENCE_LABELS = {CheckKind.EXPLAINABILITY: "Background dataset for SHAP (optional)"}
+REFERENCE_LABELS = {
+    CheckKind.EXPLAINABILITY: "Reference dataset: SHAP background and rank-stability baseline (optional)"
+}
 SERVICE_FIELDS = {
     "reference_dataset": "reference_dataset",
     "current_dataset": "current_dataset",
