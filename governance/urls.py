@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from governance.views import accounts, approvals, audit, dashboard, findings
+from governance.views import accounts, approvals, audit, dashboard, evidence, findings
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("approvals/<int:pk>/", approvals.approval_detail, name="approval-detail"),
     path("approvals/<int:pk>/sign/", approvals.approval_sign, name="approval-sign"),
     path("approvals/<int:pk>/cancel/", approvals.approval_cancel, name="approval-cancel"),
+    path("evidence/<int:pk>/", evidence.evidence_detail, name="evidence-detail"),
     path("findings/", findings.finding_list, name="finding-list"),
     path("findings/new/", findings.finding_new, name="finding-new"),
     path("findings/<int:pk>/", findings.finding_detail, name="finding-detail"),
