@@ -2,7 +2,8 @@
 
 Builders describe *what* a report says (headings, paragraphs, fact lists, tables, charts) and the
 templates decide *how* it looks, so every report shares one layout, one table of contents and one set of
-bookmarks. All values are strings by the time they reach the template; the template escapes them.
+bookmarks. All values are strings by the time they reach the template; the template escapes them, except
+the HTML of a :func:`markdown` block, which :func:`governance.markdown.to_html` has sanitised.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from governance.markdown import to_html
 from reports.rendering.charts import ChartSpec
+from reports.rendering.widths import cell_class
 
 Block = dict[str, Any]
 
@@ -31,6 +34,15 @@ def text(value: str) -> Block:
     return {"kind": "text", "text": value}
 
 
+def markdown(source: str) -> Block:
+    """Markdown source (an evidence document, or plain text quoted by ``governance.markdown.literal``).
+
+    Its headings start at ``<h3>``, below the section (``<h1>``) and subsection (``<h2>``) headings that
+    introduce it, so they are neither bookmarks nor page breaks.
+    """
+    return {"kind": "markdown", "html": to_html(source, top_heading=3)}
+
+
 def note(value: str) -> Block:
     """A small grey paragraph for explanations and "nothing supplied" notices."""
     return {"kind": "note", "text": value}
@@ -43,7 +55,7 @@ def facts(rows: Iterable[tuple[str, str] | tuple[str, str, str]]) -> Block:
 
 def fact(label: str, value: str, css_class: str = "") -> dict[str, str]:
     """One label/value row, as used on covers and in :func:`facts`."""
-    return {"label": label, "value": value, "class": css_class}
+    return {"label": label, "value": value, "class": cell_class(value, css_class)}
 
 
 def table_block(table: dict[str, Any]) -> Block:

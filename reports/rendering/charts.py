@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import textwrap
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
+from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
 from matplotlib.transforms import IdentityTransform
 
 from monitoring.metrics import catalogue
@@ -40,6 +42,8 @@ WARN_COLOUR = "#E69F00"
 BAD_COLOUR = "#D55E00"
 NEUTRAL_COLOUR = "#56B4E9"
 LINE_COLOUR = "#333333"
+NOT_JUDGED_COLOUR = "#DDDDDD"  # groups too small to judge: grey and hatched, never red or green
+HATCH_COLOUR = "#777777"
 
 PSI_WARN = catalogue.band("drift", "psi_warn").default  # the declared bands, read once
 PSI_ALERT = catalogue.band("drift", "psi_fail").default
@@ -293,19 +297,52 @@ def shap_beeswarm_chart(
 
 @_isolated
 def fairness_chart(
-    metric: str, values: Mapping[str, float], *, threshold: float, higher_is_better: bool = True
+    metric: str,
+    values: Mapping[str, float | None],
+    *,
+    threshold: float,
+    higher_is_better: bool = True,
+    not_judged: Mapping[str, int] | None = None,
+    min_group_size: int | None = None,
 ) -> bytes:
     """Bars of ``metric`` per group with a dashed line at ``threshold``; groups on the wrong side in red.
 
     ``higher_is_better`` says which side passes, e.g. True for a disparate-impact ratio against 0.8.
+    Groups in ``not_judged`` (label -> rows; smaller than the check's ``min_group_size``) are drawn as
+    grey hatched bars labelled "not judged (n < min)": shown, but neither passing nor failing.
     """
+    small = dict(not_judged or {})
     names = list(values)
     numbers = [_finite(values[name]) for name in names]
     passed = [(v >= threshold) if higher_is_better else (v <= threshold) for v in numbers]
+    colours = [
+        NOT_JUDGED_COLOUR if n in small else GOOD_COLOUR if ok else BAD_COLOUR
+        for n, ok in zip(names, passed, strict=True)
+    ]
     fig, ax = _figure(*fairness_chart_size(metric, values), left=_label_width(names), top=0.3)
-    _hbars(ax, numbers, [GOOD_COLOUR if ok else BAD_COLOUR for ok in passed])
+    _hbars(ax, numbers, colours, hatched={NOT_JUDGED_COLOUR})
     _row_labels(ax, names)
-    ax.set_xlim(min([0.0, *numbers]) * 1.05, max([threshold, *numbers]) * 1.08)
+    high = max([threshold, *numbers]) * 1.08
+    if small:
+        # Room right of the longest grey bar for its label (about 1.3 in of the axes' width).
+        axes_width = ax.get_position().width * fig.get_figwidth()
+        longest = max(numbers[i] for i, name in enumerate(names) if name in small)
+        high = max(high, longest / max(0.2, 1 - 1.3 / axes_width))
+    ax.set_xlim(min([0.0, *numbers]) * 1.05, high)
+    minimum = f" < {min_group_size}" if min_group_size is not None else " too small"
+    for row, name in enumerate(names):
+        if name in small:
+            label = f"not judged (n = {small[name]}{minimum})"
+            ax.text(
+                numbers[row],
+                row,
+                f" {label}",
+                fontsize=7,
+                ha="left",
+                va="center",
+                color="#444444",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6},  # over the threshold line
+            )
     ax.axvline(threshold, color=LINE_COLOUR, linestyle="--", linewidth=0.8)
     ax.text(
         threshold,
@@ -383,9 +420,10 @@ def time_series_chart(
     The chart never decides what breaches: a point is amber when its run judged it ``warn`` and red when
     ``fail`` (the check applied the metric's declared direction), so a p-value and a PSI cannot be drawn
     the same way. ``log_scale`` draws p-values, which span many orders of magnitude. Missing values
-    (``None``) leave a gap. At most about twelve x labels are shown.
+    (``None``) leave a gap. At most about eight x labels are shown (more overlap at this width).
     """
-    fig, ax = _figure(*SERIES, left=0.7, bottom=0.75, top=0.3)
+    label_lines = _wrapped_axis_label(metric, SERIES[1] - 0.75 - 0.3)
+    fig, ax = _figure(*SERIES, left=0.6 + 0.15 * len(label_lines), bottom=0.75, top=0.3)
     xs = list(range(len(points)))
     ys = [math.nan if p.value is None else float(p.value) for p in points]
     if log_scale:
@@ -401,10 +439,43 @@ def time_series_chart(
             ax.scatter(*zip(*marked, strict=True), color=colour, s=16, zorder=3, label=label)
     if thresholds or any(p.status in {"warn", "fail"} for p in points):
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=4, fontsize=7)
-    step = max(1, math.ceil(len(points) / 12))
+    step = max(1, math.ceil(len(points) / 8))
     ax.set_xticks(xs[::step], [p.label for p in points][::step], rotation=30, ha="right")
-    ax.set_ylabel(_short(metric, 40))
+    if log_scale:
+        _sparse_log_labels(ax)
+    ax.set_ylabel("\n".join(label_lines))
     return _svg(fig, f"series-{metric}")
+
+
+def _wrapped_axis_label(label: str, height_in: float, *, max_lines: int = 2) -> list[str]:
+    """``label`` in at most ``max_lines`` lines that fit along an axis ``height_in`` inches long.
+
+    A long metric name ("chi-square test of homogeneity p-value (column 'x')") used to run off the
+    chart; the heading above the chart carries the full name.
+    """
+    per_line = max(8, int(height_in * 72 / (_RC["axes.labelsize"] * 0.6)))
+    lines = textwrap.wrap(label, per_line) or [label]
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], _short(" ".join(lines[max_lines - 1 :]), per_line)]
+    return lines
+
+
+def _sparse_log_labels(ax) -> None:
+    """On a log axis, label minor ticks only at 2 and 5 times a power of ten, and none over wide ranges.
+
+    matplotlib labels every minor tick when a log axis spans about a decade, and on a short chart the
+    labels overlap ("3 x 10^-2" over "4 x 10^-2").
+    """
+    low, high = ax.get_ylim()
+    if low <= 0 or high <= low:
+        return
+    if math.log10(high / low) > 1.5:
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        return
+    ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    ax.yaxis.set_minor_formatter(
+        LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(math.inf, math.inf))
+    )
 
 
 _SIZES: dict[Callable[..., bytes], Callable[..., tuple[float, float]]] = {
@@ -496,15 +567,23 @@ def _new_figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _hbars(ax, values: Sequence[float], colours: Sequence[str], *, height: float = 0.7) -> None:
+def _hbars(
+    ax,
+    values: Sequence[float],
+    colours: Sequence[str],
+    *,
+    height: float = 0.7,
+    hatched: frozenset | set = frozenset(),
+) -> None:
     """Horizontal bars at y = 0, 1, ... as one path per colour, and axes limits that fit them.
 
     ``Axes.barh`` adds a patch per bar (and updates the data limits for each), and every patch becomes
-    an SVG element that WeasyPrint draws separately; a compound path per colour looks the same.
+    an SVG element that WeasyPrint draws separately; a compound path per colour looks the same. Bars of
+    a colour in ``hatched`` are outlined and hatched, so they read apart in greyscale print too.
     """
     half = height / 2
     boxes = [[(0, y - half), (v, y - half), (v, y + half), (0, y + half)] for y, v in enumerate(values)]
-    _add_boxes(ax, boxes, colours)
+    _add_boxes(ax, boxes, colours, hatched=hatched)
     high = max([0.0, *values])
     ax.set_xlim(min([0.0, *values]) * 1.05, high * 1.05 if high > 0 else 1.0)
     ax.set_ylim(len(values) - 0.5, -0.5)
@@ -533,13 +612,24 @@ def _vbars(
     ax.autoscale_view()
 
 
-def _add_boxes(ax, boxes: list, colours: Sequence[str], *, label: str | None = None) -> None:
+def _add_boxes(
+    ax,
+    boxes: list,
+    colours: Sequence[str],
+    *,
+    label: str | None = None,
+    hatched: frozenset | set = frozenset(),
+) -> None:
     by_colour: dict[str, list] = {}
     for box, colour in zip(boxes, colours, strict=True):
         by_colour.setdefault(colour, []).append(box)
     for colour, group in by_colour.items():
         path = Path.make_compound_path_from_polys(np.asarray(group, dtype=float))
-        ax.add_patch(PathPatch(path, facecolor=colour, edgecolor="none", label=label))
+        if colour in hatched:
+            patch = PathPatch(path, facecolor=colour, edgecolor=HATCH_COLOUR, hatch="////", linewidth=0.6)
+        else:
+            patch = PathPatch(path, facecolor=colour, edgecolor="none", label=label)
+        ax.add_patch(patch)
         label = None  # one legend entry per call
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from reports.rendering import pdf as pdf_module
+from reports.rendering import widths as column_widths
 from reports.rendering.charts import ChartSpec
 from reports.rendering.inputs import DocumentInfo, canonical_json, inputs_digest, jsonable, utc_iso
 
@@ -159,14 +160,29 @@ def table(
 ) -> dict[str, Any]:
     """The context ``templates/reports/pdf/_table.html`` expects.
 
-    ``widths`` are percentages per column; ``classes`` CSS classes per column (``num`` right-aligns,
-    ``hash`` prints monospaced and may break anywhere). Cells are converted with ``str``.
+    ``widths`` are percentages per column, widened where a column's longest word needs it (see
+    :mod:`reports.rendering.widths`); ``classes`` CSS classes per column (``num`` right-aligns,
+    ``hash`` prints monospaced and may break anywhere). Cells are converted with ``str`` and classed
+    by what they hold: a cell containing a digest or a URI may break anywhere; any other word is never
+    broken (a column that cannot hold its words even so is hyphenated where needed).
     """
     column_classes = list(classes) + [""] * (len(columns) - len(classes))
+    cells = [
+        [(text, column_widths.cell_class(text, column_classes[i])) for i, text in enumerate(map(_cell, row))]
+        for row in rows
+    ]
+    fitted, tight = column_widths.fit_widths(widths, columns, cells)
+    column_classes = [f"{c} tight".strip() if tight[i] else c for i, c in enumerate(column_classes)]
     return {
         "columns": [{"text": c, "class": column_classes[i]} for i, c in enumerate(columns)],
-        "widths": list(widths),
-        "rows": [[{"text": _cell(c), "class": column_classes[i]} for i, c in enumerate(row)] for row in rows],
+        "widths": fitted if columns else [],
+        "rows": [
+            [
+                {"text": text, "class": f"{css} tight".strip() if tight[i] else css}
+                for i, (text, css) in enumerate(row)
+            ]
+            for row in cells
+        ],
         "caption": caption,
         "empty": empty,
     }

@@ -214,6 +214,9 @@ def _pdf_options(meta: dict, attachments: list) -> dict:
         "custom_metadata": True,
         # Same identifier for the same content: WeasyPrint hashes the PDF objects when this is True.
         "pdf_identifier": True,
+        # Tagged PDF (structure tree from the HTML: headings, paragraphs, tables, lists; /Lang from
+        # <html lang>), so screen readers and text extraction follow the document; PDF/A-3b allows it.
+        "pdf_tags": True,
     }
 
 
