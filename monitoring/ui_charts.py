@@ -40,7 +40,7 @@ def run_charts(run: CheckRun) -> list[Chart]:
     """The charts of a succeeded run (none for other states or for kinds without charts)."""
     if run.status != RunStatus.SUCCEEDED or not run.results:
         return []
-    key = f"attest:ui-charts:v1:{run.pk}:{run.result_sha256}"
+    key = f"attest:ui-charts:v2:{run.pk}:{run.result_sha256}"  # v2: small fairness groups drawn
     drawn = cache.get(key)
     if drawn is None:
         drawn = [(c.title, c.caption, str(c.svg)) for c in _draw(run)]
@@ -132,24 +132,39 @@ def _bin_labels(edges: list[float | None]) -> list[str]:
 
 
 def _fairness(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
+    """Selection rate per group against the parity line; groups below ``min_group_size`` are drawn too,
+    grey and hatched and labelled "not judged", as the report's chart and table show them."""
     ratio = _threshold(run, "demographic_parity_ratio_min", data.get("disparate_impact_line") or FOUR_FIFTHS)
+    minimum = ((run.results.get("metrics") or {}).get("fairness") or {}).get("min_group_size")
     found = []
     for grouping in data.get("group_bars", []):
-        rates = {
-            group["label"]: group["selection_rate"]
-            for group in grouping["groups"]
-            if group["judged"] and group["selection_rate"] is not None
-        }
-        if not rates:
+        shown = [group for group in grouping["groups"] if group["selection_rate"] is not None]
+        judged = [group["selection_rate"] for group in shown if group["judged"]]
+        if not judged:
             continue
-        line = ratio * max(rates.values())
+        rates = {group["label"]: group["selection_rate"] for group in shown}
+        small = {group["label"]: group["count"] for group in shown if not group["judged"]}
+        line = ratio * max(judged)
         name = " & ".join(grouping["features"])
+        caption = (
+            f"Share of positive predictions per group of {name}; the dashed line is {ratio:g} × the "  # noqa: RUF001
+            f"highest judged group's rate ({line:.3g}): a group below it fails the demographic-parity ratio."
+        )
+        if small:
+            fewer = f"fewer than {minimum} rows" if minimum is not None else "too few rows"
+            caption += f" Grey hatched bars: groups with {fewer}, shown but not judged."
         found.append(
             _chart(
                 f"Selection rate by {name}",
-                f"Share of positive predictions per group of {name}; the dashed line is {ratio:g} × the "  # noqa: RUF001
-                f"highest group's rate ({line:.3g}): a group below it fails the demographic-parity ratio.",
-                charts.fairness_chart("selection rate", rates, threshold=line, higher_is_better=True),
+                caption,
+                charts.fairness_chart(
+                    "selection rate",
+                    rates,
+                    threshold=line,
+                    higher_is_better=True,
+                    not_judged=small,
+                    min_group_size=minimum,
+                ),
             )
         )
     return found
