@@ -51,6 +51,7 @@ def policy_form(policy: Policy, **changes) -> dict:
         "approval_valid_months": policy.approval_valid_months,
         "blocking_finding_severity": policy.blocking_finding_severity,
         "review_trigger_severity": policy.review_trigger_severity,
+        "evidence_change": policy.evidence_change,
     }
     return {**data, **changes}
 
