@@ -168,7 +168,8 @@ def _baseline(options: dict[str, Any], version, reference) -> dict[str, Any]:
 
 
 def _baseline_run(run_id: int, version) -> dict[str, Any]:
-    """A succeeded explainability run of the same model that the requester may see, as a snapshot.
+    """A succeeded explainability run of the same model, as a snapshot (the service that queues the run
+    checks the requester may see it: ``monitoring.services.runs.check_run_create``).
 
     The snapshot (its global importance, result digest, version and dataset) is stored in the run's
     configuration, so the judgement does not depend on reading another run later.
@@ -176,7 +177,7 @@ def _baseline_run(run_id: int, version) -> dict[str, Any]:
     from monitoring.models import CheckRun, RunStatus
 
     field = "config.options.baseline_run"
-    candidates = _visible(CheckRun.objects.filter(model_version__model_id=version.model_id))
+    candidates = CheckRun.objects.filter(model_version__model_id=version.model_id)
     run = (
         candidates.select_related("model_version__model", "current_dataset__dataset")
         .filter(pk=run_id)
@@ -201,17 +202,6 @@ def _baseline_run(run_id: int, version) -> dict[str, Any]:
         "explainer": explanation.get("explainer"),
         "importance": explanation["global_importance"],
     }
-
-
-def _visible(queryset):
-    """Runs the requesting user may see (the request's actor; the system sees everything)."""
-    from governance import access, context
-    from governance.models import User
-
-    actor_id = context.current().actor_id
-    if actor_id is None:
-        return queryset
-    return access.scope(User.objects.filter(pk=actor_id).first(), queryset)
 
 
 def needs_model(config: dict[str, Any]) -> bool:

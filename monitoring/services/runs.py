@@ -68,6 +68,7 @@ def check_run_create(
     if reference is not None and not _uses_reference(kind):
         raise ValidationError({"reference_dataset": [f"A {kind} check does not use a reference dataset."]})
     resolved = KINDS[kind].normalise(config or {}, version=version, reference=reference, current=current)
+    _require_visible_baseline(actor, version, resolved)
     run = CheckRun(
         kind=kind,
         model_version=version,
@@ -88,6 +89,22 @@ def check_run_create(
         record(action="check.queued", actor=actor, obj=run, after=_queued_facts(run))
         transaction.on_commit(lambda: dispatch(run.pk, run.task_name, run.celery_task_id))
     return run
+
+
+def _require_visible_baseline(actor: User | None, version: ModelVersion, config: dict[str, Any]) -> None:
+    """A baseline run named in the request is evidence its requester must be allowed to see (an invisible
+    run reads exactly like a missing one)."""
+    baseline = config.get("baseline") or {}
+    if actor is None or baseline.get("source") != "run":
+        return
+    if not access.scope(actor, CheckRun.objects.filter(pk=baseline["run"])).exists():
+        raise ValidationError(
+            {
+                "config.options.baseline_run": [
+                    f"No check run #{baseline['run']} of model {version.model.name} is visible to you."
+                ]
+            }
+        )
 
 
 def _uses_reference(kind: str) -> bool:
