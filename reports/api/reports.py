@@ -43,6 +43,13 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         period_start = serializers.DateTimeField(required=False, allow_null=True)
         period_end = serializers.DateTimeField(required=False, allow_null=True)
         variant = serializers.ChoiceField(choices=Variant.choices, default=Variant.STANDARD)
+        approval = serializers.IntegerField(
+            min_value=1,
+            required=False,
+            allow_null=True,
+            help_text="Validation and documentation reports: the approval request whose signed evidence the "
+            "report describes (default: the version's latest completed approval, else its pending one).",
+        )
 
     class Output(JobOutput):
         url = serializers.SerializerMethodField()
@@ -87,6 +94,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
             period_start=data.get("period_start"),
             period_end=data.get("period_end"),
             variant=data["variant"],
+            approval_id=data.get("approval"),
         )
         output = self.Output(self.get_queryset().get(pk=report.pk)).data
         return Response(output, status=status.HTTP_202_ACCEPTED, headers={"Location": output["url"]})

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from governance.annex_iv import ANNEX_IV, AnnexItem, AnnexSection
 from reports.rendering import blocks as b
 from reports.rendering.common import (
     RenderedReport,
@@ -40,74 +41,15 @@ from reports.rendering.pdf import DEFAULT_TIME_LIMIT
 KIND = "documentation"
 
 
-@dataclass(frozen=True)
-class AnnexItem:
-    """One requirement of Annex IV: its key (``"2d"``), a short label and the requirement, paraphrased."""
+@dataclass(frozen=True, kw_only=True)
+class ItemState:
+    """An item's status as ``governance.services.annex_iv.annex_iv_status`` judged it (the one function
+    every document reads): ``supplied``, ``partial`` or ``missing``, the sources present and what would
+    supply it."""
 
-    key: str
-    label: str
-    requirement: str
-
-
-@dataclass(frozen=True)
-class AnnexSection:
-    """One of the nine numbered sections of Annex IV."""
-
-    number: int
-    title: str
-    items: tuple[AnnexItem, ...]
-
-
-def _item(key: str, label: str, requirement: str) -> AnnexItem:
-    return AnnexItem(key, label, requirement)
-
-
-ANNEX_IV: tuple[AnnexSection, ...] = (
-    AnnexSection(1, "General description of the AI system", (
-        _item("1a", "Intended purpose, provider and version", "Intended purpose, name of the provider, version and its relation to previous versions."),
-        _item("1b", "Interaction with other hardware and software", "How the system interacts with hardware or software, including other AI systems, that are not part of it."),
-        _item("1c", "Software and firmware versions", "Versions of relevant software or firmware and requirements related to version updates."),
-        _item("1d", "Forms placed on the market", "All forms in which the system is placed on the market or put into service (packages, downloads, APIs)."),
-        _item("1e", "Hardware", "The hardware on which the system is intended to run."),
-        _item("1f", "Product integration", "Where the system is a component of products: external features, marking and internal layout."),
-        _item("1g", "User interface", "A basic description of the user interface provided to the deployer."),
-        _item("1h", "Instructions for use", "Instructions for use for the deployer."),
-    )),
-    AnnexSection(2, "Elements of the AI system and its development", (
-        _item("2a", "Development methods and steps", "Methods and steps of development, including use of pre-trained systems or third-party tools."),
-        _item("2b", "Design specifications", "General logic, key design choices and assumptions, what the system optimises for, expected output and trade-offs."),
-        _item("2c", "System architecture and resources", "How software components build on each other; computational resources for development, training, testing, validation."),
-        _item("2d", "Data requirements", "Datasheets: training data sets, provenance, scope, characteristics, how obtained and selected, labelling, cleaning."),
-        _item("2e", "Human oversight assessment", "Assessment of the human oversight measures (Article 14) and of measures to interpret outputs (Article 13(3)(d))."),
-        _item("2f", "Pre-determined changes", "Pre-determined changes to the system and its performance, and how continuous compliance is ensured."),
-        _item("2g", "Validation and testing", "Validation and testing procedures and data; metrics for accuracy, robustness, discriminatory impact; signed test reports."),
-        _item("2h", "Cybersecurity measures", "Cybersecurity measures put in place."),
-    )),
-    AnnexSection(3, "Monitoring, functioning and control", (
-        _item("3a", "Capabilities and limitations", "Capabilities and limitations in performance, including accuracy for specific persons or groups and overall."),
-        _item("3b", "Foreseeable unintended outcomes", "Foreseeable unintended outcomes and sources of risk to health, safety, fundamental rights and discrimination."),
-        _item("3c", "Human oversight measures", "Human oversight measures (Article 14), including technical measures to interpret outputs."),
-        _item("3d", "Input data specifications", "Specifications on input data, as appropriate."),
-    )),
-    AnnexSection(4, "Appropriateness of the performance metrics", (
-        _item("4", "Performance metrics", "Why the performance metrics are appropriate for this system."),
-    )),
-    AnnexSection(5, "Risk management system", (
-        _item("5", "Risk management system", "The risk management system in accordance with Article 9."),
-    )),
-    AnnexSection(6, "Changes through the lifecycle", (
-        _item("6", "Relevant changes", "Relevant changes made by the provider to the system through its lifecycle."),
-    )),
-    AnnexSection(7, "Standards applied", (
-        _item("7", "Harmonised standards and other specifications", "Harmonised standards applied, or the solutions adopted to meet Chapter III, Section 2, and other standards applied."),
-    )),
-    AnnexSection(8, "EU declaration of conformity", (
-        _item("8", "Declaration of conformity", "A copy of the EU declaration of conformity (Article 47)."),
-    )),
-    AnnexSection(9, "Post-market monitoring", (
-        _item("9", "Post-market monitoring plan", "The system to evaluate performance after placing on the market (Article 72), including the monitoring plan."),
-    )),
-)  # fmt: skip
+    status: str
+    present: Sequence[str] = ()
+    needed: Sequence[str] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +65,9 @@ class ChangeEntry:
 class DocumentationInput:
     """What the Annex IV document shows.
 
-    ``answers`` maps item keys of :data:`ANNEX_IV` (``"1a"`` ... ``"9"``) to free text. Structured data
+    ``answers`` maps item keys of :data:`ANNEX_IV` (``"1a"`` ... ``"9"``) to free text, as Markdown
+    source (rendered sanitised, headings below the item's; quote plain text with
+    ``governance.markdown.literal`` to print it as typed). Structured data
     counts as supplied for its item: ``datasets`` for 2(d), ``validation_metrics`` and ``test_reports``
     for 2(g), ``group_metrics`` for 3(a), ``changes`` for 6, ``standards`` for 7, ``monitoring_plan``
     for 9; the model's purpose for 1(a).
@@ -140,11 +84,19 @@ class DocumentationInput:
     changes: Sequence[ChangeEntry] = ()
     standards: Sequence[str] = ()
     monitoring_plan: Sequence[str] = ()
+    performance_metrics: Sequence[MetricResult] = ()
+    record: str = ""
+    states: Mapping[str, ItemState] = field(default_factory=dict)
+
+    def state(self, key: str) -> ItemState:
+        return self.states.get(key) or ItemState(status="missing")
 
 
 def missing_items(data: DocumentationInput) -> list[AnnexItem]:
-    """The Annex IV items with neither an answer nor structured data, in Annex order."""
-    return [item for section in ANNEX_IV for item in section.items if not _item_blocks(data, item)]
+    """The Annex IV items not supplied (missing or partial), in Annex order, as ``states`` says."""
+    return [
+        item for section in ANNEX_IV for item in section.items if data.state(item.key).status != "supplied"
+    ]
 
 
 def build_documentation_pdf(
@@ -153,7 +105,7 @@ def build_documentation_pdf(
     """Render the Annex IV technical documentation of ``data.model``, listing what is still missing."""
     missing = missing_items(data)
     total = sum(len(section.items) for section in ANNEX_IV)
-    sections = [_missing_section(missing), *(_annex_section(data, section) for section in ANNEX_IV)]
+    sections = [_missing_section(data, missing), *(_annex_section(data, section) for section in ANNEX_IV)]
     title = f"Technical documentation: {data.model.label}"
     context = {
         "doc": {
@@ -170,7 +122,8 @@ def build_documentation_pdf(
             b.fact("Risk tier", tier_text(data.model.risk_tier)),
             b.fact("EU AI Act category", data.model.eu_ai_act_category or "—"),
             b.fact(
-                "Completeness", f"{total - len(missing)} of {total} items supplied; {len(missing)} missing"
+                "Completeness",
+                f"{total - len(missing)} of {total} items supplied; {len(missing)} not supplied",
             ),
             b.fact("Generated", utc_text(data.document.generated_at)),
             b.fact("Generated by", data.document.generated_by),
@@ -190,44 +143,53 @@ def build_documentation_pdf(
     )
 
 
-def _missing_section(missing: Sequence[AnnexItem]) -> dict[str, Any]:
+def _missing_section(data: DocumentationInput, missing: Sequence[AnnexItem]) -> dict[str, Any]:
+    blocks = [b.note(data.record)] if data.record else []
     if not missing:
-        return b.section(
-            "missing", "What is still missing", [b.note("Every Annex IV item has been supplied.")]
-        )
-    rows = [(_item_number(item), item.label, item.requirement) for item in missing]
-    return b.section(
-        "missing",
-        "What is still missing",
-        [
-            b.note(f"{len(missing)} Annex IV items have nothing supplied yet."),
-            b.table_block(table(["Item", "Topic", "Requirement"], rows, widths=[9, 26, 65])),
-        ],
-    )
+        blocks.append(b.note("Every Annex IV item has been supplied."))
+        return b.section("missing", "What is still missing", blocks)
+    rows = [
+        (item.number, item.label, data.state(item.key).status, "; or ".join(data.state(item.key).needed))
+        for item in missing
+    ]
+    partial = sum(1 for item in missing if data.state(item.key).status == "partial")
+    blocks += [
+        b.note(
+            f"{len(missing)} Annex IV items are not supplied: {len(missing) - partial} missing, {partial} "
+            "partly supplied. The validation report's EU AI Act controls read the same statuses."
+        ),
+        b.table_block(table(["Item", "Topic", "Status", "Supplied by"], rows, widths=[8, 24, 11, 57])),
+    ]
+    return b.section("missing", "What is still missing", blocks)
 
 
 def _annex_section(data: DocumentationInput, section: AnnexSection) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     for item in section.items:
-        content = _item_blocks(data, item)
-        blocks.append(b.heading(f"{_item_number(item)} {item.label}", f"annex-{item.key}"))
+        state = data.state(item.key)
+        blocks.append(b.heading(f"{item.number} {item.label}", f"annex-{item.key}"))
         blocks.append(b.note(item.requirement))
-        blocks.extend(
-            content
-            or [b.bullet_list(["Missing: nothing has been supplied for this item."], css_class="missing")]
-        )
+        blocks.append(_status_line(state))
+        blocks.extend(_item_blocks(data, item))
     return b.section(f"annex-section-{section.number}", f"{section.number}. {section.title}", blocks)
 
 
-def _item_number(item: AnnexItem) -> str:
-    return f"{item.key[0]}({item.key[1:]})" if len(item.key) > 1 else item.key
+def _status_line(state: ItemState) -> dict[str, Any]:
+    if state.status == "supplied":
+        return b.note(f"Supplied by {', '.join(state.present)}.")
+    needed = "; or ".join(state.needed)
+    if state.status == "partial":
+        text = f"Partly supplied: {', '.join(state.present)} present; still needed: {needed}."
+    else:
+        text = f"Missing: nothing has been supplied for this item; it needs {needed}."
+    return b.bullet_list([text], css_class="missing")
 
 
 def _item_blocks(data: DocumentationInput, item: AnnexItem) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     answer = data.answers.get(item.key, "").strip()
     if answer:
-        blocks.append(b.text(answer))
+        blocks.append(b.markdown(answer))
     structured = _STRUCTURED.get(item.key)
     if structured is not None:
         blocks.extend(structured(data))
@@ -307,8 +269,13 @@ def _monitoring(data: DocumentationInput) -> list[dict[str, Any]]:
     return [b.bullet_list(data.monitoring_plan)] if data.monitoring_plan else []
 
 
+def _performance(data: DocumentationInput) -> list[dict[str, Any]]:
+    return [b.table_block(_metric_table(data.performance_metrics))] if data.performance_metrics else []
+
+
 _STRUCTURED = {
     "1a": _purpose,
+    "4": _performance,
     "2d": _datasets,
     "2g": _validation,
     "3a": _groups,

@@ -111,6 +111,7 @@ class SignatureItem:
     comment: str = ""
     digest: str = ""
     authentication: str = ""
+    digest_note: str = ""  # "matches the approved manifest", or how the manifest it signed differs
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -78,15 +78,21 @@ class PerformanceEvidence:
 
 @dataclass(frozen=True, kw_only=True)
 class FairnessEvidence:
-    """One fairness metric per group of one sensitive feature, against its threshold."""
+    """One fairness metric per group of one sensitive feature, against its threshold.
+
+    ``not_judged`` lists the groups smaller than the check's ``min_group_size``: they are shown (value and
+    size) but neither pass nor fail, in the chart (grey, hatched) and in the table alike.
+    """
 
     metric: str
     sensitive_feature: str
     threshold: float
-    groups: Mapping[str, float]
+    groups: Mapping[str, float | None]
     higher_is_better: bool = True
     group_sizes: Mapping[str, int] = field(default_factory=dict)
     outcome: str = "info"
+    not_judged: Sequence[str] = ()
+    min_group_size: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +136,7 @@ class StabilityEvidence:
     distributions: Sequence[Distribution] = ()
     warn: float = charts.PSI_WARN
     alert: float = charts.PSI_ALERT
+    dataset_metrics: Sequence[MetricResult] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,12 +151,28 @@ class CheckRunSummary:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LaterEvidence:
+    """Evidence that arrived after the described approval's manifest was frozen (not part of what was signed).
+
+    ``runs``: (run id, kind, outcome, finished at, outcome reason); ``documents``: (title, type, uploaded
+    at, SHA-256); ``material``: the changes the policy counts as material, in words.
+    """
+
+    title: str
+    runs: Sequence[tuple[str, str, str, datetime, str]] = ()
+    documents: Sequence[tuple[str, str, datetime, str]] = ()
+    material: Sequence[str] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class ValidationReportInput:
     """Everything the validation report shows; plain values only (see ``common`` for shared records).
 
-    ``evidence_digest`` is the approval request's digest over ``manifest`` (the canonical evidence
-    manifest, attached to the PDF/A variant as ``manifest.json``); ``audit_chain_head`` is the chain
-    head when the report was generated; ``outcome`` is ``pass``, ``warn`` or ``fail``.
+    ``evidence_digest`` is the described approval request's digest over ``manifest`` (the canonical
+    evidence manifest its signers signed, attached to the PDF/A variant as ``manifest.json``), or the
+    digest a request would sign now when ``record`` says nothing was signed; ``later`` is the evidence
+    that arrived after it; ``audit_chain_head`` is the chain head when the report was generated;
+    ``outcome`` is ``pass``, ``warn`` or ``fail``.
     """
 
     document: DocumentInfo
@@ -159,10 +182,13 @@ class ValidationReportInput:
     outcome: str
     summary: str
     scope: str
+    record: str = ""
     environment: str = ""
     policy: str = ""
     conceptual_soundness: Sequence[Statement] = ()
     datasets: Sequence[DatasetProfile] = ()
+    data_quality: Sequence[MetricResult] = ()
+    data_quality_run: str = ""
     performance: PerformanceEvidence | None = None
     fairness: Sequence[FairnessEvidence] = ()
     explainability: ExplainabilityEvidence | None = None
@@ -170,6 +196,7 @@ class ValidationReportInput:
     findings: Sequence[FindingItem] = ()
     approvals: Sequence[SignatureItem] = ()
     evidence: Sequence[EvidenceItem] = ()
+    later: LaterEvidence | None = None
     controls: Sequence[ControlStatus] = ()
     check_runs: Sequence[CheckRunSummary] = ()
     manifest: Mapping[str, Any] = field(default_factory=dict)
@@ -191,7 +218,7 @@ def build_validation_pdf(
         _summary_section(data),
         b.section("scope", "Scope", _scope_blocks(data)),
         b.section("conceptual-soundness", "Conceptual soundness", _soundness_blocks(data)),
-        b.section("data", "Data", _data_blocks(data.datasets)),
+        b.section("data", "Data", [*_data_blocks(data.datasets), *_quality_blocks(data)]),
         b.section("outcomes", "Outcomes analysis", _performance_blocks(data.performance, specs)),
         b.section("fairness", "Fairness", _fairness_blocks(data.fairness, specs)),
         b.section("explainability", "Explainability", _explainability_blocks(data.explainability, specs)),
@@ -199,6 +226,7 @@ def build_validation_pdf(
         b.section("findings", "Findings", _findings_blocks(data.findings)),
         b.section("approvals", "Approvals", _approval_blocks(data)),
         b.section("evidence", "Evidence index", _evidence_blocks(data.evidence)),
+        *_later_section(data.later),
         b.section("controls", "Control coverage", _control_blocks(data.controls)),
     ]
     title = f"Validation report: {data.model.label}"
@@ -255,7 +283,11 @@ def _cover(data: ValidationReportInput) -> list[dict[str, str]]:
         b.fact("Version", str(model.version)),
         b.fact("Risk tier", tier_text(model.risk_tier)),
         b.fact("Overall outcome", outcome_label(data.outcome), f"outcome outcome-{data.outcome}"),
-        b.fact("Evidence digest (SHA-256)", data.evidence_digest, "hash"),
+        b.fact(
+            "Signed evidence digest (SHA-256)" if data.approvals else "Evidence digest (SHA-256, not signed)",
+            data.evidence_digest,
+            "hash",
+        ),
         b.fact("Audit chain head at generation", f"sequence {data.audit_chain_head.sequence}"),
         b.fact("Audit chain head hash", data.audit_chain_head.hash, "hash"),
         b.fact("Generated", utc_text(data.document.generated_at)),
@@ -277,7 +309,12 @@ def _summary_section(data: ValidationReportInput) -> dict[str, Any]:
         ("Controls satisfied", f"{satisfied} of {len(data.controls)}"),
         ("Signatures", str(len(data.approvals))),
     ]
-    return b.section("summary", "Executive summary", [b.facts(rows), b.text(data.summary)])
+    if data.later is not None:
+        rows.append(("Evidence after approval", data.later.title.split(": ", 1)[-1], "outcome outcome-warn"))
+    blocks = [b.facts(rows), b.text(data.summary)]
+    if data.record:
+        blocks.append(b.note(data.record))
+    return b.section("summary", "Executive summary", blocks)
 
 
 def _severity_counts(findings: Sequence[FindingItem]) -> str:
@@ -307,14 +344,26 @@ def _scope_blocks(data: ValidationReportInput) -> list[dict[str, Any]]:
 
 
 def _soundness_blocks(data: ValidationReportInput) -> list[dict[str, Any]]:
+    """Each statement under its title; its text is Markdown (a memo as written, other text quoted)."""
     if not data.conceptual_soundness:
         return [b.note("No conceptual-soundness evidence was supplied.")]
     blocks: list[dict[str, Any]] = []
     for statement in data.conceptual_soundness:
-        blocks += [b.heading(statement.title), b.text(statement.text)]
+        blocks += [b.heading(statement.title), b.markdown(statement.text)]
         if statement.reference:
             blocks.append(b.note(f"Reference: {statement.reference}"))
     return blocks
+
+
+def _quality_blocks(data: ValidationReportInput) -> list[dict[str, Any]]:
+    """The data-quality run's judged issues (the signed evidence's run), worst first."""
+    if not data.data_quality_run:
+        return [b.heading("Data quality"), b.note("No data-quality evidence was supplied.")]
+    return [
+        b.heading("Data quality"),
+        b.note(f"{data.data_quality_run}."),
+        b.table_block(_metrics_table(data.data_quality)),
+    ]
 
 
 def _data_blocks(datasets: Sequence[DatasetProfile]) -> list[dict[str, Any]]:
@@ -409,6 +458,7 @@ def _fairness_blocks(items: Sequence[FairnessEvidence], specs: list[ChartSpec]) 
         name = b.anchor("fairness", str(index), item.metric)
         title = f"{item.metric} by {item.sensitive_feature}"
         side = "at least" if item.higher_is_better else "at most"
+        small = {group: item.group_sizes.get(group, 0) for group in item.not_judged if group in item.groups}
         spec = _add(
             specs,
             charts.spec(
@@ -418,23 +468,23 @@ def _fairness_blocks(items: Sequence[FairnessEvidence], specs: list[ChartSpec]) 
                 item.groups,
                 threshold=item.threshold,
                 higher_is_better=item.higher_is_better,
+                not_judged=small,
+                min_group_size=item.min_group_size,
             ),
         )
         rows = [
-            (
-                group,
-                number(value),
-                number(item.group_sizes.get(group)),
-                "yes" if _meets(item, value) else "no",
-            )
+            (group, number(value), number(item.group_sizes.get(group)), _meets(item, group, value))
             for group, value in item.groups.items()
         ]
+        caption = f"{title}; dashed line: threshold {number(item.threshold)}."
+        if small:
+            caption += f" Grey hatched bars: {_too_small(item)}, shown but not judged."
         blocks += [
             b.heading(title, name),
             b.note(
                 f"Outcome: {outcome_label(item.outcome)}. Each group must be {side} {number(item.threshold)}."
             ),
-            b.chart(spec, f"{title}; dashed line: threshold {number(item.threshold)}."),
+            b.chart(spec, caption),
             b.table_block(
                 table(
                     ["Group", item.metric, "Rows", "Meets threshold"],
@@ -447,8 +497,22 @@ def _fairness_blocks(items: Sequence[FairnessEvidence], specs: list[ChartSpec]) 
     return blocks
 
 
-def _meets(item: FairnessEvidence, value: float) -> bool:
-    return value >= item.threshold if item.higher_is_better else value <= item.threshold
+def _meets(item: FairnessEvidence, group: str, value: float | None) -> str:
+    """``yes``/``no`` for a judged group; a group below the minimum size is said to be not judged."""
+    if group in item.not_judged:
+        rows = item.group_sizes.get(group)
+        minimum = f" < min_group_size {item.min_group_size}" if item.min_group_size is not None else ""
+        return f"not judged: {number(rows)} rows{minimum}"
+    if value is None:
+        return "no value"
+    passed = value >= item.threshold if item.higher_is_better else value <= item.threshold
+    return "yes" if passed else "no"
+
+
+def _too_small(item: FairnessEvidence) -> str:
+    if item.min_group_size is None:
+        return "groups too small to judge"
+    return f"groups of fewer than {item.min_group_size} rows"
 
 
 def _explainability_blocks(
@@ -500,6 +564,7 @@ def _stability_blocks(evidence: StabilityEvidence | None, specs: list[ChartSpec]
     spec = _add(specs, charts.spec("psi", charts.psi_chart, psi, warn=evidence.warn, alert=evidence.alert))
     blocks = [
         b.note(f"Reference: {evidence.reference}. Current: {evidence.current}."),
+        *([b.table_block(_metrics_table(evidence.dataset_metrics))] if evidence.dataset_metrics else []),
         b.chart(
             spec,
             f"PSI per feature; dashed lines at {number(evidence.warn)} (moderate) and {number(evidence.alert)} (significant shift).",
@@ -603,9 +668,54 @@ def _approval_blocks(data: ValidationReportInput) -> list[dict[str, Any]]:
 def _digest_match(signature: SignatureItem, evidence_digest: str) -> str:
     if not signature.digest:
         return "—"
+    if signature.digest_note:
+        return signature.digest_note
     if signature.digest == evidence_digest:
-        return "the evidence digest"
-    return f"DIFFERENT: {signature.digest}"
+        return "matches the approved manifest"
+    return f"a different manifest ({signature.digest})"
+
+
+def _later_section(later: LaterEvidence | None) -> list[dict[str, Any]]:
+    """Evidence after approval, apart from what was signed; no section when nothing came later."""
+    if later is None:
+        return []
+    blocks = [
+        b.note(
+            f"{later.title[:1].upper()}{later.title[1:]}. None of it is part of the signed manifest above; it is "
+            "listed so that a reader sees what changed since the signatures."
+        )
+    ]
+    if later.material:
+        blocks.append(b.heading("Material changes"))
+        blocks.append(b.bullet_list(list(later.material)))
+    if later.runs:
+        rows = [
+            (run_id, kind, outcome_label(outcome), utc_text(at), reason or "—")
+            for run_id, kind, outcome, at, reason in later.runs
+        ]
+        blocks.append(
+            b.table_block(
+                table(
+                    ["Run", "Kind", "Outcome", "Finished (UTC)", "Why"],
+                    rows,
+                    widths=[8, 14, 11, 22, 45],
+                    classes=["num", "", "", "", ""],
+                )
+            )
+        )
+    if later.documents:
+        rows = [(title, kind, utc_text(at), sha) for title, kind, at, sha in later.documents]
+        blocks.append(
+            b.table_block(
+                table(
+                    ["Document", "Type", "Added (UTC)", "SHA-256"],
+                    rows,
+                    widths=[28, 20, 20, 32],
+                    classes=["", "", "", "hash"],
+                )
+            )
+        )
+    return [b.section("later", "Evidence after approval", blocks)]
 
 
 def _evidence_blocks(evidence: Sequence[EvidenceItem]) -> list[dict[str, Any]]:

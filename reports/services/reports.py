@@ -25,6 +25,8 @@ from django.utils import timezone
 
 from governance import access
 from governance.audit import record
+from governance.models import ApprovalRequest
+from governance.services.evidence import approval_of_record
 from registry import storage
 from registry.models import ModelVersion, RegisteredModel
 from reports.models import EvidenceBundle, JobStatus, Report, ReportKind, Variant
@@ -41,6 +43,18 @@ logger = logging.getLogger(__name__)
 STORAGE_PREFIX = "reports"
 STAGES = 4
 VERSION_KINDS = (ReportKind.VALIDATION, ReportKind.DOCUMENTATION, ReportKind.MONITORING)
+APPROVAL_KINDS = (ReportKind.VALIDATION, ReportKind.DOCUMENTATION)
+
+
+def described_approval_id(version: ModelVersion, approval_id: int | None) -> int | None:
+    """The approval a report on ``version`` describes: the one named (it must be the version's), else
+    the approval of record (latest completed, else pending), else None."""
+    if approval_id is None:
+        approval = approval_of_record(version)
+        return approval.pk if approval is not None else None
+    if not ApprovalRequest.objects.filter(pk=approval_id, model_version=version).exists():
+        raise ValidationError({"approval": [f"{version} has no approval request #{approval_id}."]})
+    return approval_id
 
 
 def report_request(
@@ -56,11 +70,15 @@ def report_request(
     bundle: EvidenceBundle | None = None,
     requested_by_name: str = "",
     queue: bool = True,
+    approval_id: int | None = None,
 ) -> Report:
     """Record a report request (``report.requested``) and queue its rendering after commit.
 
     ``actor`` None is the system (a GRC delivery): no permission check. Raises ValidationError for a
-    subject that does not fit the kind, PermissionDenied when the actor may not ask for it.
+    subject that does not fit the kind, PermissionDenied when the actor may not ask for it. A validation
+    or documentation report describes one approval's signed evidence: ``approval_id`` (an approval of
+    this version) or, by default, the version's approval of record when the request is made; either
+    is kept in ``parameters["approval"]`` (None: the version has no approval and the report says so).
     """
     model = version.model if version is not None else model
     if kind == ReportKind.AUDIT_EVIDENCE:
@@ -68,6 +86,11 @@ def report_request(
     _check_subject(kind, version, model, period_start, period_end, variant)
     if actor is not None:
         _check_allowed(actor, kind, version, model)
+    parameters = dict(parameters or {})
+    if kind in APPROVAL_KINDS:
+        parameters["approval"] = described_approval_id(version, approval_id)
+    elif approval_id is not None:
+        raise ValidationError({"approval": [f"A {kind} report describes no single approval."]})
     with transaction.atomic():
         report = Report.objects.create(
             kind=kind,
@@ -76,7 +99,7 @@ def report_request(
             period_start=period_start,
             period_end=period_end,
             variant=variant,
-            parameters=parameters or {},
+            parameters=parameters,
             bundle=bundle,
             requested_by=actor,
             requested_by_name=requested_by_name or jobs.printed_name(actor),
@@ -137,12 +160,15 @@ def _check_allowed(actor, kind: str, version: ModelVersion | None, model: Regist
 
 
 def _request_facts(report: Report) -> dict[str, Any]:
-    return {
+    facts = {
         "kind": report.kind,
         "subject": report.subject_text,
         "variant": report.variant,
         "bundle": report.bundle_id,
     }
+    if "approval" in report.parameters:
+        facts["approval"] = report.parameters["approval"]
+    return facts
 
 
 # ---------------------------------------------------------------------------------------------- render

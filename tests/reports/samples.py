@@ -10,6 +10,7 @@ import math
 import random
 from datetime import UTC, date, datetime, timedelta
 
+from governance.annex_iv import ANNEX_IV
 from reports.rendering.audit_evidence import (
     AuditEventItem,
     AuditEvidenceInput,
@@ -17,7 +18,7 @@ from reports.rendering.audit_evidence import (
     VerificationResult,
 )
 from reports.rendering.charts import BeeswarmFeature, Distribution
-from reports.rendering.documentation import ANNEX_IV, ChangeEntry, DocumentationInput
+from reports.rendering.documentation import ChangeEntry, DocumentationInput, ItemState
 from reports.rendering.inputs import (
     ChainHead,
     ColumnProfile,
@@ -309,6 +310,14 @@ def documentation_input(*, complete: bool = False) -> DocumentationInput:
     }
     if complete:
         answers |= {item.key: f"Answer for {item.label}." for section in ANNEX_IV for item in section.items}
+    supplied = set(answers) | {"1a", "2d", "2g", "3a", "6", "7"}  # the structured data below
+    states = {
+        item.key: ItemState(status="supplied", present=["a sample answer"])
+        if item.key in supplied
+        else ItemState(status="missing", needed=[f"a model tag 'annex_iv.{item.key}' with the text"])
+        for section in ANNEX_IV
+        for item in section.items
+    }
     return DocumentationInput(
         document=document("documentation"),
         model=model(),
@@ -324,6 +333,7 @@ def documentation_input(*, complete: bool = False) -> DocumentationInput:
             ChangeEntry(version=7, released=date(2025, 2, 20), description="Added monotone constraints."),
         ],
         standards=["ISO/IEC 42001:2023 (AI management system)", "ISO/IEC 23894:2023 (AI risk management)"],
+        states=states,
     )
 
 

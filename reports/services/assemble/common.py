@@ -22,8 +22,14 @@ from governance.models import (
     Finding,
     Signature,
 )
-from governance.services.controls import control_coverage
-from governance.services.evidence import latest_check_runs
+from governance.services.controls import control_coverage, evidencing_checks
+from governance.services.evidence import (
+    SignedEvidence,
+    manifest_differences,
+    manifest_digest,
+    signed_evidence,
+    unsigned_evidence,
+)
 from monitoring.models import CheckRun, RunStatus
 from registry.models import DatasetVersion, ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge
@@ -179,16 +185,29 @@ def approval_requests(version: ModelVersion) -> list[ApprovalRequest]:
     )
 
 
-def signature_items(requests: Iterable[ApprovalRequest]) -> list[SignatureItem]:
-    """Every signature as signed: printed name, meaning, decision, UTC time, roles, digest signed."""
+def signature_items(requests: Iterable[ApprovalRequest], manifest: dict[str, Any]) -> list[SignatureItem]:
+    """Every signature as signed: printed name, meaning, decision, UTC time, roles, digest signed, and
+    whether that digest is the one of ``manifest`` (the evidence the document describes) or how the
+    manifest its request froze differs from it, in words."""
+    digest = manifest_digest(manifest)
     items = []
     for request in requests:
+        note = digest_note(request, manifest, digest)
         for signature in sorted(request.signatures.all(), key=lambda s: (s.signed_at, s.pk)):
-            items.append(signature_item(request, signature))
+            items.append(signature_item(request, signature, note))
     return items
 
 
-def signature_item(request: ApprovalRequest, signature: Signature) -> SignatureItem:
+def digest_note(request: ApprovalRequest, manifest: dict[str, Any], digest: str) -> str:
+    """``matches the approved manifest``, or what differs between ``request``'s manifest and it."""
+    if request.evidence_digest == digest:
+        return "matches the approved manifest"
+    differences = manifest_differences(manifest, request.evidence_manifest or {})
+    detail = "; ".join(differences) or "the same evidence in a different form"
+    return f"signed request #{request.pk}'s own manifest, which differs: {detail}"
+
+
+def signature_item(request: ApprovalRequest, signature: Signature, note: str = "") -> SignatureItem:
     stage = request.policy.stage(signature.stage_key) or {}
     return SignatureItem(
         printed_name=signature.printed_name,
@@ -200,11 +219,15 @@ def signature_item(request: ApprovalRequest, signature: Signature) -> SignatureI
         comment=signature.comment,
         digest=signature.evidence_digest,
         authentication=signature.auth_method,
+        digest_note=note,
     )
 
 
-def evidence_items(version: ModelVersion, runs: Iterable[CheckRun]) -> list[EvidenceItem]:
-    """The artifact, the datasets, the check results and every evidence document, each with SHA-256."""
+def evidence_items(
+    version: ModelVersion, runs: Iterable[CheckRun], documents: Iterable[EvidenceDocument]
+) -> list[EvidenceItem]:
+    """The artifact, the datasets, the check results and the evidence documents given (a manifest's),
+    each with SHA-256."""
     model = version.model
     items = [
         EvidenceItem(
@@ -234,7 +257,7 @@ def evidence_items(version: ModelVersion, runs: Iterable[CheckRun]) -> list[Evid
                 uri=reverse("api:check-run-detail", args=[run.pk]),
             )
         )
-    for document in EvidenceDocument.objects.filter(model_version=version).order_by("evidence_type_id", "pk"):
+    for document in documents:
         items.append(
             EvidenceItem(
                 name=document.title,
@@ -247,8 +270,8 @@ def evidence_items(version: ModelVersion, runs: Iterable[CheckRun]) -> list[Evid
     return items
 
 
-def control_statuses(version: ModelVersion) -> list[ControlStatus]:
-    """Every control of the catalogue as ``control_coverage`` judges it for the version."""
+def control_statuses(version: ModelVersion, evidence: SignedEvidence | None = None) -> list[ControlStatus]:
+    """Every control of the catalogue as ``control_coverage`` judges it for the version's signed evidence."""
     return [
         ControlStatus(
             control_id=item["control"],
@@ -257,24 +280,34 @@ def control_statuses(version: ModelVersion) -> list[ControlStatus]:
             status="satisfied" if item["satisfied"] else "not-satisfied",
             evidence=[*item["evidence"], *(f"missing: {missing}" for missing in item["missing"])],
         )
-        for item in control_coverage(version)
+        for item in control_coverage(version, evidence)
     ]
 
 
 # ---------------------------------------------------------------------------------------------- checks
 
 
-def validation_runs(version: ModelVersion) -> list[CheckRun]:
-    """The latest succeeded validation run of each kind: the runs an approval of the version rests on."""
-    runs = latest_check_runs(version)
-    return [runs[kind] for kind in sorted(runs)]
+def described_evidence(report: Job) -> SignedEvidence:
+    """The signed evidence a validation or documentation report describes (``parameters["approval"]``,
+    fixed when it was requested; a report requested before that existed describes the approval of
+    record)."""
+    version = report.model_version
+    parameters = report.parameters or {}
+    if "approval" not in parameters:
+        return signed_evidence(version)
+    approval = (
+        ApprovalRequest.objects.select_related("policy").filter(pk=parameters["approval"]).first()
+        if parameters["approval"] is not None
+        else None
+    )
+    return signed_evidence(version, approval) if approval is not None else unsigned_evidence(version)
 
 
 def controls_by_check() -> dict[str, list[str]]:
-    """``{check kind: [control keys]}`` from each control's ``satisfied_by["checks"]``."""
+    """``{check kind: [control keys]}``: the controls each kind of run is evidence for."""
     mapping: dict[str, list[str]] = {}
     for key, rule in Control.objects.order_by("framework__key", "key").values_list("key", "satisfied_by"):
-        for kind in (rule or {}).get("checks", []):
+        for kind in evidencing_checks(rule):
             mapping.setdefault(kind, []).append(key)
     return mapping
 
@@ -328,7 +361,7 @@ def control_refs(kinds: Iterable[str] | None = None) -> list[records.ControlRef]
     wanted = set(kinds) if kinds is not None else None
     refs = []
     for control in Control.objects.select_related("framework").order_by("framework__key", "key"):
-        checks = set((control.satisfied_by or {}).get("checks", []))
+        checks = set(evidencing_checks(control.satisfied_by))
         if checks and (wanted is None or checks & wanted):
             refs.append(
                 records.ControlRef(

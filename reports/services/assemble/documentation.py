@@ -19,14 +19,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from governance import markdown
+from governance.annex_iv import ANNEX_IV
 from governance.models import EvidenceDocument, Policy
+from governance.services.annex_iv import annex_iv_status
 from monitoring.models import MonitoringPlan
 from registry.models import ModelVersion
 from reports.models import JobStatus, Report, ReportKind
-from reports.rendering.documentation import ANNEX_IV, ChangeEntry, DocumentationInput, missing_items
+from reports.rendering.documentation import ChangeEntry, DocumentationInput, ItemState, missing_items
 from reports.rendering.inputs import EvidenceItem, MetricResult
 from reports.services.assemble import common
-from reports.services.assemble.validation import document_text, metric_result
+from reports.services.assemble.validation import document_text, metric_result, record_statement
 
 TAG_PREFIX = "annex_iv."
 EVIDENCE_ITEMS = {
@@ -43,38 +46,70 @@ def documentation_input(report: Report) -> DocumentationInput:
     """Everything the Annex IV document of ``report.model_version`` shows."""
     version = report.model_version
     model = version.model
-    runs = common.validation_runs(version)
+    evidence = common.described_evidence(report)
+    runs = sorted(evidence.runs, key=lambda run: run.kind)
     return DocumentationInput(
         document=common.document_info(report, report.document_id),
         model=common.model_info(version),
         provider=model.vendor
         if model.is_third_party and model.vendor
         else (model.team.title or model.team.name),
-        answers=answers(version),
+        answers=answers(version, evidence.documents),
         datasets=common.dataset_profiles(version),
         validation_metrics=[metric_result(item) for run in runs for item in run.evaluations or []],
         group_metrics=_group_metrics(runs),
+        performance_metrics=[
+            metric_result(item) for run in runs if run.kind == "performance" for item in run.evaluations or []
+        ],
         test_reports=_test_reports(version),
         changes=_changes(version),
-        standards=_standards(version),
+        standards=_standards(version, evidence),
         monitoring_plan=_plans(version),
+        record=_record(evidence),
+        states=item_states(version, evidence),
     )
+
+
+def _record(evidence) -> str:
+    """Which signed record the document describes, and what came later (listed in the validation report)."""
+    later = evidence.later_summary() if evidence.signed else ""
+    if not later:
+        return record_statement(evidence)
+    return (
+        f"{record_statement(evidence)} Evidence that arrived later ({later}) is not part of this document; "
+        "the validation report lists it apart."
+    )
+
+
+def item_states(version: ModelVersion, evidence) -> dict[str, ItemState]:
+    """Each item's status from ``annex_iv_status``, the function control coverage reads too."""
+    return {
+        status.item.key: ItemState(status=status.status, present=status.present, needed=status.needed)
+        for status in annex_iv_status(version, evidence)
+    }
 
 
 def report_summary(data: DocumentationInput) -> dict[str, Any]:
     missing = [item.key for item in missing_items(data)]
     total = sum(len(section.items) for section in ANNEX_IV)
-    return {"items": total, "supplied": total - len(missing), "missing": missing}
+    partial = [key for key in missing if data.state(key).status == "partial"]
+    return {"items": total, "supplied": total - len(missing), "missing": missing, "partial": partial}
 
 
-def answers(version: ModelVersion) -> dict[str, str]:
-    """Free text per Annex IV item from the inventory, the version, evidence documents and tags."""
+def answers(version: ModelVersion, documents=None) -> dict[str, str]:
+    """Free text per Annex IV item from the inventory, the version, evidence documents and tags.
+
+    Each answer is Markdown source: an evidence document's text as :func:`document_text` gives it (a
+    Markdown memo as written) under a heading with its title and digest (a heading, so that it stays with
+    the text on a page break); every other text quoted with ``markdown.literal`` so that it prints as
+    typed.
+    """
     model = version.model
     found: dict[str, list[str]] = {}
 
-    def add(key: str, text: str) -> None:
+    def add(key: str, text: str, *, source: bool = False) -> None:
         if text and text.strip():
-            found.setdefault(key, []).append(text.strip())
+            found.setdefault(key, []).append(text.strip() if source else markdown.literal(text.strip()))
 
     add("1a", _labelled("Intended use", model.intended_use))
     add("1b", model.deployment_context)
@@ -86,10 +121,13 @@ def answers(version: ModelVersion) -> dict[str, str]:
     add("3b", _labelled("Affected persons", model.affected_persons))
     add("3d", _labelled("Inputs", _signature(version.signature)))
     add("5", _risk(version))
-    for document in EvidenceDocument.objects.filter(model_version=version).order_by("uploaded_at", "pk"):
+    if documents is None:
+        documents = EvidenceDocument.objects.filter(model_version=version)
+    for document in sorted(documents, key=lambda document: (document.uploaded_at, document.pk)):
         key = EVIDENCE_ITEMS.get(document.evidence_type_id)
         if key:
-            add(key, f"{document.title} (SHA-256 {document.sha256}):\n{document_text(document)}")
+            heading = markdown.literal(f"{document.title} (SHA-256 {document.sha256})")
+            add(key, f"# {heading}\n\n{document_text(document)}", source=True)
     for tag, value in sorted((model.tags or {}).items()):
         if tag.startswith(TAG_PREFIX):
             add(tag.removeprefix(TAG_PREFIX), str(value))
@@ -177,10 +215,10 @@ def _changes(version: ModelVersion) -> list[ChangeEntry]:
     ]
 
 
-def _standards(version: ModelVersion) -> list[str]:
-    """Catalogue frameworks with at least one control the version satisfies, and how many."""
+def _standards(version: ModelVersion, evidence) -> list[str]:
+    """Catalogue frameworks with at least one control the version's signed evidence satisfies, and how many."""
     totals: dict[str, list[int]] = {}
-    for control in common.control_statuses(version):
+    for control in common.control_statuses(version, evidence):
         counts = totals.setdefault(control.framework, [0, 0])
         counts[0] += control.status == "satisfied"
         counts[1] += 1

@@ -3,10 +3,13 @@
 For a model version: every succeeded check run of the version (validation and monitoring), each with
 its stored results file (``checks/runs/run-<id>.json``, the RFC 8785 bytes whose SHA-256 is the run's
 ``result_sha256``); every approval request of the version with its signatures (including the bytes the
-server signed and its Ed25519 signature); the audit excerpt of the model; OSCAL assessment results over
-the latest validation run of each kind. For a time range: the runs that finished in it, the approval
-requests made or completed in it, its audit events, and one OSCAL document per version with validation
-runs in the range.
+server signed and its Ed25519 signature); the signed record the bundle describes (the approval of
+record's manifest, ``evidence/signed-manifest.json``, with what arrived after it); every document that
+manifest names (``evidence/documents/``) and a description of each dataset of the version (digest, schema,
+profile; ``datasets/``), each file copied when it is at most ``ATTEST_BUNDLE_FILE_MAX_BYTES``; the audit
+excerpt of the model; OSCAL assessment results over the signed manifest's runs. For a time range: the
+runs that finished in it, the approval requests made or completed in it, its audit events, and one OSCAL
+document per version with validation runs in the range.
 """
 
 from __future__ import annotations
@@ -17,16 +20,20 @@ from typing import Any
 
 import rfc8785
 from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.db.models import Q
 
 from governance.audit import keys
 from governance.models import ApprovalRequest, Policy, Signature
+from governance.services.evidence import SignedEvidence, signed_evidence
 from monitoring.models import CheckRun
+from registry import storage
 from registry.models import ModelVersion
 from reports.evidence import records
 from reports.evidence.bundle import BundleInput
 from reports.evidence.oscal import AssessmentInput, assessment_results_json
 from reports.models import EvidenceBundle
+from reports.rendering.inputs import canonical_json
 from reports.services.assemble import audit, common
 
 
@@ -39,7 +46,9 @@ def bundle_input(
     extra = [(f"checks/runs/run-{run.pk}.json", rfc8785.dumps(run.results or {})) for run in runs]
     assessment = None
     if bundle.model_version_id is not None:
-        assessment = assessment_input(bundle.model_version, bundle.generated_at)
+        signed = signed_evidence(bundle.model_version)
+        assessment = assessment_input(bundle.model_version, bundle.generated_at, signed)
+        extra += signed_record_files(signed) + document_files(signed) + dataset_files(bundle.model_version)
     else:
         extra += [
             (
@@ -91,12 +100,15 @@ def _runs(bundle: EvidenceBundle) -> list[CheckRun]:
     return list(runs.filter(finished_at__gte=bundle.period_start, finished_at__lt=bundle.period_end))
 
 
-def assessment_input(version: ModelVersion, generated_at: datetime) -> AssessmentInput:
-    """OSCAL assessment results of the version: the latest validation run of each kind, and the
-    catalogue's controls that a check provides evidence for (the other criteria of a control,
-    documents, approvals, are in the validation report's control coverage)."""
-    runs = common.validation_runs(version)
-    return _assessment(version, runs, generated_at)
+def assessment_input(
+    version: ModelVersion, generated_at: datetime, signed: SignedEvidence | None = None
+) -> AssessmentInput:
+    """OSCAL assessment results of the version: the runs of its signed manifest (the approval of record's,
+    else what a request would freeze now), and the catalogue's controls that a check provides evidence
+    for (the other criteria of a control, documents, approvals, are in the validation report's control
+    coverage)."""
+    signed = signed if signed is not None else signed_evidence(version)
+    return _assessment(version, sorted(signed.runs, key=lambda run: run.kind), generated_at)
 
 
 def _assessment(version: ModelVersion, runs: Iterable[CheckRun], generated_at: datetime) -> AssessmentInput:
@@ -127,6 +139,100 @@ def _range_assessments(
         (versions[pk], _assessment(versions[pk], [by_kind[k] for k in sorted(by_kind)], generated_at))
         for pk, by_kind in sorted(latest.items())
     ]
+
+
+# ---------------------------------------------------------------------------------------------- the record
+
+
+def signed_record_files(signed: SignedEvidence) -> list[tuple[str, bytes]]:
+    """``evidence/signed-manifest.json``: which approval the bundle describes, its digest and manifest,
+    and the validation evidence that arrived after it (not part of what was signed)."""
+    approval = signed.approval
+    record = {
+        "approval": approval.pk if approval is not None else None,
+        "status": approval.status if approval is not None else "not requested",
+        "signed": signed.signed,
+        "evidence_digest": signed.digest,
+        "manifest": signed.manifest,
+        "after_approval": {
+            "summary": signed.later_summary() if signed.signed else "",
+            "check_runs": [
+                {"run": run.pk, "kind": run.kind, "outcome": run.outcome, "result_sha256": run.result_sha256}
+                for run in signed.later_runs
+            ],
+            "documents": [
+                {"type": doc.evidence_type_id, "title": doc.title, "sha256": doc.sha256}
+                for doc in signed.later_documents
+            ],
+        },
+    }
+    return [("evidence/signed-manifest.json", canonical_json(record))]
+
+
+def document_files(signed: SignedEvidence) -> list[tuple[str, bytes]]:
+    """Every document of the signed manifest: an index, and each file under the size cap."""
+    files, index = [], []
+    for document in signed.documents:
+        path = f"evidence/documents/{document.sha256[:12]}-{_safe_name(document.file_name)}"
+        included = _copy(document.file_key, document.size, path, files)
+        index.append(
+            {
+                "type": document.evidence_type_id,
+                "title": document.title,
+                "file_name": document.file_name,
+                "sha256": document.sha256,
+                "size": document.size,
+                "uploaded_at": document.uploaded_at,
+                "path": path if included else None,
+                "not_included": None if included else _too_large(document.size),
+            }
+        )
+    return [("evidence/documents.json", canonical_json({"documents": index})), *files]
+
+
+def dataset_files(version: ModelVersion) -> list[tuple[str, bytes]]:
+    """A description of each training and validation dataset (digest, schema, profile), and the file
+    itself under the size cap."""
+    files = []
+    for role, dataset in common.version_dataset_versions(version):
+        stem = f"datasets/{_safe_name(dataset.dataset.name)}-v{dataset.version}"
+        path = f"{stem}.{dataset.file_format or 'data'}"
+        included = _copy(dataset.file_key, dataset.file_size, path, files)
+        description = {
+            "name": dataset.dataset.name,
+            "version": dataset.version,
+            "role": role,
+            "sha256": dataset.file_sha256,
+            "size": dataset.file_size,
+            "format": dataset.file_format,
+            "rows": dataset.row_count,
+            "target_column": dataset.target_column,
+            "prediction_column": dataset.prediction_column,
+            "sensitive_columns": dataset.sensitive_columns,
+            "schema": dataset.schema,
+            "profile": dataset.profile,
+            "path": path if included else None,
+            "not_included": None if included else _too_large(dataset.file_size),
+        }
+        files.insert(0, (f"{stem}.json", canonical_json(description)))
+    return files
+
+
+def _copy(key: str, size: int, path: str, files: list[tuple[str, bytes]]) -> bool:
+    if size > settings.ATTEST_BUNDLE_FILE_MAX_BYTES:
+        return False
+    with storage.open_blob(key) as handle:
+        files.append((path, handle.read()))
+    return True
+
+
+def _too_large(size: int) -> str:
+    return f"{size} bytes is more than ATTEST_BUNDLE_FILE_MAX_BYTES ({settings.ATTEST_BUNDLE_FILE_MAX_BYTES}); fetch it by its SHA-256 from Attest"
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name).strip("._")
+    return cleaned[:80] or "file"
 
 
 # ---------------------------------------------------------------------------------------------- approvals

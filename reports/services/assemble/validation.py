@@ -1,10 +1,11 @@
-"""The validation report's input: the version's evidence as stored, mapped to ``ValidationReportInput``.
+"""The validation report's input: the signed record of a version, mapped to ``ValidationReportInput``.
 
-The evidence is the latest succeeded validation run of each check kind (the runs an approval rests on,
-``governance.services.evidence.latest_check_runs``), the evidence documents, the findings, every
-signature of every approval request of the version, and control coverage from ``control_coverage``.
-The evidence digest is recomputed from the current manifest, so a signature over an older manifest is
-shown as signing a different digest.
+The evidence is what the described approval's frozen manifest names (``governance.services.evidence.
+signed_evidence``: its check runs and documents, never "the latest runs"); evidence that arrived after it
+is listed apart with its outcomes. With no approval, the report shows the evidence a request would freeze
+now and says nobody signed it. Every signature of every request of the version is listed with a digest
+line: it matches the described manifest, or the differences are spelled out. Control coverage is judged
+on the same evidence.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from governance.models import ApprovalRequest, EvidenceDocument, Policy
-from governance.services.evidence import evidence_manifest, manifest_digest
+from governance import markdown
+from governance.models import EvidenceDocument, Policy
+from governance.services.evidence import material_changes
 from monitoring.metrics import catalogue
 from monitoring.models import CheckRun
-from registry import storage
 from registry.models import ModelVersion
 from reports.models import Report
 from reports.rendering.charts import PSI_ALERT, PSI_WARN, BeeswarmFeature, Distribution
@@ -28,6 +29,7 @@ from reports.rendering.validation import (
     DriftFeature,
     ExplainabilityEvidence,
     FairnessEvidence,
+    LaterEvidence,
     PerformanceEvidence,
     StabilityEvidence,
     Statement,
@@ -42,38 +44,92 @@ SOUNDNESS_EVIDENCE = ("conceptual_soundness_memo",)
 
 
 def validation_input(report: Report) -> ValidationReportInput:
-    """Everything the validation report of ``report.model_version`` shows."""
+    """Everything the validation report of ``report.model_version`` shows, read from the signed record:
+    the runs and documents of the approval's frozen manifest, never the latest runs."""
     version = report.model_version
-    runs = common.validation_runs(version)
+    evidence = common.described_evidence(report)
+    runs = sorted(evidence.runs, key=lambda run: run.kind)
     by_kind = {run.kind: run for run in runs}
     requests = common.approval_requests(version)
-    manifest = evidence_manifest(version)
-    policy = _policy(version, requests)
+    policy = _policy(version, evidence)
     findings = common.findings_of(version)
-    controls = common.control_statuses(version)
-    outcome = overall_outcome(runs, policy)
+    controls = common.control_statuses(version, evidence)
     return ValidationReportInput(
         document=common.document_info(report, report.document_id),
         model=common.model_info(version),
-        evidence_digest=manifest_digest(manifest),
+        evidence_digest=evidence.digest,
         audit_chain_head=common.chain_head(),
-        outcome=outcome,
-        summary=_summary(runs, policy, findings, controls, requests),
-        scope=_scope(version, policy),
-        environment=requests[-1].environment if requests else "",
+        outcome=overall_outcome(runs, policy),
+        summary=_summary(runs, policy, findings, controls, evidence),
+        scope=_scope(version, policy, evidence),
+        record=record_statement(evidence),
+        environment=evidence.approval.environment if evidence.approval else "",
         policy=_policy_text(policy),
-        conceptual_soundness=soundness_statements(version),
+        conceptual_soundness=soundness_statements(version, evidence.documents),
         datasets=common.dataset_profiles(version),
+        data_quality=[metric_result(item) for item in _worst_first(by_kind.get("data_quality"))],
+        data_quality_run=_quality_run_text(by_kind.get("data_quality")),
         performance=performance_evidence(by_kind.get("performance")),
         fairness=fairness_evidence(by_kind.get("fairness")),
         explainability=explainability_evidence(by_kind.get("explainability")),
         stability=stability_evidence(by_kind.get("drift")),
         findings=common.finding_items(findings),
-        approvals=common.signature_items(requests),
-        evidence=common.evidence_items(version, runs),
+        approvals=common.signature_items(requests, evidence.manifest),
+        evidence=common.evidence_items(version, runs, evidence.documents),
+        later=later_evidence(evidence),
         controls=controls,
         check_runs=[_run_summary(run) for run in runs],
-        manifest=manifest,
+        manifest=evidence.manifest,
+    )
+
+
+def _worst_first(run: CheckRun | None) -> list[dict[str, Any]]:
+    return sorted((run.evaluations or []) if run else [], key=lambda item: -ORDER.get(item.get("status"), 0))
+
+
+def _quality_run_text(run: CheckRun | None) -> str:
+    if run is None:
+        return ""
+    return (
+        f"Check run {run.pk} ({run.outcome}) compared {common.dataset_label(run.current_dataset)} with "
+        f"{common.dataset_label(run.reference_dataset)}: {run.outcome_reason}"
+    )
+
+
+def record_statement(evidence) -> str:
+    """Which signed record the document describes, in one sentence a reader can check."""
+    approval = evidence.approval
+    if approval is None:
+        return (
+            "No approval has been requested for this version: the evidence below is what a request would "
+            "freeze now, and nobody has signed it."
+        )
+    when = approval.completed_at if approval.status == "approved" else approval.requested_at
+    verb = "approved" if approval.status == "approved" else "requested"
+    return (
+        f"This report describes approval request #{approval.pk} ({approval.environment}, {approval.status}, "
+        f"{verb} {common.utc(when):%Y-%m-%d %H:%M} UTC): the check runs and documents below are exactly those "
+        f"of the manifest its signers signed (SHA-256 {approval.evidence_digest})."
+    )
+
+
+def later_evidence(evidence) -> LaterEvidence | None:
+    """Validation runs and documents that arrived after the manifest was frozen, with their outcomes."""
+    if not evidence.signed or not (evidence.later_runs or evidence.later_documents):
+        return None
+    return LaterEvidence(
+        title=evidence.later_summary(),
+        runs=[
+            (str(run.pk), run.kind, run.outcome, common.utc(run.finished_at), run.outcome_reason)
+            for run in evidence.later_runs
+        ],
+        documents=[
+            (document.title, document.evidence_type_id, common.utc(document.uploaded_at), document.sha256)
+            for document in evidence.later_documents
+        ],
+        material=material_changes(evidence, evidence.approval.policy)
+        if evidence.approval.status == "approved"
+        else [],
     )
 
 
@@ -92,9 +148,9 @@ def report_summary(data: ValidationReportInput) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- verdict
 
 
-def _policy(version: ModelVersion, requests: Sequence[ApprovalRequest]) -> Policy | None:
-    if requests:
-        return requests[-1].policy
+def _policy(version: ModelVersion, evidence) -> Policy | None:
+    if evidence.approval is not None:
+        return evidence.approval.policy
     return Policy.objects.filter(tier=version.model.risk_tier, is_active=True).first()
 
 
@@ -115,35 +171,46 @@ def overall_outcome(runs: Sequence[CheckRun], policy: Policy | None) -> str:
     return {0: "pass", 1: "warn", 2: "fail"}[worst]
 
 
-def _summary(runs, policy, findings, controls, requests) -> str:
+def _summary(runs, policy, findings, controls, evidence) -> str:
     counts: dict[str, int] = {}
     for run in runs:
         counts[run.outcome] = counts.get(run.outcome, 0) + 1
     outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())) or "none"
     missing = [kind for kind in required_kinds(policy) if kind not in {run.kind for run in runs}]
-    sentences = [f"{len(runs)} check runs are the evidence ({outcomes})."]
+    signed = "signed" if evidence.signed else "proposed (not yet signed)"
+    sentences = [f"{len(runs)} check runs are the {signed} evidence ({outcomes})."]
     if missing:
-        sentences.append(f"The policy requires checks with no run yet: {', '.join(missing)}.")
+        sentences.append(f"The policy requires checks with no run in it: {', '.join(missing)}.")
     open_findings = sum(1 for finding in findings if finding.status == "open")
     satisfied = sum(1 for control in controls if control.status == "satisfied")
     sentences.append(
         f"{open_findings} findings are open; {satisfied} of {len(controls)} controls are satisfied."
     )
-    if requests:
-        latest = requests[-1]
-        sentences.append(f"Latest approval request #{latest.pk} ({latest.environment}) is {latest.status}.")
+    approval = evidence.approval
+    if approval is not None:
+        sentences.append(f"Approval request #{approval.pk} ({approval.environment}) is {approval.status}.")
     else:
         sentences.append("No approval has been requested.")
+    later = evidence.later_summary() if evidence.signed else ""
+    if later:
+        sentences.append(f"Evidence arrived later and is listed apart ({later}).")
     return " ".join(sentences)
 
 
-def _scope(version: ModelVersion, policy: Policy | None) -> str:
+def _scope(version: ModelVersion, policy: Policy | None, evidence) -> str:
     against = f" against policy {_policy_text(policy)}" if policy else ""
-    return (
-        f"Validation of {version}{against}. The evidence is the latest succeeded validation run of each "
-        "check kind, the evidence documents, the findings and the approval signatures stored in Attest "
-        "when this report was generated; scheduled monitoring runs are reported separately."
-    )
+    if evidence.signed:
+        basis = (
+            f"The evidence is the check runs and documents of the manifest frozen by approval request "
+            f"#{evidence.approval.pk}, with the findings and signatures stored in Attest when this report "
+            "was generated; evidence added later is listed apart and is not part of what was signed"
+        )
+    else:
+        basis = (
+            "The evidence is the latest succeeded validation run of each check kind and the evidence "
+            "documents, as an approval request would freeze them now"
+        )
+    return f"Validation of {version}{against}. {basis}; scheduled monitoring runs are reported separately."
 
 
 def _run_summary(run: CheckRun) -> CheckRunSummary:
@@ -159,11 +226,13 @@ def _run_summary(run: CheckRun) -> CheckRunSummary:
 # ---------------------------------------------------------------------------------------------- narrative
 
 
-def soundness_statements(version: ModelVersion) -> list[Statement]:
-    """The inventory's use and limitations, and the text of each conceptual-soundness memo."""
+def soundness_statements(version: ModelVersion, documents: Sequence[EvidenceDocument]) -> list[Statement]:
+    """The inventory's use and limitations, and the text of each conceptual-soundness memo of
+    ``documents`` (the signed manifest's). Texts are Markdown source: memos as written, the inventory's
+    plain text quoted so that it prints as typed."""
     model = version.model
     statements = [
-        Statement(title=title, text=text)
+        Statement(title=title, text=markdown.literal(text))
         for title, text in (
             ("Intended use", model.intended_use),
             ("Limitations", model.limitations),
@@ -171,10 +240,8 @@ def soundness_statements(version: ModelVersion) -> list[Statement]:
         )
         if text.strip()
     ]
-    documents = EvidenceDocument.objects.filter(
-        model_version=version, evidence_type_id__in=SOUNDNESS_EVIDENCE
-    ).order_by("uploaded_at", "pk")
-    for document in documents:
+    memos = [document for document in documents if document.evidence_type_id in SOUNDNESS_EVIDENCE]
+    for document in sorted(memos, key=lambda document: (document.uploaded_at, document.pk)):
         statements.append(
             Statement(
                 title=document.title,
@@ -186,17 +253,14 @@ def soundness_statements(version: ModelVersion) -> list[Statement]:
 
 
 def document_text(document: EvidenceDocument) -> str:
-    """The document's text when it is short UTF-8 text; otherwise a pointer to the evidence index."""
-    if document.size <= MAX_DOCUMENT_TEXT:
-        with storage.open_blob(document.file_key) as handle:
-            content = handle.read(MAX_DOCUMENT_TEXT + 1)
-        try:
-            text = content.decode("utf-8")
-        except UnicodeDecodeError:
-            text = ""
-        if text and "\x00" not in text:
-            return text.strip()
-    return f"The document is not plain text ({document.size} bytes); see the evidence index for its SHA-256."
+    """The document as Markdown source when it is short UTF-8 text (a ``.md`` file as written, any other
+    text quoted so that it prints as it is, line breaks kept); otherwise a pointer to the evidence index."""
+    found = markdown.evidence_text(document, limit=MAX_DOCUMENT_TEXT)
+    if found is not None:
+        return found.source
+    return markdown.literal(
+        f"The document is not plain text ({document.size} bytes); see the evidence index for its SHA-256."
+    )
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -258,26 +322,40 @@ def _calibration(calibration: dict[str, Any]) -> tuple[list[float], list[float]]
 
 
 def fairness_evidence(run: CheckRun | None) -> list[FairnessEvidence]:
-    """Disparate impact per group of each sensitive grouping, against the parity-ratio threshold."""
+    """Disparate impact per group of each sensitive grouping, against the parity-ratio threshold.
+
+    Every group the check reported is listed; those below its ``min_group_size`` (``judged`` false) are
+    marked not judged, so the chart and the table show them without a pass or a fail. A judged group
+    without a ratio (no positive predictions anywhere) is left out, as it has nothing to draw.
+    """
     if run is None:
         return []
-    charts = (run.results or {}).get("charts") or {}
+    results = run.results or {}
+    charts = results.get("charts") or {}
     threshold = ((run.thresholds or {}).get("demographic_parity_ratio_min") or {}).get("value")
     if threshold is None:
         threshold = charts.get("disparate_impact_line", 0.8)
+    minimum = ((results.get("metrics") or {}).get("fairness") or {}).get("min_group_size")
     evidence = []
     for bar in charts.get("group_bars") or []:
-        feature = ", ".join(str(name) for name in bar.get("features", []))
-        groups = [group for group in bar.get("groups", []) if group.get("disparate_impact") is not None]
+        # The check names a grouping's scope with " & " between its features ("grouping sex & age").
+        feature = " & ".join(str(name) for name in bar.get("features", []))
+        groups = [
+            group
+            for group in bar.get("groups", [])
+            if group.get("disparate_impact") is not None or not group.get("judged", True)
+        ]
         evidence.append(
             FairnessEvidence(
                 metric="disparate impact",
                 sensitive_feature=feature,
                 threshold=threshold,
-                groups={str(g["label"]): g["disparate_impact"] for g in groups},
+                groups={str(g["label"]): g.get("disparate_impact") for g in groups},
                 higher_is_better=True,
                 group_sizes={str(g["label"]): g.get("count") for g in groups if g.get("count") is not None},
                 outcome=_worst(run, f"grouping {feature}"),
+                not_judged=[str(g["label"]) for g in groups if not g.get("judged", True)],
+                min_group_size=minimum if isinstance(minimum, int) else None,
             )
         )
     return evidence
@@ -342,6 +420,9 @@ def stability_evidence(run: CheckRun | None) -> StabilityEvidence | None:
     charts = results.get("charts") or {}
     thresholds = run.thresholds or {}
     features = [_drift_feature(column) for column in drift.get("columns", [])]
+    prediction = ((results.get("metrics") or {}).get("prediction_drift") or {}).get("prediction")
+    if prediction:  # the model's output is judged too: it belongs in the same table
+        features.append(_drift_feature(prediction | {"column": f"{prediction['column']} (model output)"}))
     if not features:
         return None  # nothing to chart: the section says no evidence was supplied
     return StabilityEvidence(
@@ -351,6 +432,9 @@ def stability_evidence(run: CheckRun | None) -> StabilityEvidence | None:
         distributions=[_distribution(item) for item in charts.get("distributions") or []],
         warn=(thresholds.get("psi_warn") or {}).get("value") or PSI_WARN,
         alert=(thresholds.get("psi_fail") or {}).get("value") or PSI_ALERT,
+        dataset_metrics=[
+            metric_result(item) for item in run.evaluations or [] if item.get("scope") == "dataset"
+        ],
     )
 
 
