@@ -7,19 +7,32 @@ Numbers come from ``monitoring.metrics.fairness`` (fairlearn's conventions). Eac
 sensitive column, and their intersection) is judged on the demographic-parity ratio (four-fifths rule
 by default) and, when a threshold is set, on the equalized-odds difference. Groups smaller than
 ``min_group_size`` are reported but not judged; a grouping with fewer than two judged groups warns.
+
+A numeric sensitive column with more than ``BANDED_ABOVE`` distinct values (age, income) is grouped into
+bands before it is judged: the edges given in ``config.options.bins`` for it, else the quartiles of the
+current data. One group per distinct age would give dozens of groups too small to judge, and a parity
+ratio driven by whichever of them happens to be smallest. The bands used are stored with the results.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from monitoring.checks import inputs
 from monitoring.checks.base import CheckContext, maximum_rule, minimum_rule
 from monitoring.checks.predictions import labels_from_scores, scores_and_labels
 from monitoring.metrics.fairness import FOUR_FIFTHS, fairness_report
 
-OPTIONS = {"min_group_size": int, "bootstrap": int, "confidence": float, "seed": int}
+OPTIONS = {"min_group_size": int, "bootstrap": int, "confidence": float, "seed": int, "bins": dict}
 MAX_BOOTSTRAP = 10_000
+BANDED_ABOVE = 10  # distinct values of a numeric sensitive column above which it is grouped into bands
+QUARTILES = (0.25, 0.5, 0.75)
+MAX_BIN_EDGES = 20
 
 
 def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, Any]:
@@ -39,6 +52,7 @@ def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, 
         raise inputs.fail("config.options.min_group_size", "Must not be negative.")
     if not 0 < options.get("confidence", 0.95) < 1:
         raise inputs.fail("config.options.confidence", "Must be between 0 and 1.")
+    _check_bins(options.get("bins") or {}, sensitive)
     positive = inputs.positive_label(raw, version, current, target)
     config: dict[str, Any] = {
         "target": target,
@@ -55,6 +69,24 @@ def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, 
     return config
 
 
+def _check_bins(bins: dict[str, Any], sensitive: list[str]) -> None:
+    """``{column: [edges]}``: a sensitive column, 1 to 20 finite numbers in increasing order."""
+    for column, edges in bins.items():
+        field = f"config.options.bins.{column}"
+        if column not in sensitive:
+            raise inputs.fail(
+                field, f"Only sensitive columns are banded; {column!r} is not one of {sensitive}."
+            )
+        numbers = isinstance(edges, list) and all(
+            isinstance(edge, int | float) and not isinstance(edge, bool) and math.isfinite(edge)
+            for edge in edges
+        )
+        if not numbers or not 1 <= len(edges) <= MAX_BIN_EDGES:
+            raise inputs.fail(field, f"A list of 1 to {MAX_BIN_EDGES} numbers (band edges).")
+        if any(low >= high for low, high in itertools.pairwise(edges)):
+            raise inputs.fail(field, "Band edges must increase strictly.")
+
+
 def needs_model(config: dict[str, Any]) -> bool:
     return config["predictions"]["source"] == "model"
 
@@ -67,10 +99,11 @@ def compute(ctx: CheckContext) -> dict[str, Any]:
     if labels is None:
         labels = labels_from_scores(scores, ctx.config["predictions"]["decision_threshold"], truth, positive)
     options = ctx.options
+    groups, bands = banded(frame[ctx.config["sensitive_columns"]], options.get("bins") or {})
     report = fairness_report(
         truth.to_numpy(),
         labels,
-        frame[ctx.config["sensitive_columns"]],
+        groups,
         scores=scores,
         pos_label=positive,
         min_group_size=options.get("min_group_size", 30),
@@ -78,7 +111,54 @@ def compute(ctx: CheckContext) -> dict[str, Any]:
         confidence=options.get("confidence", 0.95),
         seed=options.get("seed", 0),
     )
-    return {"fairness": report, "predictions": source}
+    return {"fairness": report, "predictions": source, "bands": bands}
+
+
+def banded(frame: pd.DataFrame, bins: dict[str, list[float]]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The sensitive columns as groups: numeric columns with many values (or configured) in bands."""
+    grouped, bands = {}, {}
+    for name in frame.columns:
+        column = frame[name]
+        if name in bins or _many_numeric_values(column):
+            edges = [float(edge) for edge in bins[name]] if name in bins else _quartile_edges(column)
+            source = "config.options.bins" if name in bins else "quartiles of the current data"
+            grouped[name], labels = _bands(column, edges)
+            bands[name] = {"edges": edges, "labels": labels, "source": source}
+        else:
+            grouped[name] = column
+    return pd.DataFrame(grouped, index=frame.index), bands
+
+
+def _many_numeric_values(column: pd.Series) -> bool:
+    numeric = pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
+    return numeric and column.nunique(dropna=True) > BANDED_ABOVE
+
+
+def _quartile_edges(column: pd.Series) -> list[float]:
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = values[np.isfinite(values)]
+    edges = np.quantile(values, QUARTILES)
+    if np.all(values == np.round(values)):
+        edges = np.ceil(edges)  # whole-number data (age in years) gets whole-number edges
+    return sorted({float(edge) for edge in edges})
+
+
+def _bands(column: pd.Series, edges: list[float]) -> tuple[pd.Series, list[str]]:
+    """Each value's band ``under 27`` / ``27 to under 33`` / ``42 and over`` (missing stays missing)."""
+    shown = [_edge(edge) for edge in edges]
+    labels = [f"under {shown[0]}"]
+    labels += [f"{low} to under {high}" for low, high in itertools.pairwise(shown)]
+    labels.append(f"{shown[-1]} and over")
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    index = np.searchsorted(np.asarray(edges), values, side="right")
+    named = np.where(
+        np.isnan(values), None, np.asarray(labels, dtype=object)[np.minimum(index, len(labels) - 1)]
+    )
+    return pd.Series(pd.Categorical(named, categories=labels, ordered=True), index=column.index), labels
+
+
+def _edge(edge: float) -> str:
+    return str(int(edge)) if float(edge).is_integer() else f"{edge:g}"
 
 
 def evaluate(metrics: dict[str, Any], thresholds: dict[str, Any]) -> list[dict[str, Any]]:
