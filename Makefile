@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install system-check lint format migrations-check clean
+.PHONY: run test install system-check lint format migrations-check clean screenshots
 
 run: install
 	@$(PY) -m config.devstack run
@@ -30,6 +30,10 @@ lint: install
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check --quiet .
 	@$(PY) manage.py makemigrations --check --dry-run > /dev/null || (echo "[attest] a model change has no migration: run manage.py makemigrations" && exit 1)
+
+# Refresh the README's screenshots from the browser tests (tests themselves write only under var/).
+screenshots: install
+	@ATTEST_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m config.devstack test tests/e2e -m browser
 
 format: install
 	@$(PY) -m ruff format .
