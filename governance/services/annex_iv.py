@@ -137,8 +137,15 @@ def annex_iv_status(version_: ModelVersion, evidence_: SignedEvidence | None = N
 
 
 def section_status(statuses: list[ItemStatus], number: int) -> tuple[bool, list[str], list[str]]:
-    """(every item of section ``number`` supplied, the items supplied, the items missing or partial)."""
+    """(every item of section ``number`` supplied, what is supplied, what is not), each as one line:
+    ``Annex IV 1(a), 1(b) supplied`` / ``Annex IV 1(d), 1(e) missing`` / ``Annex IV 5 partly supplied``."""
     mine = [status for status in statuses if status.section == number]
-    supplied = [f"Annex IV {s.item.number} supplied" for s in mine if s.supplied]
-    lacking = [f"Annex IV {s.item.number} ({s.item.label}) {s.status}" for s in mine if not s.supplied]
+    groups = {SUPPLIED: "supplied", PARTIAL: "partly supplied", MISSING: "missing"}
+    lines = {
+        state: f"Annex IV {', '.join(s.item.number for s in mine if s.status == state)} {label}"
+        for state, label in groups.items()
+        if any(s.status == state for s in mine)
+    }
+    supplied = [lines[SUPPLIED]] if SUPPLIED in lines else []
+    lacking = [lines[state] for state in (PARTIAL, MISSING) if state in lines]
     return not lacking, supplied, lacking

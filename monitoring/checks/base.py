@@ -81,11 +81,18 @@ def outcome_of(evaluations: list[dict[str, Any]]) -> tuple[str, str]:
     """
     if not evaluations:
         return WARN, "no metric could be judged, so the check cannot pass"
-    worst = max(evaluations, key=lambda item: ORDER[item["status"]])
+    # the worst status, and among those the evaluation furthest past its threshold (the alert's order)
+    worst = max(evaluations, key=lambda item: (ORDER[item["status"]], _exceedance(item)))
     if worst["status"] == PASS:
         return PASS, f"all {len(evaluations)} judged metric(s) passed"
     count = sum(1 for item in evaluations if item["status"] == worst["status"])
     return worst["status"], f"{count} metric(s) at {worst['status']}, e.g. {worst['explanation']}"
+
+
+def _exceedance(item: dict[str, Any]) -> float:
+    value, threshold = item.get("value"), item.get("threshold")
+    numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (value, threshold))
+    return catalogue.lookup(item["metric"]).exceedance(value, threshold) if numbers else 0.0
 
 
 def minimum_rule(

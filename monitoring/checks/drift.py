@@ -28,9 +28,10 @@ def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, 
     reference = inputs.require_dataset(reference, "reference_dataset", "drift")
     current = inputs.require_dataset(current, "current_dataset", "drift")
     excluded = {name for name in (reference.target_column, reference.prediction_column) if name}
-    columns = inputs.column_list(raw.get("columns"), "config.columns") or [
-        name for name in inputs.columns_of(reference) if name not in excluded
-    ]
+    # by default the model's declared inputs: a score column beside them is model output, not a feature
+    columns = inputs.column_list(raw.get("columns"), "config.columns") or inputs.default_features(
+        version, reference, excluded
+    )
     inputs.require_in("config.columns", columns, reference, "reference")
     inputs.require_in("config.columns", columns, current, "current")
     prediction = reference.prediction_column if options.get("include_prediction", True) else ""

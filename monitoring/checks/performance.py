@@ -113,8 +113,12 @@ def charts(metrics: dict[str, Any]) -> dict[str, Any]:
     report = metrics["performance"]
     if report["kind"] == "regression":
         return {}
+    matrix = dict(report["confusion_matrix"])
+    positive = report.get("positive_label")
+    if positive is not None:  # name the classes as the data does: "good" / "not good", not positive/negative
+        matrix["labels"] = [f"not {positive}", str(positive)]
     return {
-        "confusion_matrix": report["confusion_matrix"],
+        "confusion_matrix": matrix,
         "roc": report.get("roc_curve"),
         "calibration": report.get("calibration"),
     }

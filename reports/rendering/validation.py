@@ -304,7 +304,10 @@ def _summary_section(data: ValidationReportInput) -> dict[str, Any]:
     satisfied = sum(1 for c in data.controls if c.status == "satisfied")
     rows = [
         ("Overall outcome", outcome_label(data.outcome), f"outcome outcome-{data.outcome}"),
-        ("Check runs", f"{len(data.check_runs)} run, {len(failed)} failed"),
+        (
+            "Check runs",
+            f"{len(data.check_runs)} run{'' if len(data.check_runs) == 1 else 's'}, {len(failed)} failed",
+        ),
         ("Open findings", _severity_counts(open_findings)),
         ("Controls satisfied", f"{satisfied} of {len(data.controls)}"),
         ("Signatures", str(len(data.approvals))),

@@ -87,7 +87,7 @@ def test_it_scores_with_the_artifact_in_the_sandbox_and_matches_scikit_learn(may
     assert report["roc_auc"] == pytest.approx(roc_auc_score(frame["label"], scores), abs=1e-12)
     assert run.diagnostics["sandbox"]["features"] == factories.FEATURES
     assert run.library_versions["skops"]
-    assert run.results["charts"]["confusion_matrix"]["labels"] == ["negative", "positive"]
+    assert run.results["charts"]["confusion_matrix"]["labels"] == ["not 1", "1"]  # the data's own classes
 
 
 def test_it_warns_instead_of_crashing_on_a_single_class_target(maya, version, dataset):
