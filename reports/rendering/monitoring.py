@@ -64,6 +64,7 @@ class MonitorSeries:
     direction: str = ""
     log_scale: bool = False
     judgement: str = ""
+    exceedance: float = 0.0  # of its worst breaching point, as the metric's declaration measures it
 
     @property
     def rule_text(self) -> str:
@@ -169,55 +170,101 @@ def _summary_section(data: MonitoringReportInput, period: str) -> dict[str, Any]
 
 
 def _series_blocks(series: Sequence[MonitorSeries], specs: list[ChartSpec]) -> list[dict[str, Any]]:
+    """Every metric in one table, worst first; a chart per metric only where there is a trend to see."""
     if not series:
         return [b.note("No metrics were monitored in this period.")]
-    blocks: list[dict[str, Any]] = []
-    for index, item in enumerate(_worst_first(series)):
-        name = b.anchor("series", str(index), item.name)
-        labels = _labels([p.at for p in item.points])
-        points = [
-            TimePoint(label=label, value=p.value, status=p.outcome)
-            for label, p in zip(labels, item.points, strict=True)
-        ]
-        spec = charts.spec(
-            name,
-            charts.time_series_chart,
-            item.name,
-            points,
-            thresholds=item.thresholds,
-            log_scale=item.log_scale,
+    ranked = _worst_first(series)
+    blocks = [
+        b.note(
+            "Every judged metric of the period, worst first (failures, then warnings, each by how far past its "
+            "threshold), with its latest value and outcome as its run judged it."
+        ),
+        b.table_block(_latest_table(ranked)),
+    ]
+    trends = [item for item in ranked if len(item.points) >= 2]
+    if not trends:
+        blocks.append(
+            b.note(
+                "Each metric was judged once in this period, so there is no trend to chart; the table above is "
+                "the whole record."
+            )
         )
-        specs.append(spec)
-        rule = f"; {item.rule_text}" if item.rule_text else ""
-        scale = " (log scale)" if item.log_scale else ""
-        rows = [
-            (utc_text(p.at), _value(item, p.value), outcome_label(p.outcome), p.run_id or "—")
-            for p in item.points
-        ]
-        blocks += [
-            b.heading(f"{item.name} ({item.check})", name),
-            b.chart(
-                spec,
-                f"{item.name} per check run{scale}{rule}; amber: warned, red: failed, as each run judged it.",
-            ),
-            b.table_block(
-                table(
-                    ["Evaluated (UTC)", item.name, "Outcome", "Check run"],
-                    rows,
-                    widths=[30, 20, 25, 25],
-                    classes=["", "num", "", ""],
-                )
-            ),
-        ]
-        if item.judgement:
-            blocks.insert(len(blocks) - 2, b.note(f"How it is judged: {item.judgement}."))
+    for index, item in enumerate(trends):
+        blocks += _trend_blocks(item, index, specs)
     return blocks
 
 
+def _latest_table(series: Sequence[MonitorSeries]) -> dict[str, Any]:
+    rows = []
+    for item in series:
+        latest = item.points[-1]
+        breaches = sum(1 for point in item.points if point.outcome in ("warn", "fail"))
+        rows.append(
+            (
+                item.name,
+                _value(item, latest.value),
+                item.rule_text.removeprefix("must stay ") or "—",
+                outcome_label(latest.outcome),
+                f"{breaches} of {len(item.points)}",
+            )
+        )
+    return table(
+        ["Metric", "Latest value", "Must stay", "Latest outcome", "Breaches"],
+        rows,
+        widths=[42, 14, 16, 16, 12],
+        classes=["", "num", "", "", "num"],
+    )
+
+
+def _trend_blocks(item: MonitorSeries, index: int, specs: list[ChartSpec]) -> list[dict[str, Any]]:
+    name = b.anchor("series", str(index), item.name)
+    labels = _labels([p.at for p in item.points])
+    points = [
+        TimePoint(label=label, value=p.value, status=p.outcome)
+        for label, p in zip(labels, item.points, strict=True)
+    ]
+    spec = charts.spec(
+        name,
+        charts.time_series_chart,
+        item.name,
+        points,
+        thresholds=item.thresholds,
+        log_scale=item.log_scale,
+    )
+    specs.append(spec)
+    rule = f"; {item.rule_text}" if item.rule_text else ""
+    scale = " (log scale)" if item.log_scale else ""
+    rows = [
+        (utc_text(p.at), _value(item, p.value), outcome_label(p.outcome), p.run_id or "—")
+        for p in item.points
+    ]
+    blocks = [b.heading(f"{item.name} ({item.check})", name)]
+    if item.judgement:
+        blocks.append(b.note(f"How it is judged: {item.judgement}."))
+    return [
+        *blocks,
+        b.chart(
+            spec,
+            f"{item.name} per check run{scale}{rule}; amber: warned, red: failed, as each run judged it.",
+        ),
+        b.table_block(
+            table(
+                ["Evaluated (UTC)", item.name, "Outcome", "Check run"],
+                rows,
+                widths=[30, 20, 25, 25],
+                classes=["", "num", "", ""],
+            )
+        ),
+    ]
+
+
 def _worst_first(series: Sequence[MonitorSeries]) -> list[MonitorSeries]:
-    """Series with failures first, then warnings, then the rest, keeping their order within each."""
+    """Series with failures first, then warnings, each by how far past its threshold, then the rest."""
     rank = {"fail": 2, "warn": 1}
-    return sorted(series, key=lambda s: -max((rank.get(p.outcome, 0) for p in s.points), default=0))
+    return sorted(
+        series,
+        key=lambda s: (-max((rank.get(p.outcome, 0) for p in s.points), default=0), -s.exceedance),
+    )
 
 
 def _value(item: MonitorSeries, value: float | None) -> str:

@@ -255,6 +255,9 @@ def the_monitoring_report_and_the_alert_read_p_values_as_p_values(approved_demo)
     failed = sum(1 for item in breaching if item["status"] == "fail")
     assert f"{len(breaching)} ({failed} failed, {len(breaching) - failed} warned)" in text
 
+    metrics = flat(section(text, "Metrics over time", "Alerts"))
+    assert metrics.index(flat("(column 'age')")) < metrics.index(flat("(column 'present_employment')"))
+
     data = monitoring_data.monitoring_input(report)
     by_name = {series.metric + series.name: series for series in data.series}
     for item in run.evaluations:

@@ -8,6 +8,7 @@ version or its model in the period follow.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.db.models import Q
@@ -98,7 +99,23 @@ def _series(
         direction=declared.direction,
         log_scale=declared.scale == "log",
         judgement=declared.judgement,
+        exceedance=max(
+            (
+                _finite(
+                    declared.exceedance(
+                        common.as_number(item.get("value")), common.as_number(item.get("threshold"))
+                    )
+                )
+                for _, item in items
+                if item.get("status") in BREACHING
+            ),
+            default=0.0,
+        ),
     )
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else 1e300
 
 
 def _summary_text(version, runs: list[CheckRun], series: list[MonitorSeries]) -> str:
