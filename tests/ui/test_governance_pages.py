@@ -370,6 +370,27 @@ def test_it_signs_with_the_right_password_and_shows_a_success_message(client, vi
     assert "Approval: I approve this version for the environment" in page
 
 
+def test_it_shows_evidence_that_arrived_after_the_approval_apart(client, victor, rita, approval, password):
+    """GIVEN an approved request
+    WHEN a performance run (required by the tier-3 policy) fails afterwards
+    THEN the request page lists it apart from the signed manifest, says the change is material and what
+    the policy does about it, and every signature's digest line matches the approved manifest."""
+    sign(as_user(client, victor), approval, password=password)
+    from tests.workflow.conftest import record_run
+
+    later = record_run(None, approval.model_version, "performance", outcome="fail")
+
+    page = as_user(client, rita).get(f"/approvals/{approval.pk}/").content.decode()
+    after = page[page.index('id="later-evidence"') :]
+    assert "After approval: 1 check run (1 fail)" in after
+    assert f'href="/checks/{later.pk}/"' in after
+    assert f"performance run {later.pk} finished fail after the approval" in after
+    assert "keeps the deployment gate open with a warning" in after  # tier 3 warns
+    manifest = page[page.index('id="evidence-heading"') : page.index('id="later-evidence"')]
+    assert f"/checks/{later.pk}/" not in manifest
+    assert page.count("matches the approved manifest") == 1
+
+
 def test_it_redirects_htmx_after_signing(client, victor, approval, password):
     response = sign(as_user(client, victor), approval, password=password, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
