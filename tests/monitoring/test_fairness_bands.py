@@ -47,10 +47,11 @@ def test_configured_edges_win_and_missing_values_stay_missing():
     assert groups["age"].iloc[4] == "65 and over"
 
 
-def test_a_fairness_check_on_age_judges_bands_as_fairlearn_does(maya, version, dataset):
+def age_dataset(maya, dataset, prediction):
+    """German credit with a prediction column, declaring only age sensitive and 'good' favourable."""
     frame = german_credit()[["sex", "age", TARGET]].copy()
-    frame["prediction"] = np.where(frame["age"] < 30, "bad", "good")  # a model that disfavours the young
-    current = upload(
+    frame["prediction"] = prediction(frame)
+    return upload(
         maya,
         dataset,
         frame,
@@ -58,6 +59,11 @@ def test_a_fairness_check_on_age_judges_bands_as_fairlearn_does(maya, version, d
         favourable_label="good",
         sensitive_columns=["age"],
     )
+
+
+def test_a_fairness_check_on_age_judges_bands_as_fairlearn_does(maya, version, dataset):
+    # a model that disfavours the young
+    current = age_dataset(maya, dataset, lambda frame: np.where(frame["age"] < 30, "bad", "good"))
 
     run = execute(queue(maya, "fairness", version, current=current))
 
@@ -86,16 +92,7 @@ def test_a_fairness_check_on_age_judges_bands_as_fairlearn_does(maya, version, d
     ],
 )
 def test_bad_bands_are_refused_naming_the_column(maya, version, dataset, bins, why):
-    frame = german_credit()[["sex", "age", TARGET]].copy()
-    frame["prediction"] = "good"
-    current = upload(
-        maya,
-        dataset,
-        frame,
-        prediction_column="prediction",
-        favourable_label="good",
-        sensitive_columns=["age"],
-    )
+    current = age_dataset(maya, dataset, lambda frame: "good")
     with pytest.raises(ValidationError) as refused:
         queue(maya, "fairness", version, current=current, options={"bins": bins})
     (field,) = refused.value.message_dict
