@@ -103,9 +103,26 @@ def short_pages(pdf: bytes) -> dict[int, int]:
     return {number: count for number, count in enumerate(pages[1:-1], 2) if count < MIN_PAGE_CHARACTERS}
 
 
-def with_memo(text: str, title: str = "Conceptual soundness memo (v2)"):
-    data = samples.validation_input()
-    return replace(data, conceptual_soundness=[Statement(title=title, text=text, reference="memo.md")])
+@pytest.fixture(scope="module")
+def memos_report():
+    """One validation report holding the Markdown memo, the hostile memo and a plain-text statement
+    (rendered once: a report takes seconds)."""
+    statements = [
+        Statement(title="Conceptual soundness memo (v2)", text=MEMO, reference="memo.md"),
+        Statement(title="Hostile memo", text=HOSTILE, reference="hostile.md"),
+        Statement(title="Plain review", text=markdown.literal(PLAIN), reference="review.txt"),
+    ]
+    return build_validation_pdf(replace(samples.validation_input(), conceptual_soundness=statements))
+
+
+@pytest.fixture(scope="module")
+def sample_validation_report():
+    return build_validation_pdf(samples.validation_input())
+
+
+@pytest.fixture(scope="module")
+def sample_documentation_report():
+    return build_documentation_pdf(samples.documentation_input())
 
 
 # --- Markdown, sanitised ---------------------------------------------------------------------------
@@ -146,12 +163,13 @@ def test_plain_text_is_quoted_to_print_as_typed_with_its_line_breaks():
     )
 
 
-def test_a_markdown_memo_prints_as_a_heading_and_paragraphs_in_the_validation_report():
-    report = build_validation_pdf(with_memo(MEMO))
+def test_a_markdown_memo_prints_as_a_heading_and_paragraphs_in_the_validation_report(memos_report):
+    report = memos_report
     text = pdf_text(report.pdf)
 
     assert f"Conceptual soundness memo\nApproach\n{FIRST_LINE}" in text
-    assert not re.search(r"^#", text, re.MULTILINE)
+    # no Markdown marker of the memo is printed (the plain review's "# not a heading" is meant literally)
+    assert not re.search(r"^#+ (?!not a heading)", text, re.MULTILINE)
     assert "**" not in text
     assert "• Monotone in duration" in text or "Monotone in duration" in text
     titles = outline_titles(report.pdf)
@@ -162,8 +180,8 @@ def test_a_markdown_memo_prints_as_a_heading_and_paragraphs_in_the_validation_re
     assert roles["/H4"] >= 1
 
 
-def test_a_hostile_memo_prints_no_script_and_links_nowhere_but_the_web():
-    report = build_validation_pdf(with_memo(HOSTILE))
+def test_a_hostile_memo_prints_no_script_and_links_nowhere_but_the_web(memos_report):
+    report = memos_report
 
     assert link_targets(report.pdf).count("https://example.org/policy") == 1
     assert not [uri for uri in link_targets(report.pdf) if "javascript" in uri.lower()]
@@ -171,8 +189,8 @@ def test_a_hostile_memo_prints_no_script_and_links_nowhere_but_the_web():
     assert b"/JS" not in report.pdf
 
 
-def test_a_plain_text_statement_keeps_its_line_breaks_in_the_pdf():
-    text = pdf_text(build_validation_pdf(with_memo(markdown.literal(PLAIN))).pdf)
+def test_a_plain_text_statement_keeps_its_line_breaks_in_the_pdf(memos_report):
+    text = pdf_text(memos_report.pdf)
 
     assert "Line one of the review\n# not a heading\n1. not a list *not emphasis*\nSecond paragraph" in text
 
@@ -203,26 +221,26 @@ def test_it_keeps_long_words_whole_in_narrow_table_columns():
     assert text.count("Internationalisation") == len(controls)
 
 
-def test_no_page_of_the_annex_iv_document_is_nearly_empty():
+def test_no_page_of_the_annex_iv_document_is_nearly_empty(sample_documentation_report):
     """GIVEN an Annex IV input with twelve items missing (each used to fill a page of its own)
     THEN every page but the cover and the last holds at least MIN_PAGE_CHARACTERS characters"""
-    for data in (samples.documentation_input(), samples.documentation_input(complete=True)):
-        report = build_documentation_pdf(data)
+    complete = build_documentation_pdf(samples.documentation_input(complete=True))
+    for report in (sample_documentation_report, complete):
         assert short_pages(report.pdf) == {}, report.page_count
 
 
-def test_no_page_of_the_validation_report_is_nearly_empty():
-    report = build_validation_pdf(samples.validation_input())
-
-    assert short_pages(report.pdf) == {}
+def test_no_page_of_the_validation_report_is_nearly_empty(sample_validation_report):
+    assert short_pages(sample_validation_report.pdf) == {}
 
 
 # --- tagged PDFs -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("variant", [None, "pdf/a-3b"])
-def test_the_validation_report_is_a_tagged_pdf(variant):
-    report = build_validation_pdf(samples.validation_input(), variant=variant)
+def test_the_validation_report_is_a_tagged_pdf(variant, sample_validation_report):
+    report = sample_validation_report
+    if variant:
+        report = build_validation_pdf(samples.validation_input(), variant=variant)
     catalog = read_pdf(report.pdf).trailer["/Root"]
 
     assert catalog["/MarkInfo"]["/Marked"].value is True
@@ -238,8 +256,8 @@ def test_the_validation_report_is_a_tagged_pdf(variant):
         assert b'pdfaid:conformance="B"' in xmp
 
 
-def test_the_annex_iv_document_is_a_tagged_pdf():
-    report = build_documentation_pdf(samples.documentation_input())
+def test_the_annex_iv_document_is_a_tagged_pdf(sample_documentation_report):
+    report = sample_documentation_report
     catalog = read_pdf(report.pdf).trailer["/Root"]
 
     assert catalog["/MarkInfo"]["/Marked"].value is True
@@ -347,7 +365,8 @@ def test_the_annex_iv_document_prints_a_markdown_memo_as_headings_and_text(maya,
         pdf = handle.read()
     text = pdf_text(pdf)
     assert f"Conceptual soundness memo\nApproach\n{FIRST_LINE}" in text
-    assert not re.search(r"^#", text, re.MULTILINE)
+    # no Markdown marker of the memo is printed (the plain review's "# not a heading" is meant literally)
+    assert not re.search(r"^#+ (?!not a heading)", text, re.MULTILINE)
     assert struct_roles(pdf)["/H3"] >= 2  # the memo's title line and its own first heading
     assert short_pages(pdf) == {}
 
