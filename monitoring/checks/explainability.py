@@ -31,6 +31,7 @@ from typing import Any
 from monitoring.checks import inputs
 from monitoring.checks.base import PASS, WARN, CheckContext, evaluation, threshold_value
 from monitoring.metrics import attribution, catalogue
+from monitoring.models import CheckRun, RunStatus
 
 KIND = "explainability"
 # The options explain_model takes; the others are this check's own.
@@ -174,8 +175,6 @@ def _baseline_run(run_id: int, version) -> dict[str, Any]:
     The snapshot (its global importance, result digest, version and dataset) is stored in the run's
     configuration, so the judgement does not depend on reading another run later.
     """
-    from monitoring.models import CheckRun, RunStatus
-
     field = "config.options.baseline_run"
     candidates = CheckRun.objects.filter(model_version__model_id=version.model_id)
     run = (

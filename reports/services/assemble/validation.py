@@ -17,6 +17,7 @@ from typing import Any
 from governance import markdown
 from governance.models import EvidenceDocument, Policy
 from governance.services.evidence import material_changes
+from monitoring.checks.explainability import describe
 from monitoring.metrics import catalogue
 from monitoring.models import CheckRun
 from registry.models import ModelVersion
@@ -371,8 +372,6 @@ def _worst(run: CheckRun, scope: str) -> str:
 def explainability_evidence(run: CheckRun | None) -> ExplainabilityEvidence | None:
     """The judged metrics (sensitive and prohibited share of |SHAP|, rank stability) with their thresholds,
     outcomes and threshold sources, what each compared, mean |SHAP| per feature and the beeswarm points."""
-    from monitoring.checks.explainability import describe
-
     if run is None:
         return None
     results = run.results or {}
