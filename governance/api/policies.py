@@ -36,6 +36,9 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         evidence_change = serializers.CharField(
             help_text="What the gate does when material evidence arrives after an approval: close_gate or warn."
         )
+        model_wide_findings = serializers.JSONField(
+            help_text="Finding sources (check, monitoring, review) that block every version of the model."
+        )
         created_by = serializers.CharField(source="created_by.username", default=None)
         created_at = serializers.DateTimeField()
 
@@ -52,6 +55,7 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         blocking_finding_severity = serializers.CharField(default="high")
         review_trigger_severity = serializers.CharField(default="high")
         evidence_change = serializers.ChoiceField(choices=EvidenceChange.choices, default=EvidenceChange.WARN)
+        model_wide_findings = serializers.JSONField(default=list)
 
     selector = staticmethod(selectors.policy_list)
     serializer_class = Output

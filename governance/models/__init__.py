@@ -21,7 +21,7 @@ from governance.models.policies import (
     Framework,
     Policy,
 )
-from governance.models.reviews import ReviewNotice
+from governance.models.reviews import PeriodicReview, ReviewConclusion, ReviewNotice, ReviewStatus
 
 __all__ = [
     "ApiToken",
@@ -42,8 +42,11 @@ __all__ = [
     "FindingStatus",
     "Framework",
     "Meaning",
+    "PeriodicReview",
     "Policy",
+    "ReviewConclusion",
     "ReviewNotice",
+    "ReviewStatus",
     "Severity",
     "Signature",
     "Strategy",

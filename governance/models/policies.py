@@ -86,6 +86,8 @@ class Policy(models.Model):
     ``segregation``: who may never sign (``requester``, ``submitter``, ``owner``).
     ``evidence_change``: what the gate does when material evidence arrives after an approval (a new
     warning or failing run of a required check, a new required document): close it or warn.
+    ``model_wide_findings``: finding sources that block every version of the model; any other finding
+    blocks only the version it was raised on (and a finding on no version blocks them all).
     """
 
     tier = models.PositiveSmallIntegerField()
@@ -103,6 +105,12 @@ class Policy(models.Model):
     review_trigger_severity = models.CharField(max_length=10, default="high")
     evidence_change = models.CharField(
         max_length=10, choices=EvidenceChange.choices, default=EvidenceChange.WARN
+    )
+    model_wide_findings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Finding sources (check, monitoring, review) that block every version of the model, "
+        "not only the version they were raised on.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"

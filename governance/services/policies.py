@@ -31,7 +31,9 @@ RULE_FIELDS = (
     "blocking_finding_severity",
     "review_trigger_severity",
     "evidence_change",
+    "model_wide_findings",
 )
+FINDING_SOURCES = ("check", "monitoring", "review")
 SEGREGATION_PARTIES = ("requester", "submitter", "owner")
 
 
@@ -107,6 +109,9 @@ def validate_rules(rules: dict[str, Any]) -> dict[str, Any]:
             errors[field] = [f"Must be one of {', '.join(Severity.values)}."]
     if "evidence_change" in rules and rules["evidence_change"] not in EvidenceChange.values:
         errors["evidence_change"] = [f"Must be one of {', '.join(EvidenceChange.values)}."]
+    wide = rules.get("model_wide_findings", [])
+    if not isinstance(wide, list) or set(wide) - set(FINDING_SOURCES):
+        errors["model_wide_findings"] = [f"A list drawn from {', '.join(FINDING_SOURCES)}."]
     segregation = rules.get("segregation", list(SEGREGATION_PARTIES))
     if not isinstance(segregation, list) or set(segregation) - set(SEGREGATION_PARTIES):
         errors["segregation"] = [f"A list drawn from {', '.join(SEGREGATION_PARTIES)}."]

@@ -1,7 +1,14 @@
 """Registry models: the inventory, versions with their artifacts, datasets and the lineage graph."""
 
 from registry.models.datasets import Dataset, DatasetVersion
-from registry.models.inventory import ModelStatus, RegisteredModel, RiskTier, TieringRule
+from registry.models.inventory import (
+    ModelStatus,
+    RegisteredModel,
+    RiskTier,
+    TierChange,
+    TierChangeStatus,
+    TieringRule,
+)
 from registry.models.lineage import EdgeKind, LineageEdge, LineageEvent, LineageRun
 from registry.models.versions import ArtifactFormat, ModelAlias, ModelVersion
 
@@ -18,5 +25,7 @@ __all__ = [
     "ModelVersion",
     "RegisteredModel",
     "RiskTier",
+    "TierChange",
+    "TierChangeStatus",
     "TieringRule",
 ]

@@ -160,3 +160,50 @@ class RegisteredModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TierChangeStatus(models.TextChoices):
+    PENDING = "pending", "Pending a risk officer's decision"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class TierChange(models.Model):
+    """Questionnaire answers that would lower a model's risk tier, held until a risk officer decides.
+
+    A lower tier means a lighter policy (fewer checks, fewer signatures, longer reviews), so the first line
+    cannot lower its own model's tier: ``model_update`` records the answers here and leaves the model as
+    it was; accepting applies them (audited), rejecting keeps the tier (audited, with the reason). Raising
+    the tier applies at once and never comes here. At most one pending change per model.
+    """
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="tier_changes")
+    answers = models.JSONField()
+    rule = models.ForeignKey(TieringRule, on_delete=models.PROTECT, related_name="+")
+    current_tier = models.PositiveSmallIntegerField(choices=RiskTier.choices)
+    proposed_tier = models.PositiveSmallIntegerField(choices=RiskTier.choices)
+    status = models.CharField(
+        max_length=10, choices=TierChangeStatus.choices, default=TierChangeStatus.PENDING
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    access_team_path = "model__team"
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model"],
+                condition=models.Q(status="pending"),
+                name="registry_one_pending_tier_change",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"tier change of {self.model_id}: {self.current_tier} -> {self.proposed_tier} ({self.status})"
