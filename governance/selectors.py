@@ -19,6 +19,7 @@ from governance.models import (
     EvidenceDocument,
     Finding,
     FindingStatus,
+    PeriodicReview,
     Policy,
     Signature,
     Team,
@@ -103,6 +104,14 @@ def signature_list(*, user) -> QuerySet:
 def finding_list(*, user) -> QuerySet:
     findings = Finding.objects.select_related("model", "model_version", "owner", "raised_by")
     return access.scope(user, findings).order_by("-raised_at")
+
+
+def review_list(*, user) -> QuerySet:
+    """Periodic reviews of the models the user may see, newest first."""
+    reviews = PeriodicReview.objects.select_related("model__team", "opened_by", "signer").prefetch_related(
+        "documents__model_version"
+    )
+    return access.scope(user, reviews).order_by("-opened_at", "-pk")
 
 
 def deployment_list(*, user) -> QuerySet:

@@ -19,6 +19,7 @@ from registry.models import (
     ModelAlias,
     ModelVersion,
     RegisteredModel,
+    TierChange,
     TieringRule,
 )
 from registry.models.lineage import EdgeKind
@@ -54,6 +55,12 @@ def model_list(*, user) -> QuerySet[RegisteredModel]:
         .prefetch_related(aliases, upstream)
         .annotate(latest_version=_latest_version_number(), version_count=_count_of(ModelVersion, "model"))
     )
+    return access.scope(user, queryset)
+
+
+def tier_change_list(*, user) -> QuerySet[TierChange]:
+    """Tier changes of the models the user may see, newest first."""
+    queryset = TierChange.objects.select_related("model", "requested_by", "decided_by", "rule")
     return access.scope(user, queryset)
 
 

@@ -8,6 +8,7 @@ from governance.api.evidence import EvidenceViewSet
 from governance.api.findings import FindingViewSet
 from governance.api.gate import DeploymentViewSet, GateView, ReviewClearView
 from governance.api.policies import ControlViewSet, PolicyViewSet
+from governance.api.reviews import ReviewViewSet
 from governance.api.teams import TeamViewSet
 from governance.api.totp import TotpView
 from governance.api.webhooks import WebhookViewSet
@@ -26,6 +27,7 @@ router.register(r"approvals/(?P<approval_pk>[0-9]+)/signatures", SignatureViewSe
 router.register("findings", FindingViewSet, basename="finding")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("reviews", ReviewViewSet, basename="review")
 
 
 def _export(method: str, export_format: str):

@@ -17,6 +17,7 @@ import rfc8785
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from governance import access
@@ -24,6 +25,7 @@ from governance.audit import keys as signing_keys
 from governance.audit import record
 from governance.errors import (
     EvidenceChanged,
+    InvalidTransition,
     NotGated,
     PrerequisitesMissing,
     ReauthenticationFailed,
@@ -51,6 +53,10 @@ from registry.models.inventory import ModelStatus
 from registry.services.inventory import model_status_set_by_workflow
 
 PASSING_OUTCOMES = {"pass", "warn"}
+# Where in its lifecycle a model may be when a version is put up for approval.
+APPROVABLE_STATUSES = frozenset(
+    {ModelStatus.IN_VALIDATION, ModelStatus.APPROVED, ModelStatus.IN_PRODUCTION, ModelStatus.UNDER_REVIEW}
+)
 SIGNATURE_SCHEMA = "attest.signature.v1"
 
 
@@ -105,17 +111,23 @@ def _missing_evidence(version: ModelVersion, policy: Policy) -> list[str]:
 
 
 def _blocking_findings(version: ModelVersion, policy: Policy) -> list[str]:
-    blocking = blocking_findings(version.model, policy)
+    blocking = blocking_findings(version, policy)
     return [f"finding {finding.pk} ({finding.severity}) is open: {finding.title}" for finding in blocking]
 
 
-def blocking_findings(model, policy: Policy) -> list[Finding]:
-    """Open findings at or above the policy's blocking severity."""
+def blocking_findings(version: ModelVersion, policy: Policy) -> list[Finding]:
+    """Open findings at or above the policy's blocking severity that concern ``version``: raised on it, on
+    the model as a whole (no version), or of a source the policy declares model-wide (e.g. monitoring).
+    A check that failed on version 7 does not block version 1."""
     floor = SEVERITY_RANK[policy.blocking_finding_severity]
     severities = [name for name, rank in SEVERITY_RANK.items() if rank >= floor]
-    return list(
-        Finding.objects.filter(model=model, status=FindingStatus.OPEN, severity__in=severities).order_by("pk")
+    concerns = Q(model_version=version) | Q(model_version__isnull=True)
+    if policy.model_wide_findings:
+        concerns |= Q(source__in=policy.model_wide_findings)
+    open_findings = Finding.objects.filter(
+        model_id=version.model_id, status=FindingStatus.OPEN, severity__in=severities
     )
+    return list(open_findings.filter(concerns).order_by("pk"))
 
 
 # --- requests ----------------------------------------------------------------------------------------
@@ -131,6 +143,7 @@ def approval_request(
     environment is already pending.
     """
     access.require(actor, "request_approval", version.model)
+    _require_approvable(version.model)
     policy = policy_active(tier=version.model.risk_tier)
     stage_keys = _stages_for(policy, environment)
     missing = prerequisites_missing(version, policy)
@@ -161,6 +174,16 @@ def approval_request(
             fields={"environment": ["An approval for this environment is already pending."]},
         ) from None
     return request
+
+
+def _require_approvable(model: RegisteredModel) -> None:
+    """An approval is asked for a model the team has handed to validation (or one already past it)."""
+    if model.status not in APPROVABLE_STATUSES:
+        raise InvalidTransition(
+            f"{model.name} is {model.status}: an approval is requested for a model in validation or later. "
+            f"Move it to in_validation first (POST /api/v1/models/{model.name}/status/).",
+            details={"current": model.status, "allowed": sorted(APPROVABLE_STATUSES)},
+        )
 
 
 def _stages_for(policy: Policy, environment: str) -> list[str]:
@@ -222,7 +245,7 @@ def approval_sign(*, actor: User, request: ApprovalRequest, signing: SignatureIn
     try:
         # Re-authenticate before the signing transaction: an accepted TOTP code is then consumed for good
         # even when the signature is refused below (RFC 6238 5.2: an accepted code is never accepted again).
-        method = _reauthenticate(actor, signing)
+        method = reauthenticate(actor, signing.password, signing.totp_code)
         with transaction.atomic():
             return _sign(actor, request.pk, signing, method)
     except (ReauthenticationFailed, SignatureRefused) as refusal:
@@ -268,15 +291,17 @@ def _require_pending(request: ApprovalRequest) -> None:
         )
 
 
-def _reauthenticate(actor: User, signing: SignatureInput) -> str:
-    """21 CFR 11.200: both components of the signing credential are re-entered for each signature."""
-    if not signing.password or not actor.check_password(signing.password):
+def reauthenticate(actor: User, password: str, totp_code: str = "") -> str:
+    """21 CFR 11.200: both components of the signing credential are re-entered for each signature.
+
+    Returns the method (``password`` or ``password+totp``); raises ReauthenticationFailed (401)."""
+    if not password or not actor.check_password(password):
         raise ReauthenticationFailed(
             "The password is not correct; nothing was signed.",
             fields={"password": ["The password is not correct."]},
         )
     if totp.is_enrolled(actor):
-        if not signing.totp_code or not totp.verify(actor, signing.totp_code):
+        if not totp_code or not totp.verify(actor, totp_code):
             raise ReauthenticationFailed(
                 "The authenticator code is missing or not correct; nothing was signed.",
                 fields={"totp": ["Enter the current code from your authenticator."]},

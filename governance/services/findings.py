@@ -25,7 +25,7 @@ from governance.services.policies import policy_active
 from monitoring.models import CheckRun, MonitoringAlert
 from registry.models import RegisteredModel
 from registry.models.inventory import ModelStatus
-from registry.services.inventory import model_status_set_by_workflow
+from registry.services.inventory import model_status_set_by_workflow, owner_allowed
 
 DUE_DAYS = {Severity.CRITICAL: 14, Severity.HIGH: 30, Severity.MEDIUM: 60, Severity.LOW: 90}
 RISK_ACCEPTORS = {Role.RISK_OFFICER, Role.ADMIN}
@@ -59,7 +59,7 @@ def finding_raise(
             severity=severity,
             title=title,
             description=description,
-            owner=owner or model.owner,
+            owner=owner or default_owner(model),
             raised_by=actor,
             due_date=due_date or _default_due(severity),
         )
@@ -77,6 +77,16 @@ def _check_fields(severity: str, title: str, owner: User | None, model: Register
         errors["owner"] = ["The owner must be able to see the model."]
     if errors:
         raise ValidationError(errors)
+
+
+def default_owner(model: RegisteredModel) -> User:
+    """Who a finding is assigned to when nobody is named: the model's owner while they may see it (a member
+    of the owning team or a grantee), else who registered the model, else the owner all the same (the
+    registry refuses an owner outside the team; this covers records made before that rule)."""
+    for candidate in (model.owner, model.created_by):
+        if candidate is not None and owner_allowed(candidate, model.team, model):
+            return candidate
+    return model.owner
 
 
 def _default_due(severity: str) -> dt.date:
@@ -198,7 +208,7 @@ def _automatic(
                 severity=severity,
                 title=title[:300],
                 description=description,
-                owner=model.owner,
+                owner=default_owner(model),
                 dedupe_key=dedupe_key,
                 due_date=_default_due(severity),
             )

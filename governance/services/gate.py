@@ -42,6 +42,11 @@ CLOSED_STATUSES = {
     ModelStatus.UNDER_REVIEW: "the model is under review",
     ModelStatus.RETIRED: "the model is retired",
 }
+# Gated environments take a model that has at least reached validation.
+NOT_VALIDATED = {
+    ModelStatus.DRAFT: "the model is a draft: a gated environment takes a model in validation or later",
+    ModelStatus.IN_DEVELOPMENT: "the model is in development: a gated environment takes a model in validation or later",
+}
 
 
 @dataclass
@@ -91,11 +96,13 @@ def gate_evaluate(*, version: ModelVersion, environment: str, now: dt.datetime |
     if model.status in CLOSED_STATUSES:
         decision.refuse(f"model_{model.status}", CLOSED_STATUSES[model.status])
     policy = policy_active(tier=model.risk_tier)
-    for finding in blocking_findings(model, policy):
+    for finding in blocking_findings(version, policy):
         decision.refuse(
             "blocking_finding", f"finding {finding.pk} ({finding.severity}) is open: {finding.title}"
         )
     if policy.gated_environments.get(environment):
+        if model.status in NOT_VALIDATED:
+            decision.refuse("model_not_validated", NOT_VALIDATED[model.status])
         current = _check_approval(decision, version, environment, now)
         if current is not None:
             _check_evidence_since(decision, version, current, policy)

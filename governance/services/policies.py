@@ -109,7 +109,7 @@ def validate_rules(rules: dict[str, Any]) -> dict[str, Any]:
             errors[field] = [f"Must be one of {', '.join(Severity.values)}."]
     if "evidence_change" in rules and rules["evidence_change"] not in EvidenceChange.values:
         errors["evidence_change"] = [f"Must be one of {', '.join(EvidenceChange.values)}."]
-    wide = rules.get("model_wide_findings", [])
+    wide = rules.get("model_wide_findings") or []
     if not isinstance(wide, list) or set(wide) - set(FINDING_SOURCES):
         errors["model_wide_findings"] = [f"A list drawn from {', '.join(FINDING_SOURCES)}."]
     segregation = rules.get("segregation", list(SEGREGATION_PARTIES))
@@ -123,6 +123,7 @@ def validate_rules(rules: dict[str, Any]) -> dict[str, Any]:
         raise ValidationError(errors)
     cleaned = {field: rules[field] for field in RULE_FIELDS if field in rules}
     cleaned.setdefault("segregation", list(SEGREGATION_PARTIES))
+    cleaned["model_wide_findings"] = list(cleaned.get("model_wide_findings") or [])
     cleaned.setdefault("name", "")
     return cleaned
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -15,7 +16,7 @@ from governance import access
 from governance.models import User
 from registry import selectors
 from registry.api.common import NAME_REGEX, InventoryPagination, LabelField, StringMapField
-from registry.models import RegisteredModel
+from registry.models import RegisteredModel, TierChange, TierChangeStatus
 from registry.models.inventory import EUAIActCategory, ModelStatus, RiskTier
 from registry.services import declarations, inventory
 
@@ -94,8 +95,11 @@ class ModelOutput(ModelSummaryOutput):
     favourable_label = LabelField()
     prohibited_features = serializers.ListField(child=serializers.CharField())
     review_frequency_months = serializers.IntegerField()
-    last_reviewed_on = serializers.DateField(allow_null=True)
-    valid_until = serializers.DateField(allow_null=True)
+    last_reviewed_on = serializers.DateField(allow_null=True, help_text="Set by a completed periodic review.")
+    valid_until = serializers.DateField(
+        allow_null=True, help_text="Set or extended by a completed periodic review."
+    )
+    pending_tier_change = serializers.SerializerMethodField()
     lineage_namespace = serializers.CharField()
     lineage_job = serializers.CharField()
     upstream_models = serializers.SerializerMethodField()
@@ -103,6 +107,28 @@ class ModelOutput(ModelSummaryOutput):
 
     def get_upstream_models(self, model) -> list[str]:
         return sorted(edge.src_model.name for edge in model.upstream_edges)
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "Answers that would lower the tier, held for a risk officer.",
+        }
+    )
+    def get_pending_tier_change(self, model) -> dict | None:
+        change = model.tier_changes.filter(status=TierChangeStatus.PENDING).first()
+        return None if change is None else tier_change_summary(change)
+
+
+def tier_change_summary(change: TierChange) -> dict:
+    return {
+        "id": change.pk,
+        "url": reverse("api:tier-change-detail", args=[change.pk]),
+        "current_tier": change.current_tier,
+        "proposed_tier": change.proposed_tier,
+        "requested_by": change.requested_by.get_username(),
+        "requested_at": change.requested_at,
+    }
 
 
 class ModelFields(serializers.Serializer):
@@ -135,9 +161,20 @@ class ModelFields(serializers.Serializer):
         max_length=declarations.MAX_PROHIBITED_FEATURES,
         help_text="Feature names the model must not rely on (read by the explainability check).",
     )
-    review_frequency_months = serializers.IntegerField(required=False, min_value=1, max_value=120)
-    last_reviewed_on = serializers.DateField(required=False, allow_null=True)
-    valid_until = serializers.DateField(required=False, allow_null=True)
+    review_frequency_months = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=120,
+        help_text="The first line may shorten it; a longer interval is a risk officer's or an administrator's.",
+    )
+    last_reviewed_on = serializers.DateField(
+        required=False, allow_null=True, help_text="Refused (400): set by a completed periodic review."
+    )
+    valid_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Refused (400): set or extended by a completed periodic review.",
+    )
     tags = StringMapField(required=False)
     lineage_namespace = serializers.CharField(required=False, max_length=200)
     lineage_job = serializers.CharField(required=False, max_length=200)
@@ -234,3 +271,48 @@ def _upstream(user, names: list[str]) -> list[RegisteredModel]:
     if missing:
         raise serializers.ValidationError({"upstream_models": [f"Unknown model {missing[0]!r}."]})
     return [found[name] for name in dict.fromkeys(names)]
+
+
+class TierChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Questionnaire answers that would lower a model's tier, held until a risk officer accepts or rejects
+    them (``POST …/accept/`` or ``…/reject/`` with a reason; never the person who asked)."""
+
+    class Output(serializers.Serializer):
+        id = serializers.IntegerField()
+        model = serializers.CharField(source="model.name")
+        status = serializers.CharField()
+        current_tier = serializers.IntegerField()
+        proposed_tier = serializers.IntegerField()
+        answers = serializers.DictField(child=serializers.CharField())
+        rule_version = serializers.IntegerField(source="rule.version")
+        requested_by = serializers.CharField(source="requested_by.username")
+        requested_at = serializers.DateTimeField()
+        decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+        decided_at = serializers.DateTimeField(allow_null=True)
+        reason = serializers.CharField()
+
+    class DecisionInput(serializers.Serializer):
+        reason = serializers.CharField(max_length=5000)
+
+    selector = staticmethod(selectors.tier_change_list)
+    serializer_class = Output
+    filterset_fields = {"status": ["exact"], "model__name": ["exact"]}
+    ordering_fields = ["requested_at"]
+    lookup_value_regex = r"\d+"
+
+    @extend_schema(request=DecisionInput, responses={200: Output})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._decide(request, accept=True)
+
+    @extend_schema(request=DecisionInput, responses={200: Output})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._decide(request, accept=False)
+
+    def _decide(self, request, *, accept: bool):
+        data = _validated(self.DecisionInput, request.data)
+        change = inventory.tier_change_decide(
+            actor=request.user, change=self.get_object(), accept=accept, reason=data["reason"]
+        )
+        return Response(self.Output(change).data)

@@ -6,7 +6,7 @@ from rest_framework.routers import SimpleRouter
 from registry.api.common import NAME_REGEX
 from registry.api.datasets import DatasetVersionViewSet, DatasetViewSet
 from registry.api.lineage import OpenLineageView, TieringRuleViewSet
-from registry.api.models import ModelViewSet
+from registry.api.models import ModelViewSet, TierChangeViewSet
 from registry.api.versions import ModelAliasViewSet, ModelVersionViewSet
 
 router = SimpleRouter(trailing_slash=True)
@@ -20,6 +20,7 @@ router.register(
     rf"datasets/(?P<dataset_name>{NAME_REGEX})/versions", DatasetVersionViewSet, basename="dataset-version"
 )
 router.register("tiering-rules", TieringRuleViewSet, basename="tiering-rule")
+router.register("tier-changes", TierChangeViewSet, basename="tier-change")
 
 urlpatterns = [
     # openlineage-python's HTTP transport posts to "api/v1/lineage" without a trailing slash.

@@ -9,13 +9,15 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from guardian.shortcuts import get_perms
 
 from governance import access
 from governance.audit import record
+from governance.errors import InvalidTransition
 from governance.models import Team, User
 from governance.roles import Role
 from registry import tiering
-from registry.models import ModelStatus, RegisteredModel, TieringRule
+from registry.models import ModelStatus, RegisteredModel, TierChange, TierChangeStatus, TieringRule
 from registry.models.inventory import ALLOWED_TRANSITIONS
 from registry.models.lineage import EdgeKind, LineageEdge
 from registry.services import declarations
@@ -38,8 +40,6 @@ EDITABLE_FIELDS = frozenset(
         "is_third_party",
         "vendor",
         "review_frequency_months",
-        "last_reviewed_on",
-        "valid_until",
         "tags",
         "lineage_namespace",
         "lineage_job",
@@ -47,6 +47,16 @@ EDITABLE_FIELDS = frozenset(
         "prohibited_features",
     }
 )
+# Fields the gate or the review calendar read, which the first line may not set: a completed periodic
+# review (governance.services.reviews) sets them through ``model_review_recorded``.
+SECOND_LINE_FIELDS = {
+    "last_reviewed_on": "is set when a validator or risk officer completes a periodic review of the model",
+    "valid_until": "is set or extended by a completed periodic review",
+    "risk_tier": "follows the questionnaire; a risk officer overrides it (POST …/tier-override/)",
+    "status": "moves through the lifecycle (POST …/status/) and the approval workflow",
+}
+# Roles of the second line, who decide what the first line may not decide for itself.
+SECOND_LINE_ROLES = (Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN)
 # Statuses that the approval workflow and the deployment gate set; through the registry only an
 # administrator may set them by hand (e.g. when migrating an existing inventory).
 GATED_STATUSES = frozenset({ModelStatus.APPROVED, ModelStatus.IN_PRODUCTION})
@@ -119,13 +129,15 @@ def model_create(
     access.require(actor, "change", team)
     _check_fields(fields)
     answers = _answers(fields.pop("tier_answers", None))
+    owner = fields.pop("owner", None) or actor
+    require_owner_allowed(owner, team)
     with transaction.atomic():
         rule = tiering_rule_current(actor=actor)
         model = RegisteredModel(
             team=team,
             name=name,
             title=title,
-            owner=fields.pop("owner", None) or actor,
+            owner=owner,
             created_by=actor,
             tier_answers=answers,
             tier_rule=rule,
@@ -143,17 +155,28 @@ def model_create(
 def model_update(
     *, actor: User, model: RegisteredModel, upstream: list[RegisteredModel] | None = None, **changes
 ) -> RegisteredModel:
-    """Change inventory fields. A new questionnaire re-tiers the model under the rule now in force;
-    ``upstream`` (when given) replaces the set of upstream model dependencies."""
+    """Change inventory fields. A new questionnaire re-tiers the model under the rule now in force when the
+    tier stays or rises; answers that would lower it are held as a pending tier change for a risk officer
+    (``model.pending_tier_change`` is set on the returned object). ``upstream`` (when given) replaces the
+    set of upstream model dependencies.
+
+    Refused, and the refusal audited (``model.change_refused``): fields the second line sets
+    (``SECOND_LINE_FIELDS``), an owner outside the owning team without a grant on the model, and a
+    longer review interval asked for by the first line.
+    """
     access.require(actor, "change", model)
-    _check_fields(changes)
+    _refuse_audited(actor, model, lambda: _check_update(actor, model, changes))
     with transaction.atomic():
         model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
         before = model_facts(model)
+        pending = None
         if "tier_answers" in changes:
-            model.tier_answers = _answers(changes.pop("tier_answers"))
-            model.tier_rule = tiering_rule_current(actor=actor)
-            _apply_tier(model, model.tier_rule)
+            answers = _answers(changes.pop("tier_answers"))
+            rule = tiering_rule_current(actor=actor)
+            pending = _tier_change_if_lower(actor=actor, model=model, answers=answers, rule=rule)
+            if pending is None:
+                model.tier_answers, model.tier_rule = answers, rule
+                _apply_tier(model, rule)
         for field, value in changes.items():
             setattr(model, field, value)
         model.next_review_due = _next_review(model)
@@ -170,7 +193,64 @@ def model_update(
                 before={key: before.get(key) for key in sorted(changed)},
                 after={key: after[key] for key in sorted(changed)},
             )
+    model.pending_tier_change = pending
     return model
+
+
+def _check_update(actor: User, model: RegisteredModel, changes: dict) -> None:
+    _check_fields(changes)
+    if changes.get("owner") is not None:
+        require_owner_allowed(changes["owner"], model.team, model)
+    months = changes.get("review_frequency_months")
+    if (
+        months is not None
+        and months > model.review_frequency_months
+        and not access.has_role(actor, *SECOND_LINE_ROLES)
+    ):
+        raise ValidationError(
+            {
+                "review_frequency_months": [
+                    f"Reviews fall due every {model.review_frequency_months} months; a longer interval is a "
+                    "second-line decision (a risk officer or an administrator). A shorter one is allowed."
+                ]
+            }
+        )
+
+
+def _refuse_audited(actor: User, model: RegisteredModel, check: Callable[[], None]) -> None:
+    """Run ``check``; a refusal is audited in its own committed transaction before it is raised."""
+    try:
+        check()
+    except (ValidationError, PermissionDenied) as refusal:
+        why = (
+            refusal.message_dict
+            if isinstance(refusal, ValidationError) and hasattr(refusal, "error_dict")
+            else str(refusal)
+        )
+        with transaction.atomic():
+            record(action="model.change_refused", actor=actor, obj=model, after={"refused": why})
+        raise
+
+
+def owner_allowed(user: User, team: Team, model: RegisteredModel | None = None) -> bool:
+    """A model's owner is an active member of the owning team, or holds a grant on the model itself."""
+    if user is None or not user.is_active:
+        return False
+    if team.group.user_set.filter(pk=user.pk).exists():
+        return True
+    return model is not None and model.pk is not None and bool(get_perms(user, model))
+
+
+def require_owner_allowed(user: User, team: Team, model: RegisteredModel | None = None) -> None:
+    if not owner_allowed(user, team, model):
+        raise ValidationError(
+            {
+                "owner": [
+                    f"The owner must be an active member of team {team.name} (or hold a grant on the model): "
+                    f"{user} is not, and would be assigned findings on a model they cannot see."
+                ]
+            }
+        )
 
 
 def model_change_status(
@@ -185,11 +265,15 @@ def model_change_status(
         )
     with transaction.atomic():
         model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-        allowed = ALLOWED_TRANSITIONS[model.status]
-        if status not in allowed:
-            options = ", ".join(sorted(allowed)) or "none (retired is final)"
-            raise ValidationError(
-                {"status": [f"Cannot move from {model.status!r} to {status!r}; allowed: {options}."]}
+        _require_transition(model, status)
+        if (
+            model.status == ModelStatus.UNDER_REVIEW
+            and status != ModelStatus.RETIRED
+            and not access.has_role(actor, Role.ADMIN)
+        ):
+            raise PermissionDenied(
+                f"{model.name} is under review: it returns to production when a validator clears the review "
+                "(POST /api/v1/reviews/clear/), or it is retired."
             )
         before = model.status
         model.status = status
@@ -212,9 +296,7 @@ def model_status_set_by_workflow(*, model: RegisteredModel, status: str, reason:
     a monitoring breach put the model under review) and holds a lock on the model row; the transition
     rules still apply. The audit event names no actor: the workflow's own event says who caused it.
     """
-    allowed = ALLOWED_TRANSITIONS[model.status]
-    if status not in allowed:
-        raise ValidationError({"status": [f"Cannot move from {model.status!r} to {status!r}."]})
+    _require_transition(model, status)
     with transaction.atomic():
         before = model.status
         model.status = status
@@ -227,6 +309,47 @@ def model_status_set_by_workflow(*, model: RegisteredModel, status: str, reason:
             after={"status": status},
             reason=reason,
         )
+    return model
+
+
+def _require_transition(model: RegisteredModel, status: str) -> None:
+    """409 naming the current state for a move the lifecycle does not allow."""
+    if status not in ModelStatus.values:
+        raise ValidationError({"status": [f"One of {', '.join(ModelStatus.values)}."]})
+    allowed = ALLOWED_TRANSITIONS[model.status]
+    if status not in allowed:
+        options = ", ".join(sorted(allowed)) or "none (retired is final)"
+        raise InvalidTransition(
+            f"{model.name} is {model.status}: it cannot move to {status}; from {model.status} it may move to "
+            f"{options}.",
+            details={"current": model.status, "allowed": sorted(allowed)},
+        )
+
+
+def model_review_recorded(
+    *, model: RegisteredModel, reviewed_on: dt.date, valid_until: dt.date | None, review_id: int
+) -> RegisteredModel:
+    """Record a completed periodic review on behalf of the governance workflow: ``last_reviewed_on`` and,
+    when the review grants one, ``valid_until``; the next review is rescheduled from it. The caller holds a
+    lock on the model row and writes the review's own audit event."""
+    before = {"last_reviewed_on": model.last_reviewed_on, "valid_until": model.valid_until}
+    model.last_reviewed_on = reviewed_on
+    if valid_until is not None:
+        model.valid_until = valid_until
+    previous_due, model.next_review_due = model.next_review_due, _next_review(model)
+    model.save(update_fields=["last_reviewed_on", "valid_until", "next_review_due", "updated_at"])
+    record(
+        action="model.reviewed",
+        actor=None,
+        obj=model,
+        before={**before, "next_review_due": previous_due},
+        after={
+            "last_reviewed_on": model.last_reviewed_on,
+            "valid_until": model.valid_until,
+            "next_review_due": model.next_review_due,
+            "review": review_id,
+        },
+    )
     return model
 
 
@@ -272,6 +395,7 @@ def model_override_tier(
 def model_facts(model: RegisteredModel, *, upstream: list[RegisteredModel] | None = None) -> dict[str, Any]:
     """The inventory fields as the audit trail records them (names instead of ids)."""
     facts = {field: getattr(model, field) for field in sorted(EDITABLE_FIELDS - {"owner"})}
+    facts.update(last_reviewed_on=model.last_reviewed_on, valid_until=model.valid_until)
     facts.update(
         name=model.name,
         team=model.team.name,
@@ -290,7 +414,16 @@ def _check_fields(fields: dict) -> None:
     """Refuse fields that cannot be set here or bad values; normalises ``prohibited_features`` in place."""
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
-        raise ValidationError({name: ["This field cannot be set here."] for name in sorted(unknown)})
+        raise ValidationError(
+            {
+                name: [
+                    f"{name} {SECOND_LINE_FIELDS[name]}."
+                    if name in SECOND_LINE_FIELDS
+                    else "This field cannot be set here."
+                ]
+                for name in sorted(unknown)
+            }
+        )
     owner = fields.get("owner")
     if owner is not None and not owner.is_active:
         raise ValidationError({"owner": ["The owner must be an active user."]})
@@ -429,3 +562,79 @@ def _depends_on(model: RegisteredModel, other: RegisteredModel) -> bool:
             - seen
         )
     return False
+
+
+# --- tier changes: the first line may raise its model's tier, only a risk officer may lower it --------------
+
+
+def _tier_change_if_lower(
+    *, actor: User, model: RegisteredModel, answers: dict[str, str], rule: TieringRule
+) -> TierChange | None:
+    """A pending tier change when ``answers`` would lower the model's tier (a higher tier number); None
+    when the new tier is the same or higher, which the caller applies at once."""
+    computed = tiering.compute_tier(answers, _rule_dict(rule))
+    proposed = model.tier_override or computed
+    if proposed <= model.risk_tier:
+        return None
+    if TierChange.objects.filter(model=model, status=TierChangeStatus.PENDING).exists():
+        raise InvalidTransition(
+            f"A tier change of {model.name} is already pending a risk officer's decision; it must be decided "
+            "before the questionnaire is answered again.",
+            fields={"tier_answers": ["A tier change is already pending."]},
+        )
+    change = TierChange.objects.create(
+        model=model,
+        answers=answers,
+        rule=rule,
+        current_tier=model.risk_tier,
+        proposed_tier=proposed,
+        requested_by=actor,
+    )
+    record(
+        action="model.tier_change_requested",
+        actor=actor,
+        obj=model,
+        before={"risk_tier": model.risk_tier, "tier_answers": model.tier_answers},
+        after={"proposed_tier": proposed, "tier_answers": answers, "tier_change": change.pk},
+    )
+    return change
+
+
+def tier_change_decide(*, actor: User, change: TierChange, accept: bool, reason: str) -> TierChange:
+    """A risk officer (or administrator) accepts or rejects a pending tier change, with a reason; never
+    the person who asked for it. Accepting applies the answers under the rule they were given with."""
+    if not access.has_role(actor, Role.RISK_OFFICER, Role.ADMIN):
+        raise PermissionDenied("Only a risk officer or an administrator decides a tier change.")
+    if not reason.strip():
+        raise ValidationError({"reason": ["Say why the tier change is accepted or rejected."]})
+    with transaction.atomic():
+        change = TierChange.objects.select_for_update().select_related("model", "rule").get(pk=change.pk)
+        if change.status != TierChangeStatus.PENDING:
+            raise InvalidTransition(f"Tier change #{change.pk} is {change.status}: it was already decided.")
+        if change.requested_by_id == actor.pk:
+            raise PermissionDenied(
+                "Segregation of duties: the person who asked for a tier change cannot decide it."
+            )
+        model = RegisteredModel.objects.select_for_update().get(pk=change.model_id)
+        before = {"risk_tier": model.risk_tier, "tier_answers": model.tier_answers}
+        if accept:
+            model.tier_answers, model.tier_rule = change.answers, change.rule
+            _apply_tier(model, change.rule)
+            model.next_review_due = _next_review(model)
+            _validated(model).save()
+        change.status = TierChangeStatus.ACCEPTED if accept else TierChangeStatus.REJECTED
+        change.decided_by, change.decided_at, change.reason = actor, timezone.now(), reason.strip()
+        change.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+        record(
+            action="model.tier_change_accepted" if accept else "model.tier_change_rejected",
+            actor=actor,
+            obj=model,
+            before=before,
+            after={
+                "risk_tier": model.risk_tier,
+                "tier_answers": model.tier_answers,
+                "tier_change": change.pk,
+            },
+            reason=change.reason,
+        )
+    return change

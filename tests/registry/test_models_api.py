@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from governance.models import AuditEvent
 from tests.registry.conftest import HIGH_RISK, LOW_RISK, make_model
+from tests.workflow.conftest import reviewed
 
 pytestmark = pytest.mark.django_db
 
@@ -128,8 +129,10 @@ def test_it_moves_status_only_along_allowed_transitions(api, model, maya, victor
     response = api.as_user(maya).post(url, {"status": "in_production"}, format="json")
     assert response.status_code == 403
     response = api.as_user(maya).post(url, {"status": "in_validation"}, format="json")
-    assert response.status_code == 400
-    assert "allowed: in_development, retired" in response.json()["error"]["message"]
+    assert response.status_code == 409  # an illegal transition names the current state
+    assert response.json()["error"]["code"] == "invalid_transition"
+    assert "credit-scoring is draft" in response.json()["error"]["message"]
+    assert "may move to in_development, retired" in response.json()["error"]["message"]
     assert api.as_user(victor).post(url, {"status": "in_development"}, format="json").status_code == 403
     response = api.as_user(maya).post(
         url, {"status": "in_development", "reason": "work starts"}, format="json"
@@ -149,9 +152,7 @@ def test_it_filters_by_team_tier_status_tag_owner_and_overdue_review(
     import datetime as dt
 
     make_model(maya, credit_risk, name="a-model", tags={"domain": "retail"}, tier_answers=HIGH_RISK)
-    make_model(
-        maya, credit_risk, name="b-model", tags={"domain": "sme"}, last_reviewed_on=dt.date(2000, 1, 1)
-    )
+    reviewed(make_model(maya, credit_risk, name="b-model", tags={"domain": "sme"}), on=dt.date(2000, 1, 1))
     make_model(olga, fraud, name="c-model", tags={"pilot": ""})
     client = api.as_user(aaron)
     assert names(client.get(LIST, {"team": "fraud"})) == ["c-model"]

@@ -37,7 +37,14 @@ from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
 from registry.models import RegisteredModel
 from registry.models.datasets import DatasetRole
 from tests.monitoring import factories
-from tests.workflow.conftest import attach_evidence, fair_frame, media_root, run_check, signing_key
+from tests.workflow.conftest import (
+    attach_evidence,
+    fair_frame,
+    media_root,
+    run_check,
+    signing_key,
+    to_validation,
+)
 
 pytestmark = pytest.mark.django_db
 __all__ = ["media_root", "signing_key"]  # autouse fixtures shared with the workflow tests
@@ -437,6 +444,7 @@ def datasets_for(maya, credit_risk):
 
 
 def test_it_shows_the_missing_prerequisites_and_requests_nothing(client, maya, version):
+    to_validation(maya, version.model)
     as_user(client, maya)
     form = client.get("/approvals/new/", {"model": "credit-scoring", "version": 1})
     assert form.status_code == 200
@@ -452,6 +460,7 @@ def test_it_shows_the_missing_prerequisites_and_requests_nothing(client, maya, v
 
 
 def test_it_requests_approval_when_the_prerequisites_are_met(client, maya, model, datasets_for):
+    to_validation(maya, model)
     version = factories.make_version(
         maya, model, factories.skops_bytes(factories.trained_model("logistic", fair_frame(seed=1)))
     )
@@ -466,6 +475,7 @@ def test_it_requests_approval_when_the_prerequisites_are_met(client, maya, model
 
 
 def test_it_shows_a_field_error_for_an_environment_the_policy_does_not_gate(client, maya, version):
+    to_validation(maya, version.model)
     data = {"model": "credit-scoring", "version": 1, "environment": "staging"}
     response = as_user(client, maya).post("/approvals/new/", data)
     assert response.status_code == 400

@@ -75,9 +75,10 @@ def fair_frame(rows: int = 600, seed: int = 0):
 
 @pytest.fixture
 def tier1_model(maya, credit_risk):
+    """A tier-1 model handed to validation (approvals are requested for models in validation or later)."""
     from registry.services import inventory
 
-    return inventory.model_create(
+    model = inventory.model_create(
         actor=maya,
         team=credit_risk,
         name="credit-scoring",
@@ -86,6 +87,30 @@ def tier1_model(maya, credit_risk):
         purpose="Score applications",
         intended_use="Retail credit",
     )
+    return to_validation(maya, model)
+
+
+def to_validation(actor, model):
+    """Move a new model from draft to in validation, as its team does before asking for approval."""
+    from registry.services import inventory
+
+    for status in ("in_development", "in_validation"):
+        model = inventory.model_change_status(actor=actor, model=model, status=status, reason="test setup")
+    return model
+
+
+def reviewed(model, *, on, valid_until=None):
+    """Record a completed periodic review's dates on ``model`` as the review workflow does."""
+    from django.db import transaction
+
+    from registry.models import RegisteredModel
+    from registry.services import inventory
+
+    with transaction.atomic():
+        locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        return inventory.model_review_recorded(
+            model=locked, reviewed_on=on, valid_until=valid_until, review_id=0
+        )
 
 
 @pytest.fixture

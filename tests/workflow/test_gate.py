@@ -11,7 +11,7 @@ from governance.services import findings as finding_services
 from registry.models import RegisteredModel
 from registry.services import inventory
 from tests.monitoring import factories
-from tests.workflow.conftest import attach_evidence, record_run
+from tests.workflow.conftest import attach_evidence, record_run, reviewed
 from tests.workflow.helpers import (
     TO_PRODUCTION,
     approved_request,
@@ -85,8 +85,8 @@ def test_it_closes_once_the_approval_expired(api, maya, quick_version):
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"last_reviewed_on": dt.date.today() - dt.timedelta(days=400)}, "review_overdue"),
-        ({"valid_until": dt.date.today() - dt.timedelta(days=1)}, "validity_ended"),
+        ({"on": dt.date.today() - dt.timedelta(days=400)}, "review_overdue"),
+        ({"on": dt.date.today(), "valid_until": dt.date.today() - dt.timedelta(days=1)}, "validity_ended"),
     ],
 )
 def test_it_closes_when_the_model_s_deadline_passed_after_the_approval(
@@ -97,7 +97,7 @@ def test_it_closes_when_the_model_s_deadline_passed_after_the_approval(
     WHEN the gate is asked
     THEN closed with review_overdue or validity_ended: an approval does not outlive the model's dates."""
     approval = approved_request(quick_version, "production", requester=maya)
-    inventory.model_update(actor=maya, model=quick_version.model, **change)
+    reviewed(quick_version.model, **change)
 
     answer = ask(api, maya, quick_version)
 

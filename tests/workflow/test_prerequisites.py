@@ -5,7 +5,7 @@ import pytest
 from governance.models import ApprovalRequest, ApprovalStatus
 from governance.services import findings as finding_services
 from tests.monitoring import factories
-from tests.workflow.conftest import CHECK_KINDS, TIER1_EVIDENCE, attach_evidence, record_run
+from tests.workflow.conftest import CHECK_KINDS, TIER1_EVIDENCE, attach_evidence, record_run, to_validation
 from tests.workflow.helpers import error, events, policy_version, request_approval
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_it_refuses_an_environment_the_policy_does_not_gate(api, maya, credit_ri
     """GIVEN a tier-3 model, whose policy gates production only
     WHEN an approval for staging is requested
     THEN it is refused with 400 environment_not_gated: staging needs no approval."""
-    model = factories.make_model(maya, credit_risk, name="marketing-uplift")
+    model = to_validation(maya, factories.make_model(maya, credit_risk, name="marketing-uplift"))
     version = factories.skops_version(maya, model)
     assert model.risk_tier == 3
 

@@ -9,8 +9,8 @@ from django.core import mail
 from governance import tasks
 from governance.models import ReviewNotice, WebhookDelivery
 from governance.services import notifications, reviews
-from registry.services import inventory
 from tests.monitoring import factories
+from tests.workflow.conftest import reviewed
 from tests.workflow.helpers import events, move_model
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def backdate_review(actor, model, days: int):
     """Record the last review ``days`` ago, so the next one (12 months later) may already be due."""
-    last = dt.date.today() - dt.timedelta(days=days)
-    return inventory.model_update(actor=actor, model=model, last_reviewed_on=last)
+    return reviewed(model, on=dt.date.today() - dt.timedelta(days=days))
 
 
 def run_beat_task(capture) -> list[str]:
