@@ -1,21 +1,30 @@
 """Access policy: the one place that answers who may see and do what.
 
-Two questions, both answered from role groups, team membership and django-guardian object grants:
+Two questions, both answered from role groups, team membership and per-object grants:
 
 * ``scope(user, queryset)`` — which objects of this type may the user see? Returned as a filtered
   queryset built from subqueries (never a per-row check), so lists stay one query whatever their size.
 * ``can(user, action, obj)`` — may the user do this action on this object?
 
 Auditors, risk officers and administrators read everything. ML engineers and validators see what their
-teams own, plus objects granted to them (or to one of their groups) with guardian. Everyone else sees
-nothing, and the API answers 404 for objects outside a user's scope so their existence does not leak.
+teams own, plus what is granted to them (or to one of their teams). Everyone else sees nothing, and the
+API answers 404 for objects outside a user's scope so their existence does not leak.
 
 Models opt in by naming the path from themselves to the owning team in ``access_team_path``
 (``"team"`` on a registered model, ``"model__team"`` on a version, ``"pk"`` on Team itself). Reference
 data every role may read (policies, the control catalogue) sets ``access_all_roles_read = True``.
+
+Grants (``governance.models.Grant``) are made on a registered model or a dataset and cover everything that
+belongs to it: the path to the owning model is ``access_team_path`` without its last step
+(``"model_version__model__team"`` → ``"model_version__model"``; ``"team"`` → the object itself), or
+``access_model_path`` where a class declares it. ``GRANT_LEVELS`` says which grant levels convey each
+action. A grant never reaches the owning team, so the team's other models stay out of sight. Types that
+no grant can reach (Team) still honour django-guardian object permissions on the object itself.
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
@@ -25,7 +34,7 @@ from django.db.models import Q
 from django.db.models.functions import Cast
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from governance.models import Team
+from governance.models import Grant, GrantLevel, Team
 from governance.roles import READ_EVERYTHING, ROLE_NAMES, Role
 
 # Which roles may attempt each action at all; team scoping then narrows team-bound roles.
@@ -36,13 +45,34 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "validate": frozenset({Role.VALIDATOR, Role.ADMIN}),
     "raise_finding": frozenset({Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}),
     "request_approval": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
-    "sign": frozenset({Role.VALIDATOR, Role.RISK_OFFICER}),
+    # May sign for this object at all (the stage's or review's own role rule is checked by its service).
+    "sign": frozenset({Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}),
     "deploy": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
     "audit": frozenset({Role.AUDITOR, Role.RISK_OFFICER, Role.ADMIN}),
     "administer": frozenset({Role.ADMIN}),
 }
 # Roles whose actions are not limited to their own teams.
 UNSCOPED_ROLES = frozenset({Role.RISK_OFFICER, Role.AUDITOR, Role.ADMIN})
+
+# Which grant levels put an object in a team-bound user's scope for each action. A ``view`` grant reads;
+# a ``change`` grant also lets the grantee act on the object as a member of its team would, within what
+# their role allows (ACTION_ROLES). Signing needs membership of the owning team (or an unscoped role):
+# a signature answers for the team's model, which no grant can delegate; auditing and administering are
+# unscoped roles' work.
+_ANY_GRANT = frozenset({GrantLevel.VIEW, GrantLevel.CHANGE})
+_CHANGE_GRANT = frozenset({GrantLevel.CHANGE})
+GRANT_LEVELS: dict[str, frozenset[str]] = {
+    "view": _ANY_GRANT,
+    "change": _CHANGE_GRANT,
+    "run_checks": _CHANGE_GRANT,
+    "validate": _CHANGE_GRANT,
+    "raise_finding": _CHANGE_GRANT,
+    "request_approval": _CHANGE_GRANT,
+    "deploy": _CHANGE_GRANT,
+    "sign": frozenset(),
+    "audit": frozenset(),
+    "administer": frozenset(),
+}
 
 
 def is_active_user(user) -> bool:
@@ -72,8 +102,34 @@ def team_ids(user) -> models.QuerySet:
     return Team.objects.filter(group__user=user).values("pk")
 
 
+def grants_of(user, levels=_ANY_GRANT) -> models.QuerySet:
+    """The grants held by the user, directly or through one of their teams, at one of ``levels``."""
+    return Grant.objects.filter(Q(user=user) | Q(team__in=team_ids(user)), level__in=levels)
+
+
+@cache
+def grant_path(model: type[models.Model]) -> tuple[str, str] | None:
+    """``(path from model to the granted object, Grant field)`` for a type grants reach, else None.
+
+    ``("pk", "model")`` for a registered model itself, ``("model_version__model", "model")`` for a check
+    run, ``("dataset", "dataset")`` for a dataset version; None for Team and unscoped types.
+    """
+    path = getattr(model, "access_model_path", None)
+    if path is None:
+        team_path = getattr(model, "access_team_path", None)
+        if team_path is None or team_path == "pk":
+            return None
+        path = "__".join(team_path.split("__")[:-1]) or "pk"
+    target = model
+    if path != "pk":
+        for name in path.split("__"):
+            target = target._meta.get_field(name).related_model
+    field = Grant.object_field_for(target)
+    return (path, field) if field is not None else None
+
+
 def _granted_ids(user, model: type[models.Model], codename: str) -> models.QuerySet | None:
-    """Subquery of primary keys granted to the user, directly or through a group, for ``codename``."""
+    """Subquery of primary keys granted with django-guardian to the user, directly or through a group."""
     content_type = ContentType.objects.get_for_model(model)
     permission = Permission.objects.filter(content_type=content_type, codename=codename).first()
     if permission is None:
@@ -90,15 +146,29 @@ def _granted_ids(user, model: type[models.Model], codename: str) -> models.Query
     )
 
 
-def _team_filter(queryset: models.QuerySet, user, codename: str) -> Q:
+def _grant_filter(model: type[models.Model], user, action: str) -> Q | None:
+    """Objects the user's grants put in scope for ``action``, or None when no grant can."""
+    levels = GRANT_LEVELS.get(action, frozenset())
+    if not levels:
+        return None
+    reach = grant_path(model)
+    if reach is not None:
+        path, field = reach
+        return Q(**{f"{path}__in": grants_of(user, levels).values(field)})
+    codename = f"{'view' if action == 'view' else 'change'}_{model._meta.model_name}"
+    granted = _granted_ids(user, model, codename)
+    return Q(pk__in=granted) if granted is not None else None
+
+
+def _team_filter(queryset: models.QuerySet, user, action: str) -> Q:
     model = queryset.model
     path = getattr(model, "access_team_path", None)
     if path is None:
         raise TypeError(f"{model.__name__} has no access_team_path: it cannot be scoped by team")
     condition = Q(**{f"{path}__in": team_ids(user)})
-    granted = _granted_ids(user, model, codename)
+    granted = _grant_filter(model, user, action)
     if granted is not None:
-        condition |= Q(pk__in=granted)
+        condition |= granted
     return condition
 
 
@@ -113,8 +183,7 @@ def scope(user, queryset: models.QuerySet, action: str = "view") -> models.Query
         return queryset
     if roles & UNSCOPED_ROLES:
         return queryset
-    codename = f"{'view' if action == 'view' else 'change'}_{queryset.model._meta.model_name}"
-    return queryset.filter(_team_filter(queryset, user, codename))
+    return queryset.filter(_team_filter(queryset, user, action))
 
 
 def can(user, action: str, obj: models.Model) -> bool:
@@ -123,6 +192,18 @@ def can(user, action: str, obj: models.Model) -> bool:
         raise ValueError(f"unknown action {action!r}")
     manager = type(obj)._default_manager
     return scope(user, manager.filter(pk=obj.pk), action).exists()
+
+
+def holds_grant(user, obj: models.Model, level: str = GrantLevel.VIEW) -> bool:
+    """Does the user hold a grant on ``obj`` itself (a registered model or dataset) of at least ``level``?
+
+    Roles aside: for rules about who may be named on an object (a model's owner), not for what they may do.
+    """
+    field = Grant.object_field_for(type(obj))
+    if field is None or obj.pk is None or not is_active_user(user):
+        return False
+    levels = _ANY_GRANT if level == GrantLevel.VIEW else _CHANGE_GRANT
+    return grants_of(user, levels).filter(**{field: obj}).exists()
 
 
 def visible_teams(user) -> models.QuerySet:

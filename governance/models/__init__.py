@@ -12,6 +12,7 @@ from governance.models.approvals import (
 from governance.models.audit import AuditCheckpoint, AuditEvent, AuditVerification
 from governance.models.deployments import Deployment, DeploymentStatus, Strategy
 from governance.models.findings import Finding, FindingStatus, Severity
+from governance.models.grants import Grant, GrantLevel
 from governance.models.notifications import TotpDevice, WebhookDelivery, WebhookEndpoint
 from governance.models.policies import (
     Control,
@@ -41,6 +42,8 @@ __all__ = [
     "Finding",
     "FindingStatus",
     "Framework",
+    "Grant",
+    "GrantLevel",
     "Meaning",
     "PeriodicReview",
     "Policy",

@@ -15,8 +15,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from governance.models import Grant
+from governance.services import grants
 from reports.models import EvidenceBundle, GrcConnector, Report
 from reports.services import connectors
+from tests.factories import UserFactory
 from tests.reports.records_support import (  # noqa: F401  (fixtures)
     finished_bundle,
     finished_report,
@@ -169,3 +172,40 @@ def test_it_answers_409_for_a_report_without_a_file(api, maya, quick_version):
     response = api.as_user(maya).get(reverse("api:report-download", args=[report.pk]))
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "not_ready"
+
+
+# --- a grantee: gita (ML engineer, team fraud) with a view grant on credit-scoring -----------------------
+
+
+@pytest.fixture
+def gita(fraud, admin_user, quick_version):
+    gita = UserFactory(username="gita", role="ml-engineer", teams=[fraud])
+    grants.grant_create(
+        actor=admin_user, subject=gita, obj=quick_version.model, level="view", reason="Reads the reports."
+    )
+    return gita
+
+
+def test_a_grantee_reads_and_requests_the_model_s_reports_but_not_audit_records(
+    api, gita, records, quick_version
+):
+    client = api.as_user(gita)
+    validation, audit, bundle = records["validation"], records["audit"], records["bundle"]
+    assert [item["id"] for item in client.get(reverse("api:report-list")).json()["results"]] == [
+        validation.pk
+    ]
+    assert client.get(reverse("api:report-download", args=[validation.pk])).status_code == 200
+    assert client.get(reverse("api:report-detail", args=[audit.pk])).status_code == 404
+    assert client.get(reverse("api:evidence-bundle-detail", args=[bundle.pk])).status_code == 404
+
+    body = {"kind": "validation", "model": "credit-scoring", "version": 1}
+    assert client.post(reverse("api:report-list"), body, format="json").status_code == 202
+    bundle_body = {"model": "credit-scoring", "version": 1}
+    assert client.post(reverse("api:evidence-bundle-list"), bundle_body, format="json").status_code == 403
+
+
+def test_revoking_the_grant_hides_the_reports_at_once(api, gita, admin_user, records):
+    detail = reverse("api:report-detail", args=[records["validation"].pk])
+    assert api.as_user(gita).get(detail).status_code == 200
+    grants.grant_revoke(actor=admin_user, grant=Grant.objects.get(user=gita), reason="Done.")
+    assert api.as_user(gita).get(detail).status_code == 404
