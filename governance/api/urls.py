@@ -7,6 +7,7 @@ from governance.api.auth import LogoutAllView, LogoutView, ObtainTokenView, Toke
 from governance.api.evidence import EvidenceViewSet
 from governance.api.findings import FindingViewSet
 from governance.api.gate import DeploymentViewSet, GateView, ReviewClearView
+from governance.api.grants import GrantViewSet
 from governance.api.policies import ControlViewSet, PolicyViewSet
 from governance.api.reviews import ReviewViewSet
 from governance.api.teams import TeamViewSet
@@ -27,6 +28,7 @@ router.register(r"approvals/(?P<approval_pk>[0-9]+)/signatures", SignatureViewSe
 router.register("findings", FindingViewSet, basename="finding")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("grants", GrantViewSet, basename="grant")
 router.register("reviews", ReviewViewSet, basename="review")
 
 
