@@ -1,9 +1,9 @@
 """UI routes of the governance app: accounts, the dashboard, approvals, findings and the audit log."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, re_path
 
-from governance.views import accounts, approvals, audit, dashboard, evidence, findings
+from governance.views import accounts, approvals, audit, dashboard, evidence, findings, reviews
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -20,6 +20,16 @@ urlpatterns = [
     path("approvals/<int:pk>/sign/", approvals.approval_sign, name="approval-sign"),
     path("approvals/<int:pk>/cancel/", approvals.approval_cancel, name="approval-cancel"),
     path("evidence/<int:pk>/", evidence.evidence_detail, name="evidence-detail"),
+    path("models/<slug:name>/reviews/open/", reviews.review_open, name="review-open"),
+    path("reviews/<int:pk>/", reviews.review_detail, name="review-detail"),
+    path("reviews/<int:pk>/attach/", reviews.review_attach, name="review-attach"),
+    path("reviews/<int:pk>/complete/", reviews.review_complete, name="review-complete"),
+    path("reviews/<int:pk>/cancel/", reviews.review_cancel, name="review-cancel"),
+    re_path(
+        r"^tier-changes/(?P<pk>[0-9]+)/(?P<decision>accept|reject)/$",
+        reviews.tier_change_decide,
+        name="tier-change-decide",
+    ),
     path("findings/", findings.finding_list, name="finding-list"),
     path("findings/new/", findings.finding_new, name="finding-new"),
     path("findings/<int:pk>/", findings.finding_detail, name="finding-detail"),

@@ -7,6 +7,12 @@ from typing import Any
 
 from django import template
 
+from governance import access
+from governance.models import PeriodicReview
+from governance.roles import Role
+from governance.services.reviews import REVIEWER_ROLES
+from registry.models import TierChangeStatus
+
 register = template.Library()
 
 
@@ -20,3 +26,23 @@ def pretty_json(value: Any) -> str:
 def short_hash(value: str, length: int = 12) -> str:
     """The first characters of a hex digest, for tables; the full value goes in a title or details."""
     return (value or "")[:length]
+
+
+@register.inclusion_tag("governance/reviews/_model_card.html", takes_context=True)
+def model_second_line(context, model) -> dict[str, Any]:
+    """The model page's second-line card: its periodic reviews and a pending tier change (registry's page
+    shows it without importing the workflow)."""
+    user = context["request"].user
+    reviews = PeriodicReview.objects.filter(model=model).select_related("opened_by")
+    has_open = any(review.status == "open" for review in reviews)
+    return {
+        "request": context["request"],
+        "csrf_token": context.get("csrf_token"),
+        "model": model,
+        "reviews": list(reviews),
+        "pending_tier_change": model.tier_changes.filter(status=TierChangeStatus.PENDING)
+        .select_related("requested_by")
+        .first(),
+        "may_open_review": not has_open and access.has_role(user, *REVIEWER_ROLES),
+        "may_decide_tier": access.has_role(user, Role.RISK_OFFICER, Role.ADMIN),
+    }
