@@ -20,6 +20,9 @@ urlpatterns = [
     path("approvals/<int:pk>/sign/", approvals.approval_sign, name="approval-sign"),
     path("approvals/<int:pk>/cancel/", approvals.approval_cancel, name="approval-cancel"),
     path("evidence/<int:pk>/", evidence.evidence_detail, name="evidence-detail"),
+    path(
+        "models/<slug:name>/versions/<int:number>/evidence/new/", evidence.evidence_new, name="evidence-new"
+    ),
     path("models/<slug:name>/reviews/open/", reviews.review_open, name="review-open"),
     path("reviews/<int:pk>/", reviews.review_detail, name="review-detail"),
     path("reviews/<int:pk>/attach/", reviews.review_attach, name="review-attach"),
