@@ -34,7 +34,7 @@ from governance.views.evidence import EvidenceForm, may_add_evidence
 from monitoring import selectors as monitoring_selectors
 from registry import graph, selectors, ui_forms, ui_lineage, ui_uploads
 from registry.api.models import ModelFilter
-from registry.models import ModelVersion, RegisteredModel
+from registry.models import ModelVersion, RegisteredModel, TierChangeStatus
 from registry.models.inventory import ModelStatus, RiskTier
 from registry.models.lineage import EdgeKind
 from registry.services import inventory
@@ -274,6 +274,9 @@ def model_edit(request: HttpRequest, name: str) -> HttpResponse:
         "preview": ui_forms.tier_preview(form.answers(), _tiering_rule(user)),
         "removals": removals,
         "confirmation": ui_forms.confirmation_key(removals) if removals else "",
+        "pending_tier_change": selectors.tier_change_list(user=user)
+        .filter(model=model, status=TierChangeStatus.PENDING)
+        .first(),
     }
     return render(request, "registry/model_form.html", context, status=status)
 

@@ -400,6 +400,13 @@ def test_it_says_a_lower_tier_waits_for_a_risk_officer(client, maya, credit_risk
     body = response.content.decode()
     assert "would lower the tier to Tier 3 (low)" in body
     assert "pricing stays Tier 1 (high)" in body
+    again = client.get(edit_url("pricing")).content.decode()
+    assert 'id="pending-tier-change"' in again
+    refused = client.post(
+        edit_url("pricing"), edit_data(model, **answers({**factories.LOW_RISK, "materiality": "medium"}))
+    )
+    assert refused.status_code == 409
+    assert "already pending a risk officer" in refused.content.decode()
 
 
 def test_it_shows_the_services_refusal_and_writes_nothing(client, maya, credit_risk, model):
