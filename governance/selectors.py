@@ -85,7 +85,8 @@ def approvals_awaiting(*, user) -> list:
     """Pending requests whose open stage the user could sign now (role held, not segregated, not signed)."""
     roles = access.roles_of(user)
     waiting = []
-    for request in approval_list(user=user).filter(status=ApprovalStatus.PENDING):
+    signable = access.scope(user, approval_list(user=user).filter(status=ApprovalStatus.PENDING), "sign")
+    for request in signable:
         stage = request.policy.stage(request.current_stage_key)
         if stage is None or stage["role"] not in roles:
             continue
@@ -277,7 +278,7 @@ def approval_offers(*, user, request: ApprovalRequest) -> dict[str, bool]:
     pending = request.status == ApprovalStatus.PENDING
     stage = request.policy.stage(request.current_stage_key) if pending else None
     return {
-        "sign": bool(stage and stage["role"] in access.roles_of(user)),
+        "sign": bool(stage and stage["role"] in access.roles_of(user) and access.can(user, "sign", request)),
         "cancel": pending and (request.requested_by_id == user.pk or access.has_role(user, Role.ADMIN)),
     }
 

@@ -334,6 +334,12 @@ def _require_signer_allowed(actor: User, request: ApprovalRequest, stage: dict[s
             f"The open stage '{stage['title']}' is signed by the {stage['role']} role, which you do not hold.",
             code="wrong_role",
         )
+    if not access.can(actor, "sign", request):  # a grant lets someone read a model, never sign for it
+        raise SignatureRefused(
+            "Only the model's own team's signers (or a risk officer or administrator) sign its approvals; a "
+            "grant lets you read this request, not sign it.",
+            code="not_team_signer",
+        )
     for party, user_id in request.segregated_parties().items():
         if user_id == actor.pk:
             raise SignatureRefused(

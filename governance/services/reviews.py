@@ -180,13 +180,15 @@ def _require_reviewer(actor: User, model: RegisteredModel) -> None:
         raise PermissionDenied(
             "Periodic reviews are the second line's: validators, risk officers, administrators."
         )
-    if not access.can(actor, "view", model):
-        raise PermissionDenied("You cannot see this model.")
+    if not access.can(actor, "sign", model):  # a grant to read the model does not make one its reviewer
+        raise PermissionDenied(
+            "Only the model's own team's validators, risk officers or administrators review it."
+        )
 
 
 def _require_signer(actor: User, model: RegisteredModel) -> None:
     """The second line signs; nobody who built, owns or submitted the model (segregation of duties)."""
-    if not access.has_role(actor, *REVIEWER_ROLES) or not access.can(actor, "view", model):
+    if not access.has_role(actor, *REVIEWER_ROLES) or not access.can(actor, "sign", model):
         raise SignatureRefused(
             "A periodic review is signed by a validator, a risk officer or an administrator.",
             code="wrong_role",

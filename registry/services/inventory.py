@@ -9,7 +9,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from guardian.shortcuts import get_perms
 
 from governance import access
 from governance.audit import record
@@ -238,7 +237,7 @@ def owner_allowed(user: User, team: Team, model: RegisteredModel | None = None) 
         return False
     if team.group.user_set.filter(pk=user.pk).exists():
         return True
-    return model is not None and model.pk is not None and bool(get_perms(user, model))
+    return model is not None and access.holds_grant(user, model)
 
 
 def require_owner_allowed(user: User, team: Team, model: RegisteredModel | None = None) -> None:
