@@ -90,6 +90,14 @@ def stop_all(processes: dict[str, subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def debug_requested() -> bool:
+    """Whether the developer asked for Django's debug pages; `make run` itself never turns them on, so the
+    demo shows the app's own error pages (config/settings.py reads the same flag, refused in production)."""
+    from config.env import env_bool
+
+    return env_bool("ATTEST_DEBUG", env_bool("DEBUG", False))
+
+
 def print_banner(port: str) -> None:
     password = os.environ["ATTEST_DEMO_PASSWORD"]
     lines = [
@@ -97,6 +105,7 @@ def print_banner(port: str) -> None:
         f"  Attest is running at http://127.0.0.1:{port}/   (API docs: /api/docs/, health: /healthz)",
         f"  Demo users (password: {password}):",
         *[f"    {user:<8} {role:<13} team {team}" for user, role, team in DEMO_USERS],
+        *(["  Django's debug pages are on (ATTEST_DEBUG)."] if debug_requested() else []),
         "  Press Ctrl-C to stop.",
         "",
     ]

@@ -48,9 +48,11 @@ if PRODUCTION:
 else:
     SECRET_KEY = env_str("SECRET_KEY", "") or _development_secret_key()
 
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Django's debug pages are a developer's choice, never a mode's: development and the demo (`make run`)
+# show the app's own 404/403/500 pages. ATTEST_DEBUG=1 (or the older DEBUG=1) turns them on.
+DEBUG = env_bool("ATTEST_DEBUG", env_bool("DEBUG", False))
 if PRODUCTION and DEBUG:
-    raise ImproperlyConfigured("DEBUG=1 is refused when ATTEST_ENV=production.")
+    raise ImproperlyConfigured("ATTEST_DEBUG=1 (or DEBUG=1) is refused when ATTEST_ENV=production.")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -108,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "governance.context.ui_context",
+                "governance.navigation.navigation",
             ],
         },
     }
@@ -150,7 +153,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env_path("ATTEST_STATIC_ROOT", VAR_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
-WHITENOISE_USE_FINDERS = DEBUG  # development serves straight from the source folders, no collectstatic
+# development (debug pages on or off) serves straight from the source folders, no collectstatic
+WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = env_path("ATTEST_MEDIA_ROOT", VAR_DIR / "media")
 ATTEST_STORAGE = env_str("ATTEST_STORAGE", "filesystem")
 if ATTEST_STORAGE == "filesystem":

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from governance import access, selectors
-from governance.models import Severity
+from governance.models import Severity, Team
 from governance.roles import READ_EVERYTHING
 from registry.models import ModelStatus, RiskTier
 
@@ -22,7 +22,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     overdue = selectors.overdue_reviews(user=user)
     context = {
         "roles": sorted(access.roles_of(user)),
-        "teams": selectors.team_list(user=user),
+        "teams": _own_teams(user),
         "statuses": ModelStatus.choices,
         "inventory": _inventory_rows(selectors.inventory_counts(user=user)),
         "awaiting": selectors.approvals_awaiting(user=user)[:LIST_LENGTH],
@@ -35,6 +35,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "activity_all": access.has_role(user, *READ_EVERYTHING),
     }
     return render(request, "dashboard.html", context)
+
+
+def _own_teams(user) -> list[str]:
+    """The teams the user belongs to (not every team they may see: a risk officer sees them all)."""
+    return list(
+        Team.objects.filter(pk__in=access.team_ids(user)).order_by("name").values_list("name", flat=True)
+    )
 
 
 def _inventory_rows(counts: dict[int, dict[str, int]]) -> list[dict]:
