@@ -5,22 +5,19 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from governance.admin_support import ReadOnlyAdmin
 from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+class MonitoringAdmin(ReadOnlyAdmin):
+    section = "checks"
 
 
 @admin.register(CheckRun)
-class CheckRunAdmin(ReadOnlyAdmin):
+class CheckRunAdmin(MonitoringAdmin):
+    read_only_reason = (
+        "A check run's inputs and results are fixed once it runs; start checks on the Checks page."
+    )
     list_display = (
         "id",
         "kind",
@@ -35,9 +32,15 @@ class CheckRunAdmin(ReadOnlyAdmin):
     list_select_related = ("model_version__model",)
     search_fields = ("model_version__model__name", "celery_task_id", "result_sha256")
 
+    def view_on_site(self, obj):
+        return f"/checks/{obj.pk}/"
+
 
 @admin.register(MonitoringPlan)
-class MonitoringPlanAdmin(ReadOnlyAdmin):
+class MonitoringPlanAdmin(MonitoringAdmin):
+    read_only_reason = (
+        "Monitoring plans are created and changed through the API, which keeps their schedules in step."
+    )
     list_display = (
         "id",
         "title",
@@ -49,10 +52,14 @@ class MonitoringPlanAdmin(ReadOnlyAdmin):
         "deleted_at",
     )
     list_filter = ("enabled",)
+    search_fields = ("title", "model_version__model__name")
     list_select_related = ("model_version__model", "dataset")
 
 
 @admin.register(MonitoringAlert)
-class MonitoringAlertAdmin(ReadOnlyAdmin):
+class MonitoringAlertAdmin(MonitoringAdmin):
+    read_only_reason = "Raised by monitoring runs; each becomes a finding."
     list_display = ("id", "plan", "check_run", "metric", "severity", "value", "threshold", "created_at")
     list_filter = ("severity",)
+    search_fields = ("metric", "plan__title")
+    list_select_related = ("plan", "check_run")
