@@ -574,6 +574,7 @@ def _tier_change_if_lower(
     computed = tiering.compute_tier(answers, _rule_dict(rule))
     proposed = model.tier_override or computed
     if proposed <= model.risk_tier:
+        _supersede_pending(actor, model, proposed)
         return None
     if TierChange.objects.filter(model=model, status=TierChangeStatus.PENDING).exists():
         raise InvalidTransition(
@@ -597,6 +598,23 @@ def _tier_change_if_lower(
         after={"proposed_tier": proposed, "tier_answers": answers, "tier_change": change.pk},
     )
     return change
+
+
+def _supersede_pending(actor: User, model: RegisteredModel, tier: int) -> None:
+    """New answers that keep or raise the tier apply at once, and a lower tier still waiting is moot."""
+    for change in TierChange.objects.select_for_update().filter(model=model, status=TierChangeStatus.PENDING):
+        change.status, change.decided_at = TierChangeStatus.REJECTED, timezone.now()
+        change.reason = (
+            f"Superseded: {actor} answered the questionnaire again and the answers keep tier {tier}."
+        )
+        change.save(update_fields=["status", "decided_at", "reason"])
+        record(
+            action="model.tier_change_rejected",
+            actor=actor,
+            obj=model,
+            after={"tier_change": change.pk, "superseded": True},
+            reason=change.reason,
+        )
 
 
 def tier_change_decide(*, actor: User, change: TierChange, accept: bool, reason: str) -> TierChange:

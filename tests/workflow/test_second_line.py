@@ -254,6 +254,17 @@ def test_a_rejected_tier_change_keeps_the_tier(api, maya, rita, tier1_model):
     assert TierChange.objects.get(pk=change.pk).status == "rejected"
 
 
+def test_answers_that_keep_the_tier_supersede_a_pending_lower_one(maya, tier1_model):
+    change = inventory.model_update(actor=maya, model=tier1_model, tier_answers=LOW).pending_tier_change
+
+    inventory.model_update(actor=maya, model=tier1_model, tier_answers=HIGH_RISK)
+
+    change.refresh_from_db()
+    assert change.status == "rejected"
+    assert change.reason.startswith("Superseded")
+    assert RegisteredModel.objects.get(pk=tier1_model.pk).risk_tier == 1
+
+
 def test_answers_that_raise_the_tier_apply_at_once(maya, credit_risk):
     model = factories.make_model(maya, credit_risk, name="churn")
     assert model.risk_tier == 3
