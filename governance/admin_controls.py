@@ -27,8 +27,8 @@ from governance.services.policies import CHECK_KINDS
 FLAGS = {
     "approval": "a completed approval of the version",
     "monitoring_plan": "a live monitoring plan for the version",
-    "audit": "the newest audit-chain verification succeeded",
-    "lineage": "the version's training data is recorded in lineage",
+    "audit": "a successful audit-chain verification (the newest one)",
+    "lineage": "the version's training data recorded in lineage",
 }
 LISTS = ("checks", "evidence", "inventory")
 
@@ -69,8 +69,8 @@ class ControlForm(forms.ModelForm):
     )
     approval = forms.BooleanField(required=False, label=f"Needs {FLAGS['approval']}")
     monitoring_plan = forms.BooleanField(required=False, label=f"Needs {FLAGS['monitoring_plan']}")
-    audit = forms.BooleanField(required=False, label=f"Needs: {FLAGS['audit']}")
-    lineage = forms.BooleanField(required=False, label=f"Needs: {FLAGS['lineage']}")
+    audit = forms.BooleanField(required=False, label=f"Needs {FLAGS['audit']}")
+    lineage = forms.BooleanField(required=False, label=f"Needs {FLAGS['lineage']}")
 
     class Meta:
         model = Control

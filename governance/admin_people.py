@@ -16,7 +16,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Case, Count, Prefetch, When
 
 from governance import access
 from governance.admin_support import ROLE_LABELS, AuditedAdmin, AuditedGuardedAdmin, role_label
@@ -32,6 +32,7 @@ ROLE_PURPOSES = {
     Role.ADMIN: "Runs Attest: people, policies, controls, webhooks and GRC connectors.",
 }
 MEMBERS_SHOWN = 12
+ROLE_ORDER = Case(*(When(name=role, then=index) for index, role in enumerate(Role)), default=len(Role))
 
 
 def _members_text(users) -> str:
@@ -233,7 +234,8 @@ class RoleAdmin(AuditedAdmin):
             super()
             .get_queryset(request)
             .filter(name__in=ROLE_NAMES)
-            .annotate(member_count=Count("user"))
+            .annotate(member_count=Count("user"), position=ROLE_ORDER)
+            .order_by("position")
             .prefetch_related(members)
         )
 

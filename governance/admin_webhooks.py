@@ -153,6 +153,7 @@ class WebhookEndpointAdmin(AuditedAdmin):
             "HMAC-SHA256), then send a test event to check it.",
             "test_url": reverse("admin:governance_webhookendpoint_test", args=[obj.pk]),
             "record_url": reverse("admin:governance_webhookendpoint_change", args=[obj.pk]),
+            "record_label": obj.url,
             "changelist_url": reverse("admin:governance_webhookendpoint_changelist"),
         }
         return TemplateResponse(request, SHOWN_ONCE_TEMPLATE, context)
@@ -196,6 +197,7 @@ class WebhookEndpointAdmin(AuditedAdmin):
             "what": "a signed webhook.test event (Standard Webhooks headers, the endpoint's secret)",
             "result": result,
             "record_url": reverse("admin:governance_webhookendpoint_change", args=[endpoint.pk]),
+            "record_label": endpoint.url,
             "changelist_url": reverse("admin:governance_webhookendpoint_changelist"),
         }
 

@@ -102,7 +102,12 @@ class ConnectorForm(forms.ModelForm):
     """A connector's settings; the secret is generated (webhook) or typed (ServiceNow password) and
     never shown again once saved."""
 
-    url = forms.URLField(max_length=1000, assume_scheme="https", label="URL")
+    kind = forms.ChoiceField(
+        choices=ConnectorKind.choices, widget=forms.RadioSelect, initial=ConnectorKind.WEBHOOK
+    )
+    url = forms.URLField(
+        max_length=1000, assume_scheme="https", label="URL", widget=forms.URLInput(attrs={"size": 60})
+    )
     events = forms.MultipleChoiceField(
         choices=[
             (event, "When an approval completes: push the approved version's evidence")
@@ -137,7 +142,7 @@ class ConnectorForm(forms.ModelForm):
             "is_active",
             "rotate_secret",
         )
-        widgets = {"kind": forms.RadioSelect, "payload": forms.RadioSelect}
+        widgets = {"payload": forms.RadioSelect}
         labels = {"username": "ServiceNow user", "payload": "What is pushed", "is_active": "Active"}
 
     def clean_url(self):
@@ -253,6 +258,7 @@ class GrcConnectorAdmin(admin.ModelAdmin):
             "then send a test event to check it.",
             "test_url": reverse("admin:reports_grcconnector_test", args=[obj.pk]),
             "record_url": reverse("admin:reports_grcconnector_change", args=[obj.pk]),
+            "record_label": obj.name,
             "changelist_url": reverse("admin:reports_grcconnector_changelist"),
         }
         return TemplateResponse(request, SHOWN_ONCE_TEMPLATE, context)
@@ -287,6 +293,7 @@ class GrcConnectorAdmin(admin.ModelAdmin):
                 "event_type": TEST_EVENT if connector.kind == ConnectorKind.WEBHOOK else TEST_FILE,
             },
             "record_url": reverse("admin:reports_grcconnector_change", args=[connector.pk]),
+            "record_label": connector.name,
             "changelist_url": reverse("admin:reports_grcconnector_changelist"),
         }
         return TemplateResponse(request, TEST_TEMPLATE, context)

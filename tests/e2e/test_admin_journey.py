@@ -79,3 +79,36 @@ def test_it_shows_the_apps_own_error_pages_and_only_the_menu_a_role_may_open(pag
     page.goto("/audit/")
     expect(page.get_by_role("heading", level=1)).to_have_text("You may not open this page")
     screenshot(page, "error-403")
+
+
+def test_it_adds_a_grc_connector_and_sends_it_a_test_event(page, administrator):
+    """An administrator adds a webhook connector, copies its secret, and the test event reaches the
+    receiver (a local listener) signed with it; the console's other pages are photographed on the way."""
+    from governance.models import Control
+    from reports.models import GrcConnector
+    from tests.reports.records_support import Receiver
+
+    sign_in(page, "admin", PASSWORD)
+    page.goto("/admin/governance/control/")
+    screenshot(page, "admin-controls", full_page=False)
+    page.goto(f"/admin/governance/control/{Control.objects.get(key='SR11-7.VAL.OM').pk}/change/")
+    screenshot(page, "admin-control")
+    page.goto(f"/admin/governance/control/{Control.objects.get(key='AIA-IV.2').pk}/change/")
+    screenshot(page, "admin-control-annex-iv")
+    page.goto("/admin/auth/group/")
+    screenshot(page, "admin-roles")
+
+    with Receiver() as receiver:
+        page.goto("/admin/reports/grcconnector/add/")
+        page.get_by_label("Name").fill("archer")
+        page.get_by_label("Signed webhook", exact=False).check()
+        page.get_by_label("URL").fill(receiver.url("/grc"))
+        screenshot(page, "admin-connector-add")
+        page.get_by_role("button", name="Save", exact=True).click()
+        secret = GrcConnector.objects.get(name="archer").secret
+        expect(page.locator("#generated-secret")).to_have_value(secret)
+        screenshot(page, "admin-connector-secret")
+        page.get_by_role("button", name="Send a test event").click()
+        expect(page.locator("#test-result")).to_contain_text("Delivered.")
+        screenshot(page, "admin-connector-test")
+        assert [message["path"] for message in receiver.received] == ["/grc"]
