@@ -10,57 +10,21 @@ and tries again.
 
 from __future__ import annotations
 
-import uuid
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 
-from governance import access
 from governance.admin_support import AuditedAdmin, ReadOnlyAdmin
-from governance.audit.chain import jsonable
-from governance.models import User, WebhookDelivery, WebhookEndpoint
+from governance.models import WebhookDelivery, WebhookEndpoint
 from governance.models.notifications import WEBHOOK_EVENTS
 from governance.services import notifications
 
-TEST_EVENT = "webhook.test"
 SHOWN_ONCE_TEMPLATE = "admin/attest/secret_once.html"
 TEST_TEMPLATE = "admin/attest/test_event.html"
-
-
-def webhook_send_test(*, actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
-    """Deliver one signed ``webhook.test`` event to ``endpoint`` now; returns the logged delivery.
-
-    Not retried: a failed attempt ends ``failed`` with the receiver's answer (or the connection error).
-    """
-    access.require(actor, "administer")
-    body = {
-        "type": TEST_EVENT,
-        "timestamp": timezone.now(),
-        "data": {
-            "message": "A test event from Attest: if you can read this, the endpoint and its secret work.",
-            "endpoint": endpoint.pk,
-            "sent_by": actor.username,
-        },
-    }
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint,
-            message_id=f"msg_{uuid.uuid4().hex}",
-            event_type=TEST_EVENT,
-            payload=jsonable(body),
-        )
-    delivery = notifications.webhook_deliver(delivery_id=delivery.pk)
-    if delivery.status != "delivered":
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", next_attempt_at=None)
-        delivery.refresh_from_db()
-    return delivery
 
 
 class WebhookForm(forms.ModelForm):
@@ -175,7 +139,7 @@ class WebhookEndpointAdmin(AuditedAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return TemplateResponse(request, TEST_TEMPLATE, self._test_context(request, endpoint, None))
-        delivery = webhook_send_test(actor=request.user, endpoint=endpoint)
+        delivery = notifications.webhook_send_test(actor=request.user, endpoint=endpoint)
         return TemplateResponse(request, TEST_TEMPLATE, self._test_context(request, endpoint, delivery))
 
     def _test_context(self, request, endpoint: WebhookEndpoint, delivery: WebhookDelivery | None) -> dict:
@@ -204,7 +168,7 @@ class WebhookEndpointAdmin(AuditedAdmin):
     @admin.action(description="Send a test event to the selected endpoints")
     def send_test_events(self, request, queryset):
         for endpoint in queryset:
-            delivery = webhook_send_test(actor=request.user, endpoint=endpoint)
+            delivery = notifications.webhook_send_test(actor=request.user, endpoint=endpoint)
             if delivery.status == "delivered":
                 self.message_user(request, f"Delivered to {endpoint.url} (HTTP {delivery.last_status_code}).")
             else:

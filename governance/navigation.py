@@ -40,6 +40,7 @@ class Link:
 LINKS = (
     Link("Dashboard", "dashboard", exact=True),
     Link("Inventory", "model-list"),
+    Link("Datasets", "dataset-list"),
     Link("Approvals", "approval-list"),
     Link("Findings", "finding-list"),
     Link("Checks", "check-list"),

@@ -11,11 +11,7 @@ deliveries and never retried; the page shows what the receiver answered.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import uuid
-from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
@@ -24,75 +20,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from standardwebhooks import Webhook
 
-from governance import access
 from governance.admin_support import ReadOnlyAdmin, display_names
-from governance.services import notifications
 from reports.models import CONNECTOR_EVENTS, ConnectorKind, EvidenceBundle, GrcConnector, GrcDelivery, Report
-from reports.services import connectors, deliveries
+from reports.services import connectors
 
 logger = logging.getLogger(__name__)
-TEST_EVENT = "connector.test"
-TEST_FILE = "attest-connection-test.txt"
 SHOWN_ONCE_TEMPLATE = "admin/attest/secret_once.html"
 TEST_TEMPLATE = "admin/attest/test_event.html"
 
 display_names(GrcConnector, "GRC connector", "GRC connectors")
 display_names(GrcDelivery, "GRC delivery", "GRC deliveries")
-
-
-@dataclass(frozen=True)
-class TestDelivery:
-    """What a test event's receiver answered."""
-
-    message_id: str
-    status_code: int | None
-    error: str
-
-    @property
-    def delivered(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
-def connector_send_test(*, actor, connector: GrcConnector) -> TestDelivery:
-    """Send one test event to ``connector`` now, signed or authenticated as its real pushes are."""
-    access.require(actor, "administer")
-    message_id = f"msg_{uuid.uuid4().hex}"
-    if connector.kind == ConnectorKind.WEBHOOK:
-        status_code, error = _send_signed_test(connector, message_id, actor)
-    else:
-        content = f"A connection test from Attest, sent by {actor.username}; it is not evidence.\n".encode()
-        document = deliveries.Document(
-            "test", 0, TEST_FILE, "text/plain", content, hashlib.sha256(content).hexdigest()
-        )
-        delivery = GrcDelivery(connector=connector, trigger="on_demand", message_id=message_id)
-        status_code, error = deliveries.send(delivery, document)
-    logger.info("GRC connector %s test event %s: %s %s", connector.name, message_id, status_code, error)
-    return TestDelivery(message_id, status_code, error)
-
-
-def _send_signed_test(connector: GrcConnector, message_id: str, actor) -> tuple[int | None, str]:
-    now = timezone.now()
-    data = {
-        "connector": connector.name,
-        "message": "A test event from Attest; it carries no document.",
-        "sent_by": actor.username,
-    }
-    body = json.dumps(
-        {"type": TEST_EVENT, "timestamp": now.isoformat().replace("+00:00", "Z"), "data": data},
-        separators=(",", ":"),
-        sort_keys=True,
-    )
-    headers = {
-        "content-type": "application/json",
-        "user-agent": deliveries.USER_AGENT,
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(connector.secret).sign(message_id, now, body),
-    }
-    return notifications.http_post(connector.url, body.encode(), headers)
 
 
 # --- connectors --------------------------------------------------------------------------------------
@@ -270,12 +208,14 @@ class GrcConnectorAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, connector):
             raise PermissionDenied
         result = (
-            connector_send_test(actor=request.user, connector=connector) if request.method == "POST" else None
+            connectors.connector_send_test(actor=request.user, connector=connector)
+            if request.method == "POST"
+            else None
         )
         what = (
             "a signed connector.test event (Standard Webhooks headers, the connector's secret)"
             if connector.kind == ConnectorKind.WEBHOOK
-            else f"a small text file ({TEST_FILE}) as an attachment, with the connector's user and password"
+            else f"a small text file ({connectors.TEST_FILE}) as an attachment, with the connector's user and password"
         )
         context = {
             **self.admin_site.each_context(request),
@@ -290,7 +230,9 @@ class GrcConnectorAdmin(admin.ModelAdmin):
                 "status_code": result.status_code,
                 "error": result.error,
                 "message_id": result.message_id,
-                "event_type": TEST_EVENT if connector.kind == ConnectorKind.WEBHOOK else TEST_FILE,
+                "event_type": connectors.TEST_EVENT
+                if connector.kind == ConnectorKind.WEBHOOK
+                else connectors.TEST_FILE,
             },
             "record_url": reverse("admin:reports_grcconnector_change", args=[connector.pk]),
             "record_label": connector.name,
@@ -301,7 +243,7 @@ class GrcConnectorAdmin(admin.ModelAdmin):
     @admin.action(description="Send a test event to the selected connectors")
     def send_test_events(self, request, queryset):
         for connector in queryset:
-            result = connector_send_test(actor=request.user, connector=connector)
+            result = connectors.connector_send_test(actor=request.user, connector=connector)
             answer = f"HTTP {result.status_code}" if result.status_code else result.error
             level = messages.SUCCESS if result.delivered else messages.ERROR
             word = "Delivered" if result.delivered else "Not delivered"

@@ -93,6 +93,7 @@ ACTIONS: dict[str, str] = {
     "webhook.created": "A webhook endpoint was created.",
     "webhook.changed": "A webhook endpoint was changed.",
     "webhook.deleted": "A webhook endpoint was deleted.",
+    "webhook.tested": "An administrator sent a webhook endpoint a signed test event.",
     # reports and exports
     "report.requested": "A report was requested.",
     "report.generated": "A report was generated; its hash is recorded.",
@@ -106,4 +107,5 @@ ACTIONS: dict[str, str] = {
     "grc.delivered": "A report or bundle was delivered to a GRC system.",
     "grc.delivery_failed": "A delivery to a GRC system failed.",
     "connector.changed": "A GRC connector was created or changed.",
+    "connector.tested": "An administrator sent a GRC connector a test event.",
 }

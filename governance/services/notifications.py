@@ -234,3 +234,46 @@ def http_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | Non
         return exc.code, f"HTTP {exc.code}"
     except (urllib.error.URLError, OSError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
+
+
+TEST_EVENT = "webhook.test"
+
+
+def webhook_send_test(*, actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Deliver one signed ``webhook.test`` event to ``endpoint`` now; returns the logged delivery.
+
+    Not retried: a failed attempt ends ``failed`` with the receiver's answer (or the connection error).
+    """
+    access.require(actor, "administer")
+    body = {
+        "type": TEST_EVENT,
+        "timestamp": timezone.now(),
+        "data": {
+            "message": "A test event from Attest: if you can read this, the endpoint and its secret work.",
+            "endpoint": endpoint.pk,
+            "sent_by": actor.username,
+        },
+    }
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            message_id=f"msg_{uuid.uuid4().hex}",
+            event_type=TEST_EVENT,
+            payload=jsonable(body),
+        )
+    delivery = webhook_deliver(delivery_id=delivery.pk)
+    if delivery.status != "delivered":
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", next_attempt_at=None)
+        delivery.refresh_from_db()
+    with transaction.atomic():
+        record(
+            action="webhook.tested",
+            actor=actor,
+            obj=endpoint,
+            after={
+                "delivery": delivery.pk,
+                "status": delivery.status,
+                "status_code": delivery.last_status_code,
+            },
+        )
+    return delivery

@@ -8,15 +8,23 @@ returned once, by the call that sets it, and never again.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from standardwebhooks import Webhook
 
 from governance import access
 from governance.audit import record
+from governance.services import notifications
 from governance.services.notifications import new_secret
-from reports.models import CONNECTOR_EVENTS, ConnectorKind, GrcConnector, Payload
+from reports.models import CONNECTOR_EVENTS, ConnectorKind, GrcConnector, GrcDelivery, Payload
+from reports.services import deliveries
 
 EDITABLE = ("url", "events", "payload", "is_active", "username")
 
@@ -113,3 +121,71 @@ def _check(*, kind: str, url: str, events: list[str], payload: str, username: st
         raise ValidationError({"payload": [f"One of {', '.join(Payload.values)}."]})
     if kind == ConnectorKind.SERVICENOW and not username:
         raise ValidationError({"username": ["A ServiceNow connector needs the integration user's name."]})
+
+
+# --- test events ---------------------------------------------------------------------------------------
+# A test checks the connection the way a real push is made: a webhook connector gets a signed
+# ``connector.test`` message (Standard Webhooks, the connector's secret, no document); a ServiceNow-style
+# connector a small text file pushed like an evidence file (``deliveries.send``), since attaching a file is
+# the only thing that endpoint does. Tests are not delivery-log entries and never retried; each is audited.
+
+TEST_EVENT = "connector.test"
+TEST_FILE = "attest-connection-test.txt"
+
+
+@dataclass(frozen=True)
+class TestDelivery:
+    """What a test event's receiver answered."""
+
+    message_id: str
+    status_code: int | None
+    error: str
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def connector_send_test(*, actor, connector: GrcConnector) -> TestDelivery:
+    """Send one test event to ``connector`` now, signed or authenticated as its real pushes are."""
+    access.require(actor, "administer")
+    message_id = f"msg_{uuid.uuid4().hex}"
+    if connector.kind == ConnectorKind.WEBHOOK:
+        status_code, error = _send_signed_test(connector, message_id, actor)
+    else:
+        content = f"A connection test from Attest, sent by {actor.username}; it is not evidence.\n".encode()
+        document = deliveries.Document(
+            "test", 0, TEST_FILE, "text/plain", content, hashlib.sha256(content).hexdigest()
+        )
+        delivery = GrcDelivery(connector=connector, trigger="on_demand", message_id=message_id)
+        status_code, error = deliveries.send(delivery, document)
+    with transaction.atomic():
+        record(
+            action="connector.tested",
+            actor=actor,
+            obj=connector,
+            after={"message_id": message_id, "status_code": status_code, "error": error[:500]},
+        )
+    return TestDelivery(message_id, status_code, error)
+
+
+def _send_signed_test(connector: GrcConnector, message_id: str, actor) -> tuple[int | None, str]:
+    now = timezone.now()
+    data = {
+        "connector": connector.name,
+        "message": "A test event from Attest; it carries no document.",
+        "sent_by": actor.username,
+    }
+    body = json.dumps(
+        {"type": TEST_EVENT, "timestamp": now.isoformat().replace("+00:00", "Z"), "data": data},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    headers = {
+        "content-type": "application/json",
+        "user-agent": deliveries.USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(connector.secret).sign(message_id, now, body),
+    }
+    return notifications.http_post(connector.url, body.encode(), headers)

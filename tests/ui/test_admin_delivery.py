@@ -68,6 +68,8 @@ def test_it_adds_a_webhook_shows_its_secret_once_and_delivers_a_signed_test_even
         201,
         message["headers"]["webhook-id"],
     )
+    tested = AuditEvent.objects.get(action="webhook.tested", object_id=str(endpoint.pk))
+    assert (tested.after["delivery"], tested.after["status"]) == (delivery.pk, "delivered")
     assert (
         endpoint.secret
         not in console.get(
@@ -132,6 +134,8 @@ def test_it_adds_a_webhook_connector_through_the_service_and_tests_it(console, r
     assert message["path"] == "/grc"
     event = verified(connector.secret, message)
     assert (event["type"], event["data"]["connector"]) == ("connector.test", "archer")
+    tested = AuditEvent.objects.get(action="connector.tested", object_id=str(connector.pk))
+    assert tested.after["message_id"] == message["headers"]["webhook-id"]
     assert (
         connector.secret
         not in console.get(reverse("admin:reports_grcconnector_change", args=[connector.pk])).content.decode()

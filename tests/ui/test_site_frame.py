@@ -25,7 +25,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-EVERYONE = ["Dashboard", "Inventory", "Approvals", "Findings", "Checks", "Reports", "API"]
+EVERYONE = ["Dashboard", "Inventory", "Datasets", "Approvals", "Findings", "Checks", "Reports", "API"]
 
 
 @pytest.fixture(autouse=True)
