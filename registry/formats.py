@@ -4,8 +4,8 @@ Recognised formats are those that can be loaded without running code from the fi
 (whose object types are listed without loading), XGBoost JSON/UBJSON and LightGBM text models. Pickle,
 joblib and anything unrecognised is stored as an opaque blob and marked not executable: no Attest
 process ever unpickles an upload. ONNX files that point at external tensor data are refused, because
-the data they reference would come from a path the uploader chose; ONNX is read by a streaming scan of
-the protobuf (``registry.onnx_scan``), never loaded whole.
+the data they reference would come from a path the uploader chose; ONNX is read by protobuf's own parser
+(``registry.onnx_scan``), which reads field tags as ONNX Runtime does, without loading external data.
 """
 
 from __future__ import annotations

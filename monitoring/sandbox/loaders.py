@@ -196,7 +196,11 @@ class OnnxModel:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         self.path = path
-        self.session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        with open(path, "rb") as handle:
+            model = handle.read()
+        _refuse_external_data(model)
+        # The checked bytes themselves, not the path: what the runtime parses is what was checked.
+        self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.inputs = self.session.get_inputs()
         self.features = features if len(self.inputs) == 1 else [i.name for i in self.inputs]
 
@@ -319,6 +323,22 @@ class OnnxPositive:
             f"The ONNX output {name!r} has {probabilities.shape[1]} probability columns but the model does not "
             f"say which one is the positive label {self.positive!r} (no ZipMap, no classlabels attribute, no "
             "label output that names them)."
+        )
+
+
+def _refuse_external_data(model: bytes) -> None:
+    """The upload check again, in the child: ONNX Runtime never gets a model that names external data
+    (it would read a file at a path the uploader chose), whatever the stored artifact's history."""
+    from registry import onnx_scan
+
+    try:
+        summary = onnx_scan.scan_bytes(model)
+    except onnx_scan.NotOnnx as exc:
+        raise ModelRefused(f"The artifact is not a well-formed ONNX model ({exc}).") from None
+    if summary.external_tensors:
+        raise ModelRefused(
+            "ONNX models that reference external data are not loaded "
+            f"(tensor {summary.external_tensors[0]!r})."
         )
 
 
