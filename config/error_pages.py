@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.template import loader
 
 from config import views
+from config.api.errors import DATABASE_RETRY_AFTER_SECONDS
 
 logger = logging.getLogger(__name__)
 FALLBACK = (
@@ -30,4 +31,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     except Exception:  # the error page must never raise: a fixed page instead
         logger.exception("the 500 page could not be rendered")
         html = FALLBACK
+    if views.database_unavailable():  # an outage the user can wait out, not a bug: 503 as the API says
+        return HttpResponse(html, status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
     return HttpResponseServerError(html)

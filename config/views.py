@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -12,9 +13,10 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from kombu import Connection
 
-from config.api.errors import json_error_response
+from config.api.errors import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_ERRORS, json_error_response
 
 BROKER_TIMEOUT_SECONDS = 2.0
 
@@ -82,8 +84,10 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     return render(request, "404.html", status=404)
 
 
+@csrf_exempt  # nothing is written here; without it a POST or DELETE would get the HTML CSRF 403 page
 def api_not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
-    """Any ``/api/`` path that no route matches, in every mode (DEBUG's HTML 404 page included).
+    """Any ``/api/`` path that no route matches, in every mode and for every method (DEBUG's HTML 404 page
+    and the CSRF failure page included).
 
     Only the slash is missing when the path with one would resolve: GET and HEAD are redirected there as
     APPEND_SLASH would; other methods get a 404 saying so (a redirect would turn a POST into a GET).
@@ -104,7 +108,19 @@ def _resolves_to_a_route(path: str) -> bool:
         return False
 
 
+def database_unavailable() -> bool:
+    """Is the exception being handled an unreachable database (handler500 runs inside its except block)?"""
+    return isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE_ERRORS)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_json(request) and database_unavailable():
+        # e.g. the session lookup of a signed-in API client failed in middleware, before DRF could answer
+        response = json_error_response(
+            503, "The database is unavailable; nothing was written. Try again in a moment."
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     if _wants_json(request):
         return json_error_response(
             500, "An unexpected error occurred; it has been logged.", code="server_error"

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -40,6 +41,18 @@ class ServiceError(Exception):
         self.details = details or {}
 
 
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable; nothing was written. Try again in a moment."
+    default_code = "service_unavailable"
+
+
+# Raised when PostgreSQL cannot be reached or drops the connection: an outage, not a bug, so a 503
+# the client may retry rather than a 500 (statement errors are ProgrammingError/DataError, not these).
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the resource."
@@ -57,6 +70,7 @@ _CODES_BY_STATUS = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "throttled",
+    503: "service_unavailable",
 }
 
 
@@ -97,6 +111,8 @@ def _validation_message(fields: dict[str, list[str]]) -> str:
 
 
 def _convert_django_exceptions(exc: Exception) -> Exception:
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        return DatabaseUnavailable()
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
     if isinstance(exc, DjangoValidationError):
@@ -130,6 +146,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     code = _CODES_BY_STATUS.get(response.status_code, "error")
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)

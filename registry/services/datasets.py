@@ -19,10 +19,12 @@ from governance.models import Team, User
 from registry import profiling, storage, tabular
 from registry.models import Dataset, DatasetVersion
 from registry.models.datasets import DatasetRole, FileFormat, ProfileStatus
-from registry.services import declarations
+from registry.services import declarations, names
 
 DATASET_PREFIX = "datasets"
 MAX_PROFILE_ERROR = 2000
+# Unique across every team; a clash with a dataset the actor cannot see says only "not available".
+DATASET_UNIQUE_FIELDS = (("name",), ("lineage_namespace", "lineage_name"))
 
 
 def dataset_create(
@@ -48,8 +50,9 @@ def dataset_create(
             lineage_namespace=lineage_namespace or "attest",
             lineage_name=lineage_name or name,
         )
-        dataset.full_clean(exclude=["team", "owner"])
-        dataset.save()
+        names.full_clean(actor, dataset, DATASET_UNIQUE_FIELDS, exclude=["team", "owner"])
+        with names.taken_concurrently_is_not_available("name"):
+            dataset.save()
         record(action="dataset.created", actor=actor, obj=dataset, after=_dataset_facts(dataset))
     return dataset
 

@@ -19,7 +19,7 @@ from registry import tiering
 from registry.models import ModelStatus, RegisteredModel, TierChange, TierChangeStatus, TieringRule
 from registry.models.inventory import ALLOWED_TRANSITIONS
 from registry.models.lineage import EdgeKind, LineageEdge
-from registry.services import declarations
+from registry.services import declarations, names
 
 # Fields a model's team may edit with ``model_update``; status, tier override and name have their own paths.
 EDITABLE_FIELDS = frozenset(
@@ -46,6 +46,8 @@ EDITABLE_FIELDS = frozenset(
         "prohibited_features",
     }
 )
+# Unique across every team; a clash with a model the actor cannot see says only "not available".
+MODEL_UNIQUE_FIELDS = (("name",), ("lineage_namespace", "lineage_job"))
 # Fields the gate or the review calendar read, which the first line may not set: a completed periodic
 # review (governance.services.reviews) sets them through ``model_review_recorded``.
 SECOND_LINE_FIELDS = {
@@ -145,7 +147,8 @@ def model_create(
         )
         _apply_tier(model, rule)
         model.next_review_due = _next_review(model)
-        _validated(model).save()
+        with names.taken_concurrently_is_not_available("name"):
+            _validated(model, actor).save()
         _add_upstream(model, upstream)
         record(action="model.created", actor=actor, obj=model, after=model_facts(model, upstream=upstream))
     return model
@@ -179,7 +182,8 @@ def model_update(
         for field, value in changes.items():
             setattr(model, field, value)
         model.next_review_due = _next_review(model)
-        _validated(model).save()
+        with names.taken_concurrently_is_not_available("lineage_job"):
+            _validated(model, actor).save()
         if upstream is not None:
             _replace_upstream(model, upstream)
         after = model_facts(model)
@@ -511,8 +515,8 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     raise AssertionError("unreachable")
 
 
-def _validated(model: RegisteredModel) -> RegisteredModel:
-    model.full_clean(exclude=["team", "owner", "created_by", "tier_rule"])
+def _validated(model: RegisteredModel, actor: User) -> RegisteredModel:
+    names.full_clean(actor, model, MODEL_UNIQUE_FIELDS, exclude=["team", "owner", "created_by", "tier_rule"])
     return model
 
 
@@ -638,7 +642,7 @@ def tier_change_decide(*, actor: User, change: TierChange, accept: bool, reason:
             model.tier_answers, model.tier_rule = change.answers, change.rule
             _apply_tier(model, change.rule)
             model.next_review_due = _next_review(model)
-            _validated(model).save()
+            _validated(model, actor).save()
         change.status = TierChangeStatus.ACCEPTED if accept else TierChangeStatus.REJECTED
         change.decided_by, change.decided_at, change.reason = actor, timezone.now(), reason.strip()
         change.save(update_fields=["status", "decided_by", "decided_at", "reason"])

@@ -94,8 +94,9 @@ def test_it_answers_a_server_error_with_its_own_500_page(monkeypatch, maya):
     assert "req-5e77" in response.content.decode()
 
 
-def test_it_shows_the_500_page_when_the_database_is_down(monkeypatch, maya):
-    """GIVEN a signed-in person WHEN the database stops answering THEN the 500 page still renders."""
+def test_it_shows_the_error_page_as_a_503_when_the_database_is_down(monkeypatch, maya):
+    """GIVEN a signed-in person WHEN the database stops answering THEN the error page still renders, as a
+    503 (an outage to wait out, not a bug)."""
     client = Client(raise_request_exception=False)
     client.force_login(maya)
 
@@ -106,7 +107,7 @@ def test_it_shows_the_500_page_when_the_database_is_down(monkeypatch, maya):
     response = client.get(reverse("dashboard"))
     monkeypatch.undo()
 
-    assert response.status_code == 500
+    assert response.status_code == 503
     assert has_site_layout(response)
     assert "Something went wrong on our side" in response.content.decode()
 
