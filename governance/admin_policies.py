@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config import strict_json
 from governance.admin_policy_changes import describe_changes
 from governance.admin_policy_forms import PolicyEditor, rules_of
 from governance.admin_support import AuditedAdmin
@@ -253,7 +254,9 @@ def _editor_url(tier: int, start: Policy | None) -> str:
 
 def _parse_rules(text: str) -> tuple[dict[str, Any], list[str]]:
     try:
-        rules = json.loads(text)
+        rules = strict_json.loads(text)
+    except strict_json.UnsafeJSON as exc:
+        return {}, [str(exc)]
     except ValueError as exc:
         return {}, [f"This is not valid JSON: {exc}."]
     if not isinstance(rules, dict):

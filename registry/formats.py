@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from registry import onnx_scan
+from registry import archives, onnx_scan
 from registry.models import ArtifactFormat
 
 HEAD_BYTES = 64 * 1024
@@ -104,16 +104,20 @@ def _pickle(head: bytes, fileobj: BinaryIO, path: str | None) -> Detected | None
 
 
 def _skops(head: bytes, fileobj: BinaryIO, path: str | None) -> Detected | None:
-    if not head.startswith(b"PK\x03\x04"):
+    """A zip holding ``schema.json`` is a skops file; one skops cannot read is refused, not stored opaque
+    (its name says skops, its content would fail the first check run). Every zip is inspected against
+    the archive caps before any member is read (``registry.archives``)."""
+    if not archives.is_zip(head):
         return None
     try:
-        with zipfile.ZipFile(fileobj) as archive:
-            if "schema.json" not in archive.namelist():
-                return None
-            schema = json.loads(archive.read("schema.json"))
-    except (zipfile.BadZipFile, ValueError, KeyError):
+        summary = archives.inspect_zip(fileobj, _size_of(fileobj))
+    except archives.NotAZip:
         return None
-    untrusted = _skops_untrusted_types(fileobj, path)
+    except archives.ArchiveRefused as exc:
+        raise ArtifactRejected(str(exc)) from None
+    if "schema.json" not in summary.names:
+        return None
+    schema, untrusted = _skops_contents(fileobj, path)
     unexpected = sorted(set(untrusted) - SKOPS_ACCEPTED_TYPES)
     details = {
         "skops_protocol": schema.get("protocol"),
@@ -121,6 +125,34 @@ def _skops(head: bytes, fileobj: BinaryIO, path: str | None) -> Detected | None:
         "unaccepted_types": unexpected,
     }
     return Detected(ArtifactFormat.SKOPS, executable=not unexpected, details=details)
+
+
+def _size_of(fileobj: BinaryIO) -> int:
+    fileobj.seek(0, 2)
+    size = fileobj.tell()
+    fileobj.seek(0)
+    return size
+
+
+def _skops_contents(fileobj: BinaryIO, path: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The schema and the untrusted types of a skops file; ArtifactRejected when skops cannot read it.
+
+    skops raises whatever its walk of the schema meets first (KeyError, TypeError, AttributeError,
+    ValueError...) on a hand-made ``schema.json``, so every exception from it is a refusal of the file.
+    """
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            schema = json.loads(archive.read("schema.json"))
+        if not isinstance(schema, dict):
+            raise TypeError("schema.json is not a JSON object")
+        return schema, _skops_untrusted_types(fileobj, path)
+    except Exception as exc:  # any failure of skops on this file (see the docstring)
+        raise ArtifactRejected(
+            f"The zip holds a schema.json, so it is read as a skops file, and skops cannot read it "
+            f"({type(exc).__name__}: {str(exc)[:200]}). Save the model with skops.io.dump."
+        ) from None
+    finally:
+        fileobj.seek(0)
 
 
 def _skops_untrusted_types(fileobj: BinaryIO, path: str | None) -> list[str]:

@@ -19,6 +19,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
+from config import strict_json
 from governance.models import Team, User
 from registry import tiering
 from registry.models import DatasetVersion, ModelVersion, RegisteredModel, TieringRule
@@ -68,8 +69,8 @@ def parse_label(text: str) -> Any:
     if not text:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        return strict_json.loads(text)
+    except ValueError:  # not JSON, or JSON holding what cannot be stored: the text as typed
         return text
 
 
@@ -95,7 +96,9 @@ def parse_pairs(text: str, *, typed: bool) -> dict[str, Any]:
         return {}
     if text.startswith("{"):
         try:
-            value = json.loads(text)
+            value = strict_json.loads(text)
+        except strict_json.UnsafeJSON as exc:
+            raise ValidationError(str(exc)) from None
         except ValueError as exc:
             raise ValidationError(f"This is not valid JSON: {exc}.") from None
         if not isinstance(value, dict):
@@ -125,7 +128,9 @@ def parse_object(text: str) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = strict_json.loads(text)
+    except strict_json.UnsafeJSON as exc:
+        raise ValidationError(str(exc)) from None
     except ValueError as exc:
         raise ValidationError(f"This is not valid JSON: {exc}.") from None
     if not isinstance(value, dict):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from config import strict_json
 from config.api.pagination import PageNumberPagination
 from registry import labels, storage, uploads
 from registry.services import declarations
@@ -53,7 +53,11 @@ def _json_value(field: serializers.Field, data):
     """Multipart forms carry JSON as a string; JSON bodies carry the object itself."""
     if isinstance(data, bytes | str):
         try:
-            return json.loads(data)
+            return strict_json.loads(data.decode() if isinstance(data, bytes) else data)
+        except strict_json.UnsafeJSON as exc:
+            if exc.field:  # NUL, a lone surrogate or an over-long text inside: name where
+                raise serializers.ValidationError({exc.field: [exc.message]}) from None
+            field.fail("invalid")
         except ValueError:
             field.fail("invalid")
     return data
@@ -107,7 +111,7 @@ class LabelField(serializers.Field):
         if self.from_text and isinstance(data, str):
             text = data.strip()
             try:
-                data = json.loads(text) if text else None
+                data = strict_json.loads(text) if text else None
             except ValueError:
                 data = text
         try:
