@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "django_celery_beat",
     "django_htmx",
+    "jobs",
     "governance",
     "registry",
     "monitoring",
@@ -315,15 +316,17 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic jobs; the database scheduler copies these into django-celery-beat's tables at start,
 # where administrators can pause or retime them. One entry per feature, added by that feature.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    # requeue or fail check runs whose worker stopped renewing its lease (monitoring.services.runs)
-    "monitoring-reap-check-runs": {"task": "monitoring.tasks.reap_check_runs", "schedule": 60.0},
+    # every kind of background job (jobs.reaper): requeue or fail the ones whose worker stopped renewing
+    # its lease, send again the ones whose message was lost; also run by each worker when it starts
+    "jobs-reap": {
+        "task": "jobs.tasks.reap_jobs",
+        "schedule": float(env_int("ATTEST_JOB_REAP_EVERY_SECONDS", 60, minimum=1)),
+    },
     # sign the audit chain head and export the checkpoint (governance.audit.checkpoints)
     "audit-checkpoint-hourly": {"task": "governance.tasks.audit_checkpoint", "schedule": 3600.0},
-    # fail verification jobs whose worker was lost, so none shows "running" for ever (governance.services.audit)
-    "audit-reap-verifications": {"task": "governance.tasks.reap_audit_verifications", "schedule": 600.0},
     # findings for failed checks and monitoring alerts that have none yet (governance.services.findings)
     "governance-sweep-check-outcomes": {"task": "governance.tasks.sweep_check_outcomes", "schedule": 60.0},
-    # GRC deliveries owed for completed approvals, and lost deliveries re-queued (reports.services.deliveries)
+    # GRC deliveries owed for completed approvals (reports.services.deliveries); lost ones: jobs-reap
     "reports-deliver-pending": {"task": "reports.tasks.deliver_pending", "schedule": 60.0},
     # announce overdue periodic reviews once a day, 06:00 UTC (governance.services.reviews)
     "governance-overdue-reviews": {

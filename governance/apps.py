@@ -11,6 +11,7 @@ class GovernanceConfig(AppConfig):
         import config.api.schema  # noqa: F401  (registers the OpenAPI auth extensions)
         import governance.admin_grants  # noqa: F401  (the admin console's grant pages)
         from governance import signals, tasks  # noqa: F401  (connect receivers and task hooks)
+        from governance.services import audit, notifications  # noqa: F401  (declare their job kinds)
         from governance.services.policies import review_interval_for_tier
         from registry.services.inventory import set_review_interval_limit
 

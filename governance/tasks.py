@@ -73,8 +73,9 @@ def audit_verify(verification_id: int) -> None:
 
 
 @shared_task(name="governance.tasks.reap_audit_verifications")
-def reap_audit_verifications() -> list[int]:
-    """Fail verifications whose worker was lost (every ten minutes through beat)."""
+def reap_audit_verifications() -> dict[str, int]:
+    """Verifications whose worker was lost: kept for beat entries made before ``jobs.tasks.reap_jobs``,
+    which now reaps every kind of job."""
     from governance.services import audit
 
     return audit.verifications_reap()
@@ -84,15 +85,12 @@ def reap_audit_verifications() -> list[int]:
 # Thin tasks: each takes ids and calls a service. Notifications are queued on commit by the services.
 
 
-@shared_task(name="governance.tasks.deliver_webhook", bind=True, acks_late=True, max_retries=None)
-def deliver_webhook(self, delivery_id: int) -> str:
-    """One delivery attempt; a failed attempt schedules the next with exponential backoff."""
+@shared_task(name="governance.tasks.deliver_webhook", acks_late=True, reject_on_worker_lost=True)
+def deliver_webhook(delivery_id: int) -> str:
+    """One delivery attempt; a failed attempt sends this task again for when the backoff ends."""
     from governance.services import notifications
 
-    delivery = notifications.webhook_deliver(delivery_id=delivery_id)
-    if delivery.status == "retrying":
-        raise self.retry(countdown=notifications.retry_delay(delivery.attempts))
-    return delivery.status
+    return notifications.webhook_deliver(delivery_id=delivery_id).status
 
 
 @shared_task(

@@ -6,3 +6,6 @@ class MonitoringConfig(AppConfig):
 
     name = "monitoring"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from monitoring.services import leases  # noqa: F401  (declares the check-run job kind)

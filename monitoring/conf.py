@@ -15,9 +15,7 @@ DEFAULT_ALERT_TASK = "governance.tasks.process_monitoring_alert"
 _DEFAULTS = {
     # a running run's lease; the worker renews it every third of this while it works
     "ATTEST_CHECK_LEASE_SECONDS": lambda: env_int("ATTEST_CHECK_LEASE_SECONDS", 120, minimum=2),
-    # how long past its lease a run may stay running before the reaper fails it
-    "ATTEST_CHECK_REAP_GRACE_SECONDS": lambda: env_int("ATTEST_CHECK_REAP_GRACE_SECONDS", 300, minimum=0),
-    # a run still queued (never claimed) this long has its task sent once more: a broker may have lost it
+    # a run waiting (never claimed) this long has its task sent again: a broker may have lost it
     "ATTEST_CHECK_RESEND_SECONDS": lambda: env_int("ATTEST_CHECK_RESEND_SECONDS", 1800, minimum=1),
     # claims per run before it is failed for good (worker crashes, time-outs)
     "ATTEST_CHECK_MAX_ATTEMPTS": lambda: env_int("ATTEST_CHECK_MAX_ATTEMPTS", 3, minimum=1),

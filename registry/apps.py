@@ -6,3 +6,6 @@ class RegistryConfig(AppConfig):
 
     name = "registry"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from registry.services import datasets  # noqa: F401  (declares the profiling job kind)

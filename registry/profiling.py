@@ -29,11 +29,36 @@ def read_table(fileobj: BinaryIO, file_format: str) -> pa.Table:
     return pa_csv.read_csv(fileobj, parse_options=parse_options)
 
 
+class ProfileError(ValueError):
+    """The table cannot be profiled; the message says where and why."""
+
+
 def profile_table(table: pa.Table) -> dict[str, Any]:
-    """``{"format", "rows", "columns": [{"name", "dtype", "kind", "missing", "missing_share", ...}]}``."""
+    """``{"format", "rows", "columns": [{"name", "dtype", "kind", "missing", "missing_share", ...}]}``.
+
+    Raises ProfileError for a NUL character in a column name or a text value: no database column can
+    store it, so the profile could never be saved.
+    """
+    _refuse_nul(table)
     rows = table.num_rows
     columns = [_profile_column(name, table.column(name), rows) for name in table.column_names]
     return {"format": PROFILE_FORMAT, "rows": rows, "columns": columns}
+
+
+def _refuse_nul(table: pa.Table) -> None:
+    for name in table.column_names:
+        if "\x00" in name:
+            raise ProfileError(f"A column name holds a NUL character (byte 0): {name!r}.")
+        column = table.column(name)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        found = pc.match_substring(column, "\x00")
+        if pc.any(found).as_py():
+            row = pc.index(found, True).as_py() + 1
+            raise ProfileError(
+                f"Column {name!r} holds a NUL character (byte 0) in data row {row}, which cannot be "
+                "stored; upload the file again without it."
+            )
 
 
 def _profile_column(name: str, column: pa.ChunkedArray, rows: int) -> dict[str, Any]:

@@ -82,7 +82,36 @@ def _inspect_csv(fileobj: BinaryIO) -> TableInfo:
     rows = _scan_rows(fileobj, names)
     if rows == 0:
         raise BadDataFile("The file has a header but no data rows.", row=2)
+    _refuse_nul(fileobj, names)
     return TableInfo(columns=_sample_types(probe, names), row_count=None)
+
+
+def _refuse_nul(fileobj: BinaryIO, names: list[str]) -> None:
+    """A NUL character is valid UTF-8 but no text column can hold it (PostgreSQL refuses it in text and
+    JSON), so a profile or check would fail on it later: refuse it now, naming its line and column."""
+    fileobj.seek(0)
+    offset = 0
+    while chunk := fileobj.read(SAMPLE_BYTES):
+        at = chunk.find(b"\x00")
+        if at >= 0:
+            raise _nul_at(fileobj, offset + at, names)
+        offset += len(chunk)
+
+
+def _nul_at(fileobj: BinaryIO, offset: int, names: list[str]) -> BadDataFile:
+    fileobj.seek(0)
+    before = fileobj.read(offset)
+    line = before.count(b"\n") + 1
+    start = before.rfind(b"\n") + 1
+    text = before[start:].decode("utf-8", errors="replace").rstrip("\r")
+    position = len(next(csv.reader([text]), [""])) if text else 1
+    column = names[position - 1] if 0 < position <= len(names) else f"#{position}"
+    return BadDataFile(
+        f"Line {line}, column {column!r} holds a NUL character (byte 0), which no column can store; "
+        "remove it from the file.",
+        row=line,
+        column=column,
+    )
 
 
 def _header(probe: bytes) -> list[str]:

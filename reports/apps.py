@@ -6,3 +6,7 @@ class ReportsConfig(AppConfig):
 
     name = "reports"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Declare the job kinds (reports, bundles, GRC deliveries) for the job reaper.
+        from reports.services import deliveries, jobs  # noqa: F401

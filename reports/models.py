@@ -15,6 +15,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from jobs.models import LeasedJob
+
 
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -38,12 +40,12 @@ class Variant(models.TextChoices):
     PDF_A_3B = "pdf/a-3b", "PDF/A-3b with the results and manifest attached"
 
 
-class Job(models.Model):
+class Job(LeasedJob):
     """What reports and bundles share: the subject, the job's life cycle and the stored file.
 
-    Guarantees: ``status`` moves queued → running → succeeded | failed; a worker claims the job by
-    moving it to running (so a redelivered task finds nothing to do), and a job whose worker died is
-    claimed again once ``started_at`` is older than the render time limit. ``progress`` is
+    Guarantees: ``status`` moves queued → running → succeeded | failed; a worker claims the job with a
+    lease (``jobs.leases``: a redelivered task finds nothing to do), and a job whose worker died is
+    queued again by the reaper once its lease expires, or failed after its last attempt. ``progress`` is
     ``{"stage", "current", "total"}``. A succeeded job has its file's SHA-256, size and storage key.
     """
 
@@ -57,7 +59,6 @@ class Job(models.Model):
     period_end = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.JSONField(default=dict, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     generated_at = models.DateTimeField(null=True, blank=True, help_text="The date printed in the file.")
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.BigIntegerField(null=True, blank=True)
@@ -238,11 +239,11 @@ class DeliveryTrigger(models.TextChoices):
     ON_DEMAND = "on_demand", "On demand"
 
 
-class GrcDelivery(models.Model):
+class GrcDelivery(LeasedJob):
     """One document pushed to one connector, and every attempt to push it (the delivery log).
 
     Guarantees: at most one delivery per (connector, approval), so the approval sweep is idempotent;
-    an attempt is made only by the worker that moved the delivery to ``sending``; a failed attempt
+    an attempt is made only by the worker that claimed the delivery (``sending``, a lease); a failed attempt
     schedules the next with exponential backoff (``next_attempt_at``) until the last one, after which
     the delivery is ``failed``. ``sha256`` is the digest of the bytes sent.
     """
@@ -258,7 +259,6 @@ class GrcDelivery(models.Model):
     )
     message_id = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -268,7 +268,6 @@ class GrcDelivery(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

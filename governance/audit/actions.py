@@ -94,6 +94,7 @@ ACTIONS: dict[str, str] = {
     "webhook.changed": "A webhook endpoint was changed.",
     "webhook.deleted": "A webhook endpoint was deleted.",
     "webhook.tested": "An administrator sent a webhook endpoint a signed test event.",
+    "webhook.delivered": "A webhook message was delivered to its endpoint.",
     # reports and exports
     "report.requested": "A report was requested.",
     "report.generated": "A report was generated; its hash is recorded.",
@@ -109,3 +110,23 @@ ACTIONS: dict[str, str] = {
     "connector.changed": "A GRC connector was created or changed.",
     "connector.tested": "An administrator sent a GRC connector a test event.",
 }
+
+# Background jobs (the jobs app): the same four events for every kind of job, named by the kind.
+JOB_KINDS = (
+    "check",
+    "report",
+    "bundle",
+    "dataset_profile",
+    "audit_verification",
+    "webhook_delivery",
+    "grc_delivery",
+)
+JOB_EVENTS = {
+    "started": "A worker claimed the {kind} job (attempt n).",
+    "requeued": "The {kind} job's worker stopped renewing its lease, or its task was lost: sent again.",
+    "retrying": "An attempt of the {kind} job failed; the next is due after a backoff.",
+    "failed": "The {kind} job failed for good, with its reason.",
+}
+for _kind in JOB_KINDS:
+    for _event, _meaning in JOB_EVENTS.items():
+        ACTIONS.setdefault(f"{_kind}.{_event}", _meaning.format(kind=_kind.replace("_", " ")))

@@ -12,6 +12,8 @@ import rfc8785
 from django.conf import settings
 from django.db import models
 
+from jobs.models import LeasedJob
+
 
 class CanonicalJSONField(models.JSONField):
     """JSON kept verbatim as its RFC 8785 text in a PostgreSQL ``json`` (not ``jsonb``) column.
@@ -103,12 +105,13 @@ class AuditCheckpoint(models.Model):
         return f"checkpoint {self.number} at seq {self.last_seq}"
 
 
-class AuditVerification(models.Model):
+class AuditVerification(LeasedJob):
     """A background run of the chain verifier, requested through the API.
 
     ``status`` is the job's life cycle; ``intact`` is the verdict once it has succeeded (``result``
     holds the report: events and checkpoints checked, the first bad seq and every problem found).
-    Progress is written from a second connection while the walk runs, so a poll sees it move.
+    Progress is written from a second connection while the walk runs, so a poll sees it move. A durable
+    job (``jobs``): claimed with a lease, queued again or failed by the job reaper if its worker dies.
     """
 
     class Status(models.TextChoices):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from jobs.models import LeasedJob
+
 WEBHOOK_EVENTS = [
     "approval.requested",
     "approval.signed",
@@ -41,20 +43,22 @@ class WebhookEndpoint(models.Model):
         return self.is_active and (not self.events or event_type in self.events)
 
 
-class WebhookDelivery(models.Model):
-    """One message to one endpoint and every attempt to deliver it (retried with exponential backoff)."""
+class WebhookDelivery(LeasedJob):
+    """One message to one endpoint and every attempt to deliver it (retried with exponential backoff).
+
+    A durable job (``jobs``): status pending → sending (claimed, with a lease) → delivered, or
+    retrying (``next_attempt_at``) and at last failed; a lost message is sent again by the job reaper.
+    """
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     message_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(max_length=64)
     payload = models.JSONField()
     status = models.CharField(max_length=20, default="pending")
-    attempts = models.PositiveSmallIntegerField(default=0)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.utils import timezone
 
 from governance import access
 from governance.audit import checkpoints, keys, record, verifier
 from governance.models import AuditCheckpoint, AuditVerification, User
+from jobs import leases, reaper
+from jobs.kinds import JobKind, register
 
 logger = logging.getLogger(__name__)
 Status = AuditVerification.Status
-# How long past the task's hard time limit a verification may still show "running" before it is failed.
-REAP_MARGIN = timedelta(minutes=1)
 
 
 def checkpoint_sign(*, actor: User | None = None, force: bool = False) -> AuditCheckpoint | None:
@@ -57,16 +55,20 @@ def _queue_verification(verification_id: int) -> None:
 def verification_run(*, verification_id: int) -> AuditVerification | None:
     """Run a queued verification and store its report; records ``audit.verified`` with the verdict.
 
-    A job runs once: it is claimed by moving it from queued to running, so a redelivered message
-    finds nothing to do. A crash of the verifier marks the job failed with the error.
+    A durable job (``jobs``): claimed with a lease renewed while the walk runs, so a redelivered
+    message finds nothing to do and a job whose worker died is queued again by the reaper (or failed
+    after its last attempt). A crash of the verifier fails the job with the error
+    (``audit_verification.failed``).
     """
-    claimed = AuditVerification.objects.filter(pk=verification_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
+    try:
+        claimed = leases.claim(VERIFICATION, verification_id)
+    except leases.Busy:
         return None
-    job = AuditVerification.objects.get(pk=verification_id)
-    with _ProgressWriter(job.pk) as progress:
+    if claimed is None:
+        return None
+    job, token = claimed
+    with leases.Heartbeat(VERIFICATION, job.pk, token), _ProgressWriter(job.pk) as progress:
+        leases.test_delay()
         try:
             report = verifier.verify(
                 public_keys=keys.public_keys(),
@@ -76,51 +78,34 @@ def verification_run(*, verification_id: int) -> AuditVerification | None:
             )
         except Exception as exc:
             logger.exception("audit verification %s failed", job.pk)
-            return _verification_failed(job, f"{type(exc).__name__}: {exc}")
-    return _verification_done(job, report)
+            leases.fail(VERIFICATION, job.pk, token, type(exc).__name__, str(exc) or repr(exc))
+            return AuditVerification.objects.get(pk=job.pk)
+    return _verification_done(job, token, report)
 
 
-def verifications_reap(*, now: datetime | None = None) -> list[int]:
-    """Fail the verifications still running after the task's hard time limit; returns their ids.
-
-    By then Celery has killed the task, or its worker died (a crash, a deploy) and nothing will finish the
-    job: without this it would show "running" for ever. Each is failed with its audit event.
-    """
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) - REAP_MARGIN
-    stale = AuditVerification.objects.filter(status=Status.RUNNING, started_at__lt=cutoff)
-    reaped = []
-    for job_id in list(stale.values_list("pk", flat=True)):
-        with transaction.atomic():
-            job = stale.select_for_update(skip_locked=True).filter(pk=job_id).first()
-            if job is None:  # finished meanwhile, or another reaper holds it
-                continue
-            _verification_failed(
-                job,
-                f"WorkerLost: the verification started at {job.started_at:%Y-%m-%d %H:%M:%S} UTC and its "
-                "worker stopped before finishing (a crash, a restart or the task time limit); "
-                "request a new verification.",
-            )
-            reaped.append(job_id)
-    return reaped
+def verifications_reap(*, now: datetime | None = None) -> dict[str, int]:
+    """Queue again (or fail, after the last attempt) verifications whose worker stopped renewing its
+    lease; the job reaper does this for every kind, this is its verification part."""
+    return reaper.reap_kind(VERIFICATION, now=now)
 
 
-def _verification_done(job: AuditVerification, report: verifier.Report) -> AuditVerification:
+def _verification_done(job: AuditVerification, token: str, report: verifier.Report) -> AuditVerification:
     result = report.as_dict()
-    with transaction.atomic():
-        job.status = Status.SUCCEEDED
-        job.intact = report.intact
-        job.result = result
-        job.progress_current = job.progress_total = report.events_checked
-        job.finished_at = timezone.now()
-        job.save()
+    with leases.holding(VERIFICATION, job.pk, token) as current:
+        if current is None:
+            return AuditVerification.objects.get(pk=job.pk)
+        current.intact = report.intact
+        current.result = result
+        current.progress_current = current.progress_total = report.events_checked
+        leases.succeed_locked(VERIFICATION, current)
+        current.save()
         record(
             action="audit.verified",
-            actor=job.requested_by,
-            obj=job,
+            actor=current.requested_by,
+            obj=current,
             after=_verdict(result),
         )
-    return job
+    return current
 
 
 def _verdict(result: dict[str, Any]) -> dict[str, Any]:
@@ -130,14 +115,27 @@ def _verdict(result: dict[str, Any]) -> dict[str, Any]:
     return verdict
 
 
-def _verification_failed(job: AuditVerification, error: str) -> AuditVerification:
-    with transaction.atomic():
-        job.status = Status.FAILED
-        job.error = error[:2000]
-        job.finished_at = timezone.now()
-        job.save()
-        record(action="audit.verified", actor=job.requested_by, obj=job, after={"error": job.error})
-    return job
+def _set_error(job: AuditVerification, error_type: str, message: str) -> list[str]:
+    job.error = f"{error_type}: {message}"[:2000]
+    if error_type == "WorkerLost":
+        job.error += " Request a new verification."
+    return ["error"]
+
+
+def _on_claim(job: AuditVerification, now) -> list[str]:
+    job.started_at = now
+    return ["started_at"]
+
+
+VERIFICATION = register(
+    JobKind(
+        name="audit_verification",
+        model_label="governance.AuditVerification",
+        task="governance.tasks.audit_verify",
+        set_error=_set_error,
+        on_claim=_on_claim,
+    )
+)
 
 
 class _ProgressWriter:

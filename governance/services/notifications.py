@@ -13,7 +13,7 @@ import secrets
 import urllib.error
 import urllib.request
 import uuid
-from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -29,8 +29,12 @@ from governance.audit.chain import jsonable
 from governance.models import Team, User, WebhookDelivery, WebhookEndpoint
 from governance.models.notifications import WEBHOOK_EVENTS
 from governance.roles import Role
+from jobs import leases
+from jobs.kinds import FAILED, QUEUED, RETRYING, RUNNING, SUCCEEDED, JobKind, register
 
 MAX_ATTEMPTS = 8
+# A delivery waiting this long without a claim has its task sent again (the broker may have lost it).
+RESEND_AFTER_SECONDS = 300
 BACKOFF_BASE_SECONDS = 30
 DELIVERY_TIMEOUT_SECONDS = 10
 USER_AGENT = "Attest-Webhooks/1"
@@ -191,11 +195,49 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
+def _set_error(delivery: WebhookDelivery, error_type: str, message: str) -> list[str]:
+    delivery.last_error = message or error_type
+    return ["last_error"]
+
+
+WEBHOOK = register(
+    JobKind(
+        name="webhook_delivery",
+        model_label="governance.WebhookDelivery",
+        task="governance.tasks.deliver_webhook",
+        state_values={
+            QUEUED: "pending",
+            RUNNING: "sending",
+            RETRYING: "retrying",
+            SUCCEEDED: "delivered",
+            FAILED: "failed",
+        },
+        set_error=_set_error,
+        max_attempts=lambda: MAX_ATTEMPTS,
+        resend_seconds=lambda: RESEND_AFTER_SECONDS,
+        backoff=lambda attempts: retry_delay(attempts),
+    )
+)
+
+
 def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
-    """One attempt to deliver; returns the delivery with its status. The caller schedules retries."""
+    """One attempt to deliver, if the delivery is due and nobody else holds it; returns the delivery
+    with its status. A failed attempt is ``retrying`` until ``next_attempt_at`` (its task is sent again
+    for then, on commit), ``failed`` after the last; a message for a finished or not-yet-due delivery
+    does nothing."""
+    try:
+        claimed = leases.claim(WEBHOOK, delivery_id)
+    except leases.Busy:
+        claimed = None
+    if claimed is None:
+        return WebhookDelivery.objects.get(pk=delivery_id)
+    delivery, token = claimed
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
-    if delivery.status == "delivered":
-        return delivery
+    status_code, error = _post_signed(delivery)
+    return _attempted(delivery, token, status_code, error)
+
+
+def _post_signed(delivery: WebhookDelivery) -> tuple[int | None, str]:
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
     now = timezone.now()
     headers = {
@@ -205,19 +247,35 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": Webhook(delivery.endpoint.secret).sign(delivery.message_id, now, body),
     }
-    status_code, error = http_post(delivery.endpoint.url, body.encode(), headers)
-    delivery.attempts += 1
-    delivery.last_status_code = status_code
-    delivery.last_error = error
-    if status_code is not None and 200 <= status_code < 300:
-        delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", timezone.now(), None
-    elif delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status, delivery.next_attempt_at = "failed", None
-    else:
-        delivery.status = "retrying"
-        delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_delay(delivery.attempts))
-    delivery.save()
-    return delivery
+    return http_post(delivery.endpoint.url, body.encode(), headers)
+
+
+def _attempted(delivery: WebhookDelivery, token: str, status_code: int | None, error: str) -> WebhookDelivery:
+    """Record the attempt under the claim: delivered (audited), or retrying / failed by the mechanism."""
+    with leases.holding(WEBHOOK, delivery.pk, token) as current:
+        if current is None:
+            return WebhookDelivery.objects.get(pk=delivery.pk)
+        current.last_status_code = status_code
+        current.last_error = error
+        if status_code is not None and 200 <= status_code < 300:
+            current.delivered_at = timezone.now()
+            leases.succeed_locked(WEBHOOK, current)
+            current.save()
+            record(
+                action="webhook.delivered",
+                actor=None,
+                obj=current,
+                after={
+                    "event_type": current.event_type,
+                    "attempts": current.attempts,
+                    "status_code": status_code,
+                },
+            )
+        else:
+            delay = leases.retry_locked(WEBHOOK, current, "DeliveryFailed", error or f"HTTP {status_code}")
+            if delay is not None:
+                transaction.on_commit(partial(leases.send, WEBHOOK, current.pk, delay))
+    return current
 
 
 def retry_delay(attempts: int) -> int:

@@ -6,6 +6,8 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 
+from jobs.models import LeasedJob
+
 
 class CheckKind(models.TextChoices):
     DRIFT = "drift", "Drift"
@@ -31,7 +33,7 @@ class Outcome(models.TextChoices):
     FAIL = "fail", "Fail"
 
 
-class CheckRun(models.Model):
+class CheckRun(LeasedJob):
     """One check on a model version, its inputs pinned by SHA-256, its lifecycle and its evidence.
 
     Guarantees: status moves queued → running → succeeded | failed (a running run whose lease expired
@@ -82,9 +84,6 @@ class CheckRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=32, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     task_name = models.CharField(max_length=100, blank=True)
     celery_task_id = models.CharField(max_length=100, blank=True)
 

@@ -6,8 +6,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -21,6 +19,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from governance import access
 from governance.audit import record
 from governance.models import User
+from jobs import reaper
 from monitoring import conf, data, evidence, sandbox, thresholds
 from monitoring.checks import KINDS
 from monitoring.checks.base import CheckContext, outcome_of
@@ -326,88 +325,10 @@ def check_run_abandon(*, run_id: int, task_id: str, error_type: str, message: st
 
 
 def check_runs_reap() -> dict[str, int]:
-    """Deal with runs whose lease expired (their worker died): queue them again once, then fail them.
+    """Deal with runs whose lease expired or whose message was lost: the job reaper's check-run part.
 
-    A run whose worker stopped renewing its lease is released and its task sent again (audited
-    ``check.requeued``), with ``ATTEST_CHECK_REAP_GRACE_SECONDS`` for a worker to claim it; one that is
-    still unclaimed after that, or that used up its attempts, is failed (``WorkerLost``). A run never
-    stays running. A run queued for ``ATTEST_CHECK_RESEND_SECONDS`` without being claimed has its task
-    sent once more (see ``_resend_unclaimed``).
+    A run whose worker stopped renewing its lease is queued again and its task sent (``check.requeued``),
+    or failed (``WorkerLost``) once it has used ``ATTEST_CHECK_MAX_ATTEMPTS``; a run waiting
+    ``ATTEST_CHECK_RESEND_SECONDS`` without a claim has its task sent again. A run never stays running.
     """
-    now = timezone.now()
-    stale = CheckRun.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
-    counts = {"requeued": 0, "failed": 0, "resent": _resend_unclaimed(now)}
-    for run_id in list(stale.values_list("pk", flat=True)[:500]):
-        with transaction.atomic():
-            run = stale.select_for_update(skip_locked=True).filter(pk=run_id).first()
-            if run is None:
-                continue
-            if run.claim_token and run.attempts < conf.get("ATTEST_CHECK_MAX_ATTEMPTS"):
-                _requeue(run, now)
-                counts["requeued"] += 1
-            else:
-                leases.fail_locked(run, "WorkerLost", _lost_message(run))
-                counts["failed"] += 1
-    return counts
-
-
-def _resend_unclaimed(now) -> int:
-    """Send the task once more for runs queued too long without a claim; returns how many.
-
-    A broker can lose messages (Redis restarted without persistence), which would strand the run in
-    ``queued``. A long backlog also looks like this, so the run is neither failed nor re-sent twice: the
-    copy is harmless, as whichever delivery comes first claims the run and the other finds it taken.
-    """
-    cutoff = now - timedelta(seconds=conf.get("ATTEST_CHECK_RESEND_SECONDS"))
-    waiting = CheckRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=cutoff).exclude(
-        progress__has_key="resent"
-    )
-    resent = 0
-    for run_id in list(waiting.values_list("pk", flat=True)[:500]):
-        with transaction.atomic():
-            run = waiting.select_for_update(skip_locked=True).filter(pk=run_id).first()
-            if run is None:
-                continue
-            run.progress = {**run.progress, "stage": "queued; its task was sent again", "resent": True}
-            run.save(update_fields=["progress"])
-            record(
-                action="check.requeued",
-                actor=None,
-                obj=run,
-                after={
-                    "attempts": run.attempts,
-                    "queued_since": run.created_at,
-                    "task_id": run.celery_task_id,
-                },
-            )
-            transaction.on_commit(partial(dispatch, run.pk, run.task_name, run.celery_task_id))
-            resent += 1
-    return resent
-
-
-def _lost_message(run: CheckRun) -> str:
-    if run.claim_token:
-        return (
-            f"The check's worker was lost on each of its {run.attempts} attempts "
-            "(a crash, a kill or the hard time limit); giving up."
-        )
-    return (
-        f"The worker running this check stopped responding and no worker claimed it again by "
-        f"{run.lease_expires_at:%Y-%m-%dT%H:%M:%SZ}."
-    )
-
-
-def _requeue(run: CheckRun, now) -> None:
-    expired = run.lease_expires_at
-    run.claim_token = ""
-    run.lease_expires_at = now + timedelta(seconds=conf.get("ATTEST_CHECK_REAP_GRACE_SECONDS"))
-    run.celery_task_id = uuid.uuid4().hex
-    run.progress = {**run.progress, "stage": "queued again after its worker was lost"}
-    run.save(update_fields=["claim_token", "lease_expires_at", "celery_task_id", "progress"])
-    record(
-        action="check.requeued",
-        actor=None,
-        obj=run,
-        after={"attempts": run.attempts, "lease_expired_at": expired, "task_id": run.celery_task_id},
-    )
-    transaction.on_commit(lambda: dispatch(run.pk, run.task_name, run.celery_task_id))
+    return reaper.reap_kind(leases.CHECK)

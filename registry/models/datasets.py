@@ -6,6 +6,8 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 
+from jobs.models import LeasedJob
+
 
 class DatasetRole(models.TextChoices):
     TRAINING = "training", "Training"
@@ -53,7 +55,7 @@ class Dataset(models.Model):
         return self.name
 
 
-class DatasetVersion(models.Model):
+class DatasetVersion(LeasedJob):
     """One uploaded file of a dataset, with its schema (known at upload) and its profile (computed later).
 
     Guarantees: ``version`` is 1, 2, 3, … per dataset under a row lock; the same file (SHA-256) is one
@@ -61,7 +63,8 @@ class DatasetVersion(models.Model):
     Parquet file) and the declared target, prediction and sensitive columns exist in ``schema``;
     ``favourable_label``, when declared, is one of the target column's values in the file (with its type:
     an integer label stays an integer, a text label text). The file and declarations never change; only
-    the profile fields are filled in by the profiling job.
+    the profile fields are filled in by the profiling job, a durable job (``jobs``: claimed with a lease,
+    queued again or failed with the reason by the reaper, never left ``running``).
     """
 
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="versions")
@@ -104,7 +107,14 @@ class DatasetVersion(models.Model):
         triggers = [
             pgtrigger.ReadOnly(
                 name="registry_dataset_version_fixed",
-                exclude=["row_count", "profile", "profile_status", "profile_error", "profiled_at"],
+                exclude=[
+                    "row_count",
+                    "profile",
+                    "profile_status",
+                    "profile_error",
+                    "profiled_at",
+                    *LeasedJob.LEASE_FIELDS,
+                ],
             ),
             pgtrigger.Protect(name="registry_dataset_version_kept", operation=pgtrigger.Delete),
         ]

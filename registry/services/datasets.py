@@ -16,6 +16,8 @@ from django.utils import timezone
 from governance import access
 from governance.audit import record
 from governance.models import Team, User
+from jobs import leases
+from jobs.kinds import QUEUED, JobKind, register
 from registry import profiling, storage, tabular
 from registry.models import Dataset, DatasetVersion
 from registry.models.datasets import DatasetRole, FileFormat, ProfileStatus
@@ -223,30 +225,59 @@ def _queue_profile(version_id: int) -> None:
     profile_dataset_version.delay(version_id)
 
 
+def _set_profile_error(version: DatasetVersion, error_type: str, message: str) -> list[str]:
+    version.profile_error = f"{error_type}: {message}"[:MAX_PROFILE_ERROR]
+    return ["profile_error"]
+
+
+PROFILE = register(
+    JobKind(
+        name="dataset_profile",
+        model_label="registry.DatasetVersion",
+        task="registry.tasks.profile_dataset_version",
+        status_field="profile_status",
+        state_values={QUEUED: ProfileStatus.PENDING},
+        set_error=_set_profile_error,
+    )
+)
+
+
 def dataset_version_profile(*, version_id: int) -> DatasetVersion:
     """Compute and store the profile of a dataset version (run by the profiling task).
 
-    The work happens outside any transaction; the result and its audit event commit together. A file
-    that cannot be profiled leaves the version with status ``failed`` and the reason, also audited.
+    A durable job (``jobs``): claimed with a lease renewed while it works; the work happens outside any
+    transaction; the result and its audit event commit together, under the claim. A file that cannot be
+    profiled, or a profile that cannot be stored, fails the job with the reason
+    (``dataset_profile.failed``): it never stays ``running``.
     """
-    with transaction.atomic():
-        version = DatasetVersion.objects.select_for_update().select_related("dataset").get(pk=version_id)
-        if version.profile_status == ProfileStatus.SUCCEEDED:
-            return version
-        version.profile_status = ProfileStatus.RUNNING
-        version.save(update_fields=["profile_status"])
     try:
-        with storage.open_blob(version.file_key) as blob:
-            profile = profiling.profile_file(blob, version.file_format)
+        claimed = leases.claim(PROFILE, version_id)
+    except leases.Busy:
+        claimed = None
+    if claimed is None:
+        return DatasetVersion.objects.select_related("dataset").get(pk=version_id)
+    version, token = claimed
+    try:
+        with leases.Heartbeat(PROFILE, version.pk, token):
+            leases.test_delay()
+            with storage.open_blob(version.file_key) as blob:
+                profile = profiling.profile_file(blob, version.file_format)
+            _store_profile(version.pk, token, profile)
     except Exception as exc:
-        return _profile_failed(version, f"{type(exc).__name__}: {exc}")
-    with transaction.atomic():
+        leases.fail(PROFILE, version.pk, token, type(exc).__name__, str(exc) or repr(exc))
+    return DatasetVersion.objects.select_related("dataset").get(pk=version_id)
+
+
+def _store_profile(version_id: int, token: str, profile: dict[str, Any]) -> None:
+    with leases.holding(PROFILE, version_id, token) as version:
+        if version is None:
+            return
         version.profile = profile
         version.row_count = profile["rows"]
-        version.profile_status = ProfileStatus.SUCCEEDED
         version.profile_error = ""
         version.profiled_at = timezone.now()
-        version.save(update_fields=["profile", "row_count", "profile_status", "profile_error", "profiled_at"])
+        leases.succeed_locked(PROFILE, version)
+        version.save()
         record(
             action="dataset_version.profiled",
             actor=None,
@@ -257,21 +288,6 @@ def dataset_version_profile(*, version_id: int) -> DatasetVersion:
                 "columns": len(profile["columns"]),
             },
         )
-    return version
-
-
-def _profile_failed(version: DatasetVersion, error: str) -> DatasetVersion:
-    with transaction.atomic():
-        version.profile_status = ProfileStatus.FAILED
-        version.profile_error = error[:MAX_PROFILE_ERROR]
-        version.save(update_fields=["profile_status", "profile_error"])
-        record(
-            action="dataset_version.profiled",
-            actor=None,
-            obj=version,
-            after={"status": version.profile_status, "error": version.profile_error},
-        )
-    return version
 
 
 def dataset_version_download(*, actor: User, version: DatasetVersion):

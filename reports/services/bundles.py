@@ -23,10 +23,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.utils import timezone
 
 from governance import access
 from governance.audit import record
+from jobs import leases
 from registry import storage
 from registry.models import ModelVersion
 from reports.evidence.bundle import build_evidence_bundle
@@ -113,9 +113,6 @@ def bundle_build(*, bundle_id: int) -> EvidenceBundle | None:
     """Build a queued bundle (the task body); None when another worker has it or it is finished."""
     bundle = jobs.claim(EvidenceBundle, bundle_id)
     if bundle is None:
-        abandoned = jobs.exhausted(EvidenceBundle, bundle_id)
-        if abandoned is not None:
-            _fail(abandoned, RuntimeError("the bundle's worker stopped on every attempt"))
         return None
     return build_claimed(bundle)
 
@@ -125,21 +122,26 @@ def build_claimed(bundle: EvidenceBundle) -> EvidenceBundle:
     parts = VERSION_REPORTS if bundle.model_version_id is not None else RANGE_REPORTS
     total = len(parts) + 2
     try:
-        pdfs = []
-        for index, (kind, filename) in enumerate(parts, start=1):
-            jobs.progress(bundle, f"rendering the {ReportKind(kind).label.lower()}", index, total)
-            pdfs.append((filename, _report_pdf(bundle, kind)))
-        jobs.progress(bundle, "collecting results, approvals and the audit excerpt", total - 1, total)
-        excerpt = audit_data.audit_excerpt(
-            model=bundle.model, start=bundle.period_start, end=bundle.period_end
-        )
-        data = evidence.bundle_input(bundle, pdfs, excerpt)
-        jobs.progress(bundle, "writing the bag", total, total)
-        content = build_evidence_bundle(data)
-        key, sha256 = jobs.store(STORAGE_PREFIX, content, f"{bundle.bag_name}.zip")
+        with jobs.heartbeat(bundle):
+            leases.test_delay()
+            pdfs = []
+            for index, (kind, filename) in enumerate(parts, start=1):
+                jobs.progress(bundle, f"rendering the {ReportKind(kind).label.lower()}", index, total)
+                pdfs.append((filename, _report_pdf(bundle, kind)))
+            jobs.progress(bundle, "collecting results, approvals and the audit excerpt", total - 1, total)
+            excerpt = audit_data.audit_excerpt(
+                model=bundle.model, start=bundle.period_start, end=bundle.period_end
+            )
+            data = evidence.bundle_input(bundle, pdfs, excerpt)
+            jobs.progress(bundle, "writing the bag", total, total)
+            content = build_evidence_bundle(data)
+            key, sha256 = jobs.store(STORAGE_PREFIX, content, f"{bundle.bag_name}.zip")
+    except leases.ClaimLost:
+        logger.warning("evidence bundle %s was taken over; this worker's build is discarded", bundle.pk)
+        return EvidenceBundle.objects.get(pk=bundle.pk)
     except Exception as exc:
         logger.exception("evidence bundle %s failed", bundle.pk)
-        return _fail(bundle, exc)
+        return jobs.fail(bundle, exc)
     facts = {
         "files": manifest_files(content, bundle.bag_name),
         "contents": evidence.contents_summary(data, excerpt),
@@ -163,8 +165,7 @@ def _report_pdf(bundle: EvidenceBundle, kind: str) -> bytes:
             requested_by_name=bundle.requested_by_name,
             queue=False,
         )
-        claimed = jobs.claim(Report, requested.pk)
-        report = render_claimed(claimed)
+        report = render_claimed(jobs.claim(Report, requested.pk))
         if report.status != JobStatus.SUCCEEDED:
             raise BundleError(
                 f"the {ReportKind(kind).label.lower()} (report {report.pk}) failed: {report.error}"
@@ -188,20 +189,18 @@ def manifest_files(content: bytes, name: str) -> list[dict[str, Any]]:
 def _succeed(
     bundle: EvidenceBundle, key: str, sha256: str, size: int, facts: dict[str, Any]
 ) -> EvidenceBundle:
-    with transaction.atomic():
-        current = EvidenceBundle.objects.select_for_update().get(pk=bundle.pk)
-        if current.status != JobStatus.RUNNING or current.attempts != bundle.attempts:
-            return current  # another worker took the job over; its result stands
-        current.status = JobStatus.SUCCEEDED
+    with leases.holding(jobs.BUNDLE, bundle.pk, bundle.claim_token) as current:
+        if current is None:
+            return EvidenceBundle.objects.get(pk=bundle.pk)  # taken over; the other worker's result stands
         current.file_key, current.sha256, current.size = key, sha256, size
         current.files = facts["files"]
         current.contents = facts["contents"]
-        current.finished_at = timezone.now()
         current.progress = {
             "stage": "done",
             "current": bundle.progress.get("total", 1),
             "total": bundle.progress.get("total", 1),
         }
+        leases.succeed_locked(jobs.BUNDLE, current)
         current.save()
         record(
             action="bundle.generated",
@@ -215,19 +214,6 @@ def _succeed(
                 "files": len(current.files),
                 "contents": current.contents,
             },
-        )
-    return current
-
-
-def _fail(bundle: EvidenceBundle, exc: BaseException) -> EvidenceBundle:
-    with transaction.atomic():
-        current = EvidenceBundle.objects.select_for_update().get(pk=bundle.pk)
-        if current.is_finished:
-            return current
-        jobs.mark_failed(current, exc)
-        current.save(update_fields=["status", "error", "finished_at", "progress"])
-        record(
-            action="bundle.failed", actor=current.requested_by, obj=current, after={"error": current.error}
         )
     return current
 

@@ -11,7 +11,9 @@ How a push is triggered:
   governance never imports it, so it polls rather than being called. The document (the approved
   version's bundle or validation report) is made by the delivery's task, once, and kept for retries.
 
-An attempt is made by the worker that moves the delivery to ``sending``. The webhook connector sends
+A delivery is a durable job (``jobs``): an attempt is made by the worker that claimed it (``sending``,
+with a lease); a delivery whose message the broker lost, or whose worker died mid-attempt, is sent
+again by the job reaper. A message id is fixed per delivery, so a receiver can drop a repeat. The webhook connector sends
 a Standard Webhooks message (signed with the connector's secret by the same library and headers as
 governance's webhooks; the file inline, base64); the ServiceNow-style connector posts the raw file to
 its URL with ``file_name`` added to the query, Basic authentication and the file's content type (the
@@ -28,13 +30,11 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -42,6 +42,8 @@ from governance import access
 from governance.audit import record
 from governance.models import ApprovalRequest, ApprovalStatus
 from governance.services import notifications
+from jobs import leases
+from jobs.kinds import FAILED, QUEUED, RETRYING, RUNNING, SUCCEEDED, JobKind, register
 from registry import storage
 from reports.models import (
     ConnectorKind,
@@ -61,8 +63,33 @@ from reports.services import reports as report_services
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = notifications.MAX_ATTEMPTS
 USER_AGENT = "Attest-GRC/1"
-REQUEUE_PENDING_AFTER = timedelta(minutes=5)
-STALE_SENDING_AFTER = timedelta(minutes=15)
+# A delivery waiting this long without a claim has its task sent again (the broker may have lost it).
+RESEND_AFTER_SECONDS = 300
+
+
+def _set_error(delivery: GrcDelivery, error_type: str, message: str) -> list[str]:
+    delivery.last_error = message or error_type
+    return ["last_error"]
+
+
+GRC = register(
+    JobKind(
+        name="grc_delivery",
+        model_label="reports.GrcDelivery",
+        task="reports.tasks.deliver",
+        state_values={
+            QUEUED: DeliveryStatus.PENDING,
+            RUNNING: DeliveryStatus.SENDING,
+            RETRYING: DeliveryStatus.RETRYING,
+            SUCCEEDED: DeliveryStatus.DELIVERED,
+            FAILED: DeliveryStatus.FAILED,
+        },
+        set_error=_set_error,
+        max_attempts=lambda: MAX_ATTEMPTS,
+        resend_seconds=lambda: RESEND_AFTER_SECONDS,
+        backoff=lambda attempts: notifications.retry_delay(attempts),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -108,18 +135,15 @@ def delivery_request(
 
 
 def deliveries_schedule() -> int:
-    """Create the deliveries owed for completed approvals and queue what is due; returns how many new.
+    """Create the deliveries owed for completed approvals and queue them; returns how many are new.
 
-    Also re-queues deliveries whose task was lost: pending for a while, past their retry time, or
-    stuck in ``sending`` (the worker died mid-attempt).
+    Deliveries whose message was lost or whose worker died are the job reaper's (``jobs.reaper``).
     """
     created = []
     for connector in GrcConnector.objects.filter(is_active=True):
         if connector.wants(DeliveryTrigger.APPROVAL):
             created += _approval_deliveries(connector)
-    due = list(_due().values_list("pk", flat=True))
-    queued = list(dict.fromkeys(created + due))
-    transaction.on_commit(lambda: _queue(queued))
+    transaction.on_commit(lambda: _queue(created))
     return len(created)
 
 
@@ -144,15 +168,6 @@ def _approval_deliveries(connector: GrcConnector) -> list[int]:
     return created
 
 
-def _due():
-    now = timezone.now()
-    return GrcDelivery.objects.filter(
-        Q(status=DeliveryStatus.PENDING, created_at__lt=now - REQUEUE_PENDING_AFTER)
-        | Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now)
-        | Q(status=DeliveryStatus.SENDING, updated_at__lt=now - STALE_SENDING_AFTER)
-    )
-
-
 def _queue(delivery_ids: list[int]) -> None:
     from reports import tasks
 
@@ -170,31 +185,25 @@ def _message_id() -> str:
 def deliver(*, delivery_id: int) -> GrcDelivery | None:
     """One attempt; returns the delivery with its new status (``retrying``: the caller schedules the
     next attempt), or None when there was nothing to attempt (done, not due, or another worker's)."""
-    if not _claim(delivery_id):
+    try:
+        claimed = leases.claim(GRC, delivery_id)
+    except leases.Busy:
         return None
+    if claimed is None:
+        return None
+    _claimed, token = claimed
     delivery = GrcDelivery.objects.select_related("connector", "approval__model_version__model").get(
         pk=delivery_id
     )
-    try:
-        document = _document(delivery)
-    except Exception as exc:
-        logger.exception("GRC delivery %s: the document could not be made", delivery.pk)
-        return _attempted(delivery, None, None, f"the document could not be made: {jobs.error_text(exc)}")
-    status_code, error = send(delivery, document)
-    return _attempted(delivery, document, status_code, error)
-
-
-def _claim(delivery_id: int) -> bool:
-    now = timezone.now()
-    waiting = Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    stale = Q(status=DeliveryStatus.SENDING, updated_at__lt=now - STALE_SENDING_AFTER)
-    return bool(
-        GrcDelivery.objects.filter(Q(pk=delivery_id) & (waiting | stale)).update(
-            status=DeliveryStatus.SENDING, updated_at=now
-        )
-    )
+    with leases.Heartbeat(GRC, delivery_id, token):
+        try:
+            document = _document(delivery)
+        except Exception as exc:
+            logger.exception("GRC delivery %s: the document could not be made", delivery.pk)
+            error = f"the document could not be made: {jobs.error_text(exc)}"
+            return _attempted(delivery, token, None, None, error)
+        status_code, error = send(delivery, document)
+    return _attempted(delivery, token, document, status_code, error)
 
 
 def _document(delivery: GrcDelivery) -> Document:
@@ -228,7 +237,7 @@ def _attached(delivery: GrcDelivery) -> Report | EvidenceBundle | None:
 
 
 def _take_over(job: Report | EvidenceBundle) -> Report | EvidenceBundle:
-    claimed = jobs.claim(type(job), job.pk)  # only once its worker has been silent long enough
+    claimed = jobs.claim(type(job), job.pk)  # only once its worker's lease has run out
     if claimed is None:
         return job
     if isinstance(claimed, EvidenceBundle):
@@ -332,28 +341,22 @@ def _with_file_name(url: str, filename: str) -> str:
 
 
 def _attempted(
-    delivery: GrcDelivery, document: Document | None, status_code: int | None, error: str
+    delivery: GrcDelivery, token: str, document: Document | None, status_code: int | None, error: str
 ) -> GrcDelivery:
-    """Log the attempt, decide what comes next and audit it, in one transaction."""
+    """Log the attempt, decide what comes next and audit it, in one transaction (if still ours)."""
     now = timezone.now()
     delivered = status_code is not None and 200 <= status_code < 300
-    with transaction.atomic():
-        current = GrcDelivery.objects.select_for_update().get(pk=delivery.pk)
-        current.attempts += 1
+    with leases.holding(GRC, delivery.pk, token) as current:
+        if current is None:
+            return GrcDelivery.objects.get(pk=delivery.pk)
         current.last_status_code = status_code
         current.last_error = "" if delivered else (error or f"HTTP {status_code}")
         current.sha256 = document.sha256 if document else current.sha256
         if delivered:
-            current.status, current.delivered_at, current.next_attempt_at = (
-                DeliveryStatus.DELIVERED,
-                now,
-                None,
-            )
-        elif current.attempts >= MAX_ATTEMPTS:
-            current.status, current.next_attempt_at = DeliveryStatus.FAILED, None
+            current.delivered_at = now
+            leases.succeed_locked(GRC, current)
         else:
-            current.status = DeliveryStatus.RETRYING
-            current.next_attempt_at = now + timedelta(seconds=notifications.retry_delay(current.attempts))
+            leases.retry_locked(GRC, current, "DeliveryFailed", current.last_error, now=now)
         current.log = [*current.log, _log_entry(current, now)]
         current.save()
         record(

@@ -1,27 +1,21 @@
-"""What report and bundle jobs share: claiming, progress, storing the file, and finishing.
+"""What report and bundle jobs share: their job kinds, claiming, progress, storing the file, finishing.
 
-A job is claimed by one conditional UPDATE (queued → running, or a running job whose worker has been
-silent longer than ``STALE_AFTER``), so a redelivered Celery message finds nothing to do and a job
-whose worker died is picked up again. Progress is written outside any transaction: a poll sees it move.
+Reports and bundles are durable jobs (``jobs``): a worker claims one with a lease and renews it while
+it renders, every write it makes is conditional on its claim, and the reaper queues again (or fails,
+after the last attempt) a job whose worker died. Progress is written outside any transaction: a poll
+sees it move.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from datetime import timedelta
-
-from django.db.models import Q
-from django.utils import timezone
 
 from config.api.errors import ServiceError
+from jobs import leases
+from jobs.kinds import JobKind, register
 from registry import storage
-from reports.models import Job, JobStatus
-
-# A render is killed after its own time limit (120 s by default); a job silent for longer has lost
-# its worker, so another may take it over.
-STALE_AFTER = timedelta(minutes=10)
-MAX_ATTEMPTS = 3
+from reports.models import EvidenceBundle, Job
 
 
 class NotReady(ServiceError):
@@ -31,41 +25,71 @@ class NotReady(ServiceError):
     code = "not_ready"
 
 
-def claim(model: type[Job], job_id: int) -> Job | None:
-    """Move the job to running for this worker; None when it is finished or another worker has it."""
-    now = timezone.now()
-    stale = Q(status=JobStatus.RUNNING, started_at__lt=now - STALE_AFTER, attempts__lt=MAX_ATTEMPTS)
-    claimable = model.objects.filter(pk=job_id).filter(Q(status=JobStatus.QUEUED) | stale)
-    job = claimable.first()
-    if job is None:
-        return None
-    claimed = claimable.filter(attempts=job.attempts).update(
-        status=JobStatus.RUNNING, started_at=now, attempts=job.attempts + 1, error=""
-    )
-    if not claimed:
-        return None
-    job.refresh_from_db()
+def _on_claim(job: Job, now) -> list[str]:
+    job.started_at = now
+    job.error = ""
     if job.generated_at is None:
         # Set once: a job taken over after a crash prints the same date as the first attempt.
         job.generated_at = now.replace(microsecond=0)
-        model.objects.filter(pk=job.pk).update(generated_at=job.generated_at)
-    return job
+    return ["started_at", "error", "generated_at"]
 
 
-def exhausted(model: type[Job], job_id: int) -> Job | None:
-    """A running job whose worker went silent after its last allowed attempt: to be failed for good."""
-    stale_before = timezone.now() - STALE_AFTER
-    return (
-        model.objects.filter(pk=job_id, status=JobStatus.RUNNING, started_at__lt=stale_before)
-        .filter(attempts__gte=MAX_ATTEMPTS)
-        .first()
+def _set_error(job: Job, error_type: str, message: str) -> list[str]:
+    job.error = f"{error_type}: {message}"[:2000]
+    job.progress = {**(job.progress or {}), "stage": "failed"}
+    return ["error", "progress"]
+
+
+REPORT = register(
+    JobKind(
+        name="report",
+        model_label="reports.Report",
+        task="reports.tasks.render_report",
+        set_error=_set_error,
+        on_claim=_on_claim,
     )
+)
+BUNDLE = register(
+    JobKind(
+        name="bundle",
+        model_label="reports.EvidenceBundle",
+        task="reports.tasks.build_bundle",
+        set_error=_set_error,
+        on_claim=_on_claim,
+    )
+)
+
+
+def kind_of(job_or_model) -> JobKind:
+    model = job_or_model if isinstance(job_or_model, type) else type(job_or_model)
+    return BUNDLE if issubclass(model, EvidenceBundle) else REPORT
+
+
+def claim(model: type[Job], job_id: int) -> Job | None:
+    """Claim the job for this worker (its ``claim_token`` is then this worker's); None when it is
+    finished, not due, failed for using up its attempts, or another worker holds a live lease."""
+    try:
+        claimed = leases.claim(kind_of(model), job_id)
+    except leases.Busy:
+        return None  # the holder finishes it, or the reaper queues it again when its lease runs out
+    return claimed[0] if claimed else None
+
+
+def heartbeat(job: Job) -> leases.Heartbeat:
+    return leases.Heartbeat(kind_of(job), job.pk, job.claim_token)
 
 
 def progress(job: Job, stage: str, current: int, total: int) -> None:
-    """Record the stage reached; committed at once (callers are not in a transaction)."""
+    """Record the stage reached under the claim (ClaimLost if it was taken over); committed at once."""
     job.progress = {"stage": stage, "current": current, "total": total}
-    type(job).objects.filter(pk=job.pk).update(progress=job.progress)
+    leases.update(kind_of(job), job.pk, job.claim_token, progress=job.progress)
+
+
+def fail(job: Job, exc: BaseException) -> Job:
+    """Fail the job this worker holds with ``exc`` (audited ``report.failed`` / ``bundle.failed``)."""
+    kind = kind_of(job)
+    leases.fail(kind, job.pk, job.claim_token, type(exc).__name__, str(exc) or repr(exc))
+    return kind.model.objects.get(pk=job.pk)
 
 
 def store(prefix: str, content: bytes, filename: str) -> tuple[str, str]:
@@ -80,14 +104,6 @@ def sha256_hex(content: bytes) -> str:
 
 def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
-
-
-def mark_failed(job: Job, exc: BaseException) -> None:
-    """Set the failed status fields on ``job`` (the caller saves and audits in its transaction)."""
-    job.status = JobStatus.FAILED
-    job.error = error_text(exc)
-    job.finished_at = timezone.now()
-    job.progress = {**(job.progress or {}), "stage": "failed"}
 
 
 def printed_name(user) -> str:

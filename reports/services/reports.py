@@ -5,7 +5,7 @@ transaction and queues the render on commit. ``report_render`` (the task body) c
 the database into the builder's input, renders the PDF in the fenced render worker (no transaction is
 held meanwhile), stores it under its SHA-256 and, in one transaction, marks the job succeeded and
 writes ``report.generated`` with the PDF's SHA-256 and the inputs' digest; any failure is recorded on
-the job and as ``report.failed``.
+the job and as ``report.failed``. Claims, leases and the reaper are the job mechanism's (``jobs``).
 
 Who may request: validation, documentation and monitoring reports need ``view`` on the version (its
 team, a grant, or a role that reads everything). Audit evidence reports, and anything about a time
@@ -27,6 +27,7 @@ from governance import access
 from governance.audit import record
 from governance.models import ApprovalRequest
 from governance.services.evidence import approval_of_record
+from jobs import leases
 from registry import storage
 from registry.models import ModelVersion, RegisteredModel
 from reports.models import EvidenceBundle, JobStatus, Report, ReportKind, Variant
@@ -178,25 +179,30 @@ def report_render(*, report_id: int) -> Report | None:
     """Render a queued report (the task body); None when another worker has it or it is finished."""
     report = jobs.claim(Report, report_id)
     if report is None:
-        abandoned = jobs.exhausted(Report, report_id)
-        if abandoned is not None:
-            _fail(abandoned, RuntimeError("the report's worker stopped on every attempt"))
         return None
     return render_claimed(report)
 
 
 def render_claimed(report: Report) -> Report:
-    """Assemble, render and store a report this worker has claimed; the outcome is audited."""
+    """Assemble, render and store a report this worker has claimed; the outcome is audited.
+
+    The lease is renewed while it works; if the claim is taken over meanwhile nothing is written.
+    """
     try:
-        jobs.progress(report, "reading the stored results", 1, STAGES)
-        data, summary = assemble(report)
-        jobs.progress(report, "rendering the PDF", 2, STAGES)
-        rendered = build(report, data)
-        jobs.progress(report, "storing the PDF", 3, STAGES)
-        key, _sha = jobs.store(STORAGE_PREFIX, rendered.pdf, f"{report.document_id}.pdf")
+        with jobs.heartbeat(report):
+            leases.test_delay()
+            jobs.progress(report, "reading the stored results", 1, STAGES)
+            data, summary = assemble(report)
+            jobs.progress(report, "rendering the PDF", 2, STAGES)
+            rendered = build(report, data)
+            jobs.progress(report, "storing the PDF", 3, STAGES)
+            key, _sha = jobs.store(STORAGE_PREFIX, rendered.pdf, f"{report.document_id}.pdf")
+    except leases.ClaimLost:
+        logger.warning("report %s was taken over; this worker's render is discarded", report.pk)
+        return Report.objects.get(pk=report.pk)
     except Exception as exc:
         logger.exception("report %s failed", report.pk)
-        return _fail(report, exc)
+        return jobs.fail(report, exc)
     return _succeed(report, rendered, key, summary)
 
 
@@ -229,14 +235,12 @@ def build(report: Report, data: Any) -> RenderedReport:
 
 
 def _succeed(report: Report, rendered: RenderedReport, key: str, summary: dict[str, Any]) -> Report:
-    with transaction.atomic():
-        current = Report.objects.select_for_update().get(pk=report.pk)
-        if current.status != JobStatus.RUNNING or current.attempts != report.attempts:
-            return current  # another worker took the job over; its result stands
+    with leases.holding(jobs.REPORT, report.pk, report.claim_token) as current:
+        if current is None:
+            return Report.objects.get(pk=report.pk)  # another worker took the job over; its result stands
         if rendered.refused or rendered.blocked:
             logger.warning("report %s: refused %s, blocked %s", report.pk, rendered.refused, rendered.blocked)
             summary = {**summary, "refused": list(rendered.refused), "blocked": list(rendered.blocked)}
-        current.status = JobStatus.SUCCEEDED
         current.title = rendered.title[:300]
         current.sha256 = rendered.pdf_sha256
         current.size = len(rendered.pdf)
@@ -245,8 +249,8 @@ def _succeed(report: Report, rendered: RenderedReport, key: str, summary: dict[s
         current.inputs_digest = rendered.inputs_digest
         current.text_digest = rendered.text_digest
         current.summary = summary
-        current.finished_at = timezone.now()
         current.progress = {"stage": "done", "current": STAGES, "total": STAGES}
+        leases.succeed_locked(jobs.REPORT, current)
         current.save()
         record(
             action="report.generated",
@@ -269,22 +273,6 @@ def _generated_facts(report: Report) -> dict[str, Any]:
         "text_digest": report.text_digest,
         "variant": report.variant,
     }
-
-
-def _fail(report: Report, exc: BaseException) -> Report:
-    with transaction.atomic():
-        current = Report.objects.select_for_update().get(pk=report.pk)
-        if current.is_finished:
-            return current
-        jobs.mark_failed(current, exc)
-        current.save()
-        record(
-            action="report.failed",
-            actor=current.requested_by,
-            obj=current,
-            after={"kind": current.kind, "subject": current.subject_text, "error": current.error},
-        )
-    return current
 
 
 # ---------------------------------------------------------------------------------------------- download

@@ -184,7 +184,7 @@ def test_it_runs_a_verification_job_and_records_the_verdict(aaron, signing_key):
     audit_services.verification_run(verification_id=job.pk)
     job.refresh_from_db()
     assert (job.status, job.intact) == ("succeeded", True)
-    assert job.result["events_checked"] == 5
+    assert job.result["events_checked"] == 6  # the five, and the job's own audit_verification.started
     verified = AuditEvent.objects.get(action="audit.verified")
     assert verified.actor_username == "aaron"
     assert verified.after["intact"] is True

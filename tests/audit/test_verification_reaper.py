@@ -1,4 +1,5 @@
-"""Verification jobs whose worker was lost are failed, with their audit event, instead of running for ever."""
+"""Verification jobs whose worker was lost are queued again, then failed with their audit event, never
+left running for ever (the job reaper's verification part)."""
 
 import datetime as dt
 
@@ -13,45 +14,54 @@ pytestmark = pytest.mark.django_db
 Status = AuditVerification.Status
 
 
-def job(aaron, status: str, started_minutes_ago: float | None) -> AuditVerification:
-    started = (
-        None if started_minutes_ago is None else timezone.now() - dt.timedelta(minutes=started_minutes_ago)
-    )
+def job(aaron, status: str, *, lease_seconds: float | None, attempts: int = 1) -> AuditVerification:
+    lease = None if lease_seconds is None else timezone.now() + dt.timedelta(seconds=lease_seconds)
     return AuditVerification.objects.create(
-        status=status, started_at=started, requested_by=aaron, requested_by_username="aaron"
+        status=status,
+        started_at=timezone.now() if status == Status.RUNNING else None,
+        claim_token="a" * 32 if status == Status.RUNNING else "",
+        lease_expires_at=lease,
+        attempts=attempts if status != Status.QUEUED else 0,
+        requested_by=aaron,
+        requested_by_username="aaron",
     )
 
 
-def test_it_fails_only_jobs_running_past_the_hard_time_limit(aaron):
-    """GIVEN a job running longer than the task's hard time limit (plus the margin), one running for a
-    minute, one queued long ago and one that succeeded long ago
+def test_it_requeues_a_job_whose_lease_expired_and_fails_one_out_of_attempts(aaron, settings):
+    """GIVEN a job whose lease expired on its first attempt, one whose lease expired on its last, one
+    with a live lease, one queued just now and one that succeeded
     WHEN the reaper runs twice
-    THEN only the first is failed (WorkerLost, finished, audited as a failed verification), once."""
-    limit_minutes = settings.CELERY_TASK_TIME_LIMIT / 60
-    lost = job(aaron, Status.RUNNING, started_minutes_ago=limit_minutes + 2)
-    alive = job(aaron, Status.RUNNING, started_minutes_ago=1)
-    queued = job(aaron, Status.QUEUED, started_minutes_ago=None)
-    done = job(aaron, Status.SUCCEEDED, started_minutes_ago=limit_minutes + 60)
+    THEN the first is queued again, the second failed (WorkerLost, finished, audited), once; the others
+    are left alone."""
+    settings.ATTEST_JOB_MAX_ATTEMPTS = 3
+    lost_once = job(aaron, Status.RUNNING, lease_seconds=-5, attempts=1)
+    lost_last = job(aaron, Status.RUNNING, lease_seconds=-5, attempts=3)
+    alive = job(aaron, Status.RUNNING, lease_seconds=60)
+    queued = job(aaron, Status.QUEUED, lease_seconds=None)
+    done = job(aaron, Status.SUCCEEDED, lease_seconds=None)
 
-    assert audit_services.verifications_reap() == [lost.pk]
-    assert audit_services.verifications_reap() == []
+    assert audit_services.verifications_reap() == {"requeued": 1, "failed": 1, "resent": 0}
+    assert audit_services.verifications_reap() == {"requeued": 0, "failed": 0, "resent": 0}
 
     statuses = dict(AuditVerification.objects.values_list("pk", "status"))
     assert statuses == {
-        lost.pk: Status.FAILED,
+        lost_once.pk: Status.QUEUED,
+        lost_last.pk: Status.FAILED,
         alive.pk: Status.RUNNING,
         queued.pk: Status.QUEUED,
         done.pk: Status.SUCCEEDED,
     }
-    lost.refresh_from_db()
-    assert lost.error.startswith("WorkerLost: ")
-    assert "request a new verification" in lost.error
-    assert lost.finished_at is not None
-    [event] = AuditEvent.objects.filter(action="audit.verified")
-    assert (event.object_id, event.after) == (str(lost.pk), {"error": lost.error})
+    lost_last.refresh_from_db()
+    assert lost_last.error.startswith("WorkerLost: ")
+    assert "Request a new verification" in lost_last.error
+    assert lost_last.finished_at is not None
+    [failed] = AuditEvent.objects.filter(action="audit_verification.failed")
+    assert (failed.object_id, failed.after["error_type"]) == (str(lost_last.pk), "WorkerLost")
+    [requeued] = AuditEvent.objects.filter(action="audit_verification.requeued")
+    assert requeued.object_id == str(lost_once.pk)
 
 
-def test_it_is_scheduled_through_beat():
-    entry = settings.CELERY_BEAT_SCHEDULE["audit-reap-verifications"]
+def test_the_job_reaper_is_scheduled_through_beat():
+    entry = settings.CELERY_BEAT_SCHEDULE["jobs-reap"]
 
-    assert (entry["task"], entry["schedule"]) == ("governance.tasks.reap_audit_verifications", 600.0)
+    assert (entry["task"], entry["schedule"]) == ("jobs.tasks.reap_jobs", 60.0)

@@ -120,6 +120,13 @@ def test_it_sends_only_subscribed_events_and_only_its_team_s(
     assert list(WebhookDelivery.objects.values_list("endpoint_id", flat=True)) == [everything["id"]]
 
 
+def make_due(delivery_id: int) -> None:
+    """Travel to the time the next attempt is due (the row's ``next_attempt_at`` moved to the past)."""
+    WebhookDelivery.objects.filter(pk=delivery_id, next_attempt_at__isnull=False).update(
+        next_attempt_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+
 def scheduled_backoff(delivery, before, after, expected: int | None) -> bool:
     """Whether the next attempt is ``expected`` seconds after the save, which happened in [before, after]."""
     if expected is None:
@@ -138,6 +145,7 @@ def test_it_retries_with_exponential_backoff_and_logs_each_attempt(api, admin_us
         delivery_id = WebhookDelivery.objects.get().pk
         attempts = []
         for expected in (30, 60, None):
+            make_due(delivery_id)
             before = timezone.now()
             delivery = notifications.webhook_deliver(delivery_id=delivery_id)
             on_time = scheduled_backoff(delivery, before, timezone.now(), expected)
@@ -156,17 +164,22 @@ def test_it_retries_with_exponential_backoff_and_logs_each_attempt(api, admin_us
 
 def test_it_retries_through_the_celery_task_until_delivered(admin_user, victor, quick_version):
     """GIVEN a receiver that fails twice
-    WHEN the delivery task runs (eagerly: its retries run in line)
-    THEN the task ends delivered after three attempts."""
+    WHEN the delivery task runs (eagerly: its retry runs in line, before it is due), then again each
+    time the next attempt falls due
+    THEN an early retry does nothing, and the task ends delivered after three attempts."""
     with Receiver([502, 500, 200]) as flaky:
         notifications.webhook_create(actor=admin_user, url=flaky.url(), events=[])
         raise_finding(victor, quick_version)
         delivery = WebhookDelivery.objects.get()
 
-        result = tasks.deliver_webhook.apply(args=[delivery.pk]).get()
+        results = [tasks.deliver_webhook.apply(args=[delivery.pk]).get()]
+        for _ in range(2):
+            make_due(delivery.pk)
+            results.append(tasks.deliver_webhook.apply(args=[delivery.pk]).get())
 
     delivery.refresh_from_db()
-    assert (result, delivery.status, delivery.attempts) == ("delivered", "delivered", 3)
+    assert results == ["retrying", "retrying", "delivered"]
+    assert (delivery.status, delivery.attempts, len(flaky.received)) == ("delivered", 3, 3)
 
 
 def test_it_gives_up_after_the_last_attempt(admin_user, victor, quick_version):
@@ -180,6 +193,7 @@ def test_it_gives_up_after_the_last_attempt(admin_user, victor, quick_version):
     delivery = WebhookDelivery.objects.get()
 
     for _ in range(notifications.MAX_ATTEMPTS):
+        make_due(delivery.pk)
         delivery = notifications.webhook_deliver(delivery_id=delivery.pk)
 
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 8, None)
