@@ -61,7 +61,7 @@ def ensure_broker(folder_name: str = "broker") -> None:
         return
     broker_dir = VAR_DIR / folder_name
     os.environ["ATTEST_BROKER_DIR"] = str(broker_dir)
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (broker_dir / folder).mkdir(parents=True, exist_ok=True)
     log(f"embedded broker: kombu filesystem transport ({broker_dir})")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -19,6 +20,7 @@ from kombu import Connection
 from config.api.errors import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_ERRORS, json_error_response
 
 BROKER_TIMEOUT_SECONDS = 2.0
+logger = logging.getLogger(__name__)
 
 
 def _check_database() -> None:
@@ -67,11 +69,47 @@ def _elapsed_ms(started: float) -> float:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database, the broker and storage all answer; 503 naming the one that does not."""
+    """200 when the database, the broker and storage all answer; 503 naming the one that does not.
+
+    ``queues`` says per queue whether a worker consumes it (workers.liveness); a stuck queue makes the status
+    ``degraded`` but keeps 200, so a load balancer keeps serving pages while workers are restarted.
+    """
     results = {name: _run_check(check) for name, check in CHECKS.items()}
     healthy = all(result["ok"] for result in results.values())
-    body = {"status": "ok" if healthy else "unavailable", "checks": results}
+    queues = _queue_health_or_nothing(with_depth=results["broker"]["ok"]) if results["database"]["ok"] else {}
+    status = "unavailable" if not healthy else _queues_status(queues)
+    body = {"status": status, "checks": results, "queues": queues}
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def healthz_workers(request: HttpRequest) -> JsonResponse:
+    """The workers' liveness probe: 503 while a queue (all, or those named by ``?queue=``) is stuck."""
+    names = request.GET.getlist("queue") or None
+    try:
+        queues = _queue_health(names, with_depth=True)
+    except Exception as exc:  # the database is down: nothing can be judged
+        body = {"status": "unavailable", "error": f"{type(exc).__name__}: {exc}"[:300]}
+        return JsonResponse(body, status=503)
+    status = _queues_status(queues)
+    return JsonResponse({"status": status, "queues": queues}, status=200 if status == "ok" else 503)
+
+
+def _queue_health(names: list[str] | None = None, *, with_depth: bool) -> dict:
+    from workers.liveness import queue_health
+
+    return queue_health(names, with_depth=with_depth)
+
+
+def _queue_health_or_nothing(*, with_depth: bool) -> dict:
+    try:
+        return _queue_health(with_depth=with_depth)
+    except Exception:  # the readiness answer must not depend on the liveness tables
+        logger.warning("could not judge queue liveness", exc_info=True)
+        return {}
+
+
+def _queues_status(queues: dict) -> str:
+    return "ok" if all(queue["ok"] for queue in queues.values()) else "degraded"
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -108,9 +108,12 @@ def database_url_for_tests() -> str:
 class WorkerProcess:
     """A real Celery worker in a child process, consuming every queue from the configured broker."""
 
-    def __init__(self, env: dict[str, str], queues: str = "default,checks,reports,sandbox"):
+    def __init__(
+        self, env: dict[str, str], queues: str = "default,checks,reports,sandbox", concurrency: int = 1
+    ):
         self.env = env
         self.queues = queues
+        self.concurrency = concurrency
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
@@ -124,7 +127,7 @@ class WorkerProcess:
             "-Q",
             self.queues,
             "-c",
-            "1",
+            str(self.concurrency),
             "--without-mingle",
             "--without-gossip",
             "-l",
