@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "registry",
     "monitoring",
     "reports",
+    "workers",
 ]
 
 MIDDLEWARE = [
@@ -213,7 +214,7 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/workers)?$"]
 
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -285,6 +286,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(ATTEST_BROKER_DIR / "queue"),
         "data_folder_out": str(ATTEST_BROKER_DIR / "queue"),
         "processed_folder": str(ATTEST_BROKER_DIR / "processed"),
+        # exchange bindings (kombu writes <exchange>.exchange files; its default is ./control in the cwd)
+        "control_folder": str(ATTEST_BROKER_DIR / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -303,6 +306,20 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# prefork, with pipe locks the kernel frees when a pool child is killed (workers.pool says why it matters)
+CELERY_WORKER_POOL = "workers.pool:TaskPool"
+# each worker also consumes its own queue (<hostname>.dq2), where it sends itself the liveness probe
+CELERY_WORKER_DIRECT = True
+# a pool child whose resident memory passed this (KiB) after a task is replaced (leaks, fragmentation)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 2_000_000, minimum=1)
+# workers.limits: address-space cap (MiB, 0 = none) of each pool child of a worker on these queues
+ATTEST_WORKER_MEMORY_MB = env_int("ATTEST_WORKER_MEMORY_MB", 8192, minimum=0)
+ATTEST_WORKER_MEMORY_QUEUES = env_list("ATTEST_WORKER_MEMORY_QUEUES", ["checks", "reports"])
+# workers.liveness: heartbeat and probe period; a queue none of whose workers executed anything (or was
+# busy) for STALE seconds is stuck in /healthz; the queues that must have a worker
+ATTEST_WORKER_HEARTBEAT_SECONDS = env_int("ATTEST_WORKER_HEARTBEAT_SECONDS", 15, minimum=1)
+ATTEST_WORKER_STALE_SECONDS = env_int("ATTEST_WORKER_STALE_SECONDS", 90, minimum=2)
+ATTEST_WORKER_QUEUES = env_list("ATTEST_WORKER_QUEUES", ["default", "checks", "reports", "sandbox"])
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800, minimum=1)
