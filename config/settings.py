@@ -14,6 +14,7 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from config import outbound
 from config.env import env_bool, env_int, env_list, env_path, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -215,6 +216,15 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^healthz(/workers)?$"]
+
+# --- outbound HTTP (webhooks, GRC connectors: config.outbound, docs/OPERATIONS.md) ------------------
+# Targets that resolve to loopback, private, link-local or other non-public addresses are refused unless
+# listed here: host names, *.domains, addresses or CIDR networks, comma-separated (on-premises GRC).
+ATTEST_OUTBOUND_ALLOW_HOSTS = env_list("ATTEST_OUTBOUND_ALLOW_HOSTS", [])
+try:
+    outbound.AllowList.parse(ATTEST_OUTBOUND_ALLOW_HOSTS)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"ATTEST_OUTBOUND_ALLOW_HOSTS: {exc}") from None
 
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -238,3 +238,11 @@ def _wants_transactions(request) -> bool:
     if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
         return True
     return bool({"transactional_db", "live_server"} & set(request.fixturenames))
+
+
+@pytest.fixture
+def outbound_loopback_allowed(settings, monkeypatch):
+    """An administrator's allow-list entry for 127.0.0.1 (config.outbound), so webhooks and connectors
+    reach the tests' local listeners: in this process, and in a worker started after it (its environment)."""
+    settings.ATTEST_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]
+    monkeypatch.setenv("ATTEST_OUTBOUND_ALLOW_HOSTS", "127.0.0.1")

@@ -8,10 +8,9 @@ is announced at least once (deliveries are retried with exponential backoff and 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import secrets
-import urllib.error
-import urllib.request
 import uuid
 from functools import partial
 from typing import Any
@@ -23,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from config import outbound
 from governance import access
 from governance.audit import record
 from governance.audit.chain import jsonable
@@ -164,13 +164,30 @@ def webhook_delete(*, actor: User, endpoint: WebhookEndpoint) -> None:
 
 
 def _check_endpoint(url: str, events: list[str]) -> None:
-    if not url.startswith(("https://", "http://")):
-        raise ValidationError({"url": ["An http(s) URL."]})
+    check_outbound_url(url)
     unknown = [event for event in events if event not in WEBHOOK_EVENTS]
     if unknown:
         raise ValidationError(
             {"events": [f"Unknown event(s) {', '.join(unknown)}; known: {', '.join(WEBHOOK_EVENTS)}."]}
         )
+
+
+def check_outbound_url(url: str) -> None:
+    """A webhook or connector URL must be http(s) and may not target a non-public address unless an
+    administrator allow-listed it (``config.outbound``); checked again at every send, as DNS may change."""
+    try:
+        outbound.check_url(url)
+    except outbound.InvalidUrl:
+        raise ValidationError({"url": ["An http(s) URL with a host name or address."]}) from None
+    except outbound.Refused:
+        raise ValidationError(
+            {
+                "url": [
+                    "This URL's host is a loopback, private, link-local or otherwise non-public address; "
+                    "an administrator can allow it with ATTEST_OUTBOUND_ALLOW_HOSTS."
+                ]
+            }
+        ) from None
 
 
 def _endpoint_facts(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -183,16 +200,6 @@ def _endpoint_facts(endpoint: WebhookEndpoint) -> dict[str, Any]:
 
 
 # --- delivery ------------------------------------------------------------------------------------
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A webhook receiver answering with a redirect is a failure, never a request to another host."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
 
 
 def _set_error(delivery: WebhookDelivery, error_type: str, message: str) -> list[str]:
@@ -284,14 +291,19 @@ def retry_delay(attempts: int) -> int:
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (http(s) only)
+    """Every outbound POST (webhooks, GRC connectors, test events): (HTTP status or None, error text).
+
+    Through ``config.outbound``: the target's addresses are checked now and connected to as checked; a
+    refused target is logged as ``outbound.REFUSED`` only, so the log says nothing about what is there.
+    Redirects are not followed: a 3xx is a failed attempt, never a request to another host.
+    """
     try:
-        with _opener.open(request, timeout=DELIVERY_TIMEOUT_SECONDS) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
+        status = outbound.post(url, body, headers, timeout=DELIVERY_TIMEOUT_SECONDS)
+    except outbound.Refused:
+        return None, outbound.REFUSED
+    except (outbound.InvalidUrl, OSError, http.client.HTTPException) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
+    return status, "" if 200 <= status < 300 else f"HTTP {status}"
 
 
 TEST_EVENT = "webhook.test"

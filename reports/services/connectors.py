@@ -110,8 +110,7 @@ def facts(connector: GrcConnector) -> dict[str, Any]:
 def _check(*, kind: str, url: str, events: list[str], payload: str, username: str) -> None:
     if kind not in ConnectorKind.values:
         raise ValidationError({"kind": [f"One of {', '.join(ConnectorKind.values)}."]})
-    if not url.startswith(("https://", "http://")):
-        raise ValidationError({"url": ["An http(s) URL."]})
+    notifications.check_outbound_url(url)
     unknown = [event for event in events if event not in CONNECTOR_EVENTS]
     if unknown:
         raise ValidationError(

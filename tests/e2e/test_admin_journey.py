@@ -81,6 +81,7 @@ def test_it_shows_the_apps_own_error_pages_and_only_the_menu_a_role_may_open(pag
     screenshot(page, "error-403")
 
 
+@pytest.mark.usefixtures("outbound_loopback_allowed")  # the receiver listens on 127.0.0.1
 def test_it_adds_a_grc_connector_and_sends_it_a_test_event(page, administrator):
     """An administrator adds a webhook connector, copies its secret, and the test event reaches the
     receiver (a local listener) signed with it; the console's other pages are photographed on the way."""

@@ -38,7 +38,8 @@ from tests.reports.records_support import (  # noqa: F401  (fixtures)
     tier1_model,
 )
 
-pytestmark = pytest.mark.django_db
+# Receivers listen on 127.0.0.1, which config.outbound refuses unless an administrator allows it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbound_loopback_allowed")]
 CONNECTORS = reverse("api:grc-connector-list")
 
 

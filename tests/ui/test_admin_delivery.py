@@ -19,7 +19,8 @@ from reports.services import connectors
 from tests.factories import UserFactory
 from tests.reports.records_support import Receiver
 
-pytestmark = pytest.mark.django_db
+# Receivers listen on 127.0.0.1, which config.outbound refuses unless an administrator allows it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbound_loopback_allowed")]
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from governance.services import findings as finding_services
 from governance.services import notifications
 from tests.workflow.helpers import error
 
-pytestmark = pytest.mark.django_db
+# Receivers listen on 127.0.0.1, which config.outbound refuses unless an administrator allows it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbound_loopback_allowed")]
 WEBHOOKS = reverse("api:webhook-list")
 
 
