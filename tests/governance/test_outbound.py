@@ -170,7 +170,7 @@ def test_it_takes_only_http_urls_with_a_host(url):
 class Listener:
     """An HTTP server on a loopback address counting every TCP connection it accepts and every POST."""
 
-    def __init__(self, host: str = "127.0.0.1", status: int = 204, port: int = 0):
+    def __init__(self, host: str = "127.0.0.1", status: int = 204, port: int = 0, tls=None):
         listener = self
         self.connections = 0
         self.requests: list[dict] = []
@@ -192,6 +192,8 @@ class Listener:
                 return True
 
         self.server = Server((host, port), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -298,3 +300,69 @@ def test_a_grc_connector_to_a_local_listener_is_refused_unless_allow_listed(
     assert (entry["status_code"], entry["error"]) == (None, outbound.REFUSED)
     assert delivered.status == "delivered"
     assert (listener.connections, len(listener.requests)) == (1, 1)
+
+
+def certificate_chain(folder, name: str):
+    """A CA (its PEM path) and a certificate + key for ``name`` signed by it (their PEM paths)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def build(subject, issuer, public_key, signing_key, *, ca: bool, san: str | None = None):
+        now = dt.datetime.now(dt.UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+        return builder.sign(signing_key, hashes.SHA256())
+
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = build("Attest test CA", "Attest test CA", ca_key.public_key(), ca_key, ca=True)
+    leaf = build(name, "Attest test CA", leaf_key.public_key(), ca_key, ca=False, san=name)
+    paths = {"ca": folder / "ca.pem", "cert": folder / "cert.pem", "key": folder / "key.pem"}
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    paths["key"].write_bytes(
+        leaf_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
+def test_https_to_the_checked_address_verifies_the_certificate_for_the_urls_host_name(tmp_path, monkeypatch):
+    """The TLS handshake names the URL's host (SNI and certificate check), not the pinned address: a
+    certificate for grc.example.test served at 127.0.0.1 verifies, one for another name does not."""
+    import ssl
+
+    allow = outbound.AllowList.parse(["127.0.0.1"])
+    for served_name, verifies in [("grc.example.test", True), ("other.example.test", False)]:
+        folder = tmp_path / served_name
+        folder.mkdir()
+        paths = certificate_chain(folder, served_name)
+        monkeypatch.setenv("SSL_CERT_FILE", str(paths["ca"]))
+        server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_tls.load_cert_chain(paths["cert"], paths["key"])
+        with Listener(tls=server_tls) as listener:
+            url = f"https://grc.example.test:{listener.port}/hook"
+            target = outbound.resolve(url, allow=allow, resolver=answers("127.0.0.1"))
+            if verifies:
+                assert outbound.send(target, b"{}", {}, timeout=10) == 204
+                assert [request["host"] for request in listener.requests] == [
+                    f"grc.example.test:{listener.port}"
+                ]
+            else:
+                with pytest.raises(ssl.SSLCertVerificationError):
+                    outbound.send(target, b"{}", {}, timeout=10)
+                assert listener.requests == []
