@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from config.api.viewsets import ScopedViewSet
 from governance import access
 from monitoring import selectors
-from monitoring.api.common import DatasetVersionField, dataset_version_of, version_of
+from monitoring.api.common import DatasetVersionField, check_config, dataset_version_of, version_of
 from monitoring.models import CheckKind, CheckRun, Outcome, RunStatus
 from monitoring.services import runs as run_services
 
@@ -47,6 +47,10 @@ class CheckRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
             required=False, allow_blank=True, help_text="'dataset:version'."
         )
         config = serializers.JSONField(required=False, default=dict)
+
+        def validate(self, attrs):
+            check_config(attrs["kind"], attrs.get("config"))
+            return attrs
 
     class ErrorOutput(serializers.Serializer):
         type = serializers.CharField(source="error_type")

@@ -6,10 +6,12 @@ field), so a request body cannot probe for other teams' models or datasets.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from governance import access
+from monitoring import checks
 from registry import selectors as registry_selectors
 from registry.models import Dataset, DatasetVersion, ModelVersion
 
@@ -33,6 +35,15 @@ def dataset_version_of(user, reference: str | None, field: str) -> DatasetVersio
     if version is None:
         raise ValidationError({field: [f"No dataset version {reference!r} that you can see."]})
     return version
+
+
+def check_config(kind: str, config) -> None:
+    """The kind's option declarations applied to a request's ``config`` (400 naming e.g.
+    ``config.options.psi_bins``), before any lookup; the service applies them again."""
+    try:
+        checks.check_options(kind, config or {})
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.message_dict) from None
 
 
 def dataset_of(user, name: str, field: str = "dataset") -> Dataset:

@@ -6,12 +6,19 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from config.api.viewsets import ScopedViewSet
 from governance import access
 from monitoring import selectors
-from monitoring.api.common import DatasetVersionField, dataset_of, dataset_version_of, version_of
+from monitoring.api.common import (
+    DatasetVersionField,
+    check_config,
+    dataset_of,
+    dataset_version_of,
+    version_of,
+)
 from monitoring.models import CheckKind
 from monitoring.models.plans import AlertOn
 from monitoring.services import plans as plan_services
@@ -20,6 +27,18 @@ from monitoring.services import plans as plan_services
 class CheckEntry(serializers.Serializer):
     kind = serializers.ChoiceField(choices=CheckKind.choices)
     config = serializers.JSONField(required=False, default=dict)
+
+
+def check_entries(entries: list[dict]) -> None:
+    """Each check's options against its kind's declarations, named as the service names them
+    (``checks[0].config.options.bootstrap``)."""
+    for index, entry in enumerate(entries):
+        try:
+            check_config(entry["kind"], entry.get("config"))
+        except ValidationError as exc:
+            raise ValidationError(
+                {f"checks[{index}].{key}": value for key, value in exc.detail.items()}
+            ) from None
 
 
 class AlertOutput(serializers.Serializer):
@@ -56,19 +75,36 @@ class MonitoringPlanViewSet(
         checks = CheckEntry(many=True)
         crontab = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
         interval_seconds = serializers.IntegerField(
-            required=False, allow_null=True, default=None, min_value=1
+            required=False,
+            allow_null=True,
+            default=None,
+            min_value=plan_services.MIN_INTERVAL_SECONDS,
+            max_value=plan_services.MAX_INTERVAL_SECONDS,
         )
         enabled = serializers.BooleanField(required=False, default=True)
         alert_on = serializers.ChoiceField(choices=AlertOn.choices, required=False, default=AlertOn.FAIL)
+
+        def validate(self, attrs):
+            check_entries(attrs.get("checks") or [])
+            return attrs
 
     class UpdateInput(serializers.Serializer):
         title = serializers.CharField(max_length=200, required=False, allow_blank=True)
         reference_dataset = serializers.CharField(required=False, allow_blank=True)
         checks = CheckEntry(many=True, required=False)
         crontab = serializers.CharField(max_length=100, required=False, allow_blank=True)
-        interval_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+        interval_seconds = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=plan_services.MIN_INTERVAL_SECONDS,
+            max_value=plan_services.MAX_INTERVAL_SECONDS,
+        )
         enabled = serializers.BooleanField(required=False)
         alert_on = serializers.ChoiceField(choices=AlertOn.choices, required=False)
+
+        def validate(self, attrs):
+            check_entries(attrs.get("checks") or [])
+            return attrs
 
     class Output(serializers.Serializer):
         id = serializers.IntegerField()

@@ -15,16 +15,28 @@ from monitoring.metrics.drift import DriftConfig, dataset_drift, prediction_drif
 from monitoring.metrics.errors import MetricsError
 
 OPTIONS = {
-    "column_tests": dict,
-    "column_thresholds": dict,
-    "test_thresholds": dict,
-    "psi_bins": int,
-    "include_prediction": bool,
+    "column_tests": inputs.Option(
+        dict,
+        entries=inputs.MAX_COLUMNS,
+        meaning="column → the deciding test (ks, chi_square, z_test, wasserstein, jensen_shannon, psi)",
+    ),
+    "column_thresholds": inputs.Option(
+        dict, entries=inputs.MAX_COLUMNS, meaning="column → that test's threshold, a number from 0 to 1,000"
+    ),
+    "test_thresholds": inputs.Option(
+        dict, entries=100, meaning="test → its threshold wherever it decides, a number from 0 to 1,000"
+    ),
+    "psi_bins": inputs.Option(int, 2, 1_000, meaning="bins of the PSI on the reference's quantiles (10)"),
+    "include_prediction": inputs.Option(bool, meaning="also compare the prediction column (true)"),
 }
+# a drift test's threshold: a p-value in [0, 1] or a distance (PSI, Wasserstein, Jensen-Shannon) up to this
+MAX_TEST_THRESHOLD = 1_000.0
 
 
 def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, Any]:
     options = inputs.check_keys(raw, OPTIONS)
+    for name in ("column_thresholds", "test_thresholds"):
+        _check_test_thresholds(name, options.get(name) or {})
     reference = inputs.require_dataset(reference, "reference_dataset", "drift")
     current = inputs.require_dataset(current, "current_dataset", "drift")
     excluded = {name for name in (reference.target_column, reference.prediction_column) if name}
@@ -48,6 +60,15 @@ def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, 
     except MetricsError as exc:
         raise inputs.fail("config.options", str(exc)) from None
     return config
+
+
+def _check_test_thresholds(name: str, thresholds: dict[str, Any]) -> None:
+    for key, value in thresholds.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not 0 <= value <= MAX_TEST_THRESHOLD:
+            raise inputs.fail(
+                f"config.options.{name}.{key}", f"Expected a number from 0 to {MAX_TEST_THRESHOLD:g}."
+            )
 
 
 def needs_model(config: dict[str, Any]) -> bool:

@@ -28,8 +28,17 @@ from monitoring.checks.base import CheckContext, maximum_rule, minimum_rule
 from monitoring.checks.predictions import labels_from_scores, scores_and_labels
 from monitoring.metrics.fairness import FOUR_FIFTHS, fairness_report
 
-OPTIONS = {"min_group_size": int, "bootstrap": int, "confidence": float, "seed": int, "bins": dict}
-MAX_BOOTSTRAP = 10_000
+OPTIONS = {
+    "min_group_size": inputs.Option(int, 0, 1_000_000, meaning="smallest group that is judged (30)"),
+    "bootstrap": inputs.Option(
+        int, 0, 10_000, meaning="bootstrap replicates for confidence intervals (0: none)"
+    ),
+    "confidence": inputs.Option(float, 0.5, 0.999, meaning="level of the bootstrap intervals (0.95)"),
+    "seed": inputs.Option(int, 0, 2**32 - 1, meaning="seed of the bootstrap (0)"),
+    "bins": inputs.Option(
+        dict, entries=inputs.MAX_COLUMNS, meaning="sensitive column → 1 to 20 increasing band edges"
+    ),
+}
 BANDED_ABOVE = 10  # distinct values of a numeric sensitive column above which it is grouped into bands
 QUARTILES = (0.25, 0.5, 0.75)
 MAX_BIN_EDGES = 20
@@ -46,12 +55,6 @@ def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, 
             "config.sensitive_columns", f"Name the sensitive columns: dataset {current} declares none."
         )
     inputs.require_in("config.sensitive_columns", sensitive, current, "current")
-    if not 0 <= options.get("bootstrap", 0) <= MAX_BOOTSTRAP:
-        raise inputs.fail("config.options.bootstrap", f"Use 0 to {MAX_BOOTSTRAP} replicates.")
-    if options.get("min_group_size", 30) < 0:
-        raise inputs.fail("config.options.min_group_size", "Must not be negative.")
-    if not 0 < options.get("confidence", 0.95) < 1:
-        raise inputs.fail("config.options.confidence", "Must be between 0 and 1.")
     _check_bins(options.get("bins") or {}, sensitive)
     positive = inputs.positive_label(raw, version, current, target)
     config: dict[str, Any] = {

@@ -7,6 +7,7 @@ Every problem is a ``ValidationError`` keyed by the field at fault (``config.col
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -45,8 +46,80 @@ def listing(names: list[str]) -> str:
     return ", ".join(names[:30]) + (" …" if len(names) > 30 else "")
 
 
-def check_keys(raw: dict[str, Any], allowed_options: dict[str, type | tuple]) -> dict[str, Any]:
-    """Refuse unknown keys and options of the wrong type (a typo must not silently do nothing)."""
+@dataclass(frozen=True)
+class Option:
+    """One option of a check kind, declared once: its type, its inclusive range, whether null is accepted.
+
+    Every number a request can set has a range, because the worker sizes its work by it (a million PSI
+    bins, a billion bootstrap replicates); ``check_keys`` refuses a value outside it with a 400 naming
+    ``config.options.<name>``, both in the API's request validation and in the service that queues the
+    run. docs/CHECKS.md lists the ranges (a test keeps the two in step). ``entries`` bounds an object
+    option's size.
+    """
+
+    types: type | tuple[type, ...]
+    low: float | None = None
+    high: float | None = None
+    nullable: bool = False
+    entries: int | None = None
+    choices: tuple[str, ...] = ()
+    meaning: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.low is None) != (self.high is None):
+            raise TypeError("A numeric option declares both ends of its range.")
+
+    @property
+    def accepted(self) -> tuple[type, ...]:
+        kinds = self.types if isinstance(self.types, tuple) else (self.types,)
+        return tuple(dict.fromkeys(k for kind in kinds for k in ((int, float) if kind is float else (kind,))))
+
+    @property
+    def numeric(self) -> bool:
+        return self.low is not None
+
+    def range_text(self) -> str:
+        if not self.numeric:
+            return ""
+        return f"{_number(self.low)} to {_number(self.high)}" + (", or null" if self.nullable else "")
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not acceptable for this option, or None."""
+        if value is None:
+            return None if self.nullable else f"Expected {self.expected_text()}, not null."
+        if isinstance(value, bool) and bool not in self.accepted:
+            return (
+                "Expected a number, not true/false."
+                if self.numeric
+                else f"Expected {_type_names(self.accepted)}."
+            )
+        if not isinstance(value, self.accepted):
+            return f"Expected {_type_names(self.accepted)}."
+        if self.numeric and not (math.isfinite(value) and self.low <= value <= self.high):
+            return f"Must be from {self.range_text()}."
+        if self.entries is not None and isinstance(value, dict) and len(value) > self.entries:
+            return f"At most {self.entries:,} entries."
+        if self.choices and value not in self.choices:
+            return f"Use one of {', '.join(self.choices)}."
+        return None
+
+    def expected_text(self) -> str:
+        """What the option takes, as docs/CHECKS.md and the error messages say it."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.numeric:
+            return f"{_type_names(self.accepted)} from {self.range_text()}"
+        entries = f" of at most {self.entries:,} entries" if self.entries is not None else ""
+        return _type_names(self.accepted) + entries + (" or null" if self.nullable else "")
+
+
+def _number(value: float | None) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def check_keys(raw: dict[str, Any], allowed_options: dict[str, Option]) -> dict[str, Any]:
+    """Refuse unknown keys, and options of the wrong type or outside their range (a typo must not silently
+    do nothing, and no number may size the worker's work beyond what its declaration allows)."""
     if not isinstance(raw, dict):
         raise fail("config", "Expected a JSON object.")
     unknown = sorted(set(raw) - COMMON_KEYS)
@@ -56,26 +129,21 @@ def check_keys(raw: dict[str, Any], allowed_options: dict[str, type | tuple]) ->
     if not isinstance(options, dict):
         raise fail("config.options", "Expected a JSON object.")
     for name, value in options.items():
-        expected = allowed_options.get(name)
-        if expected is float:
-            expected = (int, float)
-        if expected is None:
+        declared = allowed_options.get(name)
+        if declared is None:
             known = ", ".join(sorted(allowed_options)) or "none"
             raise fail(f"config.options.{name}", f"Unknown option for this kind; known options: {known}.")
-        if isinstance(value, bool) and expected is not bool and bool not in _tuple(expected):
-            raise fail(f"config.options.{name}", "Expected a number, not true/false.")
-        if value is not None and not isinstance(value, expected):
-            raise fail(f"config.options.{name}", f"Expected {_type_names(expected)}.")
+        problem = declared.problem(value)
+        if problem:
+            raise fail(f"config.options.{name}", problem)
     return options
 
 
-def _tuple(expected: type | tuple) -> tuple:
-    return expected if isinstance(expected, tuple) else (expected,)
-
-
-def _type_names(expected: type | tuple) -> str:
+def _type_names(expected: tuple[type, ...]) -> str:
+    if set(expected) == {int, float}:
+        return "a number"
     names = {int: "an integer", float: "a number", bool: "true or false", dict: "an object", str: "a string"}
-    return " or ".join(names.get(kind, kind.__name__) for kind in _tuple(expected))
+    return " or ".join(names.get(kind, kind.__name__) for kind in expected)
 
 
 def requested_thresholds(raw: dict[str, Any], kind: str) -> dict[str, float]:

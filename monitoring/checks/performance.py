@@ -17,7 +17,10 @@ from monitoring.checks.base import CheckContext, CheckInputError, maximum_rule, 
 from monitoring.checks.predictions import scores_and_labels
 from monitoring.metrics.performance import binary_classification_report, regression_report
 
-OPTIONS = {"roc_points": int, "calibration_bins": int}
+OPTIONS = {
+    "roc_points": inputs.Option(int, 2, 10_000, meaning="points of the ROC curve"),
+    "calibration_bins": inputs.Option(int, 2, 1_000, meaning="bins of the calibration curve"),
+}
 TASKS = ("binary", "regression")
 
 
@@ -27,9 +30,6 @@ def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, 
     task = raw.get("task", "binary")
     if task not in TASKS:
         raise inputs.fail("config.task", f"Use one of {', '.join(TASKS)}.")
-    for name in OPTIONS:
-        if options.get(name, 2) < 2:
-            raise inputs.fail(f"config.options.{name}", "Must be at least 2.")
     target = inputs.target_column(raw, current)
     if task == "regression" and raw.get("positive_label") is not None:
         raise inputs.fail("config.positive_label", "A regression check has no positive label.")

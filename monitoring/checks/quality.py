@@ -14,10 +14,11 @@ from monitoring.checks.base import FAIL, PASS, WARN, CheckContext, evaluation, t
 from monitoring.metrics.quality import QualityThresholds, data_quality_report
 
 STATUS_BY_SEVERITY = {"error": FAIL, "warning": WARN}
+OPTIONS: dict[str, inputs.Option] = {}  # none: its thresholds say everything this check can be told
 
 
 def normalise(raw: dict[str, Any], *, version, reference, current) -> dict[str, Any]:
-    options = inputs.check_keys(raw, {})
+    options = inputs.check_keys(raw, OPTIONS)
     reference = inputs.require_dataset(reference, "reference_dataset", "data quality")
     inputs.require_dataset(current, "current_dataset", "data quality")
     columns = inputs.column_list(raw.get("columns"), "config.columns") or inputs.columns_of(reference)

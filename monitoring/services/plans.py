@@ -23,6 +23,7 @@ from registry.models.datasets import DatasetRole
 
 PLAN_TASK = "monitoring.tasks.run_monitoring_plan"
 MIN_INTERVAL_SECONDS = 60
+MAX_INTERVAL_SECONDS = 366 * 24 * 3600  # a plan runs at least once a year (and fits its integer column)
 MAX_CHECKS = 20
 EDITABLE = ("title", "reference_dataset", "checks", "crontab", "interval_seconds", "enabled", "alert_on")
 
@@ -129,8 +130,12 @@ def _validate(plan: MonitoringPlan) -> None:
 def _validate_schedule(plan: MonitoringPlan) -> None:
     if bool(plan.crontab) == (plan.interval_seconds is not None):
         raise ValidationError({"schedule": ["Give exactly one of crontab and interval_seconds."]})
-    if plan.interval_seconds is not None and plan.interval_seconds < MIN_INTERVAL_SECONDS:
-        raise ValidationError({"interval_seconds": [f"At least {MIN_INTERVAL_SECONDS} seconds."]})
+    if plan.interval_seconds is not None and not (
+        MIN_INTERVAL_SECONDS <= plan.interval_seconds <= MAX_INTERVAL_SECONDS
+    ):
+        raise ValidationError(
+            {"interval_seconds": [f"From {MIN_INTERVAL_SECONDS} to {MAX_INTERVAL_SECONDS:,} seconds."]}
+        )
     if plan.crontab:
         _crontab_fields(plan.crontab)
 
