@@ -1,14 +1,15 @@
-"""Hooks in the worker's pool children: the pool's heartbeat on every task, and the memory limit."""
+"""Hooks in the worker: the pool's heartbeat on every task, the memory limit and the temporary folder of each
+pool child, and the removal of the folders dead processes left behind."""
 
 from __future__ import annotations
 
 import logging
 import time
 
-from celery.signals import task_postrun, task_prerun, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 from django.conf import settings
 
-from workers import limits, liveness
+from workers import limits, liveness, scratch
 
 logger = logging.getLogger(__name__)
 _last_written = {"at": 0.0}
@@ -40,3 +41,17 @@ def _cap_memory(**kwargs) -> None:
     limit_mb = settings.ATTEST_WORKER_MEMORY_MB
     if limits.applies_to(queues, settings.ATTEST_WORKER_MEMORY_QUEUES, limit_mb):
         limits.cap_address_space(limit_mb)
+
+
+@worker_init.connect
+def _remove_orphaned_folders(**kwargs) -> None:
+    """A worker starting after a crash removes what its killed children left (model copies included)."""
+    scratch.default_root()  # fixed before any child changes tempfile's folder
+    scratch.remove_orphans()
+
+
+@worker_process_init.connect
+def _use_own_folder(**kwargs) -> None:
+    """A pool child replacing a killed one removes its predecessor's folder, then works in its own."""
+    scratch.remove_orphans()
+    scratch.use_process_folder()

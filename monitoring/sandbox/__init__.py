@@ -8,6 +8,10 @@ library, loads the artifact with a loader that cannot run code from the file (ON
 provider, skops after its untrusted-type check, XGBoost JSON/UBJSON, LightGBM text) and writes its
 answer back as ``.npy`` / JSON. Pickle and joblib are refused here as well as upstream.
 
+The child dies with the worker process that started it (Linux's parent-death signal, set first thing in the
+runner), and its folder lies in the pool child's own temporary folder, which the next worker or pool child
+to start removes if the worker was killed (workers.scratch).
+
 This package imports no Django, so the child starts quickly and sees nothing of the application.
 """
 
@@ -162,6 +166,7 @@ def _child_environment(work: Path) -> dict[str, str]:
         "NUMBA_CACHE_DIR": str(work / "numba"),
         # glibc reserves 64 MiB of address space per thread arena, which RLIMIT_AS counts
         "MALLOC_ARENA_MAX": "2",
+        "ATTEST_SANDBOX_PARENT": str(os.getpid()),  # the runner exits if this process is gone
         **single_thread,
     }
 

@@ -89,7 +89,10 @@ def test_it_reports_a_sandbox_child_over_its_memory_limit(tmp_path):
             limits=sandbox.Limits(memory_mb=64, seconds=60),
             positive_label=1,
         )
-    assert error.value.error_type in {"SandboxMemoryError", "SandboxKilled", "SandboxCrashed", "MemoryError"}
+    # 64 MiB is less than the runner needs for its own libraries: always this answer, whatever the machine
+    # (the limit used to apply before pandas was imported, and the child died as ImportError or worse)
+    assert error.value.error_type == "SandboxMemoryError"
+    assert "64 MiB" in str(error.value)
 
 
 def test_it_does_not_claim_a_run_another_worker_holds(maya, version, reference, current):
