@@ -226,6 +226,19 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"ATTEST_OUTBOUND_ALLOW_HOSTS: {exc}") from None
 
+# --- sign-in throttling and lockout (governance.services.lockout, docs/OPERATIONS.md) ---------------
+# How many reverse proxies of ours stand in front and append to X-Forwarded-For; 0 (the default) never
+# reads the header, which a client can write, and takes the client from REMOTE_ADDR.
+ATTEST_TRUSTED_PROXY_COUNT = env_int("ATTEST_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Wrong passwords (sign-in, signatures, authenticator removal) within the window lock the account, or
+# every account from one client address, for ATTEST_LOCKOUT_SECONDS, doubled at each further lockout
+# up to ATTEST_LOCKOUT_MAX_SECONDS.
+ATTEST_LOCKOUT_ACCOUNT_FAILURES = env_int("ATTEST_LOCKOUT_ACCOUNT_FAILURES", 5, minimum=1)
+ATTEST_LOCKOUT_CLIENT_FAILURES = env_int("ATTEST_LOCKOUT_CLIENT_FAILURES", 20, minimum=1)
+ATTEST_LOCKOUT_WINDOW_SECONDS = env_int("ATTEST_LOCKOUT_WINDOW_SECONDS", 15 * 60, minimum=1)
+ATTEST_LOCKOUT_SECONDS = env_int("ATTEST_LOCKOUT_SECONDS", 60, minimum=1)
+ATTEST_LOCKOUT_MAX_SECONDS = env_int("ATTEST_LOCKOUT_MAX_SECONDS", 3600, minimum=1)
+
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -250,10 +263,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "anon": env_str("ATTEST_THROTTLE_ANON", "60/min"),
-        "login": env_str("ATTEST_THROTTLE_LOGIN", "10/min"),
-    },
+    "DEFAULT_THROTTLE_RATES": {"anon": env_str("ATTEST_THROTTLE_ANON", "60/min")},
+    # the anonymous rate is keyed on the same client address as the lockout (never a spoofed header)
+    "NUM_PROXIES": ATTEST_TRUSTED_PROXY_COUNT,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -360,6 +372,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "governance.tasks.mark_overdue_reviews",
         "schedule": crontab(minute=0, hour=6),
     },
+    # forget day-old wrong-password counts with no lock in force (governance.services.lockout)
+    "governance-purge-sign-in-counts": {"task": "governance.tasks.purge_sign_in_counts", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 

@@ -33,6 +33,7 @@ from governance.models import (
     AuditCheckpoint,
     AuditEvent,
     AuditVerification,
+    AuthThrottle,
     Control,
     Deployment,
     EvidenceDocument,
@@ -49,13 +50,16 @@ from governance.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from governance.sign_in import LockoutAdminAuthenticationForm
 
 admin.site.site_header = "Attest administration"
 admin.site.site_title = "Attest admin"
 admin.site.index_title = "Administration"
+admin.site.login_form = LockoutAdminAuthenticationForm  # the sign-in lockout covers /admin/login/ too
 
 display_names(Group, "role", "roles")
 display_names(Policy, "policy", "policies")
+display_names(AuthThrottle, "sign-in lock", "sign-in locks")
 display_names(ApiToken, "API token", "API tokens")
 display_names(TotpDevice, "authenticator app", "authenticator apps")
 display_names(WebhookDelivery, "webhook delivery", "webhook deliveries")
@@ -101,6 +105,23 @@ class TotpDeviceAdmin(AuditedAdmin):
     list_select_related = ("user",)
     exclude = ("secret", "last_step")
     readonly_fields = ("user", "confirmed", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuthThrottle)
+class AuthThrottleAdmin(AuditedAdmin):
+    """Wrong-password counts and locks (governance.services.lockout): deleting one lifts the lock early,
+    e.g. for a person locked out by someone guessing at their account; the deletion is audited."""
+
+    section = "people"
+    list_display = ("key", "failures", "locked_until", "lockouts", "last_failure_at")
+    search_fields = ("key",)
+    readonly_fields = ("key", "failures", "first_failure_at", "last_failure_at", "locked_until", "lockouts")
 
     def has_add_permission(self, request):
         return False

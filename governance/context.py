@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ipaddress
 import logging
 import re
 import uuid
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -83,10 +85,28 @@ def accepted_request_id(raw: str | None) -> str:
     return new_request_id()
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it,
-    # which docs/OPERATIONS.md asks the proxy to do into REMOTE_ADDR.
-    return request.META.get("REMOTE_ADDR") or None
+def client_address(request: HttpRequest | None) -> str | None:
+    """The address of the client that sent ``request``, for sign-in throttling and the audit log.
+
+    REMOTE_ADDR, unless ``ATTEST_TRUSTED_PROXY_COUNT`` says that many reverse proxies of ours stand in
+    front: each appends the address it received from to X-Forwarded-For, so the client is the entry that
+    many places from the right. Anything to its left was written by the client and is never used; a
+    header shorter than that, or an entry that is not an address, falls back to REMOTE_ADDR.
+    """
+    if request is None:
+        return None
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.ATTEST_TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies <= 0 or not forwarded:
+        return remote
+    hops = [hop.strip() for hop in forwarded.split(",")]
+    if len(hops) < proxies:
+        return remote
+    try:
+        return str(ipaddress.ip_address(hops[-proxies]))
+    except ValueError:
+        return remote
 
 
 class RequestContextMiddleware:
@@ -101,7 +121,7 @@ class RequestContextMiddleware:
         context = RequestContext(
             request_id=request_id,
             auth_method="anonymous",
-            client_ip=_client_ip(request),
+            client_ip=client_address(request),
             user_agent=request.headers.get("User-Agent", "")[:512],
         )
         with bound(context):

@@ -26,7 +26,8 @@ def _logged_in(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs):
-    accounts.login_failed(username=credentials.get("username", ""))
+    client = context.client_address(request) if request is not None else context.current().client_ip
+    accounts.login_failed(username=credentials.get("username", ""), client=client)
 
 
 @receiver(user_logged_out)

@@ -127,3 +127,11 @@ def mark_overdue_reviews() -> list[str]:
     from governance.services import reviews
 
     return reviews.reviews_mark_overdue()
+
+
+@shared_task(name="governance.tasks.purge_sign_in_counts")
+def purge_sign_in_counts() -> int:
+    """Forget wrong-password counts a day old with no lock in force (governance.services.lockout)."""
+    from governance.services import lockout
+
+    return lockout.stale_purge()

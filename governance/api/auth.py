@@ -6,16 +6,18 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from governance import selectors
 from governance.authentication import BearerTokenAuthentication
-from governance.services import accounts
+from governance.context import client_address
+from governance.services import accounts, lockout
+
+LOCKED_OUT = "Too many failed sign-in attempts for this account or from this address; try again later."
 
 
 class IssuedToken(serializers.Serializer):
@@ -30,8 +32,7 @@ class ObtainTokenView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    error_statuses = (401,)  # wrong credentials (the schema's automatic 401 is for signed-in endpoints)
 
     class Input(serializers.Serializer):
         username = serializers.CharField(max_length=150)
@@ -44,12 +45,20 @@ class ObtainTokenView(APIView):
     def get_authenticate_header(self, request) -> str:
         return "Bearer"  # so a refused sign-in is a 401 with a challenge, not a 403
 
-    @extend_schema(request=Input, responses={201: IssuedToken}, auth=[])
+    @extend_schema(request=Input, responses={201: IssuedToken, 429: None}, auth=[])
     def post(self, request):
         data = _validated(self.Input, request.data)
+        client = client_address(request)
+        locked = lockout.lock_for(username=data["username"], client=client)
+        if locked is not None:  # the password is not checked while the account or the address is locked
+            accounts.login_failed(username=data["username"], client=client, locked=locked)
+            raise Throttled(wait=locked.retry_after, detail=LOCKED_OUT)
         user = authenticate(request, username=data["username"], password=data["password"])
-        if user is None:  # django.contrib.auth already signalled (and so audited) the failure
+        if (
+            user is None
+        ):  # django.contrib.auth signalled the failure: audited and counted (governance.signals)
             raise AuthenticationFailed("Unable to sign in with those credentials.")
+        lockout.success_record(username=user.get_username())
         token, secret = _create_token(user, data)
         body = {"token": secret, "token_key": token.token_key, "name": token.name, "expiry": token.expiry}
         return Response(IssuedToken(body).data, status=status.HTTP_201_CREATED)

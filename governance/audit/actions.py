@@ -7,7 +7,9 @@ would never find. Later features add their actions to this one list.
 ACTIONS: dict[str, str] = {
     # accounts and access
     "auth.login": "A person signed in with a password.",
-    "auth.login_failed": "A sign-in attempt was refused.",
+    "auth.login_failed": "A sign-in attempt was refused (wrong credentials, or the account or address locked).",
+    "auth.locked_out": "Repeated wrong passwords locked an account or a client address for a while.",
+    "auth.reauthentication_failed": "A password re-entered to change a security setting was wrong.",
     "auth.logout": "A person signed out.",
     "auth.password_changed": "A user changed their password.",
     "auth.totp_enrolled": "A user enrolled a TOTP authenticator.",

@@ -1,6 +1,6 @@
 """Governance models: accounts and teams, the audit log, policies, approvals, findings and deployments."""
 
-from governance.models.accounts import ApiToken, Team, User
+from governance.models.accounts import ApiToken, AuthThrottle, Team, User
 from governance.models.approvals import (
     ApprovalRequest,
     ApprovalStatus,
@@ -31,6 +31,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "AuditVerification",
+    "AuthThrottle",
     "Control",
     "Decision",
     "Deployment",

@@ -56,3 +56,27 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.token_key}… ({self.name or 'unnamed'}) of {self.user_id}"
+
+
+class AuthThrottle(models.Model):
+    """Failed password attempts for one account or one client address, shared by every web process.
+
+    ``key`` is ``account:<username, lower case>`` or ``client:<address>``. ``failures`` counts the failures
+    since ``first_failure_at`` (the counting window); reaching the limit sets ``locked_until`` and adds one
+    to ``lockouts``, which doubles the next lock's length (progressive) until a quiet day resets it.
+    Kept in PostgreSQL rather than a cache so that every gunicorn process, and `make run` without Redis,
+    counts the same attempts (governance.services.lockout).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField()
+    last_failure_at = models.DateTimeField(db_index=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    lockouts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures} failures, locked until {self.locked_until}"

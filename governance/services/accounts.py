@@ -15,6 +15,7 @@ from governance import context
 from governance.audit import record
 from governance.models import ApiToken, Team, User
 from governance.roles import ROLE_NAMES, Role
+from governance.services import lockout
 
 TEAM_GROUP_PREFIX = "team:"
 MAX_TOKEN_DAYS = 366
@@ -23,12 +24,22 @@ MAX_TOKEN_DAYS = 366
 def login_succeeded(*, user: User) -> None:
     with transaction.atomic():
         record(action="auth.login", actor=user, obj=user)
+        lockout.success_record(username=user.get_username())
 
 
-def login_failed(*, username: str) -> None:
-    """A refused sign-in. The username is kept (truncated) because it is what an investigator searches."""
+def login_failed(*, username: str, client: str | None, locked: lockout.Lock | None = None) -> None:
+    """A refused sign-in. The username is kept (truncated) because it is what an investigator searches.
+
+    A wrong password counts towards the lockout of the account and of the client address; an attempt
+    refused because one of them is locked (``locked``) is recorded but not counted.
+    """
+    facts = {"username": (username or "")[:150]}
+    if locked is not None:
+        facts["locked"] = locked.scope
     with transaction.atomic():
-        record(action="auth.login_failed", actor=None, after={"username": (username or "")[:150]})
+        record(action="auth.login_failed", actor=None, after=facts)
+        if locked is None:
+            lockout.failure_record(username=username, client=client, attempt="sign_in")
 
 
 def logout_done(*, user: User | None) -> None:

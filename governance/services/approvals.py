@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from governance import access
+from governance import access, context
 from governance.audit import keys as signing_keys
 from governance.audit import record
 from governance.errors import (
@@ -44,7 +44,7 @@ from governance.models import (
     User,
 )
 from governance.models.findings import SEVERITY_RANK
-from governance.services import notifications, totp
+from governance.services import lockout, notifications, totp
 from governance.services.evidence import evidence_manifest, latest_check_runs, manifest_digest
 from governance.services.policies import policy_active
 from governance.thresholds import policy_bounds
@@ -243,6 +243,9 @@ def approval_sign(*, actor: User, request: ApprovalRequest, signing: SignatureIn
     is invalidated) or RequestClosed (409); each refusal is audited and committed before it is raised.
     """
     try:
+        # Someone who may not sign is told so whatever the password: a 403 that came only with the right
+        # password would tell a holder of a stolen session which guess was right.
+        _require_signer_allowed_now(actor, request.pk)
         # Re-authenticate before the signing transaction: an accepted TOTP code is then consumed for good
         # even when the signature is refused below (RFC 6238 5.2: an accepted code is never accepted again).
         method = reauthenticate(actor, signing.password, signing.totp_code)
@@ -284,6 +287,14 @@ def _sign(actor: User, request_id: int, signing: SignatureInput, method: str) ->
     return signature
 
 
+def _require_signer_allowed_now(actor: User, request_id: int) -> None:
+    """The signer check of ``_sign`` on the request as it is now (the caller's copy may be stale), without a
+    lock: ``_sign`` checks again under its lock."""
+    request = ApprovalRequest.objects.select_related("policy").get(pk=request_id)
+    if request.status == ApprovalStatus.PENDING:
+        _require_signer_allowed(actor, request, _open_stage(request))
+
+
 def _require_pending(request: ApprovalRequest) -> None:
     if request.status != ApprovalStatus.PENDING:
         raise RequestClosed(
@@ -294,20 +305,47 @@ def _require_pending(request: ApprovalRequest) -> None:
 def reauthenticate(actor: User, password: str, totp_code: str = "") -> str:
     """21 CFR 11.200: both components of the signing credential are re-entered for each signature.
 
-    Returns the method (``password`` or ``password+totp``); raises ReauthenticationFailed (401)."""
+    Returns the method (``password`` or ``password+totp``); raises ReauthenticationFailed (401). A wrong
+    password, a wrong or missing code and a locked account or address (governance.services.lockout) get
+    one and the same refusal, so that someone holding a stolen session or token learns nothing from it;
+    wrong guesses count towards the lockout like wrong sign-in passwords.
+    """
+    enrolled = totp.is_enrolled(actor)
+    refusal = _reauthentication_refused(enrolled)
+    username, client = actor.get_username(), context.current().client_ip
+    if lockout.lock_for(username=username, client=client) is not None:
+        raise refusal
+    if not _credentials_correct(actor, password, totp_code, enrolled):
+        lockout.failure_record(username=username, client=client, attempt="signature")
+        raise refusal
+    lockout.success_record(username=username)
+    return "password+totp" if enrolled else "password"
+
+
+def _credentials_correct(actor: User, password: str, totp_code: str, enrolled: bool) -> bool:
     if not password or not actor.check_password(password):
-        raise ReauthenticationFailed(
-            "The password is not correct; nothing was signed.",
-            fields={"password": ["The password is not correct."]},
+        return False
+    return not enrolled or bool(totp_code and totp.verify(actor, totp_code))
+
+
+def _reauthentication_refused(enrolled: bool) -> ReauthenticationFailed:
+    # Whether the signer has an authenticator is theirs to know (GET /api/v1/auth/totp/); which of the
+    # two was wrong, or that the account is locked, is not said.
+    if enrolled:
+        return ReauthenticationFailed(
+            "The password or the authenticator code is not correct; nothing was signed. " + REPEATED_FAILURES,
+            fields={
+                "password": ["Re-enter your password."],
+                "totp": ["Enter the current code from your authenticator."],
+            },
         )
-    if totp.is_enrolled(actor):
-        if not totp_code or not totp.verify(actor, totp_code):
-            raise ReauthenticationFailed(
-                "The authenticator code is missing or not correct; nothing was signed.",
-                fields={"totp": ["Enter the current code from your authenticator."]},
-            )
-        return "password+totp"
-    return "password"
+    return ReauthenticationFailed(
+        "The password is not correct; nothing was signed. " + REPEATED_FAILURES,
+        fields={"password": ["The password is not correct."]},
+    )
+
+
+REPEATED_FAILURES = "After repeated failures, signing is paused for a few minutes."
 
 
 def _open_stage(request: ApprovalRequest) -> dict[str, Any]:

@@ -13,9 +13,11 @@ import pyotp
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from governance import context
 from governance.audit import record
 from governance.errors import ReauthenticationFailed
 from governance.models import TotpDevice, User
+from governance.services import lockout
 
 ISSUER = "Attest"
 VALID_WINDOW = 1  # accept the previous and next 30-second step too (clock drift)
@@ -39,20 +41,41 @@ def totp_begin(*, actor: User) -> tuple[str, str]:
 
 
 def totp_confirm(*, actor: User, code: str) -> None:
+    """Confirm enrolment with a code; wrong codes count towards the lockout (governance.services.lockout),
+    and while it holds every code is refused with the same message as a wrong one."""
+    wrong = ValidationError({"code": ["That code is not valid; check the time on your device."]})
+    username, client = actor.get_username(), context.current().client_ip
+    if lockout.lock_for(username=username, client=client) is not None:
+        raise wrong
     with transaction.atomic():
         device = TotpDevice.objects.select_for_update().filter(user=actor, confirmed=False).first()
         if device is None:
             raise ValidationError({"code": ["Start enrolment first."]})
-        if not _accept(device, code):
-            raise ValidationError({"code": ["That code is not valid; check the time on your device."]})
-        device.confirmed = True
-        device.save(update_fields=["confirmed", "last_step"])
-        record(action="auth.totp_enrolled", actor=actor, obj=actor)
+        accepted = _accept(device, code)
+        if accepted:
+            device.confirmed = True
+            device.save(update_fields=["confirmed", "last_step"])
+            record(action="auth.totp_enrolled", actor=actor, obj=actor)
+    if not accepted:
+        lockout.failure_record(username=username, client=client, attempt="totp_enrolment")
+        raise wrong
 
 
 def totp_remove(*, actor: User, password: str) -> None:
+    """Remove the authenticator; the password is re-entered, throttled and answered as for a signature:
+    a wrong password and a locked account or address get the same 401."""
+    wrong = ReauthenticationFailed("The password is not correct.", fields={"password": ["Not correct."]})
+    username, client = actor.get_username(), context.current().client_ip
+    if lockout.lock_for(username=username, client=client) is not None:
+        raise wrong
     if not actor.check_password(password):
-        raise ReauthenticationFailed("The password is not correct.", fields={"password": ["Not correct."]})
+        with transaction.atomic():
+            record(
+                action="auth.reauthentication_failed", actor=actor, obj=actor, after={"for": "totp_removal"}
+            )
+            lockout.failure_record(username=username, client=client, attempt="totp_removal")
+        raise wrong
+    lockout.success_record(username=username)
     with transaction.atomic():
         deleted, _ = TotpDevice.objects.filter(user=actor).delete()
         if deleted:

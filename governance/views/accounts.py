@@ -20,12 +20,21 @@ from governance import selectors
 from governance.audit import record
 from governance.services import accounts
 from governance.services import totp as totp_services
+from governance.sign_in import LockoutAuthenticationForm
 from governance.views.common import add_refusal, page
 
 
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    authentication_form = LockoutAuthenticationForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.locked is not None:  # a lock is "too many requests", with when to come back
+            response.status_code = 429
+            response["Retry-After"] = str(form.locked.retry_after)
+        return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -428,7 +428,7 @@ def test_it_asks_for_the_authenticator_code_once_enrolled(client, victor, approv
     assert '<label for="id_totp">Authenticator code</label>' in page
     response = sign(client, approval, password=password)
     assert response.status_code == 401
-    assert "authenticator code is missing or not correct" in response.content.decode()
+    assert "The password or the authenticator code is not correct" in response.content.decode()
 
 
 # --- approvals: requesting and cancelling -----------------------------------------------------------

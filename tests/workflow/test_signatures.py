@@ -320,7 +320,8 @@ def test_it_requires_the_code_of_an_enrolled_signer_and_refuses_a_replay(
     replayed = sign(api, victor, staging, "review", totp=code)
 
     assert (missing.status_code, wrong.status_code, signed.status_code) == (401, 401, 201)
-    assert list(error(missing)["fields"]) == ["totp"]
+    assert error(missing) == error(wrong)  # one answer, whichever part was wrong
+    assert list(error(missing)["fields"]) == ["password", "totp"]
     assert signed.json()["auth_method"] == "password+totp"
     assert replayed.status_code == 401
     assert error(replayed)["code"] == "reauthentication_failed"
@@ -329,20 +330,32 @@ def test_it_requires_the_code_of_an_enrolled_signer_and_refuses_a_replay(
 
 
 def test_it_spends_a_code_even_when_the_signature_is_then_refused(api, victor, rita, pending):
-    """GIVEN rita enrolled TOTP
-    WHEN she signs out of stage order with a valid code (refused), and again with the same code once the
-    validation stage is done
-    THEN 403, then 401: a code that was accepted once is never accepted again (RFC 6238 section 5.2)."""
+    """GIVEN rita enrolled TOTP and the validation stage is done
+    WHEN she signs with a valid code but the wrong meaning (refused after re-authentication), and again
+    with the same code and the right meaning
+    THEN 400, then 401: a code that was accepted once is never accepted again (RFC 6238 section 5.2)."""
     authenticator = enrol(api, rita)
+    sign(api, victor, pending["id"], "review")
     code = next_code(authenticator)
 
-    early = sign(api, rita, pending["id"], "approval", totp=code)
-    sign(api, victor, pending["id"], "review")
+    refused = sign(api, rita, pending["id"], "review", totp=code)
     replayed = sign(api, rita, pending["id"], "approval", totp=code)
 
-    assert (early.status_code, error(early)["code"]) == (403, "stage_order")
+    assert (refused.status_code, list(error(refused)["fields"])) == (400, ["meaning"])
     assert (replayed.status_code, error(replayed)["code"]) == (401, "reauthentication_failed")
     assert not Signature.objects.filter(signer=rita).exists()
+
+
+def test_it_refuses_a_signer_out_of_turn_whatever_the_password(api, rita, pending):
+    """GIVEN rita, whose stage is not open yet
+    WHEN she signs with a wrong password and with her password
+    THEN the same 403 stage_order both times: the refusal does not tell a holder of her session which
+    password was right."""
+    wrong = sign(api, rita, pending["id"], "approval", password="not-her-password")
+    right = sign(api, rita, pending["id"], "approval")
+
+    assert (wrong.status_code, error(wrong)["code"]) == (403, "stage_order")
+    assert error(wrong) == error(right)
 
 
 def test_it_lets_an_enrolled_user_remove_the_authenticator_with_the_password(api, victor, pending):
