@@ -1,5 +1,5 @@
 """JSON and text that PostgreSQL can store and our code can walk: bounded depth and string length, no NUL
-characters and no lone surrogates.
+characters, no lone surrogates and no integer beyond 64 bits.
 
 Python's ``json`` accepts all of these; the damage shows later (a RecursionError while parsing or
 canonicalising, a DataError from a ``text`` or ``jsonb`` column that cannot hold ``\\u0000`` or
@@ -23,6 +23,8 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 _DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# PostgreSQL's bigint: no integer column can hold more, and no count, id or option of ours needs more
+MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1
 
 
 class UnsafeJSON(ValueError):
@@ -76,14 +78,15 @@ def loads(text: str) -> Any:
 
 
 def require_storable(document: Any, prefix: str = "") -> None:
-    """Refuse the first key or string in ``document`` that is too long or holds NUL or a lone surrogate."""
+    """Refuse the first key or string in ``document`` that is too long or holds NUL or a lone surrogate, or
+    the first integer beyond 64 bits."""
     found = first_unstorable(document, prefix)
     if found is not None:
         raise UnsafeJSON(found[1], found[0])
 
 
 def first_unstorable(document: Any, prefix: str = "") -> tuple[str, str] | None:
-    """``(path, reason)`` of the first key or string that cannot be stored, else None. Iterative: the
+    """``(path, reason)`` of the first key, string or integer that cannot be stored, else None. Iterative: the
     document may come from anywhere, and its depth must not decide whether checking it works."""
     pending: list[tuple[str, Any]] = [(prefix, document)]
     while pending:
@@ -101,6 +104,12 @@ def first_unstorable(document: Any, prefix: str = "") -> tuple[str, str] | None:
                 pending.append((child, item))
         elif isinstance(value, list | tuple):
             pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+        elif (
+            isinstance(value, int) and not isinstance(value, bool) and not MIN_INTEGER <= value <= MAX_INTEGER
+        ):
+            return printable(
+                path
+            ) or "non_field_errors", "Integers beyond 64 bits (±9.2e18) are not accepted."
     return None
 
 

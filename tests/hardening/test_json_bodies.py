@@ -110,8 +110,10 @@ def test_the_depth_count_without_parsing_matches_the_parsed_document(document):
 
 @settings(max_examples=200, deadline=None)
 @given(document=json_values)
-def test_a_document_is_refused_exactly_when_some_text_in_it_cannot_be_stored(document):
-    storable = all(_storable(text) for text in _texts(document))
+def test_a_document_is_refused_exactly_when_some_text_or_integer_in_it_cannot_be_stored(document):
+    storable = all(_storable(text) for text in _texts(document)) and all(
+        -(2**63) <= number < 2**63 for number in _integers(document)
+    )
     try:
         assert strict_json.loads(json.dumps(document)) == document
         refused = False
@@ -138,6 +140,25 @@ def _texts(value):
     elif isinstance(value, list):
         for item in value:
             yield from _texts(item)
+
+
+def _integers(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _integers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _integers(item)
+
+
+def test_it_refuses_an_integer_beyond_64_bits_naming_the_field(api, aaron):
+    response = api.as_user(aaron).post(
+        reverse("api:audit-verification-list"), {"from_seq": 10**30}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert list(response.json()["error"]["fields"]) == ["from_seq"]
 
 
 def _storable(text: str) -> bool:
