@@ -77,6 +77,85 @@ def start(name: str, command: list[str]) -> subprocess.Popen:
     return process
 
 
+WORKER_COMMAND = [
+    sys.executable,
+    "-m",
+    "celery",
+    "-A",
+    "config",
+    "worker",
+    "-Q",
+    "default,checks,reports,sandbox",
+    "-c",
+    "2",
+    "--without-mingle",
+    "--without-gossip",
+    "-l",
+    "INFO",
+]
+
+
+class WorkerSupervisor:
+    """Restarts `make run`'s worker when it exits or stops consuming.
+
+    Stopped consuming: /healthz/workers (workers.liveness) answers 503 while the worker has been up longer
+    than ATTEST_WORKER_STALE_SECONDS plus a grace, i.e. it executed neither a task nor its own liveness probe
+    for that long (a hung pool, a stalled main process). The restart stops the whole process group.
+    """
+
+    def __init__(self, processes: dict[str, subprocess.Popen], health_url: str, command=None) -> None:
+        from config.env import env_int
+
+        self.processes = processes
+        self.health_url = health_url
+        self.command = command or WORKER_COMMAND
+        self.stale_seconds = env_int("ATTEST_WORKER_STALE_SECONDS", 90, minimum=2)
+        self.check_every = env_int("ATTEST_WORKER_HEARTBEAT_SECONDS", 15, minimum=1)
+        self.started = time.monotonic()
+        self.checked = self.started
+        self.restarts = 0
+
+    def poll(self) -> None:
+        worker = self.processes["worker"]
+        if worker.poll() is not None:
+            self.restart(f"the worker exited with status {worker.returncode}")
+            return
+        now = time.monotonic()
+        if (
+            now - self.checked < self.check_every
+            or now - self.started < self.stale_seconds + self.check_every
+        ):
+            return
+        self.checked = now
+        reason = self.stuck_reason()
+        if reason:
+            self.restart(reason)
+
+    def stuck_reason(self) -> str | None:
+        import json
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=10):  # noqa: S310 (our own 127.0.0.1 URL)
+                return None
+        except urllib.error.HTTPError as answer:
+            if answer.code != 503:
+                return None
+            queues = json.loads(answer.read() or b"{}").get("queues", {})
+        except (OSError, ValueError):
+            return None  # the web is down or starting: nothing to judge the worker by
+        stuck = {name: queue.get("reason", "") for name, queue in queues.items() if not queue.get("ok")}
+        return "; ".join(f"{name}: {reason}" for name, reason in stuck.items()) or None
+
+    def restart(self, reason: str) -> None:
+        log(f"restarting the worker: {reason}")
+        stop_all({"worker": self.processes["worker"]})
+        self.processes["worker"] = start("worker", self.command)
+        self.started = self.checked = time.monotonic()
+        self.restarts += 1
+
+
 def stop_all(processes: dict[str, subprocess.Popen]) -> None:
     for name, process in processes.items():
         if process.poll() is None:
@@ -122,21 +201,7 @@ def run() -> int:
     manage("seed_demo", "--migrate")
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     processes = {
-        "worker": start(
-            "worker",
-            [
-                *celery,
-                "worker",
-                "-Q",
-                "default,checks,reports,sandbox",
-                "-c",
-                "2",
-                "--without-mingle",
-                "--without-gossip",
-                "-l",
-                "INFO",
-            ],
-        ),
+        "worker": start("worker", WORKER_COMMAND),
         "beat": start("beat", [*celery, "beat", "-l", "INFO", "--pidfile="]),
         "web": start(
             "web",
@@ -165,8 +230,10 @@ def run() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    supervisor = WorkerSupervisor(processes, f"http://127.0.0.1:{port}/healthz/workers")
     try:
         while not stopping:
+            supervisor.poll()
             exited = [name for name, process in processes.items() if process.poll() is not None]
             if exited:
                 log(f"{', '.join(exited)} exited unexpectedly; stopping the rest")
