@@ -98,7 +98,7 @@ def _parse(event: Any) -> dict[str, Any]:
         raise ValidationError({"non_field_errors": ["A RunEvent is a JSON object."]})
     errors: dict[str, list[str]] = {}
     event_type = event.get("eventType", "OTHER")
-    if event_type not in EVENT_TYPES:
+    if not isinstance(event_type, str) or event_type not in EVENT_TYPES:
         errors["eventType"] = [f"Expected one of {', '.join(sorted(EVENT_TYPES))}."]
     event_time = parse_datetime(event["eventTime"]) if isinstance(event.get("eventTime"), str) else None
     if event_time is None or event_time.tzinfo is None:

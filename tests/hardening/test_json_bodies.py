@@ -163,3 +163,11 @@ def test_it_refuses_an_integer_beyond_64_bits_naming_the_field(api, aaron):
 
 def _storable(text: str) -> bool:
     return "\x00" not in text and not any(0xD800 <= ord(char) <= 0xDFFF for char in text)
+
+
+def test_it_answers_a_lineage_event_whose_type_is_an_object_with_400(api, maya):
+    """Found by the corpus: ``eventType`` was looked up in a set before its type was checked (TypeError)."""
+    event = {"eventType": {"nested": [[{}]]}, "eventTime": "2026-01-01T00:00:00Z", "run": {}, "job": {}}
+    response = api.as_user(maya).post(reverse("api:openlineage"), event, format="json")
+    assert response.status_code == 400, response.content
+    assert "eventType" in response.json()["error"]["fields"]
