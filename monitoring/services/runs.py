@@ -190,6 +190,12 @@ def _message(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, KeyError):
         text = f"missing key or column {text}"
+    elif isinstance(exc, MemoryError):
+        # numpy says "Unable to allocate …", plain Python says nothing: name the bound that was hit.
+        text = (
+            f"the check needed more memory than the worker's limit (ATTEST_WORKER_MEMORY_MB = "
+            f"{settings.ATTEST_WORKER_MEMORY_MB} MB): {text}"
+        )
     return text[:MAX_ERROR_CHARS]
 
 

@@ -9,6 +9,7 @@ import sys
 import psutil
 import pytest
 
+from monitoring.services import runs
 from tests.conftest import ROOT, WorkerProcess
 from tests.workers.conftest import pool_children, wait_until_executing
 from workers import limits
@@ -60,3 +61,12 @@ def test_a_checks_workers_pool_children_run_under_the_cap(worker_env):
     # the soft limit only: a sandbox child started by a task may still set its own (monitoring.sandbox)
     assert caps == [(3000 * MIB, resource.RLIM_INFINITY)]
     assert main == (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+
+
+def test_a_check_stopped_by_the_cap_names_the_limit(settings):
+    settings.ATTEST_WORKER_MEMORY_MB = 3000
+
+    message = runs._message(MemoryError("Unable to allocate 7.45 GiB for an array"))
+
+    assert "ATTEST_WORKER_MEMORY_MB = 3000 MB" in message
+    assert message.endswith("Unable to allocate 7.45 GiB for an array")
