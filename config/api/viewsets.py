@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db.models import QuerySet
-from rest_framework import viewsets
+from rest_framework import renderers, viewsets
 
+from config.api.filters import API_FILTER_BACKENDS
 from governance import access
 
 
@@ -18,7 +19,22 @@ class ScopedViewSet(viewsets.GenericViewSet):
     """Subclasses set ``selector`` (a function of ``user=`` returning a queryset)."""
 
     selector: Callable[..., QuerySet]
+    filter_backends = API_FILTER_BACKENDS
 
     def get_queryset(self) -> QuerySet:
         user = self.request.user
         return access.scope(user, type(self).selector(user=user))
+
+
+class JsonErrors:
+    """For views whose success is a file (CSV, JSON lines): refusals are still the JSON error body.
+
+    Such views list their file renderer so that ``Accept: text/csv`` negotiates; without this an error
+    would be sent with that media type although its body is the JSON error envelope.
+    """
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400 and getattr(response, "data", None) is not None:
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = request.accepted_renderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)

@@ -105,7 +105,10 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
 
     @extend_schema(parameters=[OpenApiParameter("awaiting", str, enum=["me"], required=False)])
     def list(self, request, *args, **kwargs):
-        if request.query_params.get("awaiting") == "me":
+        awaiting = request.query_params.getlist("awaiting")
+        if awaiting and awaiting != ["me"]:
+            raise serializers.ValidationError({"awaiting": ['The only value is "me".']})
+        if awaiting:
             waiting = selectors.approvals_awaiting(user=request.user)
             page = self.paginate_queryset(waiting)
             return self.get_paginated_response(ApprovalOutput(page, many=True).data)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +16,9 @@ from rest_framework import mixins, pagination, permissions, renderers, serialize
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from config.api.pagination import PageNumberPagination
+from config.api.filters import API_FILTER_BACKENDS, UtcDateTimeFilter
+from config.api.pagination import PageNumberPagination, StrictPageSize
+from config.api.viewsets import JsonErrors
 from governance import access
 from governance.audit import exports, selectors
 from governance.services import audit as audit_services
@@ -33,15 +34,10 @@ class CanAudit(permissions.BasePermission):
         return access.is_active_user(user) and access.has_role(user, *access.ACTION_ROLES["audit"])
 
 
-class AuditCursorPagination(pagination.CursorPagination):
+class AuditCursorPagination(StrictPageSize, pagination.CursorPagination):
     """Stable pages however fast events arrive: the cursor is a seq, never an offset."""
 
     ordering = "seq"
-    page_size_query_param = "page_size"
-
-    @property
-    def max_page_size(self) -> int:
-        return settings.ATTEST_API_MAX_PAGE_SIZE
 
 
 class CheckpointPagination(AuditCursorPagination):
@@ -49,6 +45,7 @@ class CheckpointPagination(AuditCursorPagination):
 
 
 class AuditViewSet(GenericViewSet):
+    filter_backends = API_FILTER_BACKENDS
     permission_classes = [permissions.IsAuthenticated, CanAudit]
     pagination_class = AuditCursorPagination
 
@@ -61,8 +58,8 @@ class EventFilter(filters.FilterSet):
     object_type = filters.CharFilter(help_text="app.model, e.g. governance.user.")
     object_id = filters.CharFilter()
     request_id = filters.CharFilter()
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     seq_from = filters.NumberFilter(field_name="seq", lookup_expr="gte")
     seq_to = filters.NumberFilter(field_name="seq", lookup_expr="lte")
 
@@ -111,7 +108,7 @@ class JSONLinesRenderer(CSVRenderer):
     format = "jsonl"
 
 
-class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AuditViewSet):
+class AuditEventViewSet(JsonErrors, mixins.ListModelMixin, mixins.RetrieveModelMixin, AuditViewSet):
     """The audit log, oldest first (``?ordering=-seq`` for newest first); detail by seq."""
 
     # The exports are routed by hand in urls.py (export.csv, export.jsonl: no trailing slash).
@@ -122,6 +119,7 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AuditV
 
     serializer_class = EventOutput
     filterset_class = EventFilter
+    error_statuses = (404,)  # the exports' ?format= naming no renderer
     ordering_fields = ["seq"]
     lookup_field = "seq"
     lookup_value_regex = r"[0-9]+"

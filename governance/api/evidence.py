@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters
 from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
@@ -13,9 +14,21 @@ from rest_framework.response import Response
 from config.api.viewsets import ScopedViewSet
 from governance import selectors
 from governance.api.common import visible_version
+from governance.models import EvidenceDocument
 from governance.services import evidence as evidence_services
 from registry import storage
 from registry.api.common import UploadViewSetMixin, received_upload
+
+
+class EvidenceFilter(django_filters.FilterSet):
+    model_version__model__name = django_filters.CharFilter()
+    model_version__version = django_filters.NumberFilter()
+    # a key, like the model name: one that names no evidence type matches nothing (not a 400)
+    evidence_type = django_filters.CharFilter(field_name="evidence_type_id")
+
+    class Meta:
+        model = EvidenceDocument
+        fields = ["model_version__model__name", "model_version__version", "evidence_type"]
 
 
 class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -43,11 +56,7 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     selector = staticmethod(selectors.evidence_list)
     serializer_class = Output
     parser_classes = [MultiPartParser]
-    filterset_fields = {
-        "model_version__model__name": ["exact"],
-        "model_version__version": ["exact"],
-        "evidence_type": ["exact"],
-    }
+    filterset_class = EvidenceFilter
 
     @staticmethod
     def upload_max_bytes() -> int:
@@ -72,7 +81,8 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
             self.Output(document).data, status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED
         )
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    # served with the type its file name suggests (text/markdown, application/pdf, …)
+    @extend_schema(responses={(200, "*/*"): bytes})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         document = self.get_object()

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.schema import POSITIVE_INTEGER, SLUG
 from config.api.viewsets import ScopedViewSet
 from governance import selectors
 from governance.api.common import visible_version
@@ -36,6 +37,8 @@ class GateView(APIView):
     (``evidence_changed_since_approval``) or only warns.
     """
 
+    error_statuses = (404,)  # a model or version the caller cannot see
+
     class Output(serializers.Serializer):
         model = serializers.CharField()
         version = serializers.IntegerField()
@@ -52,9 +55,9 @@ class GateView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("model", str, required=True),
-            OpenApiParameter("version", int, required=True),
-            OpenApiParameter("environment", str, required=True),
+            OpenApiParameter("model", SLUG, required=True),
+            OpenApiParameter("version", POSITIVE_INTEGER, required=True),
+            OpenApiParameter("environment", {**SLUG, "maxLength": 20}, required=True),
         ],
         responses={200: Output},
     )

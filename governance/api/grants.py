@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from config.api.filters import API_FILTER_BACKENDS
 from governance.api.common import HasRole
 from governance.models import Grant, GrantLevel, Team, User
 from governance.roles import Role
@@ -71,6 +72,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericView
     permission_classes = [HasRole.of(Role.ADMIN)]
     serializer_class = Output
     filterset_class = GrantFilter
+    filter_backends = API_FILTER_BACKENDS
     ordering_fields = ["granted_at", "id"]
     search_fields: list[str] = []
 

@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api.schema import POSITIVE_INTEGER, SLUG
 from config.api.viewsets import ScopedViewSet
 from governance import selectors
 from governance.api.common import visible_version
@@ -39,23 +40,26 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         model_wide_findings = serializers.JSONField(
             help_text="Finding sources (check, monitoring, review) that block every version of the model."
         )
-        created_by = serializers.CharField(source="created_by.username", default=None)
+        created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
         created_at = serializers.DateTimeField()
 
     class Input(serializers.Serializer):
         tier = serializers.IntegerField(min_value=1, max_value=3)
         name = serializers.CharField(max_length=200)
-        required_checks = serializers.JSONField(default=list)
-        required_evidence = serializers.JSONField(default=list)
-        stages = serializers.JSONField()
-        gated_environments = serializers.JSONField()
-        segregation = serializers.JSONField(default=list(policy_services.SEGREGATION_PARTIES))
+        # item types checked here; what each item means is the service's to check
+        required_checks = serializers.ListField(child=serializers.DictField(), default=list)
+        required_evidence = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
+        stages = serializers.ListField(child=serializers.DictField())
+        gated_environments = serializers.ListField(child=serializers.CharField(max_length=20))
+        segregation = serializers.ListField(
+            child=serializers.CharField(max_length=64), default=list(policy_services.SEGREGATION_PARTIES)
+        )
         review_frequency_months = serializers.IntegerField(default=12)
         approval_valid_months = serializers.IntegerField(default=12)
         blocking_finding_severity = serializers.CharField(default="high")
         review_trigger_severity = serializers.CharField(default="high")
         evidence_change = serializers.ChoiceField(choices=EvidenceChange.choices, default=EvidenceChange.WARN)
-        model_wide_findings = serializers.JSONField(default=list)
+        model_wide_findings = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
 
     selector = staticmethod(selectors.policy_list)
     serializer_class = Output
@@ -92,14 +96,15 @@ class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         controls = serializers.JSONField()
 
     selector = staticmethod(selectors.control_list)
+    error_statuses = (404,)  # coverage of a model or version the caller cannot see
     serializer_class = Output
     filterset_fields = ["framework__key"]
     search_fields = ["key", "title"]
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("model", str, required=True),
-            OpenApiParameter("version", int, required=True),
+            OpenApiParameter("model", SLUG, required=True),
+            OpenApiParameter("version", POSITIVE_INTEGER, required=True),
         ],
         responses={200: CoverageOutput},
     )

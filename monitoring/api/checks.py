@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
+from config.api.schema import JSONObjectField
 from config.api.viewsets import ScopedViewSet
 from governance import access
 from monitoring import selectors
@@ -24,7 +25,7 @@ class CheckRunFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=CheckKind.choices)
     status = filters.ChoiceFilter(choices=RunStatus.choices)
     outcome = filters.ChoiceFilter(choices=Outcome.choices)
-    plan = filters.NumberFilter(field_name="plan_id", help_text="Monitoring plan id.")
+    plan = filters.NumberFilter(field_name="plan", help_text="Monitoring plan id.")
 
     class Meta:
         model = CheckRun
@@ -46,7 +47,7 @@ class CheckRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         current_dataset = serializers.CharField(
             required=False, allow_blank=True, help_text="'dataset:version'."
         )
-        config = serializers.JSONField(required=False, default=dict)
+        config = JSONObjectField(required=False, default=dict)
 
         def validate(self, attrs):
             check_config(attrs["kind"], attrs.get("config"))

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from config.api.schema import JSONObjectField
 from config.api.viewsets import ScopedViewSet
 from governance import access
 from monitoring import selectors
@@ -26,7 +27,7 @@ from monitoring.services import plans as plan_services
 
 class CheckEntry(serializers.Serializer):
     kind = serializers.ChoiceField(choices=CheckKind.choices)
-    config = serializers.JSONField(required=False, default=dict)
+    config = JSONObjectField(required=False, default=dict)
 
 
 def check_entries(entries: list[dict]) -> None:

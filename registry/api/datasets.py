@@ -177,7 +177,8 @@ class DatasetVersionViewSet(
         body = DatasetVersionDetailOutput(self.get_queryset().get(pk=version.pk)).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    # a CSV file is served as text/csv, a Parquet file as application/octet-stream
+    @extend_schema(responses={(200, "text/csv"): bytes, (200, "application/octet-stream"): bytes})
     @action(detail=True, methods=["get"])
     def download(self, request, dataset_name=None, version=None):
         found = self.get_object()

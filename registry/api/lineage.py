@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from config.api.schema import JSONObjectField
 from governance import access
 from registry import selectors
 from registry.services import inventory, lineage
@@ -23,6 +24,45 @@ class LineageEventOutput(serializers.Serializer):
     received_at = serializers.DateTimeField()
 
 
+_NAMED = {"type": "string", "pattern": r"\S"}  # present and not only white space
+_FACETS = {"description": "OpenLineage facets, kept as sent (not read by the intake)."}
+_DATASET = {
+    "type": "object",
+    "required": ["namespace", "name"],
+    "properties": {"namespace": _NAMED, "name": _NAMED, "facets": _FACETS},
+}
+# What lineage.lineage_event_receive checks (the rest of the OpenLineage RunEvent is kept as sent).
+RUN_EVENT_SCHEMA = {
+    "type": "object",
+    "description": "An OpenLineage RunEvent (https://openlineage.io/spec/); other members are kept as sent.",
+    "required": ["eventTime", "run", "job"],
+    "properties": {
+        "eventType": {"type": "string", "enum": sorted(lineage.EVENT_TYPES), "default": "OTHER"},
+        "eventTime": {
+            "type": "string",
+            "format": "date-time",
+            "pattern": "^[1-9]",
+            "description": "With a time zone, from the year 1000 on.",
+        },
+        "run": {
+            "type": "object",
+            "required": ["runId"],
+            "properties": {"runId": _NAMED, "facets": _FACETS},
+        },
+        "job": {
+            "type": "object",
+            "required": ["namespace", "name"],
+            "properties": {"namespace": _NAMED, "name": _NAMED, "facets": _FACETS},
+        },
+        # null is read as none
+        "inputs": {"type": "array", "nullable": True, "maxItems": lineage.MAX_DATASETS, "items": _DATASET},
+        "outputs": {"type": "array", "nullable": True, "maxItems": lineage.MAX_DATASETS, "items": _DATASET},
+        "producer": {"type": "string"},
+        "schemaURL": {"type": "string"},
+    },
+}
+
+
 class OpenLineageView(APIView):
     """Accepts RunEvents as ``openlineage-python``'s HTTP transport sends them (Bearer token, JSON).
 
@@ -30,7 +70,10 @@ class OpenLineageView(APIView):
     versions by namespace and name; the raw event is kept. 201 for a new event, 200 for a repeat.
     """
 
-    @extend_schema(request=dict, responses={201: LineageEventOutput, 200: LineageEventOutput})
+    @extend_schema(
+        request={"application/json": RUN_EVENT_SCHEMA},
+        responses={201: LineageEventOutput, 200: LineageEventOutput},
+    )
     def post(self, request):
         event, created = lineage.lineage_event_receive(actor=request.user, event=request.data)
         body = LineageEventOutput(event).data
@@ -51,9 +94,9 @@ class TieringRuleViewSet(mixins.ListModelMixin, GenericViewSet):
     """Versions of the risk-tiering rule, newest first; an administrator records a new one with POST."""
 
     class Input(serializers.Serializer):
-        weights = serializers.JSONField()
-        thresholds = serializers.JSONField()
-        floors = serializers.JSONField(required=False, default=dict)
+        weights = JSONObjectField()
+        thresholds = JSONObjectField()
+        floors = JSONObjectField(required=False, default=dict)
         note = serializers.CharField(required=False, allow_blank=True, default="")
 
     serializer_class = TieringRuleOutput

@@ -182,7 +182,13 @@ class ModelVersionViewSet(
         return response
 
     @extend_schema(
-        parameters=[OpenApiParameter("depth", int, description=f"1 to {graph.MAX_DEPTH}, default 2")]
+        parameters=[
+            OpenApiParameter(
+                "depth",
+                {"type": "integer", "minimum": 1, "maximum": graph.MAX_DEPTH},
+                description=f"1 to {graph.MAX_DEPTH}, default 2",
+            )
+        ]
     )
     @action(detail=True, methods=["get"])
     def lineage(self, request, model_name=None, version=None):

@@ -101,14 +101,19 @@ def _parse(event: Any) -> dict[str, Any]:
     if not isinstance(event_type, str) or event_type not in EVENT_TYPES:
         errors["eventType"] = [f"Expected one of {', '.join(sorted(EVENT_TYPES))}."]
     event_time = parse_datetime(event["eventTime"]) if isinstance(event.get("eventTime"), str) else None
-    if event_time is None or event_time.tzinfo is None:
-        errors["eventTime"] = ["Expected an ISO 8601 time with a time zone."]
+    # before the year 1000 the API's time format (strftime %Y) would answer a three-digit year
+    if event_time is None or event_time.tzinfo is None or event_time.year < 1000:
+        errors["eventTime"] = ["Expected an ISO 8601 time with a time zone, from the year 1000 on."]
     run, job = event.get("run"), event.get("job")
     if not isinstance(run, dict) or not isinstance(run.get("runId"), str) or not run["runId"].strip():
         errors["run.runId"] = ["Required."]
     if not isinstance(job, dict) or not _text(job.get("namespace")) or not _text(job.get("name")):
         errors["job"] = ["A job needs a namespace and a name."]
-    datasets = {side: event.get(side) or [] for side in ("inputs", "outputs")}
+    for name in ("producer", "schemaURL"):  # kept as text: an object or a number here is a mistake
+        if name in event and not isinstance(event[name], str):
+            errors[name] = ["Expected a string (a URI)."]
+    # absent or null is none; {} or "" is not a list (it used to read as none)
+    datasets = {side: [] if event.get(side) is None else event[side] for side in ("inputs", "outputs")}
     for side, items in datasets.items():
         if not isinstance(items, list) or len(items) > MAX_DATASETS:
             errors[side] = [f"Expected a list of at most {MAX_DATASETS} datasets."]

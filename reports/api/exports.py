@@ -8,7 +8,7 @@ they may see; each page served is audited.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -18,6 +18,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import renderers, serializers
 from rest_framework.views import APIView
 
+from config.api.filters import datetime_problem
+from config.api.viewsets import JsonErrors
 from reports.services import exports
 
 DEFAULT_PAGE_SIZE = 100
@@ -35,10 +37,11 @@ class CSVRenderer(renderers.BaseRenderer):
         return renderers.JSONRenderer().render(data)
 
 
-class CheckResultsExportView(APIView):
+class CheckResultsExportView(JsonErrors, APIView):
     """One page of check results as CSV: one row per result (and control), formula cells escaped."""
 
     renderer_classes = [renderers.JSONRenderer, CSVRenderer]
+    error_statuses = (404,)  # a cursor that is not one this feed issued
 
     class Query(serializers.Serializer):
         updated_since = serializers.CharField(required=False, max_length=64)
@@ -55,7 +58,10 @@ class CheckResultsExportView(APIView):
                 raise serializers.ValidationError("An ISO 8601 date and time, e.g. 2025-03-01T00:00:00Z.")
             if moment.tzinfo is None:
                 raise serializers.ValidationError("Give a time zone (UTC: a trailing Z).")
-            return moment
+            problem = datetime_problem(value)
+            if problem:
+                raise serializers.ValidationError(problem)
+            return moment.astimezone(UTC)  # PostgreSQL refuses offsets beyond ±15:59 that RFC 3339 allows
 
         def validate_page_size(self, value: int) -> int:
             return min(value, settings.ATTEST_API_MAX_PAGE_SIZE)
@@ -68,7 +74,10 @@ class CheckResultsExportView(APIView):
             ),
             OpenApiParameter("cursor", str, description="The X-Next-Cursor of the previous page."),
             OpenApiParameter(
-                "page_size", int, description=f"Check runs per page (default {DEFAULT_PAGE_SIZE})."
+                "page_size",
+                {"type": "integer", "minimum": 1},
+                description=f"Check runs per page (default {DEFAULT_PAGE_SIZE}; larger than "
+                "ATTEST_API_MAX_PAGE_SIZE is served as that).",
             ),
         ],
         responses={
@@ -80,6 +89,8 @@ class CheckResultsExportView(APIView):
         },
     )
     def get(self, request):
+        if request.query_params.get("updated_since", None) == "":  # a form-style blank would be skipped
+            raise serializers.ValidationError({"updated_since": ["An ISO 8601 date and time, not blank."]})
         query = self.Query(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = exports.check_results_page(
