@@ -190,6 +190,14 @@ STORAGES = {
 # Request bodies held in memory (JSON, form fields); uploads stream to disk past this size.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ATTEST_MAX_JSON_BYTES", 2 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# JSON bodies and JSON typed into forms: deeper nesting or longer strings are a 400 (config.strict_json)
+ATTEST_MAX_JSON_DEPTH = env_int("ATTEST_MAX_JSON_DEPTH", 32, minimum=2)
+ATTEST_MAX_JSON_STRING_CHARS = env_int("ATTEST_MAX_JSON_STRING_CHARS", 256 * 1024, minimum=1024)
+# Zip archives (skops artifacts) are inspected before anything in them is read: more members, more bytes
+# once inflated, or a higher inflation ratio than these is a 400 (registry.archives)
+ATTEST_ARCHIVE_MAX_MEMBERS = env_int("ATTEST_ARCHIVE_MAX_MEMBERS", 10_000, minimum=1)
+ATTEST_ARCHIVE_MAX_BYTES = env_int("ATTEST_ARCHIVE_MAX_BYTES", 2 * 1024**3, minimum=1024)
+ATTEST_ARCHIVE_MAX_RATIO = env_int("ATTEST_ARCHIVE_MAX_RATIO", 200, minimum=1)
 FILE_UPLOAD_TEMP_DIR = None
 ATTEST_MAX_ARTIFACT_BYTES = env_int("ATTEST_MAX_ARTIFACT_BYTES", 5 * 1024**3, minimum=1)
 ATTEST_MAX_DATASET_BYTES = env_int("ATTEST_MAX_DATASET_BYTES", 2 * 1024**3, minimum=1)
@@ -249,8 +257,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
         "config.api.parsers.StrictJSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
+        "config.api.parsers.StrictMultiPartParser",
+        "config.api.parsers.StrictFormParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
