@@ -253,11 +253,19 @@ def test(pytest_args: list[str]) -> int:
     ensure_broker("broker-test")  # apart from `make run`'s queue, so a running demo never eats test tasks
     try:
         return subprocess.run(
-            [sys.executable, "-m", "pytest", *pytest_args], cwd=BASE_DIR, check=False
+            [sys.executable, "-m", "pytest", *_parallel(pytest_args), *pytest_args], cwd=BASE_DIR, check=False
         ).returncode
     finally:
         if server is not None:
             server.cleanup()
+
+
+def _parallel(pytest_args: list[str]) -> list[str]:
+    """One test process per core (pytest-xdist), a file's tests in the same process so module fixtures
+    (a seeded demo, a rendered report) are built once; an explicit ``-n`` in the arguments wins."""
+    if any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        return []
+    return ["-n", "auto", "--dist", "loadfile"]
 
 
 def main(argv: list[str]) -> int:

@@ -22,6 +22,41 @@ from tests.factories import PASSWORD, TeamFactory, UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    """Parallel test processes (pytest-xdist) each get their own broker, as they each get their own
+    database: a worker started by one process must never take another process's tasks."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        _use_broker_of_test_process(int(worker.removeprefix("gw")))
+
+
+def _use_broker_of_test_process(index: int) -> None:
+    from django.conf import settings
+
+    from config.celery_app import app
+
+    url = settings.CELERY_BROKER_URL
+    options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    if url.startswith(("redis://", "rediss://")):
+        base, _, db = url.rpartition("/")
+        url = f"{base}/{int(db or 0) + index}"
+    elif url.startswith("filesystem"):
+        folder = Path(settings.ATTEST_BROKER_DIR) / f"gw{index}"
+        for name in ("queue", "processed", "control"):
+            (folder / name).mkdir(parents=True, exist_ok=True)
+        options.update(
+            data_folder_in=str(folder / "queue"),
+            data_folder_out=str(folder / "queue"),
+            processed_folder=str(folder / "processed"),
+            control_folder=str(folder / "control"),
+        )
+        os.environ["ATTEST_BROKER_DIR"] = str(folder)
+    os.environ["CELERY_BROKER_URL"] = url
+    settings.CELERY_BROKER_URL = url
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = options
+    app.conf.update(broker_url=url, broker_transport_options=options)
+
+
 @pytest.fixture
 def credit_risk(db):
     return TeamFactory(name="credit-risk", title="Credit Risk Modelling")
