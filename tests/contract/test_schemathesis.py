@@ -290,6 +290,7 @@ def _config(base_url: str, phases: tuple[str, ...]) -> schemathesis.Config:
         {
             "seed": SEED,
             "base-url": base_url,
+            "cache": {"enabled": False},  # its default is a .schemathesis/ folder in the checkout
             "workers": 1,  # one request at a time: a token revoked by one case cannot race another
             "checks": {"enabled": True},
             "phases": {name: {"enabled": name in phases} for name in ALL_PHASES},
