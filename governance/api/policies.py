@@ -50,7 +50,9 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         required_checks = serializers.ListField(child=serializers.DictField(), default=list)
         required_evidence = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
         stages = serializers.ListField(child=serializers.DictField())
-        gated_environments = serializers.ListField(child=serializers.CharField(max_length=20))
+        gated_environments = serializers.DictField(
+            help_text='Environment → stage keys, e.g. {"production": ["validation", "risk"]}.'
+        )
         segregation = serializers.ListField(
             child=serializers.CharField(max_length=64), default=list(policy_services.SEGREGATION_PARTIES)
         )

@@ -98,7 +98,7 @@ def test_awaiting_takes_only_me(api, rita):
     [("required_evidence", [{}]), ("model_wide_findings", [["check"]]), ("segregation", [1.5])],
 )
 def test_a_policy_list_item_of_the_wrong_type_is_a_400_not_a_500(api, admin_user, field, value):
-    body = {"tier": 3, "name": "typed", "stages": [], "gated_environments": [], field: value}
+    body = {"tier": 3, "name": "typed", "stages": [], "gated_environments": {}, field: value}
     response = api.as_user(admin_user).post("/api/v1/policies/", body, format="json")
     assert response.status_code == 400
     assert any(name.startswith(field) for name in _error_fields(response))
