@@ -210,7 +210,7 @@ class AuditVerificationViewSet(
     """Verification jobs: POST queues one (202); GET shows its progress and, when done, the report."""
 
     class Input(serializers.Serializer):
-        from_seq = serializers.IntegerField(required=False, min_value=1, allow_null=True)
+        from_seq = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, allow_null=True)
 
     serializer_class = VerificationOutput
     pagination_class = PageNumberPagination

@@ -31,3 +31,15 @@ def test_it_refuses_a_nul_escaped_in_json_sent_as_a_multipart_text_field(api, ma
     assert response.status_code == 400, response.content
     assert list(response.json()["error"]["fields"]) == ["tags.stage"]
     assert not model.versions.exists()
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "application/json"])
+def test_a_number_beyond_64_bits_is_a_4xx_in_any_body_type(api, aaron, content_type):
+    from governance.models import AuditVerification
+
+    body = "from_seq=" + "9" * 30 if content_type.endswith("urlencoded") else '{"from_seq": ' + "9" * 30 + "}"
+    url = reverse("api:audit-verification-list")
+    response = api.as_user(aaron).post(url, data=body, content_type=content_type)
+    assert 400 <= response.status_code < 500, response.content
+    assert response.json()["error"]["code"]
+    assert not AuditVerification.objects.exists()
