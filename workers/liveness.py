@@ -127,7 +127,8 @@ def _stuck_reason(name: str, states: dict[str, str], last: datetime | None, stal
             f"Worker {', '.join(alive)} listens to queue {name!r} but has executed nothing {since} "
             f"(no task and no liveness probe in {stale} s): its pool is stuck; restart it."
         )
-    return f"No live worker consumes queue {name!r}; a worker last executed from it {since}."
+    last_task = f"the last task from it ran at {last.isoformat()}" if last else "no task from it has ever run"
+    return f"No live worker consumes queue {name!r}; {last_task}."
 
 
 def waiting_messages(queues: list[str]) -> dict[str, int]:
