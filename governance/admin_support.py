@@ -15,7 +15,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from guardian.admin import GuardedModelAdmin
 
@@ -212,3 +216,57 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra = {"read_only_reason": self.read_only_reason, **(extra_context or {})}
         return super().changeform_view(request, object_id, form_url, extra)
+
+
+class SendsTestEvents:
+    """Admin of a record that can be sent a test event (webhook endpoints, GRC connectors): a "Send a test
+    event" button on the record's page, a page saying what will be sent, and the answer of the one send.
+
+    Subclasses say what is sent (``test_event_description``: target, what, label) and send it
+    (``send_test_event``: the answer shown — delivered, status_code, error, message_id, event_type and,
+    where there is one, log_url); the send goes through the app's service, which audits it.
+    """
+
+    test_event_template = "admin/attest/test_event.html"
+
+    def _test_url_name(self) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_test"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.test_view)
+        return [path("<path:object_id>/test/", view, name=self._test_url_name()), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        url = reverse(f"admin:{self._test_url_name()}", args=[object_id])
+        tools = [{"url": url, "label": "Send a test event", "post": True}]
+        return super().change_view(
+            request, object_id, form_url, {"record_tools": tools, **(extra_context or {})}
+        )
+
+    def test_view(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        result = self.send_test_event(request, obj) if request.method == "POST" else None
+        target, what, label = self.test_event_description(obj)
+        prefix = f"admin:{self.opts.app_label}_{self.opts.model_name}"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Send a test event to {label}",
+            "opts": self.opts,
+            "target": target,
+            "what": what,
+            "result": result,
+            "record_url": reverse(f"{prefix}_change", args=[obj.pk]),
+            "record_label": label,
+            "changelist_url": reverse(f"{prefix}_changelist"),
+        }
+        return TemplateResponse(request, self.test_event_template, context)
+
+    def test_event_description(self, obj) -> tuple[str, str, str]:
+        raise NotImplementedError
+
+    def send_test_event(self, request, obj) -> dict:
+        raise NotImplementedError

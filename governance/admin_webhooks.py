@@ -12,19 +12,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 
-from governance.admin_support import AuditedAdmin, ReadOnlyAdmin
-from governance.models import WebhookDelivery, WebhookEndpoint
+from governance.admin_support import AuditedAdmin, ReadOnlyAdmin, SendsTestEvents
+from governance.models import WebhookEndpoint
 from governance.models.notifications import WEBHOOK_EVENTS
 from governance.services import notifications
 
 SHOWN_ONCE_TEMPLATE = "admin/attest/secret_once.html"
-TEST_TEMPLATE = "admin/attest/test_event.html"
 
 
 class WebhookForm(forms.ModelForm):
@@ -49,7 +46,7 @@ class WebhookForm(forms.ModelForm):
         return url
 
 
-class WebhookEndpointAdmin(AuditedAdmin):
+class WebhookEndpointAdmin(SendsTestEvents, AuditedAdmin):
     """Created, changed and deleted through the notification services; the signing secret is shown
     once, on the page that follows creation, and never again."""
 
@@ -71,20 +68,6 @@ class WebhookEndpointAdmin(AuditedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ("team", "created_by", "created_at") if obj is not None else ()
-
-    def get_urls(self):
-        test = self.admin_site.admin_view(self.test_view)
-        return [
-            path("<path:object_id>/test/", test, name="governance_webhookendpoint_test"),
-            *super().get_urls(),
-        ]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        url = reverse("admin:governance_webhookendpoint_test", args=[object_id])
-        tools = [{"url": url, "label": "Send a test event", "post": True}]
-        return super().change_view(
-            request, object_id, form_url, {"record_tools": tools, **(extra_context or {})}
-        )
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -131,38 +114,22 @@ class WebhookEndpointAdmin(AuditedAdmin):
 
     # --- test events --------------------------------------------------------------------------------
 
-    def test_view(self, request: HttpRequest, object_id) -> HttpResponse:
-        endpoint = self.get_object(request, unquote(object_id))
-        if endpoint is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_change_permission(request, endpoint):
-            raise PermissionDenied
-        if request.method != "POST":
-            return TemplateResponse(request, TEST_TEMPLATE, self._test_context(request, endpoint, None))
-        delivery = notifications.webhook_send_test(actor=request.user, endpoint=endpoint)
-        return TemplateResponse(request, TEST_TEMPLATE, self._test_context(request, endpoint, delivery))
+    def test_event_description(self, obj: WebhookEndpoint) -> tuple[str, str, str]:
+        return (
+            obj.url,
+            "a signed webhook.test event (Standard Webhooks headers, the endpoint's secret)",
+            obj.url,
+        )
 
-    def _test_context(self, request, endpoint: WebhookEndpoint, delivery: WebhookDelivery | None) -> dict:
-        result = None
-        if delivery is not None:
-            result = {
-                "delivered": delivery.status == "delivered",
-                "status_code": delivery.last_status_code,
-                "error": delivery.last_error,
-                "message_id": delivery.message_id,
-                "event_type": delivery.event_type,
-                "log_url": reverse("admin:governance_webhookdelivery_change", args=[delivery.pk]),
-            }
+    def send_test_event(self, request, obj: WebhookEndpoint) -> dict:
+        delivery = notifications.webhook_send_test(actor=request.user, endpoint=obj)
         return {
-            **self.admin_site.each_context(request),
-            "title": f"Send a test event to {endpoint.url}",
-            "opts": self.opts,
-            "target": endpoint.url,
-            "what": "a signed webhook.test event (Standard Webhooks headers, the endpoint's secret)",
-            "result": result,
-            "record_url": reverse("admin:governance_webhookendpoint_change", args=[endpoint.pk]),
-            "record_label": endpoint.url,
-            "changelist_url": reverse("admin:governance_webhookendpoint_changelist"),
+            "delivered": delivery.status == "delivered",
+            "status_code": delivery.last_status_code,
+            "error": delivery.last_error,
+            "message_id": delivery.message_id,
+            "event_type": delivery.event_type,
+            "log_url": reverse("admin:governance_webhookdelivery_change", args=[delivery.pk]),
         }
 
     @admin.action(description="Send a test event to the selected endpoints")

@@ -15,19 +15,17 @@ import logging
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 
-from governance.admin_support import ReadOnlyAdmin, display_names
+from governance.admin_support import ReadOnlyAdmin, SendsTestEvents, display_names
 from reports.models import CONNECTOR_EVENTS, ConnectorKind, EvidenceBundle, GrcConnector, GrcDelivery, Report
 from reports.services import connectors
 
 logger = logging.getLogger(__name__)
 SHOWN_ONCE_TEMPLATE = "admin/attest/secret_once.html"
-TEST_TEMPLATE = "admin/attest/test_event.html"
 
 display_names(GrcConnector, "GRC connector", "GRC connectors")
 display_names(GrcDelivery, "GRC delivery", "GRC deliveries")
@@ -101,7 +99,7 @@ class ConnectorForm(forms.ModelForm):
 
 
 @admin.register(GrcConnector)
-class GrcConnectorAdmin(admin.ModelAdmin):
+class GrcConnectorAdmin(SendsTestEvents, admin.ModelAdmin):
     """GRC connectors, created and changed through the connector services (each change audited); never
     deleted, only deactivated, so the delivery log keeps them."""
 
@@ -132,17 +130,6 @@ class GrcConnectorAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def get_urls(self):
-        test = self.admin_site.admin_view(self.test_view)
-        return [path("<path:object_id>/test/", test, name="reports_grcconnector_test"), *super().get_urls()]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        url = reverse("admin:reports_grcconnector_test", args=[object_id])
-        tools = [{"url": url, "label": "Send a test event", "post": True}]
-        return super().change_view(
-            request, object_id, form_url, {"record_tools": tools, **(extra_context or {})}
-        )
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -201,44 +188,25 @@ class GrcConnectorAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, SHOWN_ONCE_TEMPLATE, context)
 
-    def test_view(self, request: HttpRequest, object_id) -> HttpResponse:
-        connector = self.get_object(request, unquote(object_id))
-        if connector is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_change_permission(request, connector):
-            raise PermissionDenied
-        result = (
-            connectors.connector_send_test(actor=request.user, connector=connector)
-            if request.method == "POST"
-            else None
-        )
+    def test_event_description(self, obj: GrcConnector) -> tuple[str, str, str]:
         what = (
             "a signed connector.test event (Standard Webhooks headers, the connector's secret)"
-            if connector.kind == ConnectorKind.WEBHOOK
+            if obj.kind == ConnectorKind.WEBHOOK
             else f"a small text file ({connectors.TEST_FILE}) as an attachment, with the connector's user and password"
         )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Send a test event to {connector.name}",
-            "opts": self.opts,
-            "target": connector.url,
-            "what": what,
-            "result": None
-            if result is None
-            else {
-                "delivered": result.delivered,
-                "status_code": result.status_code,
-                "error": result.error,
-                "message_id": result.message_id,
-                "event_type": connectors.TEST_EVENT
-                if connector.kind == ConnectorKind.WEBHOOK
-                else connectors.TEST_FILE,
-            },
-            "record_url": reverse("admin:reports_grcconnector_change", args=[connector.pk]),
-            "record_label": connector.name,
-            "changelist_url": reverse("admin:reports_grcconnector_changelist"),
+        return obj.url, what, obj.name
+
+    def send_test_event(self, request, obj: GrcConnector) -> dict:
+        result = connectors.connector_send_test(actor=request.user, connector=obj)
+        return {
+            "delivered": result.delivered,
+            "status_code": result.status_code,
+            "error": result.error,
+            "message_id": result.message_id,
+            "event_type": connectors.TEST_EVENT
+            if obj.kind == ConnectorKind.WEBHOOK
+            else connectors.TEST_FILE,
         }
-        return TemplateResponse(request, TEST_TEMPLATE, context)
 
     @admin.action(description="Send a test event to the selected connectors")
     def send_test_events(self, request, queryset):
