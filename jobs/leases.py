@@ -57,7 +57,10 @@ def claim(kind: JobKind, job_id: int) -> tuple[Any, str] | None:
     """
     model = kind.model
     with transaction.atomic():
-        job = model.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+        # FOR NO KEY UPDATE, as every lock on a job row here: a job never changes its key, and a plain FOR
+        # UPDATE would block rows that reference it (a check naming a dataset version being profiled), whose
+        # deferred foreign-key check then waits at commit while holding the audit lock: a deadlock.
+        job = model.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=job_id).first()
         if job is None:
             if model.objects.filter(pk=job_id).exists():
                 raise Busy(countdown=5)
@@ -119,7 +122,7 @@ def holding(kind: JobKind, job_id: int, token: str) -> Iterator[Any | None]:
     Finishing writes happen in here, so a worker whose claim was taken over finishes nothing.
     """
     with transaction.atomic():
-        job = mine(kind, job_id, token).select_for_update().first()
+        job = mine(kind, job_id, token).select_for_update(no_key=True).first()
         if job is None:
             logger.warning(
                 "%s job %s was finished or taken over; this worker's result is discarded", kind.name, job_id
@@ -190,7 +193,7 @@ def retry_locked(kind: JobKind, job, error_type: str, message: str, *, now=None)
 def fail(kind: JobKind, job_id: int, token: str | None, error_type: str, message: str) -> bool:
     """Fail the job if this worker still holds it (``token`` None: whoever holds it); True if failed."""
     with transaction.atomic():
-        job = kind.model.objects.select_for_update().filter(pk=job_id).first()
+        job = kind.model.objects.select_for_update(no_key=True).filter(pk=job_id).first()
         if job is None or kind.status_of(job) in kind.finished_values():
             return False
         if token is not None and job.claim_token != token:

@@ -72,7 +72,7 @@ def _stranded(kind: JobKind, now: datetime):
 
 def _reap_expired(kind: JobKind, job_id: int, now: datetime) -> str | None:
     with transaction.atomic():
-        job = _expired(kind, now).select_for_update(skip_locked=True).filter(pk=job_id).first()
+        job = _expired(kind, now).select_for_update(skip_locked=True, no_key=True).filter(pk=job_id).first()
         if job is None:  # finished or renewed meanwhile, or another reaper holds it
             return None
         if job.attempts >= kind.max_attempts():
@@ -96,7 +96,7 @@ def _reap_expired(kind: JobKind, job_id: int, now: datetime) -> str | None:
 
 def _resend(kind: JobKind, job_id: int, now: datetime) -> int:
     with transaction.atomic():
-        job = _stranded(kind, now).select_for_update(skip_locked=True).filter(pk=job_id).first()
+        job = _stranded(kind, now).select_for_update(skip_locked=True, no_key=True).filter(pk=job_id).first()
         if job is None:
             return 0
         waiting_since = job.next_attempt_at or job.created_at
