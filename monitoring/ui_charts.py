@@ -82,7 +82,7 @@ def _drift(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
     bars = [bar for bar in data.get("psi_bars", []) if bar.get("psi") is not None]
     if not bars:
         return []
-    warn, alert = _threshold(run, "psi_warn", 0.1), _threshold(run, "psi_fail", 0.25)
+    warn, alert = _threshold(run, "psi_warn", charts.PSI_WARN), _threshold(run, "psi_fail", charts.PSI_ALERT)
     found = [
         _chart(
             "PSI per feature",

@@ -66,6 +66,8 @@ class DriftConfig:
 
     psi_bins: int = 10
     psi_floor: float = 1e-4
+    # The PSI bands, declared here only: the metric catalogue's psi_warn/psi_fail defaults, the run page's
+    # and the PDFs' threshold lines and the band names in a drift result all read these two fields.
     psi_moderate: float = 0.1
     psi_significant: float = 0.25
     std_floor: float = 0.001

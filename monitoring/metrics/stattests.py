@@ -62,8 +62,11 @@ def psi(
     return {"value": value, "share_floor": floor}
 
 
-def psi_band(value: float, *, moderate: float = 0.1, significant: float = 0.25) -> str:
-    """The conventional PSI reading: ``stable`` (< 0.1), ``moderate`` (0.1-0.25), ``significant`` (>= 0.25)."""
+def psi_band(value: float, *, moderate: float, significant: float) -> str:
+    """The PSI reading: ``stable`` below ``moderate``, ``significant`` from ``significant``, ``moderate`` between.
+
+    The bands are not defaulted here: they are declared once, in ``DriftConfig`` (``drift_config``).
+    """
     if value >= significant:
         return "significant"
     if value >= moderate:

@@ -3,9 +3,9 @@
 Sections: cover (document id, model, version, risk tier, evidence digest, audit chain head), contents,
 executive summary with the overall outcome, scope, conceptual soundness, data (dataset profiles),
 outcomes analysis (metrics, confusion matrix, ROC, calibration), fairness (per-group bars against the
-threshold), explainability (SHAP bar and beeswarm), stability (PSI per feature with lines at 0.1 and
-0.25, distributions of the most drifted features), findings, approvals (printed name, UTC time and
-meaning of every signature), evidence index with SHA-256, control coverage.
+threshold), explainability (SHAP bar and beeswarm), stability (PSI per feature with lines at the run's
+psi_warn and psi_fail, distributions of the most drifted features), findings, approvals (printed name,
+UTC time and meaning of every signature), evidence index with SHA-256, control coverage.
 
 A service fills :class:`ValidationReportInput` from the database (model version, check runs, findings,
 approval request and signatures, evidence documents, control catalogue, the audit chain head at the

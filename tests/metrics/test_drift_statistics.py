@@ -16,6 +16,7 @@ from scipy.stats.contingency import association
 from monitoring.metrics import stattests
 from monitoring.metrics._kernels import merge_numpy, merge_sorted, sorted_moments
 from monitoring.metrics.drift import column_drift
+from monitoring.metrics.drift_config import DriftConfig
 from monitoring.metrics.profile import decile_edges, sorted_quantiles
 
 
@@ -136,10 +137,12 @@ def test_psi_matches_a_hand_worked_example():
 
 
 def test_psi_bands_follow_the_convention():
-    assert stattests.psi_band(0.0999) == "stable"
-    assert stattests.psi_band(0.1) == "moderate"
-    assert stattests.psi_band(0.2499) == "moderate"
-    assert stattests.psi_band(0.25) == "significant"
+    bands = {"moderate": DriftConfig.psi_moderate, "significant": DriftConfig.psi_significant}
+    assert bands == {"moderate": 0.1, "significant": 0.25}
+    assert stattests.psi_band(0.0999, **bands) == "stable"
+    assert stattests.psi_band(0.1, **bands) == "moderate"
+    assert stattests.psi_band(0.2499, **bands) == "moderate"
+    assert stattests.psi_band(0.25, **bands) == "significant"
 
 
 def test_jensen_shannon_matches_scipy_on_the_psi_bins():
