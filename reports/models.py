@@ -81,10 +81,6 @@ class Job(LeasedJob):
     def is_finished(self) -> bool:
         return self.status in FINISHED
 
-    @property
-    def is_time_range(self) -> bool:
-        return self.model_id is None
-
 
 class EvidenceBundle(Job):
     """A BagIt zip of the evidence for a model version or for a time range.

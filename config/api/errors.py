@@ -53,12 +53,6 @@ DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
-
-
 _CODES_BY_STATUS = {
     400: "invalid",
     401: "not_authenticated",

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import permissions, serializers
+from rest_framework import permissions
 
 from governance import access
 from registry import selectors as registry_selectors
@@ -31,15 +30,3 @@ def visible_version(user, model_name: str, version: int) -> ModelVersion:
     if found is None:
         raise Http404
     return found
-
-
-class VersionReference(serializers.Serializer):
-    """``{"model": "credit-scoring", "version": 3}`` in request bodies."""
-
-    model = serializers.SlugField(max_length=100)
-    version = serializers.IntegerField(min_value=1)
-
-
-def as_drf(error: DjangoValidationError) -> serializers.ValidationError:
-    detail = error.message_dict if hasattr(error, "error_dict") else error.messages
-    return serializers.ValidationError(detail)

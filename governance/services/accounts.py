@@ -9,9 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm, remove_perm
 
-from governance import context
 from governance.audit import record
 from governance.models import ApiToken, Team, User
 from governance.roles import ROLE_NAMES, Role
@@ -122,33 +120,6 @@ def user_set_roles(*, actor: User | None, user: User, roles: list[str]) -> None:
         user.groups.add(*[Group.objects.get(name=role) for role in roles])
         record(action="user.roles_changed", actor=actor, obj=user, before=before, after=sorted(roles))
         user.__dict__.pop("_attest_roles", None)
-
-
-def permission_grant(
-    *, actor: User | None, codename: str, obj, team: Team | None = None, user: User | None = None
-):
-    """Grant an object permission to a team or a user (guardian).
-
-    The audit event is written by the guardian receiver in ``governance.signals``, which also covers
-    grants made through guardian's admin pages; here we only make sure it names ``actor``.
-    """
-    target = _grant_target(team, user)
-    with transaction.atomic(), context.acting(actor):
-        assign_perm(codename, target, obj)
-
-
-def permission_revoke(
-    *, actor: User | None, codename: str, obj, team: Team | None = None, user: User | None = None
-):
-    target = _grant_target(team, user)
-    with transaction.atomic(), context.acting(actor):
-        remove_perm(codename, target, obj)
-
-
-def _grant_target(team: Team | None, user: User | None):
-    if (team is None) == (user is None):
-        raise ValueError("grant to exactly one of team or user")
-    return team.group if team is not None else user
 
 
 def demo_user_create(*, username: str, role: Role, team: Team | None, password: str, **names) -> User:

@@ -162,10 +162,6 @@ class SignedEvidence:
     def signed(self) -> bool:
         return self.approval is not None
 
-    @property
-    def frozen_at(self):
-        return self.approval.requested_at if self.approval is not None else None
-
     def later_summary(self) -> str:
         """``after approval: 3 check runs (1 fail, 2 pass), 1 document`` or empty when nothing came later."""
         if not (self.later_runs or self.later_documents):

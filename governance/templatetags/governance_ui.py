@@ -22,12 +22,6 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
-@register.filter
-def short_hash(value: str, length: int = 12) -> str:
-    """The first characters of a hex digest, for tables; the full value goes in a title or details."""
-    return (value or "")[:length]
-
-
 @register.inclusion_tag("governance/reviews/_model_card.html", takes_context=True)
 def model_second_line(context, model) -> dict[str, Any]:
     """The model page's second-line card: its periodic reviews and a pending tier change (registry's page

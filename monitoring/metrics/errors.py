@@ -33,7 +33,3 @@ class NonFiniteValueError(MetricsError):
 
 class InvalidInputError(MetricsError):
     """Arguments that do not fit together: lengths differ, labels are not binary, a setting is out of range."""
-
-
-class ProfileFormatError(MetricsError):
-    """Bytes that do not hold a reference profile this version can read."""

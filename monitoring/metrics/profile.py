@@ -1,15 +1,12 @@
-"""The reference profile: everything drift needs from the reference data, computed once and stored.
+"""The reference profile: everything drift needs from the reference data, computed once.
 
 Monitoring compares many current batches with one reference, so each numeric reference column is sorted once
 (the exact KS and Wasserstein tests need the whole sorted sample), and its decile edges, standard deviation
-and distinct count are kept beside it; each categorical column is reduced to labels and counts. The profile
-round-trips through bytes (an ``.npz`` archive, no pickle) so the app can store it beside the dataset.
+and distinct count are kept beside it; each categorical column is reduced to labels and counts.
 """
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,7 +21,6 @@ from .errors import (
     EmptyDataError,
     InvalidInputError,
     NonFiniteValueError,
-    ProfileFormatError,
     SchemaMismatchError,
 )
 
@@ -107,62 +103,6 @@ class ReferenceProfile:
             "infinite": self.infinite,
             "columns": [column.summary() for column in self.columns.values()],
         }
-
-    def to_bytes(self) -> bytes:
-        """The whole profile as an uncompressed ``.npz`` archive (loadable without pickle)."""
-        arrays: dict[str, np.ndarray] = {}
-        meta_columns = []
-        for index, column in enumerate(self.columns.values()):
-            meta_columns.append(_column_meta(column))
-            for key in ("sorted_values", "psi_edges", "counts"):
-                array = getattr(column, key)
-                if array is not None:
-                    arrays[f"{index}.{key}"] = array
-        meta = {
-            "format": PROFILE_FORMAT,
-            "rows": self.rows,
-            "psi_bins": self.psi_bins,
-            "infinite": self.infinite,
-            "columns": meta_columns,
-        }
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-        buffer = io.BytesIO()
-        np.savez(buffer, allow_pickle=False, **arrays)
-        return buffer.getvalue()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ReferenceProfile:
-        """Read a profile written by :meth:`to_bytes`; raises ProfileFormatError on anything else."""
-        try:
-            archive = np.load(io.BytesIO(data), allow_pickle=False)
-            meta = json.loads(archive["meta"].tobytes().decode("utf-8"))
-        except (OSError, ValueError, KeyError) as exc:
-            raise ProfileFormatError(f"Not a reference profile: {exc}") from exc
-        if meta.get("format") != PROFILE_FORMAT:
-            raise ProfileFormatError(f"Unsupported reference profile format {meta.get('format')!r}")
-        columns = {}
-        for index, entry in enumerate(meta["columns"]):
-            arrays = {
-                key: archive[f"{index}.{key}"]
-                for key in ("sorted_values", "psi_edges", "counts")
-                if f"{index}.{key}" in archive
-            }
-            columns[entry["name"]] = ColumnProfile(**entry, **arrays)
-        return cls(columns=columns, rows=meta["rows"], psi_bins=meta["psi_bins"], infinite=meta["infinite"])
-
-
-def _column_meta(column: ColumnProfile) -> dict[str, Any]:
-    return {
-        "name": column.name,
-        "kind": column.kind,
-        "dtype": column.dtype,
-        "rows": column.rows,
-        "missing": column.missing,
-        "infinite": column.infinite,
-        "std": column.std,
-        "distinct": column.distinct,
-        "labels": column.labels,
-    }
 
 
 def build_reference_profile(

@@ -63,9 +63,9 @@ def test_it_shows_nothing_to_a_user_without_a_role(api, credit_risk):
 
 
 def test_it_sees_a_team_granted_by_object_permission(api, maya, olga, fraud):
-    from governance.services.accounts import permission_grant
+    from guardian.shortcuts import assign_perm
 
-    permission_grant(actor=None, codename="view_team", obj=fraud, user=maya)
+    assign_perm("view_team", maya, fraud)
     response = api.as_user(maya).get(reverse("api:team-list"))
     assert team_names(response) == {"credit-risk", "fraud"}
 
