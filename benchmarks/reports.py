@@ -62,7 +62,8 @@ def prepare(folder: Path, scale: int) -> dict[str, Any]:
     _setup()
     from unittest import mock
 
-    from reports.rendering import charts, pdf, validation
+    import charts
+    from reports.rendering import pdf, validation
     from tests.reports import samples
 
     captured: dict[str, Any] = {}
@@ -112,7 +113,8 @@ def worker_attest_sequential(folder: str, scale: int, warm: bool) -> dict:
     _setup()
     from unittest import mock
 
-    from reports.rendering import charts, pdf, validation
+    import charts
+    from reports.rendering import pdf, validation
     from tests.reports import samples
 
     data = samples.validation_input(scale=scale)

@@ -1,4 +1,4 @@
-"""Charts for the check-run page, drawn with the report charts (``reports.rendering.charts``).
+"""Charts for the check-run page, drawn with the charts the PDFs use (the neutral ``charts`` package).
 
 A finished run never changes, so its charts are drawn once and cached under the run id and result digest.
 Each chart comes back as inline SVG markup (our own matplotlib output, never user HTML: labels inside it
@@ -19,8 +19,9 @@ from django.core.cache import cache
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+import charts
+from monitoring.metrics.catalogue import PSI_ALERT, PSI_WARN
 from monitoring.models import CheckRun, RunStatus
-from reports.rendering import charts
 
 CACHE_SECONDS = 24 * 3600
 TOP_DRIFTED = 4
@@ -82,7 +83,7 @@ def _drift(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
     bars = [bar for bar in data.get("psi_bars", []) if bar.get("psi") is not None]
     if not bars:
         return []
-    warn, alert = _threshold(run, "psi_warn", charts.PSI_WARN), _threshold(run, "psi_fail", charts.PSI_ALERT)
+    warn, alert = _threshold(run, "psi_warn", PSI_WARN), _threshold(run, "psi_fail", PSI_ALERT)
     found = [
         _chart(
             "PSI per feature",

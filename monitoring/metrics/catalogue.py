@@ -404,3 +404,8 @@ def band(check: str, name: str) -> Band:
         if item.name == name:
             return item
     raise KeyError(f"{check} declares no threshold {name!r}")
+
+
+# The PSI bands' defaults, read once for the charts' threshold lines (a run's own thresholds come first).
+PSI_WARN = band("drift", "psi_warn").default
+PSI_ALERT = band("drift", "psi_fail").default

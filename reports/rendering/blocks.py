@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from charts import ChartSpec
 from governance.markdown import to_html
-from reports.rendering.charts import ChartSpec
 from reports.rendering.widths import cell_class
 
 Block = dict[str, Any]

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from charts import ChartSpec
 from reports.rendering import pdf as pdf_module
 from reports.rendering import widths as column_widths
-from reports.rendering.charts import ChartSpec
 from reports.rendering.inputs import DocumentInfo, canonical_json, inputs_digest, jsonable, utc_iso
 
 __all__ = ["RenderedReport", "build_report", "canonical_json", "inputs_digest", "jsonable", "utc_iso"]

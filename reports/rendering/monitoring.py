@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import charts
+from charts import ChartSpec, TimePoint
 from reports.rendering import blocks as b
-from reports.rendering import charts
-from reports.rendering.charts import ChartSpec, TimePoint
 from reports.rendering.common import (
     RenderedReport,
     build_report,

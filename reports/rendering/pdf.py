@@ -41,7 +41,7 @@ from typing import Any, BinaryIO
 
 from django.template import Context, Engine
 
-from reports.rendering.charts import ChartSpec
+from charts import ChartSpec
 from reports.rendering.protocol import ProtocolError, read_frame, write_frame
 
 ROOT = Path(__file__).resolve().parents[2]

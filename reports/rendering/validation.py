@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import charts
+from charts import BeeswarmFeature, ChartSpec, Distribution
+from monitoring.metrics.catalogue import PSI_ALERT, PSI_WARN
 from reports.rendering import blocks as b
-from reports.rendering import charts
-from reports.rendering.charts import BeeswarmFeature, ChartSpec, Distribution
 from reports.rendering.common import (
     RenderedReport,
     build_report,
@@ -134,8 +135,8 @@ class StabilityEvidence:
     current: str
     features: Sequence[DriftFeature]
     distributions: Sequence[Distribution] = ()
-    warn: float = charts.PSI_WARN
-    alert: float = charts.PSI_ALERT
+    warn: float = PSI_WARN
+    alert: float = PSI_ALERT
     dataset_metrics: Sequence[MetricResult] = ()
 
 

@@ -10,6 +10,7 @@ import math
 import random
 from datetime import UTC, date, datetime, timedelta
 
+from charts import BeeswarmFeature, Distribution
 from governance.annex_iv import ANNEX_IV
 from reports.rendering.audit_evidence import (
     AuditEventItem,
@@ -17,7 +18,6 @@ from reports.rendering.audit_evidence import (
     SignedCheckpoint,
     VerificationResult,
 )
-from reports.rendering.charts import BeeswarmFeature, Distribution
 from reports.rendering.documentation import ChangeEntry, DocumentationInput, ItemState
 from reports.rendering.inputs import (
     ChainHead,

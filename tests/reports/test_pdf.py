@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reports.rendering import charts, pdf, worker
+import charts
+from reports.rendering import pdf, worker
 from tests.reports.conftest import pdf_text, read_pdf
 
 CREATED = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
@@ -21,7 +22,7 @@ HOSTILE = """<!doctype html><html><head><title>t</title>
 
 
 def _psi():
-    return charts.spec("psi", charts.psi_chart, {"income": 0.3, "age": 0.05})
+    return charts.spec("psi", charts.psi_chart, {"income": 0.3, "age": 0.05}, warn=0.1, alert=0.25)
 
 
 def test_it_refuses_local_files_and_the_network_and_still_renders(no_network):

@@ -14,15 +14,16 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+from charts import BeeswarmFeature, Distribution
 from governance import markdown
 from governance.models import EvidenceDocument, Policy
 from governance.services.evidence import material_changes
 from monitoring.checks.explainability import describe
 from monitoring.metrics import catalogue
+from monitoring.metrics.catalogue import PSI_ALERT, PSI_WARN
 from monitoring.models import CheckRun
 from registry.models import ModelVersion
 from reports.models import Report
-from reports.rendering.charts import PSI_ALERT, PSI_WARN, BeeswarmFeature, Distribution
 from reports.rendering.common import number
 from reports.rendering.inputs import MetricResult
 from reports.rendering.validation import (

@@ -1,4 +1,8 @@
-"""Report charts: plain numbers in, deterministic SVG bytes out.
+"""Charts: plain numbers in, deterministic SVG bytes out, for the PDFs and the pages alike.
+
+A neutral library below every app: it imports numpy and matplotlib only (no Django, no app), so the
+reports' PDFs and the check-run page draw with the same code. What a line or a band means (the PSI
+bands, a fairness threshold) is the caller's to say: every threshold comes in as an argument.
 
 Every function builds its own :class:`matplotlib.figure.Figure` (never ``pyplot``, whose global figure
 registry leaks memory and state across Celery tasks) and renders it with the SVG backend. The output is
@@ -32,8 +36,6 @@ from matplotlib.path import Path
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
 from matplotlib.transforms import IdentityTransform
 
-from monitoring.metrics import catalogue
-
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies and in greyscale print.
 REFERENCE_COLOUR = "#0072B2"
 CURRENT_COLOUR = "#E69F00"
@@ -45,8 +47,6 @@ LINE_COLOUR = "#333333"
 NOT_JUDGED_COLOUR = "#DDDDDD"  # groups too small to judge: grey and hatched, never red or green
 HATCH_COLOUR = "#777777"
 
-PSI_WARN = catalogue.band("drift", "psi_warn").default  # the declared bands, read once
-PSI_ALERT = catalogue.band("drift", "psi_fail").default
 BEESWARM_POINTS_PER_FEATURE = 200
 WIDTH_IN = 6.6  # fits the A4 text block (210 mm - 2 x 18 mm margins)
 MAX_HEIGHT_IN = 8.5  # a chart must fit on one page below a heading
@@ -198,7 +198,7 @@ def _fixed(size: tuple[float, float]) -> Callable[..., tuple[float, float]]:
 
 
 @_isolated
-def psi_chart(psi: Mapping[str, float], *, warn: float = PSI_WARN, alert: float = PSI_ALERT) -> bytes:
+def psi_chart(psi: Mapping[str, float], *, warn: float, alert: float) -> bytes:
     """Horizontal bars of PSI per feature, highest first, with dashed lines at ``warn`` and ``alert``.
 
     Bars are coloured by the band they fall in, so the chart reads in greyscale print too. At most

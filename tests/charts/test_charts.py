@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import math
 import random
+import subprocess
+import sys
 from xml.etree import ElementTree
 
 import matplotlib as mpl
 import pytest
 from matplotlib._pylab_helpers import Gcf
 
-from reports.rendering import charts
+import charts
 
 RNG = random.Random(4)
+BANDS = {"warn": 0.1, "alert": 0.25}  # the caller's bands: the chart declares none of its own
 SHAP = [RNG.gauss(0, 1) for _ in range(500)]
 CASES = {
-    "psi": lambda: charts.psi_chart({"income": 0.31, "age": 0.12, "region": 0.01}),
+    "psi": lambda: charts.psi_chart({"income": 0.31, "age": 0.12, "region": 0.01}, **BANDS),
     "distributions": lambda: charts.distributions_chart(
         [
             charts.Distribution(
@@ -72,8 +75,25 @@ def test_it_ignores_the_processes_rcparams():
 
 
 def test_it_draws_non_finite_values_as_zero_instead_of_failing():
-    svg = charts.psi_chart({"a": math.nan, "b": math.inf, "c": 0.2})
+    svg = charts.psi_chart({"a": math.nan, "b": math.inf, "c": 0.2}, **BANDS)
     assert b"<svg" in svg
+
+
+def test_it_draws_the_psi_lines_at_the_bands_it_is_given():
+    svg = charts.psi_chart({"income": 0.31}, warn=0.2, alert=0.4).decode()
+    assert "0.2 moderate" in svg
+    assert "0.4 significant" in svg
+    assert "0.1 moderate" not in svg
+
+
+def test_it_imports_no_app_and_no_django():
+    """The PDFs and the pages share this library: it sits below every app."""
+    code = "import sys, charts; print(sorted(m for m in sys.modules if m.split('.')[0] in APPS))"
+    apps = ["django", "config", "jobs", "governance", "registry", "monitoring", "reports", "workers"]
+    out = subprocess.run(
+        [sys.executable, "-c", f"APPS = {apps!r}; {code}"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
 
 
 def test_it_caps_the_beeswarm_to_a_fixed_number_of_points_per_feature():
@@ -86,10 +106,10 @@ def test_it_caps_the_beeswarm_to_a_fixed_number_of_points_per_feature():
 
 
 def test_it_sizes_a_chart_before_drawing_it():
-    spec = charts.spec("psi", charts.psi_chart, {f"f{i}": 0.1 for i in range(10)})
+    spec = charts.spec("psi", charts.psi_chart, {f"f{i}": 0.1 for i in range(10)}, **BANDS)
     assert spec.width_pt == pytest.approx(charts.WIDTH_IN * 72)
     assert f'width="{spec.width_pt:g}pt"'.encode() in spec.draw()
-    tall = charts.spec("psi", charts.psi_chart, {f"f{i}": 0.1 for i in range(500)})
+    tall = charts.spec("psi", charts.psi_chart, {f"f{i}": 0.1 for i in range(500)}, **BANDS)
     assert tall.height_in <= charts.MAX_HEIGHT_IN
 
 
