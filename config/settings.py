@@ -280,6 +280,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 ATTEST_API_MAX_PAGE_SIZE = env_int("ATTEST_API_MAX_PAGE_SIZE", 500, minimum=1)
+# What every API list and detail is narrowed to (config.api.viewsets.ScopedViewSet): the access app's
+# scope(user, queryset). Named here, never imported by config, which sits below every app; not read from
+# the environment, since a wrong value would open every object to everyone.
+ATTEST_API_SCOPE = "governance.access.scope"
 
 KNOX_TOKEN_MODEL = "governance.ApiToken"  # noqa: S105 (a model name)
 REST_KNOX = {
@@ -351,6 +355,8 @@ ATTEST_WORKER_MEMORY_QUEUES = env_list("ATTEST_WORKER_MEMORY_QUEUES", ["checks",
 ATTEST_WORKER_HEARTBEAT_SECONDS = env_int("ATTEST_WORKER_HEARTBEAT_SECONDS", 15, minimum=1)
 ATTEST_WORKER_STALE_SECONDS = env_int("ATTEST_WORKER_STALE_SECONDS", 90, minimum=2)
 ATTEST_WORKER_QUEUES = env_list("ATTEST_WORKER_QUEUES", ["default", "checks", "reports", "sandbox"])
+# /healthz's per-queue liveness (config.views), named so that config imports no app
+ATTEST_QUEUE_HEALTH = "workers.liveness.queue_health"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800, minimum=1)

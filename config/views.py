@@ -14,6 +14,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 from kombu import Connection
 
@@ -95,8 +96,7 @@ def healthz_workers(request: HttpRequest) -> JsonResponse:
 
 
 def _queue_health(names: list[str] | None = None, *, with_depth: bool) -> dict:
-    from workers.liveness import queue_health
-
+    queue_health = import_string(settings.ATTEST_QUEUE_HEALTH)  # workers.liveness: config imports no app
     return queue_health(names, with_depth=with_depth)
 
 
