@@ -7,6 +7,8 @@ Auditors, risk officers and administrators only: anyone else signed in gets 403,
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
@@ -64,27 +66,33 @@ class EventFilter(filters.FilterSet):
     seq_to = filters.NumberFilter(field_name="seq", lookup_expr="lte")
 
 
-class EventOutput(serializers.Serializer):
-    seq = serializers.IntegerField()
-    event_id = serializers.UUIDField()
-    occurred_at = serializers.DateTimeField()
-    actor_id = serializers.IntegerField(source="actor_pk", allow_null=True)
-    actor_username = serializers.CharField()
-    actor_roles = serializers.ListField(child=serializers.CharField())
-    auth_method = serializers.CharField()
-    request_id = serializers.CharField()
-    client_ip = serializers.CharField(allow_null=True)
-    user_agent = serializers.CharField()
-    action = serializers.CharField()
-    object_type = serializers.CharField()
-    object_id = serializers.CharField()
-    object_repr = serializers.CharField()
-    before = serializers.JSONField(allow_null=True)
-    after = serializers.JSONField(allow_null=True)
-    reason = serializers.CharField()
-    schema_version = serializers.IntegerField()
-    prev_hash = serializers.CharField()
-    hash = serializers.CharField()
+_OUTPUT_FIELDS: dict[str, Callable[..., serializers.Field]] = {
+    "integer": serializers.IntegerField,
+    "text": serializers.CharField,
+    "texts": lambda **options: serializers.ListField(child=serializers.CharField(), **options),
+    "uuid": serializers.UUIDField,
+    "time": serializers.DateTimeField,
+    "json": serializers.JSONField,
+}
+
+
+def _output_field(field: exports.EventField) -> serializers.Field:
+    """The API field of a published event field (DRF refuses a ``source`` equal to the name)."""
+    options: dict[str, Any] = {"allow_null": True} if field.nullable else {}
+    if field.attribute != field.name:
+        options["source"] = field.attribute
+    return _OUTPUT_FIELDS[field.kind](**options)
+
+
+# The event's fields come from their one declaration, governance.audit.exports.EVENT_FIELDS.
+EventFields = type(
+    "EventFields",
+    (serializers.Serializer,),
+    {field.name: _output_field(field) for field in exports.EVENT_FIELDS},
+)
+
+
+class EventOutput(EventFields):
     canonical = serializers.SerializerMethodField(help_text="The exact RFC 8785 text that was hashed.")
 
     def get_canonical(self, event) -> str:

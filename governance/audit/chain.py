@@ -124,10 +124,16 @@ def event_payload(
     before: Any,
     after: Any,
     reason: str,
+    schema: int = SCHEMA_VERSION,
 ) -> dict[str, Any]:
-    """Everything that is hashed, in one dict: the row's columns plus seq and the schema version."""
+    """Everything that is hashed, in one dict: the row's columns plus seq and the schema version.
+
+    The one list of hashed keys: the recorder writes it, the verifier rebuilds it from a row's columns to
+    name the ones that disagree (``schema`` is then the row's own version). ``columns._REBUILT_TEXT`` spells
+    the same keys in SQL for the verifier's fast path; a row it cannot rebuild falls to the slow path here.
+    """
     return {
-        "schema": SCHEMA_VERSION,
+        "schema": schema,
         "seq": seq,
         "event_id": event_id,
         "occurred_at": occurred_at,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from governance.audit.chain import clean_ip, format_time
+from governance.audit.chain import clean_ip, event_payload, format_time
 
 # Keys in RFC 8785 order (UTF-16 code units; all ASCII here): action, actor, after, auth_method, before,
 # client_ip, event_id, object, occurred_at, reason, request_id, schema, seq, user_agent.
@@ -133,22 +133,22 @@ def _columns(row: tuple) -> dict[str, Any]:
     obj = None
     if object_type or object_id or object_repr:
         obj = {"type": object_type, "id": object_id, "repr": object_repr}
-    return {
-        "seq": seq,
-        "schema": schema,
-        "event_id": str(event_id),
-        "occurred_at": format_time(occurred_at),
-        "actor": actor,
-        "auth_method": auth_method,
-        "request_id": request_id,
-        "client_ip": client_ip,
-        "user_agent": user_agent,
-        "action": action,
-        "object": obj,
-        "before": before,
-        "after": after,
-        "reason": reason,
-    }
+    return event_payload(
+        seq=seq,
+        event_id=str(event_id),
+        occurred_at=format_time(occurred_at),
+        actor=actor,
+        auth_method=auth_method,
+        request_id=request_id,
+        client_ip=client_ip,
+        user_agent=user_agent,
+        action=action,
+        obj=obj,
+        before=before,
+        after=after,
+        reason=reason,
+        schema=schema,
+    )
 
 
 def _same(name: str, value: Any, payload: dict[str, Any]) -> bool:

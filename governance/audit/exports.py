@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -19,27 +20,49 @@ from governance.audit.chain import format_time
 from governance.models import AuditEvent
 
 BATCH = 2000
-CSV_COLUMNS = [
-    "seq",
-    "occurred_at",
-    "event_id",
-    "action",
-    "actor_id",
-    "actor_username",
-    "actor_roles",
-    "auth_method",
-    "request_id",
-    "client_ip",
-    "user_agent",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "before",
-    "after",
-    "reason",
-    "prev_hash",
-    "hash",
-]
+
+
+@dataclass(frozen=True)
+class EventField:
+    """One field of an event as published: by the API, the CSV and JSON-lines exports and evidence bundles.
+
+    ``attribute`` is the model field it reads; ``kind`` says how it is written (``time`` as the hashed
+    bytes write times, ``uuid`` as text, the rest as stored) and lets the API declare its type.
+    """
+
+    name: str
+    attribute: str
+    kind: str  # integer, text, texts (a list of text), uuid, time, json
+    nullable: bool = False
+
+
+# The published event, declared once; its order is the CSV's column order.
+EVENT_FIELDS: tuple[EventField, ...] = (
+    EventField("seq", "seq", "integer"),
+    EventField("occurred_at", "occurred_at", "time"),
+    EventField("event_id", "event_id", "uuid"),
+    EventField("action", "action", "text"),
+    EventField("actor_id", "actor_pk", "integer", nullable=True),
+    EventField("actor_username", "actor_username", "text"),
+    EventField("actor_roles", "actor_roles", "texts"),
+    EventField("auth_method", "auth_method", "text"),
+    EventField("request_id", "request_id", "text"),
+    EventField("client_ip", "client_ip", "text", nullable=True),
+    EventField("user_agent", "user_agent", "text"),
+    EventField("object_type", "object_type", "text"),
+    EventField("object_id", "object_id", "text"),
+    EventField("object_repr", "object_repr", "text"),
+    EventField("before", "before", "json", nullable=True),
+    EventField("after", "after", "json", nullable=True),
+    EventField("reason", "reason", "text"),
+    EventField("schema_version", "schema_version", "integer"),
+    EventField("prev_hash", "prev_hash", "text"),
+    EventField("hash", "hash", "text"),
+)
+# The CSV is for people; the schema version only tells a verifier how to read the hashed text, which
+# the CSV does not carry (the JSON lines carry both).
+CSV_COLUMNS = [field.name for field in EVENT_FIELDS if field.name != "schema_version"]
+_WRITERS: dict[str, Callable[[Any], Any]] = {"time": format_time, "uuid": str}
 # A spreadsheet runs a cell starting with these as a formula (CSV injection): prefix a quote.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,29 +79,13 @@ def safe_cell(value: Any) -> Any:
 
 
 def event_record(event: AuditEvent) -> dict[str, Any]:
-    """An event as plain JSON types, the same fields as the API."""
-    return {
-        "seq": event.seq,
-        "occurred_at": format_time(event.occurred_at),
-        "event_id": str(event.event_id),
-        "action": event.action,
-        "actor_id": event.actor_pk,
-        "actor_username": event.actor_username,
-        "actor_roles": event.actor_roles,
-        "auth_method": event.auth_method,
-        "request_id": event.request_id,
-        "client_ip": event.client_ip,
-        "user_agent": event.user_agent,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "object_repr": event.object_repr,
-        "before": event.before,
-        "after": event.after,
-        "reason": event.reason,
-        "schema_version": event.schema_version,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
+    """An event as plain JSON types: the fields of :data:`EVENT_FIELDS`."""
+    return {field.name: _published(field, getattr(event, field.attribute)) for field in EVENT_FIELDS}
+
+
+def _published(field: EventField, value: Any) -> Any:
+    writer = _WRITERS.get(field.kind)
+    return value if writer is None or value is None else writer(value)
 
 
 def _events(queryset: QuerySet[AuditEvent], through_seq: int) -> Iterator[AuditEvent]:

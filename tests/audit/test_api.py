@@ -193,3 +193,16 @@ def test_it_runs_a_verification_job_and_records_the_verdict(aaron, signing_key):
 
 def test_it_refuses_a_bad_from_seq(api, aaron):
     assert api.as_user(aaron).post(VERIFICATIONS, {"from_seq": 0}, format="json").status_code == 400
+
+
+def test_the_api_and_both_exports_publish_the_same_event(api, rita):
+    write_events(1)
+    client = api.as_user(rita)
+    listed = client.get(EVENTS, {"seq_to": 1}).json()["results"][0]
+    exported = json.loads(streamed(client.get(JSONL_EXPORT)).splitlines()[0])
+    header = next(csv.reader(io.StringIO(streamed(client.get(CSV_EXPORT)))))
+    assert listed.keys() == exported.keys()
+    assert {key: listed[key] for key in listed if key != "occurred_at"} == {
+        key: exported[key] for key in exported if key != "occurred_at"
+    }
+    assert set(header) == listed.keys() - {"schema_version", "canonical"}
