@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
+
+from config.api import inputs
 
 _OUTER_SUFFIXES = ("ViewSet", "View", "Api")
 
@@ -159,6 +162,13 @@ class AutoSchema(SpectacularAutoSchema):
             if not response["description"] or response["description"] == "No response body":
                 response["description"] = ERROR_DESCRIPTIONS.get(status_code, "Refused.")
             response.setdefault("content", {"application/json": {"schema": error_ref}})
+
+    def _map_basic_serializer(self, serializer, direction):
+        """A request body read by config.api.inputs.Input is closed: its unknown members are a 400."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(force_instance(serializer), inputs.Input):
+            schema["additionalProperties"] = False
+        return schema
 
     def get_serializer_name(self, serializer, direction: str) -> str:
         qualname = type(serializer).__qualname__

@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from governance import selectors
 from governance.api.common import visible_version
@@ -85,13 +86,13 @@ class ApprovalOutput(serializers.Serializer):
 class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Approval requests. ``?awaiting=me`` lists the ones whose open stage you can sign now."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         model = serializers.SlugField(max_length=100)
         version = serializers.IntegerField(min_value=1)
         environment = serializers.ChoiceField(choices=Environment.choices)
         justification = serializers.CharField(max_length=5000, allow_blank=True, default="")
 
-    class CancelInput(serializers.Serializer):
+    class CancelInput(inputs.Input):
         reason = serializers.CharField(max_length=5000)
 
     selector = staticmethod(selectors.approval_list)
@@ -142,7 +143,7 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
 class SignatureViewSet(mixins.ListModelMixin, ScopedViewSet):
     """Signatures of one request. POST signs: ``{decision, meaning, comment, password[, totp]}``."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         decision = serializers.ChoiceField(choices=Decision.choices)
         meaning = serializers.ChoiceField(choices=Meaning.choices)
         comment = serializers.CharField(max_length=5000, allow_blank=True, default="")

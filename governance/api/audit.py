@@ -18,6 +18,7 @@ from rest_framework import mixins, pagination, permissions, renderers, serialize
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from config.api import inputs
 from config.api.filters import API_FILTER_BACKENDS, UtcDateTimeFilter
 from config.api.pagination import PageNumberPagination, StrictPageSize
 from config.api.viewsets import JsonErrors
@@ -27,13 +28,12 @@ from governance.services import audit as audit_services
 
 
 class CanAudit(permissions.BasePermission):
-    """Signed in and holding a role that may audit (``access.ACTION_ROLES["audit"]``)."""
+    """Signed in and holding a role that may audit (``access.may(user, "audit")``)."""
 
     message = "Your role does not allow reading the audit log."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return access.is_active_user(user) and access.has_role(user, *access.ACTION_ROLES["audit"])
+        return access.may(request.user, "audit")
 
 
 class AuditCursorPagination(StrictPageSize, pagination.CursorPagination):
@@ -217,7 +217,7 @@ class AuditVerificationViewSet(
 ):
     """Verification jobs: POST queues one (202); GET shows its progress and, when done, the report."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         from_seq = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, allow_null=True)
 
     serializer_class = VerificationOutput

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from config.api import inputs
 from governance import selectors
 from governance.authentication import BearerTokenAuthentication
 from governance.context import client_address
@@ -34,7 +35,7 @@ class ObtainTokenView(APIView):
     permission_classes = [AllowAny]
     error_statuses = (401,)  # wrong credentials (the schema's automatic 401 is for signed-in endpoints)
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=4096, trim_whitespace=False)
         name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -118,7 +119,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, GenericViewS
         created = serializers.DateTimeField()
         expiry = serializers.DateTimeField()
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         name = serializers.CharField(max_length=100, allow_blank=True, default="")
         expires_in_days = serializers.IntegerField(
             required=False, min_value=1, max_value=accounts.MAX_TOKEN_DAYS

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from governance import selectors
 from governance.api.common import visible_version
@@ -46,7 +47,7 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         uploaded_by = serializers.CharField(source="uploaded_by.username")
         uploaded_at = serializers.DateTimeField()
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         model = serializers.SlugField(max_length=100)
         version = serializers.IntegerField(min_value=1)
         evidence_type = serializers.SlugField(max_length=64)

@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from governance import selectors
 from governance.models import FindingStatus, Severity, User
@@ -34,7 +35,7 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         raised_at = serializers.DateTimeField()
         closed_at = serializers.DateTimeField(allow_null=True)
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         model = serializers.SlugField(max_length=100)
         version = serializers.IntegerField(min_value=1, required=False)
         severity = serializers.ChoiceField(choices=Severity.choices)
@@ -43,7 +44,7 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         owner = serializers.CharField(max_length=150, required=False)
         due_date = serializers.DateField(required=False)
 
-    class StatusInput(serializers.Serializer):
+    class StatusInput(inputs.Input):
         status = serializers.ChoiceField(choices=FindingStatus.choices)
         resolution = serializers.CharField(max_length=20000, allow_blank=True, default="")
 

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import inputs
 from config.api.schema import POSITIVE_INTEGER, SLUG
 from config.api.viewsets import ScopedViewSet
 from governance import selectors
@@ -110,7 +111,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         traffic_percent = serializers.IntegerField(min_value=1, max_value=100, default=100)
         note = serializers.CharField(max_length=5000, allow_blank=True, default="")
 
-    class RollbackInput(serializers.Serializer):
+    class RollbackInput(inputs.Input):
         reason = serializers.CharField(max_length=5000)
 
     selector = staticmethod(selectors.deployment_list)
@@ -152,7 +153,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 class ReviewClearView(APIView):
     """A validator clears a model under review (``{model, reason}``), reopening its gate."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         model = serializers.SlugField(max_length=100)
         reason = serializers.CharField(max_length=5000)
 

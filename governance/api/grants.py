@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from config.api import inputs
 from config.api.filters import API_FILTER_BACKENDS
 from governance.api.common import HasRole
 from governance.models import Grant, GrantLevel, Team, User
@@ -47,7 +48,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericView
         granted_by = serializers.CharField(source="granted_by.username", allow_null=True, default=None)
         granted_at = serializers.DateTimeField()
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         user = serializers.CharField(max_length=150, required=False, help_text="a username, or give team")
         team = serializers.SlugField(max_length=64, required=False, help_text="a team name, or give user")
         model = serializers.SlugField(max_length=100, required=False, help_text="or give dataset")
@@ -66,7 +67,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericView
                 raise serializers.ValidationError(errors)
             return data
 
-    class RevokeInput(serializers.Serializer):
+    class RevokeInput(inputs.Input):
         reason = serializers.CharField(max_length=2000)
 
     permission_classes = [HasRole.of(Role.ADMIN)]

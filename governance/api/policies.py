@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.schema import POSITIVE_INTEGER, SLUG
 from config.api.viewsets import ScopedViewSet
 from governance import selectors
@@ -43,7 +44,7 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
         created_at = serializers.DateTimeField()
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         tier = serializers.IntegerField(min_value=1, max_value=3)
         name = serializers.CharField(max_length=200)
         # item types checked here; what each item means is the service's to check

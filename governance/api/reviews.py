@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from governance import selectors
 from governance.models import ReviewConclusion
@@ -52,21 +53,21 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     """Periodic reviews of the models the caller may see. Only a completed (signed) review sets a model's
     ``last_reviewed_on`` and may extend its ``valid_until``."""
 
-    class OpenInput(serializers.Serializer):
+    class OpenInput(inputs.Input):
         model = serializers.SlugField(max_length=100)
         scope = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
-    class AttachInput(serializers.Serializer):
+    class AttachInput(inputs.Input):
         document = serializers.IntegerField(min_value=1)
 
-    class CompleteInput(serializers.Serializer):
+    class CompleteInput(inputs.Input):
         conclusion = serializers.ChoiceField(choices=ReviewConclusion.choices)
         summary = serializers.CharField(max_length=20000)
         valid_until = serializers.DateField(required=False, allow_null=True, default=None)
         password = serializers.CharField(max_length=4096, trim_whitespace=False)
         totp = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
 
-    class CancelInput(serializers.Serializer):
+    class CancelInput(inputs.Input):
         reason = serializers.CharField(max_length=5000)
 
     selector = staticmethod(selectors.review_list)

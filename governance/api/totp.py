@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import inputs
 from governance.services import totp
 
 
@@ -21,10 +22,10 @@ class TotpView(APIView):
         secret = serializers.CharField()
         uri = serializers.CharField()
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         code = serializers.CharField(max_length=16, required=False)
 
-    class RemoveInput(serializers.Serializer):
+    class RemoveInput(inputs.Input):
         password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
     @extend_schema(responses={200: Status})

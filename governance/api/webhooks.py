@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from config.api import inputs
 from governance import selectors
 from governance.api.common import HasRole
 from governance.models.notifications import WEBHOOK_EVENTS
@@ -45,12 +46,12 @@ class WebhookViewSet(
     class CreatedOutput(Output):
         secret = serializers.CharField()
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         url = serializers.URLField(max_length=1000)
         description = serializers.CharField(max_length=300, allow_blank=True, default="")
         events = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS), default=list)
 
-    class UpdateInput(serializers.Serializer):
+    class UpdateInput(inputs.Input):
         url = serializers.URLField(max_length=1000, required=False)
         description = serializers.CharField(max_length=300, allow_blank=True, required=False)
         events = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS), required=False)

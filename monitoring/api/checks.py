@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.schema import JSONObjectField
 from config.api.viewsets import ScopedViewSet
 from governance import access
@@ -35,7 +36,7 @@ class CheckRunFilter(filters.FilterSet):
 class CheckRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Check runs on versions the caller may see; creating one needs the 'run_checks' permission."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         kind = serializers.ChoiceField(choices=CheckKind.choices)
         model = serializers.CharField(max_length=100)
         version = serializers.IntegerField(min_value=1)

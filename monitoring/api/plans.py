@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.schema import JSONObjectField
 from config.api.viewsets import ScopedViewSet
 from governance import access
@@ -25,7 +26,7 @@ from monitoring.models.plans import AlertOn
 from monitoring.services import plans as plan_services
 
 
-class CheckEntry(serializers.Serializer):
+class CheckEntry(inputs.Input):
     kind = serializers.ChoiceField(choices=CheckKind.choices)
     config = JSONObjectField(required=False, default=dict)
 
@@ -63,7 +64,7 @@ class MonitoringPlanViewSet(
 ):
     """Plans on versions the caller may see; the version's team's ML engineers and admins change them."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
         model = serializers.CharField(max_length=100)
         version = serializers.IntegerField(min_value=1)
@@ -89,7 +90,7 @@ class MonitoringPlanViewSet(
             check_entries(attrs.get("checks") or [])
             return attrs
 
-    class UpdateInput(serializers.Serializer):
+    class UpdateInput(inputs.Input):
         title = serializers.CharField(max_length=200, required=False, allow_blank=True)
         reference_dataset = serializers.CharField(required=False, allow_blank=True)
         checks = CheckEntry(many=True, required=False)

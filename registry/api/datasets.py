@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from governance import access
 from registry import graph, selectors
@@ -41,7 +42,7 @@ class DatasetOutput(serializers.Serializer):
 class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Datasets owned by the caller's teams (all of them for auditors, risk officers and admins)."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         name = serializers.SlugField(max_length=100)
         team = serializers.SlugField(max_length=64)
         title = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
@@ -111,7 +112,7 @@ class DatasetVersionViewSet(
     """Versions of one dataset. Create is a multipart upload with the CSV or Parquet file in ``file``;
     the profile is computed in the background (``profile_status`` goes pending → succeeded)."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         file = serializers.FileField(help_text="CSV (UTF-8, with a header) or Parquet.")
         sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False)
         role = serializers.ChoiceField(choices=DatasetRole.choices, default=DatasetRole.OTHER)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from config.api import inputs
 from config.api.schema import JSONObjectField
 from governance import access
 from registry import selectors
@@ -93,7 +94,7 @@ class TieringRuleOutput(serializers.Serializer):
 class TieringRuleViewSet(mixins.ListModelMixin, GenericViewSet):
     """Versions of the risk-tiering rule, newest first; an administrator records a new one with POST."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         weights = JSONObjectField()
         thresholds = JSONObjectField()
         floors = JSONObjectField(required=False, default=dict)

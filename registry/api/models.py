@@ -11,6 +11,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from governance import access
 from governance.models import User
@@ -131,7 +132,7 @@ def tier_change_summary(change: TierChange) -> dict:
     }
 
 
-class ModelFields(serializers.Serializer):
+class ModelFields(inputs.Input):
     """The inventory fields a team may set, shared by create and update."""
 
     title = serializers.CharField(max_length=200)
@@ -196,11 +197,11 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
             for field in self.fields.values():
                 field.required = False
 
-    class StatusInput(serializers.Serializer):
+    class StatusInput(inputs.Input):
         status = serializers.ChoiceField(choices=ModelStatus.choices)
         reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
-    class TierInput(serializers.Serializer):
+    class TierInput(inputs.Input):
         tier = serializers.ChoiceField(choices=RiskTier.choices, allow_null=True)
         reason = serializers.CharField(max_length=2000)
 
@@ -291,7 +292,7 @@ class TierChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         decided_at = serializers.DateTimeField(allow_null=True)
         reason = serializers.CharField()
 
-    class DecisionInput(serializers.Serializer):
+    class DecisionInput(inputs.Input):
         reason = serializers.CharField(max_length=5000)
 
     selector = staticmethod(selectors.tier_change_list)

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from governance import access
 from registry import graph, selectors
@@ -87,7 +88,7 @@ class ModelVersionViewSet(
 ):
     """Versions of one model. Create is a multipart upload with the file in field ``artifact``."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         artifact = serializers.FileField(help_text="The model file (multipart).")
         sha256 = serializers.RegexField(
             r"^[0-9a-fA-F]{64}$", required=False, help_text="Checked against the bytes."
@@ -239,7 +240,7 @@ class AliasOutput(serializers.Serializer):
 class ModelAliasViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Aliases (``champion``, ``challenger``, …): PUT ``{"version": N}`` moves one, DELETE removes it."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         version = serializers.IntegerField(min_value=1)
 
     selector = staticmethod(selectors.alias_list)

@@ -14,6 +14,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from reports import selectors
 from reports.api.common import JobOutput, attachment_headers, subject_of
@@ -40,7 +41,7 @@ class FileOutput(serializers.Serializer):
 class EvidenceBundleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Evidence bundles, newest first: one for a model version, or one for a period."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         model = serializers.SlugField(max_length=100, required=False, allow_blank=True)
         version = serializers.IntegerField(min_value=1, required=False, allow_null=True)
         period_start = serializers.DateTimeField(required=False, allow_null=True)

@@ -14,6 +14,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from config.api import inputs
 from governance.api.common import HasRole
 from governance.roles import Role
 from reports import selectors
@@ -62,7 +63,7 @@ class GrcConnectorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Gene
     class SecretOutput(Output):
         secret = serializers.CharField(help_text="The webhook signing secret: shown this once.")
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         name = serializers.SlugField(max_length=100)
         kind = choice(ConnectorKind.values)
         url = serializers.URLField(max_length=1000)
@@ -73,7 +74,7 @@ class GrcConnectorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Gene
             max_length=500, required=False, allow_blank=True, default="", write_only=True
         )
 
-    class UpdateInput(serializers.Serializer):
+    class UpdateInput(inputs.Input):
         url = serializers.URLField(max_length=1000, required=False)
         events = serializers.ListField(child=choice(CONNECTOR_EVENTS), required=False)
         payload = serializers.ChoiceField(choices=Payload.choices, required=False)
@@ -82,7 +83,7 @@ class GrcConnectorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Gene
         password = serializers.CharField(max_length=500, required=False, write_only=True)
         rotate_secret = serializers.BooleanField(required=False, default=False)
 
-    class DeliverInput(serializers.Serializer):
+    class DeliverInput(inputs.Input):
         report = serializers.IntegerField(required=False, allow_null=True)
         bundle = serializers.IntegerField(required=False, allow_null=True)
 

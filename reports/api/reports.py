@@ -15,6 +15,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from reports import selectors
 from reports.api.common import JobOutput, attachment_headers, choice, subject_of
@@ -36,7 +37,7 @@ class ReportFilter(filters.FilterSet):
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Reports the caller may see, newest first. Creating one answers 202 with the job to poll."""
 
-    class Input(serializers.Serializer):
+    class Input(inputs.Input):
         kind = choice(ReportKind.values)
         model = serializers.SlugField(max_length=100, required=False, allow_blank=True)
         version = serializers.IntegerField(min_value=1, required=False, allow_null=True)

@@ -105,20 +105,6 @@ OPERATION_OVERRIDES: list[dict] = [
         "POST /api/v1/policies/",
         "POST /api/v1/tiering-rules/",
     ),
-    # Left open (issue 13): DRF reads a JSON number as a string and 0/1 as booleans, so {"name": 0} or
-    # {"is_active": 0} is accepted where the schema says string/boolean. A strict-types layer for JSON
-    # bodies is the fix; until then these operations may answer 2xx to that one violation.
-    *_also(
-        "negative_data_rejection",
-        NEGATIVE_REFUSED,
-        "2xx",
-        "DRF coerces JSON scalars (number to string, 0/1 to boolean)",
-        "POST /api/v1/auth/tokens/",
-        "POST /api/v1/webhooks/",
-        "PATCH /api/v1/webhooks/{id}/",
-        "POST /api/v1/grc-connectors/",
-        "PATCH /api/v1/grc-connectors/{id}/",
-    ),
 ]
 
 
