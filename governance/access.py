@@ -210,11 +210,22 @@ def visible_teams(user) -> models.QuerySet:
     return scope(user, Team.objects.all())
 
 
+def may(user, action: str) -> bool:
+    """May the user attempt ``action`` at all? Their roles only, before any object's scope.
+
+    The one answer to "may this user audit?", "administer?" and the like for pages, menus, API
+    permissions and selectors; an inactive or anonymous user has no roles and may do nothing.
+    """
+    if action not in ACTION_ROLES:
+        raise ValueError(f"unknown action {action!r}")
+    return bool(roles_of(user) & ACTION_ROLES[action])
+
+
 def require(user, action: str, obj: models.Model | None = None) -> None:
     """Raise PermissionDenied unless the user may do ``action`` (on ``obj`` when given).
 
     Callers fetch ``obj`` through ``scope`` first, so an invisible object is already a 404.
     """
-    allowed = can(user, action, obj) if obj is not None else bool(roles_of(user) & ACTION_ROLES[action])
+    allowed = can(user, action, obj) if obj is not None else may(user, action)
     if not allowed:
         raise PermissionDenied(f"Your role does not allow '{action}' here.")

@@ -1,7 +1,7 @@
 """The main navigation, declared once: each link and who may open it.
 
 A link is shown only to people whose roles let them open its page, so the menu never leads to a 403
-("Audit log" for the roles in ``access.ACTION_ROLES["audit"]``, "Admin" for administrators with console
+("Audit log" for the roles that ``access.may`` audit, "Admin" for administrators with console
 access). ``navigation`` is a template context processor; ``templates/base.html`` draws ``nav_links``.
 """
 
@@ -21,12 +21,12 @@ def _everyone(user) -> bool:
 
 
 def _auditors(user) -> bool:
-    return access.has_role(user, *access.ACTION_ROLES["audit"])
+    return access.may(user, "audit")
 
 
 def _console(user) -> bool:
     """The admin console opens for active staff (Django's rule); only administrators are sent there."""
-    return user.is_staff and access.has_role(user, *access.ACTION_ROLES["administer"])
+    return user.is_staff and access.may(user, "administer")
 
 
 @dataclass(frozen=True)

@@ -16,23 +16,19 @@ from monitoring.models import CheckRun
 from reports.models import EvidenceBundle, GrcConnector, GrcDelivery, Report, ReportKind
 
 
-def may_audit(user) -> bool:
-    return access.is_active_user(user) and access.has_role(user, *access.ACTION_ROLES["audit"])
-
-
 def report_list(*, user) -> QuerySet[Report]:
     """Reports the user may see, with their subject (one query per page)."""
     reports = access.scope(
         user, Report.objects.select_related("model", "model_version__model", "requested_by")
     )
-    if not may_audit(user):
+    if not access.may(user, "audit"):
         reports = reports.exclude(kind=ReportKind.AUDIT_EVIDENCE)
     return reports.order_by("-created_at", "-id")
 
 
 def bundle_list(*, user) -> QuerySet[EvidenceBundle]:
     """Every bundle for the roles that audit; nothing for anyone else."""
-    if not may_audit(user):
+    if not access.may(user, "audit"):
         return EvidenceBundle.objects.none()
     bundles = EvidenceBundle.objects.select_related("model", "model_version__model", "requested_by")
     return bundles.order_by("-created_at", "-id")

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from config.ui import paginate
+from governance import access
 from governance.views.common import add_refusal, page
 from reports import selectors
 from reports.api.common import progress_of, subject_of
@@ -47,7 +48,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     reports = ReportListFilter(request.GET or None, queryset=selectors.report_list(user=user))
     listing = paginate(request, reports.qs, sorts=REPORT_SORTS, default_sort="-created")
-    may_audit = selectors.may_audit(user)
+    may_audit = access.may(user, "audit")
     bundles = selectors.bundle_list(user=user)
     if request.GET.get("model"):
         bundles = bundles.filter(model__name=request.GET["model"])

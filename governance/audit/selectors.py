@@ -8,20 +8,16 @@ from governance import access
 from governance.models import AuditCheckpoint, AuditEvent, AuditVerification
 
 
-def _may_audit(user) -> bool:
-    return access.is_active_user(user) and access.has_role(user, *access.ACTION_ROLES["audit"])
-
-
 def event_list(*, user) -> QuerySet[AuditEvent]:
     """Every event for auditors, risk officers and administrators; nothing for anyone else."""
-    return AuditEvent.objects.all() if _may_audit(user) else AuditEvent.objects.none()
+    return AuditEvent.objects.all() if access.may(user, "audit") else AuditEvent.objects.none()
 
 
 def checkpoint_list(*, user) -> QuerySet[AuditCheckpoint]:
-    return AuditCheckpoint.objects.all() if _may_audit(user) else AuditCheckpoint.objects.none()
+    return AuditCheckpoint.objects.all() if access.may(user, "audit") else AuditCheckpoint.objects.none()
 
 
 def verification_list(*, user) -> QuerySet[AuditVerification]:
-    if not _may_audit(user):
+    if not access.may(user, "audit"):
         return AuditVerification.objects.none()
     return AuditVerification.objects.order_by("-created_at", "-id")

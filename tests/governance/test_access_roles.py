@@ -1,0 +1,40 @@
+"""One table of actions → roles (``access.ACTION_ROLES``), asked through ``access.may`` everywhere.
+
+Personas (tests/conftest.py): maya (ML engineer), victor (validator), rita (risk officer), aaron (auditor),
+admin_user (administrator), ivan (inactive).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from governance import access
+from governance.roles import ROLE_NAMES
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("persona", "audits"),
+    [
+        ("maya", False),
+        ("victor", False),
+        ("rita", True),
+        ("aaron", True),
+        ("admin_user", True),
+        ("ivan", False),
+    ],
+)
+def test_it_answers_may_this_user_audit_from_the_table(request, persona, audits):
+    user = request.getfixturevalue(persona)
+    assert access.may(user, "audit") is audits
+
+
+def test_it_refuses_an_action_the_table_does_not_name(maya):
+    with pytest.raises(ValueError, match="unknown action"):
+        access.may(maya, "fly")
+
+
+def test_every_action_names_only_known_roles():
+    for action, roles in access.ACTION_ROLES.items():
+        assert roles <= ROLE_NAMES, action
