@@ -20,12 +20,7 @@ from django.urls import reverse
 from governance.admin_controls import ControlAdmin
 from governance.admin_people import RoleAdmin, TeamAdmin, UserAdmin
 from governance.admin_policies import PolicyAdmin
-from governance.admin_support import (  # noqa: F401  (AuditedGuardedAdmin: used by grant pages)
-    AuditedAdmin,
-    AuditedGuardedAdmin,
-    ReadOnlyAdmin,
-    display_names,
-)
+from governance.admin_support import AuditedAdmin, ReadOnlyAdmin, display_names
 from governance.admin_webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from governance.models import (
     ApiToken,

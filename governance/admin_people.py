@@ -3,8 +3,10 @@
 Roles and teams are both Django groups underneath (a role is the group named after it, a team owns a
 ``team:<name>`` group), which is why raw Django admin listed them together. Here roles are the fixed
 groups of ``governance.roles`` (members edited, never added or deleted), teams are the ``Team`` records,
-and every membership change goes through ``governance.services.accounts`` so it is audited as
-``user.roles_changed`` or ``team.member_added`` / ``team.member_removed``.
+and every change goes through ``governance.services.accounts``, audited as the services audit it:
+``user.created``, ``user.changed``, ``auth.password_changed``, ``user.roles_changed``, ``team.created``,
+``team.changed``, ``team.member_added`` / ``team.member_removed``. Neither people nor teams are deleted
+here: their names stand in the audit trail and on signatures; a person who leaves is deactivated.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, Prefetch, When
 
-from governance import access
-from governance.admin_support import ROLE_LABELS, AuditedAdmin, AuditedGuardedAdmin, role_label
+from governance import access, context
+from governance.admin_support import ROLE_LABELS, GuardedServiceAdmin, ServiceAdmin, role_label
 from governance.models import Team, User
 from governance.roles import ROLE_NAMES, Role
 from governance.services import accounts
@@ -103,6 +105,18 @@ class UserForm(UserChangeForm):
         return roles
 
 
+class PasswordForm(AdminPasswordChangeForm):
+    """Django's set-password page, saving through ``user_password_set`` so the change is audited."""
+
+    def save(self, commit=True):
+        # Django's view builds this form from the target user alone; the administrator is the request's
+        # actor, which the session middleware put in the context.
+        actor = User.objects.filter(pk=context.current().actor_id).first()
+        password = self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        accounts.user_password_set(actor=actor, user=self.user, password=password)
+        return self.user
+
+
 class RoleFilter(admin.SimpleListFilter):
     title = "role"
     parameter_name = "role"
@@ -125,12 +139,14 @@ class TeamFilter(admin.SimpleListFilter):
         return queryset.filter(groups__team__name=self.value()) if self.value() else queryset
 
 
-class UserAdmin(DjangoUserAdmin, AuditedAdmin):
-    """People: their name as printed beside a signature, roles and teams apart, changes audited."""
+class UserAdmin(DjangoUserAdmin, ServiceAdmin):
+    """People: their name as printed beside a signature, roles and teams apart, every change through the
+    account services. Never deleted: a person who leaves is deactivated (``is_active``)."""
 
     section = "people"
     section_position = 1
     form = UserForm
+    change_password_form = PasswordForm
     list_display = ("username", "printed_name", "email", "role_list", "team_list", "is_active", "last_login")
     list_filter = ("is_active", RoleFilter, TeamFilter, "is_staff")
     search_fields = ("username", "first_name", "last_name", "email")
@@ -171,10 +187,19 @@ class UserAdmin(DjangoUserAdmin, AuditedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups__team")
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        data = form.cleaned_data
         if not change:
+            password = data["password1"] if data.get("set_usable_password", True) else None
+            created = accounts.user_create(actor=request.user, username=data["username"], password=password)
+            obj.pk = created.pk
+            obj.refresh_from_db()
             return
+        details = {name: data[name] for name in form.changed_data if name in accounts.USER_FIELDS}
+        accounts.user_update(actor=request.user, user=User.objects.get(pk=obj.pk), **details)
         if "roles" in form.changed_data:
             accounts.user_set_roles(actor=request.user, user=obj, roles=list(form.cleaned_data["roles"]))
         if "teams" in form.changed_data:
@@ -215,7 +240,7 @@ class RoleForm(forms.ModelForm):
         return self.cleaned_data["members"]
 
 
-class RoleAdmin(AuditedAdmin):
+class RoleAdmin(ServiceAdmin):
     """The five fixed roles: what each is for and may do, and who holds it. Roles are never added or
     deleted here; changing who holds one is ``user_set_roles``, audited per person."""
 
@@ -301,9 +326,10 @@ class TeamForm(forms.ModelForm):
             self.fields["members"].initial = list(self.instance.group.user_set.all())
 
 
-class TeamAdmin(AuditedGuardedAdmin):
-    """Teams own models. Created with ``team_create``; members added and removed with the account
-    services (one audited event per person); a team is never deleted here (its models point at it)."""
+class TeamAdmin(GuardedServiceAdmin):
+    """Teams own models. Created with ``team_create``, changed with ``team_update``; members added and
+    removed with the account services (one audited event per person); a team is never deleted here (its
+    models point at it)."""
 
     section = "people"
     section_position = 3
@@ -342,10 +368,11 @@ class TeamAdmin(AuditedGuardedAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)  # title and description (audited by the admin)
-            return
         data = form.cleaned_data
+        if change:
+            details = {name: data[name] for name in form.changed_data if name in accounts.TEAM_FIELDS}
+            accounts.team_update(actor=request.user, team=Team.objects.get(pk=obj.pk), **details)
+            return
         created = accounts.team_create(
             actor=request.user, name=data["name"], title=data["title"], description=data["description"]
         )

@@ -145,11 +145,37 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-class AuditedAdmin(admin.ModelAdmin):
-    """Records every add, change and delete made through the admin as an ``admin.changed`` event,
-    inside the admin's own transaction, with the changed fields' values before and after."""
+class ConsoleAdmin(admin.ModelAdmin):
+    """What every editable page shares: a URL typed without a scheme is read as https."""
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+class ServiceAdmin(ConsoleAdmin):
+    """A record that has services: every write goes through them, so the console obeys the same rules and
+    is audited with the same actions as the API and the pages (``webhook.changed``, ``team.changed``,
+    ``user.roles_changed``), never as a generic ``admin.changed``.
+
+    The defaults refuse, so a write path a subclass did not route through its service fails loudly
+    instead of saving unaudited; a subclass overrides ``save_model`` and, where deleting is allowed,
+    ``delete_model`` (bulk deletion calls it once per record).
+    """
+
+    def save_model(self, request, obj, form, change):
+        raise NotImplementedError(f"{type(self).__name__} must save through its service")
+
+    def delete_model(self, request, obj):
+        raise NotImplementedError(f"{type(self).__name__} must delete through its service")
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class AuditedAdmin(ConsoleAdmin):
+    """A record with no service (reference data such as frameworks, evidence types and controls): every
+    add, change and delete made through the admin is an ``admin.changed`` event, inside the admin's own
+    transaction, with the changed fields' values before and after."""
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -187,8 +213,9 @@ class AuditedAdmin(admin.ModelAdmin):
 
 @method_decorator(transaction.atomic, name="obj_perms_manage_user_view")
 @method_decorator(transaction.atomic, name="obj_perms_manage_group_view")
-class AuditedGuardedAdmin(GuardedModelAdmin, AuditedAdmin):
-    """Guardian's per-object permission pages, made atomic so each grant commits with its audit event."""
+class GuardedServiceAdmin(GuardedModelAdmin, ServiceAdmin):
+    """Guardian's per-object permission pages, made atomic so each grant commits with its
+    ``permission.granted`` / ``permission.revoked`` event (written by ``governance.signals``)."""
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -87,6 +87,74 @@ def _token_facts(token: ApiToken) -> dict:
     }
 
 
+# What an administrator edits on an account. Accounts are never deleted: their names stand in the audit
+# trail, on signatures and on approvals; ``is_active=False`` closes one (sessions and tokens stop working).
+USER_FIELDS = ("username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser")
+TEAM_FIELDS = ("title", "description")
+
+
+def user_create(*, actor: User | None, username: str, password: str | None, **fields) -> User:
+    """Open an account; ``password`` None leaves it without password sign-in. Audited as ``user.created``."""
+    _refuse_unknown(fields, USER_FIELDS)
+    with transaction.atomic():
+        user = User(username=username, **fields)
+        _set_password(user, password)
+        user.save()
+        facts = {"username": username, **fields, "password_sign_in": password is not None}
+        record(action="user.created", actor=actor, obj=user, after=facts)
+    return user
+
+
+def user_update(*, actor: User | None, user: User, **changes) -> User:
+    """Change an account's details (``USER_FIELDS``); audited as ``user.changed`` with the fields that
+    changed, before and after. Nothing changed, nothing recorded."""
+    _refuse_unknown(changes, USER_FIELDS)
+    with transaction.atomic():
+        before, after = _apply(user, changes)
+        if after:
+            user.save(update_fields=list(after))
+            record(action="user.changed", actor=actor, obj=user, before=before, after=after)
+    return user
+
+
+def user_password_set(*, actor: User | None, user: User, password: str | None) -> None:
+    """An administrator sets a person's password (None: password sign-in disabled); audited as
+    ``auth.password_changed`` naming the administrator. The secret itself is never recorded."""
+    with transaction.atomic():
+        _set_password(user, password)
+        user.save(update_fields=["password"])
+        record(
+            action="auth.password_changed",
+            actor=actor,
+            obj=user,
+            after={"password_sign_in": password is not None},
+        )
+
+
+def _set_password(user: User, password: str | None) -> None:
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+
+
+def _refuse_unknown(changes: dict, allowed: tuple[str, ...]) -> None:
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ValueError(f"not an editable field: {', '.join(sorted(unknown))}")
+
+
+def _apply(instance, changes: dict) -> tuple[dict, dict]:
+    """Set the changed fields; returns their values (before, after)."""
+    before = {
+        name: getattr(instance, name) for name, value in changes.items() if getattr(instance, name) != value
+    }
+    after = {name: changes[name] for name in before}
+    for name, value in after.items():
+        setattr(instance, name, value)
+    return before, after
+
+
 def team_create(*, actor: User, name: str, title: str = "", description: str = "") -> Team:
     with transaction.atomic():
         group = Group.objects.create(name=f"{TEAM_GROUP_PREFIX}{name}")
@@ -94,6 +162,19 @@ def team_create(*, actor: User, name: str, title: str = "", description: str = "
         team.full_clean()
         team.save()
         record(action="team.created", actor=actor, obj=team, after={"name": name, "title": title})
+    return team
+
+
+def team_update(*, actor: User | None, team: Team, **changes) -> Team:
+    """Change a team's title or description (its name is fixed: grants and URLs use it); audited as
+    ``team.changed`` with the fields that changed. A team is never deleted: its models point at it."""
+    _refuse_unknown(changes, TEAM_FIELDS)
+    with transaction.atomic():
+        before, after = _apply(team, changes)
+        if after:
+            team.full_clean()
+            team.save(update_fields=list(after))
+            record(action="team.changed", actor=actor, obj=team, before=before, after=after)
     return team
 
 
