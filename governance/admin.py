@@ -5,10 +5,12 @@ The console is for administrators, not Django developers: pages are grouped by t
 proper name ("Policies", "Authenticator apps"), policies and controls are edited with structured forms
 (``admin_policies``, ``admin_controls``), and read-only pages say why they are read-only.
 
-Every change made here is audited: ``AuditedAdmin`` turns Django's admin log calls into audit events,
-inside the admin's own transaction. Records with a service (policies, webhooks, roles, team membership)
-are written through it, so the admin obeys the same rules as the API; workflow records (approvals,
-signatures, findings, deployments, reviews) are changed only in the application and are read-only here.
+Every change made here is audited. Records with a service (people, roles, teams, tokens,
+authenticators, sign-in locks, policies, webhooks) are written through it (``ServiceAdmin``), so the admin
+obeys the same rules as the API and is audited with the same actions; reference data with no service
+(frameworks, evidence types, controls) is audited as ``admin.changed`` (``AuditedAdmin``). Workflow
+records (approvals, signatures, findings, deployments, reviews) are changed only in the application and
+are read-only here.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.urls import reverse
 from governance.admin_controls import ControlAdmin
 from governance.admin_people import RoleAdmin, TeamAdmin, UserAdmin
 from governance.admin_policies import PolicyAdmin
-from governance.admin_support import AuditedAdmin, ReadOnlyAdmin, display_names
+from governance.admin_support import AuditedAdmin, ReadOnlyAdmin, ServiceAdmin, display_names
 from governance.admin_webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from governance.models import (
     ApiToken,
@@ -45,6 +47,7 @@ from governance.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from governance.services import accounts, lockout, totp
 from governance.sign_in import LockoutAdminAuthenticationForm
 
 admin.site.site_header = "Attest administration"
@@ -72,8 +75,9 @@ admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(AuditedAdmin):
-    """Tokens can be inspected and revoked (deleted) but never created or edited here."""
+class ApiTokenAdmin(ServiceAdmin):
+    """Tokens can be inspected and revoked (``token_revoke``: ``token.revoked``) but never created or
+    edited here."""
 
     section = "people"
     list_display = ("token_key", "name", "user", "created", "expiry")
@@ -88,10 +92,14 @@ class ApiTokenAdmin(AuditedAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def delete_model(self, request, obj):
+        accounts.token_revoke(actor=request.user, token=obj)
+
 
 @admin.register(TotpDevice)
-class TotpDeviceAdmin(AuditedAdmin):
-    """An administrator may only remove a person's authenticator (a lost phone); the secret is never shown."""
+class TotpDeviceAdmin(ServiceAdmin):
+    """An administrator may only remove a person's authenticator (a lost phone: ``totp_reset``, audited as
+    ``auth.totp_removed``); the secret is never shown."""
 
     section = "people"
     list_display = ("user", "confirmed", "created_at")
@@ -107,11 +115,14 @@ class TotpDeviceAdmin(AuditedAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def delete_model(self, request, obj):
+        totp.totp_reset(actor=request.user, user=obj.user)
+
 
 @admin.register(AuthThrottle)
-class AuthThrottleAdmin(AuditedAdmin):
+class AuthThrottleAdmin(ServiceAdmin):
     """Wrong-password counts and locks (governance.services.lockout): deleting one lifts the lock early,
-    e.g. for a person locked out by someone guessing at their account; the deletion is audited."""
+    e.g. for a person locked out by someone guessing at their account (``lock_lift``: ``auth.lock_lifted``)."""
 
     section = "people"
     list_display = ("key", "failures", "locked_until", "lockouts", "last_failure_at")
@@ -123,6 +134,9 @@ class AuthThrottleAdmin(AuditedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def delete_model(self, request, obj):
+        lockout.lock_lift(actor=request.user, throttle=obj)
 
 
 # --- the audit trail ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.utils.html import format_html
 
 from config.api.errors import ServiceError
 from governance import access
+from governance.admin_support import ServiceAdmin
 from governance.models import Grant, GrantLevel, Team, User
 from governance.roles import Role
 from governance.services import grants as grant_services
@@ -88,7 +89,7 @@ class ObjectKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(Grant)
-class GrantAdmin(admin.ModelAdmin):
+class GrantAdmin(ServiceAdmin):
     """Grants: the list (filter by model, dataset, team or level), an add page and a revoke page."""
 
     section = "people"  # the console's "People and access" group (governance.admin_support.SECTIONS)

@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from config import strict_json
 from governance.admin_policy_changes import describe_changes
 from governance.admin_policy_forms import PolicyEditor, rules_of
-from governance.admin_support import AuditedAdmin
+from governance.admin_support import ServiceAdmin
 from governance.models import EvidenceType, Policy
 from governance.models.approvals import Meaning
 from governance.services.policies import RULE_FIELDS, policy_create_version, validate_rules
@@ -46,7 +46,7 @@ class ActiveFilter(admin.SimpleListFilter):
         return queryset.filter(is_active=self.value() == "yes") if self.value() else queryset
 
 
-class PolicyAdmin(AuditedAdmin):
+class PolicyAdmin(ServiceAdmin):
     """Versions are never edited in place: saving creates the tier's next version through
     ``policy_create_version`` and activates it; the version you started from stays as it was."""
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from governance.admin_support import AuditedAdmin, ReadOnlyAdmin, SendsTestEvents
+from governance.admin_support import ReadOnlyAdmin, SendsTestEvents, ServiceAdmin
 from governance.models import WebhookEndpoint
 from governance.models.notifications import WEBHOOK_EVENTS
 from governance.services import notifications
@@ -46,7 +46,7 @@ class WebhookForm(forms.ModelForm):
         return url
 
 
-class WebhookEndpointAdmin(SendsTestEvents, AuditedAdmin):
+class WebhookEndpointAdmin(SendsTestEvents, ServiceAdmin):
     """Created, changed and deleted through the notification services; the signing secret is shown
     once, on the page that follows creation, and never again."""
 
@@ -107,10 +107,6 @@ class WebhookEndpointAdmin(SendsTestEvents, AuditedAdmin):
 
     def delete_model(self, request, obj):
         notifications.webhook_delete(actor=request.user, endpoint=obj)
-
-    def delete_queryset(self, request, queryset):
-        for endpoint in queryset:
-            notifications.webhook_delete(actor=request.user, endpoint=endpoint)
 
     # --- test events --------------------------------------------------------------------------------
 

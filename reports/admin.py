@@ -20,7 +20,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from governance.admin_support import ReadOnlyAdmin, SendsTestEvents, display_names
+from governance.admin_support import ReadOnlyAdmin, SendsTestEvents, ServiceAdmin, display_names
 from reports.models import CONNECTOR_EVENTS, ConnectorKind, EvidenceBundle, GrcConnector, GrcDelivery, Report
 from reports.services import connectors
 
@@ -99,7 +99,7 @@ class ConnectorForm(forms.ModelForm):
 
 
 @admin.register(GrcConnector)
-class GrcConnectorAdmin(SendsTestEvents, admin.ModelAdmin):
+class GrcConnectorAdmin(SendsTestEvents, ServiceAdmin):
     """GRC connectors, created and changed through the connector services (each change audited); never
     deleted, only deactivated, so the delivery log keeps them."""
 

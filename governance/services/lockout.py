@@ -147,6 +147,24 @@ def success_record(*, username: str) -> None:
     AuthThrottle.objects.filter(key=account_key(username)).exclude(locked_until__gt=timezone.now()).delete()
 
 
+def lock_lift(*, actor, throttle: AuthThrottle) -> None:
+    """An administrator lifts a lock early (someone guessing at a person's account locked them out): the
+    count goes with it. Audited as ``auth.lock_lifted`` with what the count held."""
+    with transaction.atomic():
+        record(
+            action="auth.lock_lifted",
+            actor=actor,
+            before={
+                "scope": _scope(throttle.key),
+                "key": throttle.key.split(":", 1)[1],
+                "failures": throttle.failures,
+                "locked_until": throttle.locked_until.isoformat() if throttle.locked_until else None,
+                "lockouts": throttle.lockouts,
+            },
+        )
+        throttle.delete()
+
+
 def stale_purge() -> int:
     """Delete the counts of accounts and addresses with no failure for a day and no lock in force."""
     cutoff = timezone.now() - QUIET_PERIOD

@@ -82,6 +82,15 @@ def totp_remove(*, actor: User, password: str) -> None:
             record(action="auth.totp_removed", actor=actor, obj=actor)
 
 
+def totp_reset(*, actor: User, user: User) -> None:
+    """An administrator removes a person's authenticator (a lost phone) so they can enrol a new one;
+    audited as ``auth.totp_removed`` naming the administrator as actor and the person as object."""
+    with transaction.atomic():
+        deleted, _ = TotpDevice.objects.filter(user=user).delete()
+        if deleted:
+            record(action="auth.totp_removed", actor=actor, obj=user)
+
+
 def verify(user: User, code: str) -> bool:
     """Check a code for a signature; on success the code's time step is consumed (no replay)."""
     with transaction.atomic():

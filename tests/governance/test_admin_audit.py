@@ -4,13 +4,32 @@ controls). People and teams are never deleted: a person who leaves is deactivate
 
 from __future__ import annotations
 
+import pyotp
 import pytest
+from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
-from governance.models import AuditEvent, Team, User
-from governance.services import accounts
+from governance.admin_support import AuditedAdmin, ReadOnlyAdmin, ServiceAdmin
+from governance.models import (
+    ApiToken,
+    AuditEvent,
+    AuthThrottle,
+    Control,
+    EvidenceType,
+    Framework,
+    Team,
+    TotpDevice,
+    User,
+)
+from governance.services import accounts, lockout, notifications
 
 pytestmark = pytest.mark.django_db
+
+# The records an administrator edits that have no service: their changes stay ``admin.changed``.
+WITHOUT_SERVICE = {Framework, EvidenceType, Control}
+# Roles are Django's auth groups; django-celery-beat's schedules are the one third-party page (not audited).
+PROJECT_APPS = {"auth", "governance", "registry", "monitoring", "reports", "jobs"}
 
 
 def actions_on(obj) -> list[str]:
@@ -19,6 +38,16 @@ def actions_on(obj) -> list[str]:
         .order_by("seq")
         .values_list("action", flat=True)
     )
+
+
+def test_every_editable_page_writes_through_a_service_or_is_reference_data():
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in PROJECT_APPS or isinstance(model_admin, ReadOnlyAdmin):
+            continue
+        if model in WITHOUT_SERVICE:
+            assert isinstance(model_admin, AuditedAdmin), model
+        else:
+            assert isinstance(model_admin, ServiceAdmin), model
 
 
 def test_it_opens_an_account_as_user_created(console, admin_user):
@@ -91,6 +120,54 @@ def test_it_audits_a_teams_new_title_as_team_changed(console, fraud):
 def test_it_changes_nothing_and_records_nothing_when_nothing_changed(admin_user, fraud):
     accounts.team_update(actor=admin_user, team=fraud, title=fraud.title)
     assert actions_on(fraud) == []
+
+
+def test_it_revokes_a_token_as_token_revoked(console, admin_user, olga):
+    token, _ = accounts.token_create(actor=olga, name="ci")
+    url = reverse("admin:governance_apitoken_delete", args=[token.pk])
+    assert console.post(url, {"post": "yes"}).status_code == 302
+    assert not ApiToken.objects.filter(pk=token.pk).exists()
+    event = AuditEvent.objects.filter(action="token.revoked", object_id=str(olga.pk)).get()
+    assert event.actor_username == admin_user.username
+    assert not AuditEvent.objects.filter(action="admin.changed").exists()
+
+
+def test_it_removes_an_authenticator_as_auth_totp_removed(console, admin_user, victor):
+    device = TotpDevice.objects.create(user=victor, secret=pyotp.random_base32(), confirmed=True)
+    url = reverse("admin:governance_totpdevice_delete", args=[device.pk])
+    assert console.post(url, {"post": "yes"}).status_code == 302
+    assert not TotpDevice.objects.exists()
+    event = AuditEvent.objects.get(action="auth.totp_removed", object_id=str(victor.pk))
+    assert event.actor_username == admin_user.username
+    assert not AuditEvent.objects.filter(action="admin.changed").exists()
+
+
+def test_it_lifts_a_sign_in_lock_as_auth_lock_lifted(console, admin_user):
+    now = timezone.now()
+    throttle = AuthThrottle.objects.create(
+        key=lockout.account_key("olga"),
+        failures=5,
+        first_failure_at=now,
+        last_failure_at=now,
+        locked_until=now + timezone.timedelta(minutes=5),
+        lockouts=1,
+    )
+    url = reverse("admin:governance_auththrottle_delete", args=[throttle.pk])
+    assert console.post(url, {"post": "yes"}).status_code == 302
+    assert not AuthThrottle.objects.exists()
+    event = AuditEvent.objects.get(action="auth.lock_lifted")
+    assert event.actor_username == admin_user.username
+    assert event.before["scope"] == "account"
+    assert event.before["failures"] == 5
+    assert not AuditEvent.objects.filter(action="admin.changed").exists()
+
+
+def test_it_audits_a_webhook_change_once_as_the_service_does(console, admin_user):
+    endpoint = notifications.webhook_create(actor=admin_user, url="https://a.example.com/", events=[])
+    url = reverse("admin:governance_webhookendpoint_change", args=[endpoint.pk])
+    data = {"url": "https://b.example.com/", "description": "", "events": [], "is_active": "on"}
+    assert console.post(url, data).status_code == 302
+    assert actions_on(endpoint) == ["webhook.created", "webhook.changed"]
 
 
 def test_it_creates_a_team_without_a_generic_admin_event(console):

@@ -161,7 +161,7 @@ def test_it_lets_an_admin_remove_an_authenticator_but_not_read_or_edit_it(consol
     deleted = console.post(reverse("admin:governance_totpdevice_delete", args=[device.pk]), {"post": "yes"})
     assert deleted.status_code == 302
     assert not TotpDevice.objects.exists()
-    assert AuditEvent.objects.filter(action="admin.changed", object_type="governance.totpdevice").exists()
+    assert AuditEvent.objects.filter(action="auth.totp_removed", object_id=str(victor.pk)).exists()
 
 
 # --- names, sections and read-only pages -------------------------------------------------------------
