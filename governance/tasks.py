@@ -12,6 +12,8 @@ from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.db import transaction
 
 from governance import context
+from governance.audit import record
+from governance.services import audit, findings, lockout, notifications, reviews
 
 HEADER_REQUEST_ID = "attest_request_id"
 HEADER_ACTOR_ID = "attest_actor_id"
@@ -48,8 +50,6 @@ def _unbind_task_context(task_id=None, **kwargs):
 @shared_task(name="governance.tasks.worker_ping")
 def worker_ping(note: str = "") -> str:
     """Record that a worker ran, with the request id it inherited; used by health checks and tests."""
-    from governance.audit import record
-
     with transaction.atomic():
         event = record(action="system.worker_ping", actor=None, after={"note": note[:200]})
     return event.request_id
@@ -58,8 +58,6 @@ def worker_ping(note: str = "") -> str:
 @shared_task(name="governance.tasks.audit_checkpoint")
 def audit_checkpoint() -> int | None:
     """Sign the audit chain head (hourly through beat); returns the checkpoint number, if one was made."""
-    from governance.services import audit
-
     checkpoint = audit.checkpoint_sign(actor=None)
     return checkpoint.number if checkpoint else None
 
@@ -67,8 +65,6 @@ def audit_checkpoint() -> int | None:
 @shared_task(name="governance.tasks.audit_verify")
 def audit_verify(verification_id: int) -> None:
     """Run one queued verification of the audit chain."""
-    from governance.services import audit
-
     audit.verification_run(verification_id=verification_id)
 
 
@@ -76,8 +72,6 @@ def audit_verify(verification_id: int) -> None:
 def reap_audit_verifications() -> dict[str, int]:
     """Verifications whose worker was lost: kept for beat entries made before ``jobs.tasks.reap_jobs``,
     which now reaps every kind of job."""
-    from governance.services import audit
-
     return audit.verifications_reap()
 
 
@@ -88,8 +82,6 @@ def reap_audit_verifications() -> dict[str, int]:
 @shared_task(name="governance.tasks.deliver_webhook", acks_late=True, reject_on_worker_lost=True)
 def deliver_webhook(delivery_id: int) -> str:
     """One delivery attempt; a failed attempt sends this task again for when the backoff ends."""
-    from governance.services import notifications
-
     return notifications.webhook_deliver(delivery_id=delivery_id).status
 
 
@@ -100,16 +92,12 @@ def deliver_webhook(delivery_id: int) -> str:
     max_retries=5,
 )
 def send_notification_email(event_type: str, body: dict, emails: list[str]) -> None:
-    from governance.services import notifications
-
     notifications.email_send(event_type=event_type, body=body, emails=emails)
 
 
 @shared_task(name="governance.tasks.process_monitoring_alert", acks_late=True)
 def process_monitoring_alert(alert_id: int) -> int | None:
     """Turn a monitoring alert into a finding (once), and put the model under review when severe."""
-    from governance.services import findings
-
     finding = findings.finding_from_alert(alert_id=alert_id)
     return finding.pk if finding else None
 
@@ -117,21 +105,15 @@ def process_monitoring_alert(alert_id: int) -> int | None:
 @shared_task(name="governance.tasks.sweep_check_outcomes")
 def sweep_check_outcomes() -> int:
     """Raise findings for failed check runs and for alerts that have none yet (idempotent)."""
-    from governance.services import findings
-
     return findings.findings_sweep()
 
 
 @shared_task(name="governance.tasks.mark_overdue_reviews")
 def mark_overdue_reviews() -> list[str]:
-    from governance.services import reviews
-
     return reviews.reviews_mark_overdue()
 
 
 @shared_task(name="governance.tasks.purge_sign_in_counts")
 def purge_sign_in_counts() -> int:
     """Forget wrong-password counts a day old with no lock in force (governance.services.lockout)."""
-    from governance.services import lockout
-
     return lockout.stale_purge()

@@ -14,7 +14,6 @@ Every state change writes its audit event in the same transaction: ``<kind>.star
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -27,6 +26,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config.celery_app import task_named
 from governance.audit import record
 from jobs import conf
 from jobs.kinds import FAILED, QUEUED, RETRYING, RUNNING, SUCCEEDED, JobKind
@@ -224,13 +224,7 @@ def send(kind: JobKind, job_id: int, countdown: float | None = None) -> None:
     if kind.send is not None:
         kind.send(job_id, countdown)
         return
-    task_for(kind.task).apply_async(args=[job_id], countdown=countdown)
-
-
-def task_for(name: str):
-    """The Celery task ``name`` (``module.function``), its module imported so the task is registered."""
-    module, _, function = name.rpartition(".")
-    return getattr(importlib.import_module(module), function)
+    task_named(kind.task).apply_async(args=[job_id], countdown=countdown)
 
 
 def test_delay() -> None:

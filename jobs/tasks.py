@@ -7,14 +7,14 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 
+from jobs import reaper
+
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="jobs.tasks.reap_jobs", acks_late=True)
 def reap_jobs() -> dict[str, dict[str, int]]:
     """Requeue or fail jobs whose worker died and re-send jobs whose message was lost, of every kind."""
-    from jobs import reaper
-
     return reaper.reap()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from governance import access
+from governance import access, dispatch
 from governance.audit import checkpoints, keys, record, verifier
 from governance.models import AuditCheckpoint, AuditVerification, User
 from jobs import leases, reaper
@@ -47,9 +47,7 @@ def verification_request(*, actor: User, from_seq: int | None = None) -> AuditVe
 
 
 def _queue_verification(verification_id: int) -> None:
-    from governance.tasks import audit_verify
-
-    audit_verify.delay(verification_id)
+    dispatch.audit_verify(verification_id)
 
 
 def verification_run(*, verification_id: int) -> AuditVerification | None:

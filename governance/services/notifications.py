@@ -23,7 +23,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from config import outbound
-from governance import access
+from governance import access, dispatch
 from governance.audit import record
 from governance.audit.chain import jsonable
 from governance.models import Team, User, WebhookDelivery, WebhookEndpoint
@@ -77,12 +77,10 @@ def notify(
 
 
 def _queue(delivery_ids: list[int], event_type: str, body: dict[str, Any], emails: list[str]) -> None:
-    from governance import tasks
-
     for delivery_id in delivery_ids:
-        tasks.deliver_webhook.delay(delivery_id)
+        dispatch.deliver_webhook(delivery_id)
     if emails:
-        tasks.send_notification_email.delay(event_type, body, emails)
+        dispatch.send_notification_email(event_type, body, emails)
 
 
 def audience(

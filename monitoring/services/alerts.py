@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from config.celery_app import app
 from governance.audit import record
 from monitoring import conf
 from monitoring.checks.base import ORDER
@@ -120,8 +121,6 @@ def notify(alert_id: int) -> None:
     name = conf.get("ATTEST_ALERT_TASK")
     if not name:
         return
-    from config.celery_app import app
-
     try:
         app.send_task(name, args=[alert_id])
     except Exception:

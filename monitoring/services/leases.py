@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from jobs import leases as job_leases
 from jobs.kinds import JobKind, register
-from monitoring import conf
+from monitoring import conf, dispatch
 from monitoring.models import CheckRun
 
 logger = logging.getLogger(__name__)
@@ -45,11 +45,9 @@ def _set_error(run: CheckRun, error_type: str, message: str) -> list[str]:
 
 
 def _send(run_id: int, countdown: float | None) -> None:
-    from monitoring.services import runs
-
     run = CheckRun.objects.filter(pk=run_id).values("task_name", "celery_task_id").first()
     if run is not None:
-        runs.dispatch(run_id, run["task_name"], run["celery_task_id"])
+        dispatch.check_run(run_id, run["task_name"], run["celery_task_id"])
 
 
 CHECK = register(

@@ -20,9 +20,10 @@ from governance import access
 from governance.audit import record
 from governance.models import User
 from jobs import reaper
-from monitoring import conf, data, evidence, sandbox, thresholds
+from monitoring import conf, data, dispatch, evidence, sandbox, thresholds
 from monitoring.checks import KINDS
 from monitoring.checks.base import CheckContext, outcome_of
+from monitoring.dispatch import TASK_FOR_PLAIN_CHECKS, TASK_FOR_SCORING, TASK_FOR_SHAP
 from monitoring.models import CheckRun, MonitoringPlan, RunStatus
 from monitoring.services import alerts, leases
 from registry.formats import SKOPS_ACCEPTED_TYPES
@@ -32,9 +33,6 @@ logger = logging.getLogger(__name__)
 
 # Worth retrying: the database or the broker was briefly unreachable.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerError)
-TASK_FOR_PLAIN_CHECKS = "monitoring.tasks.run_check"
-TASK_FOR_SCORING = "monitoring.tasks.score_check"  # routed to the sandbox queue
-TASK_FOR_SHAP = "monitoring.tasks.explain_check"  # routed to the sandbox queue
 MAX_ERROR_CHARS = 4000
 
 
@@ -86,7 +84,7 @@ def check_run_create(
     with transaction.atomic():
         run.save()
         record(action="check.queued", actor=actor, obj=run, after=_queued_facts(run))
-        transaction.on_commit(lambda: dispatch(run.pk, run.task_name, run.celery_task_id))
+        transaction.on_commit(lambda: dispatch.check_run(run.pk, run.task_name, run.celery_task_id))
     return run
 
 
@@ -127,18 +125,6 @@ def _dataset_reference(version: DatasetVersion | None) -> str | None:
     if version is None:
         return None
     return f"{version.dataset.name}:{version.version}@sha256:{version.file_sha256}"
-
-
-def dispatch(run_id: int, task_name: str, task_id: str) -> None:
-    """Send the run's task (called on commit)."""
-    from monitoring import tasks
-
-    task = {
-        TASK_FOR_PLAIN_CHECKS: tasks.run_check,
-        TASK_FOR_SCORING: tasks.score_check,
-        TASK_FOR_SHAP: tasks.explain_check,
-    }[task_name]
-    task.apply_async(args=[run_id], task_id=task_id)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from governance.audit import record
 from governance.models import Team, User
 from jobs import leases
 from jobs.kinds import QUEUED, JobKind, register
-from registry import profiling, storage, tabular
+from registry import dispatch, profiling, storage, tabular
 from registry.models import Dataset, DatasetVersion
 from registry.models.datasets import DatasetRole, FileFormat, ProfileStatus
 from registry.services import declarations, names
@@ -220,9 +220,7 @@ def _version_facts(version: DatasetVersion) -> dict[str, Any]:
 
 
 def _queue_profile(version_id: int) -> None:
-    from registry.tasks import profile_dataset_version
-
-    profile_dataset_version.delay(version_id)
+    dispatch.profile_dataset_version(version_id)
 
 
 def _set_profile_error(version: DatasetVersion, error_type: str, message: str) -> list[str]:

@@ -29,6 +29,7 @@ from governance.audit import record
 from jobs import leases
 from registry import storage
 from registry.models import ModelVersion
+from reports import dispatch
 from reports.evidence.bundle import build_evidence_bundle
 from reports.models import EvidenceBundle, JobStatus, Report, ReportKind
 from reports.services import jobs
@@ -101,9 +102,7 @@ def bag_name(bundle: EvidenceBundle) -> str:
 
 
 def _queue(bundle_id: int) -> None:
-    from reports import tasks
-
-    tasks.build_bundle.delay(bundle_id)
+    dispatch.build_bundle(bundle_id)
 
 
 # ---------------------------------------------------------------------------------------------- build

@@ -45,6 +45,7 @@ from governance.services import notifications
 from jobs import leases
 from jobs.kinds import FAILED, QUEUED, RETRYING, RUNNING, SUCCEEDED, JobKind, register
 from registry import storage
+from reports import dispatch
 from reports.models import (
     ConnectorKind,
     DeliveryStatus,
@@ -169,10 +170,8 @@ def _approval_deliveries(connector: GrcConnector) -> list[int]:
 
 
 def _queue(delivery_ids: list[int]) -> None:
-    from reports import tasks
-
     for delivery_id in delivery_ids:
-        tasks.deliver.delay(delivery_id)
+        dispatch.deliver(delivery_id)
 
 
 def _message_id() -> str:

@@ -30,6 +30,7 @@ from governance.services.evidence import approval_of_record
 from jobs import leases
 from registry import storage
 from registry.models import ModelVersion, RegisteredModel
+from reports import dispatch
 from reports.models import EvidenceBundle, JobStatus, Report, ReportKind, Variant
 from reports.rendering.audit_evidence import build_audit_evidence_pdf
 from reports.rendering.common import RenderedReport
@@ -112,9 +113,7 @@ def report_request(
 
 
 def _queue(report_id: int) -> None:
-    from reports import tasks
-
-    tasks.render_report.delay(report_id)
+    dispatch.render_report(report_id)
 
 
 def _check_subject(kind, version, model, start, end, variant) -> None:

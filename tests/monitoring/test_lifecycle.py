@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from governance.models import AuditEvent
-from monitoring import sandbox
+from monitoring import dispatch, sandbox
 from monitoring.models import CheckRun, RunStatus
 from monitoring.sandbox import loaders
 from monitoring.services import leases, runs
@@ -131,7 +131,7 @@ def test_the_reaper_requeues_a_lost_run_and_sends_its_task_once(
     THEN the run is queued again with no holder, its task sent once (audited check.requeued); the
     second pass finds nothing to do."""
     sent = []
-    monkeypatch.setattr(runs, "dispatch", lambda *args: sent.append(args))
+    monkeypatch.setattr(dispatch, "check_run", lambda *args: sent.append(args))
     run = running(queue(maya, "drift", version, reference=reference, current=current), lease_seconds=-5)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -171,7 +171,7 @@ def test_the_reaper_sends_the_task_again_once_for_a_run_queued_too_long(
     and nothing is sent for the fresh run or on the second pass."""
     settings.ATTEST_CHECK_RESEND_SECONDS = 60
     sent = []
-    monkeypatch.setattr(runs, "dispatch", lambda *args: sent.append(args))
+    monkeypatch.setattr(dispatch, "check_run", lambda *args: sent.append(args))
     stranded = queue(maya, "drift", version, reference=reference, current=current)
     fresh = queue(maya, "drift", version, reference=reference, current=current)
     CheckRun.objects.filter(pk=stranded.pk).update(created_at=timezone.now() - timedelta(minutes=5))
