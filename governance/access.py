@@ -37,7 +37,9 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from governance.models import Grant, GrantLevel, Team
 from governance.roles import READ_EVERYTHING, ROLE_NAMES, Role
 
-# Which roles may attempt each action at all; team scoping then narrows team-bound roles.
+# Which roles may attempt each action at all; team scoping then narrows team-bound roles. The one table
+# of who may do what: API permissions, pages, templates and services ask it through ``may``/``can``/
+# ``require`` and never name roles themselves (a policy stage's own ``role`` is data, checked as such).
 ACTION_ROLES: dict[str, frozenset[str]] = {
     "view": frozenset(ROLE_NAMES),
     "change": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
@@ -45,8 +47,15 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "validate": frozenset({Role.VALIDATOR, Role.ADMIN}),
     "raise_finding": frozenset({Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}),
     "request_approval": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
-    # May sign for this object at all (the stage's or review's own role rule is checked by its service).
+    # May sign for this object at all: an approval stage (admin signs tier 1's "accountable" stage) or a
+    # periodic review, which the same second line opens and signs. The stage's own role is checked too.
     "sign": frozenset({Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}),
+    "close_finding": frozenset({Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}),
+    "accept_risk": frozenset({Role.RISK_OFFICER, Role.ADMIN}),
+    # Override a model's risk tier or decide a pending tier change.
+    "decide_tier": frozenset({Role.RISK_OFFICER, Role.ADMIN}),
+    # Let reviews fall due less often than the model's interval (a shorter one is anyone's who may change).
+    "lengthen_review_interval": frozenset({Role.RISK_OFFICER, Role.ADMIN}),
     "deploy": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
     "audit": frozenset({Role.AUDITOR, Role.RISK_OFFICER, Role.ADMIN}),
     "administer": frozenset({Role.ADMIN}),
@@ -70,6 +79,10 @@ GRANT_LEVELS: dict[str, frozenset[str]] = {
     "request_approval": _CHANGE_GRANT,
     "deploy": _CHANGE_GRANT,
     "sign": frozenset(),
+    "close_finding": frozenset(),
+    "accept_risk": frozenset(),
+    "decide_tier": frozenset(),
+    "lengthen_review_interval": frozenset(),
     "audit": frozenset(),
     "administer": frozenset(),
 }

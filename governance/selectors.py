@@ -28,7 +28,7 @@ from governance.models import (
     WebhookEndpoint,
 )
 from governance.models.findings import FINDING_TRANSITIONS, SEVERITY_RANK
-from governance.roles import READ_EVERYTHING, Role
+from governance.roles import READ_EVERYTHING
 from monitoring.models import CheckRun, MonitoringAlert, Outcome, RunStatus
 from registry.models import ModelStatus, ModelVersion, RegisteredModel
 
@@ -121,7 +121,7 @@ def deployment_list(*, user) -> QuerySet:
 
 
 def webhook_list(*, user) -> QuerySet:
-    if not access.has_role(user, "admin"):
+    if not access.may(user, "administer"):
         return WebhookEndpoint.objects.none()
     return WebhookEndpoint.objects.select_related("team", "created_by").order_by("pk")
 
@@ -160,20 +160,17 @@ def totp_device(*, user) -> TotpDevice | None:
 
 def finding_next_statuses(*, user, finding: Finding) -> list[str]:
     """The statuses this user may move the finding to now (the service decides again on submit)."""
-    from governance.services.findings import RISK_ACCEPTORS
-
-    roles = access.roles_of(user)
-    closers = {Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}
+    closer = access.may(user, "close_finding")
     allowed = []
     for status in FindingStatus.values:
         if status not in FINDING_TRANSITIONS[finding.status]:
             continue
-        if status == FindingStatus.RISK_ACCEPTED and not roles & RISK_ACCEPTORS:
+        if status == FindingStatus.RISK_ACCEPTED and not access.may(user, "accept_risk"):
             continue
-        if status == FindingStatus.CLOSED and not roles & closers:
+        if status == FindingStatus.CLOSED and not closer:
             continue
         if status not in (FindingStatus.RISK_ACCEPTED, FindingStatus.CLOSED) and not (
-            roles & closers or access.can(user, "change", finding.model)
+            closer or access.can(user, "change", finding.model)
         ):
             continue
         allowed.append(status)
@@ -279,7 +276,7 @@ def approval_offers(*, user, request: ApprovalRequest) -> dict[str, bool]:
     stage = request.policy.stage(request.current_stage_key) if pending else None
     return {
         "sign": bool(stage and stage["role"] in access.roles_of(user) and access.can(user, "sign", request)),
-        "cancel": pending and (request.requested_by_id == user.pk or access.has_role(user, Role.ADMIN)),
+        "cancel": pending and (request.requested_by_id == user.pk or access.may(user, "administer")),
     }
 
 

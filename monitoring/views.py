@@ -47,7 +47,7 @@ class CheckListFilter(CheckRunFilter):
 
 
 def _may_run_checks(user) -> bool:
-    return bool(access.roles_of(user) & access.ACTION_ROLES["run_checks"])
+    return access.may(user, "run_checks")
 
 
 @login_required

@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from governance import access
-from governance.roles import Role
 from monitoring.models import CheckRun
 from reports.models import EvidenceBundle, GrcConnector, GrcDelivery, Report, ReportKind
 
@@ -40,13 +39,13 @@ def check_run_list(*, user) -> QuerySet[CheckRun]:
 
 
 def connector_list(*, user) -> QuerySet[GrcConnector]:
-    if not access.has_role(user, Role.ADMIN):
+    if not access.may(user, "administer"):
         return GrcConnector.objects.none()
     return GrcConnector.objects.select_related("created_by").order_by("name")
 
 
 def delivery_list(*, user, connector: GrcConnector | None = None) -> QuerySet[GrcDelivery]:
-    if not access.has_role(user, Role.ADMIN):
+    if not access.may(user, "administer"):
         return GrcDelivery.objects.none()
     deliveries = GrcDelivery.objects.select_related("connector", "approval", "report", "bundle")
     if connector is not None:

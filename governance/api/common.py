@@ -10,18 +10,20 @@ from registry import selectors as registry_selectors
 from registry.models import ModelVersion
 
 
-class HasRole(permissions.BasePermission):
-    """Allows users holding one of ``roles`` (set by ``HasRole.of(...)``)."""
+class MayDo(permissions.BasePermission):
+    """Allows users whose roles may attempt ``action`` (``access.ACTION_ROLES``; set by ``MayDo.of(...)``)."""
 
-    roles: frozenset[str] = frozenset()
+    action: str = ""
     message = "Your role does not allow this."
 
     @classmethod
-    def of(cls, *roles: str) -> type[HasRole]:
-        return type(f"HasRole_{'_'.join(sorted(roles))}", (cls,), {"roles": frozenset(roles)})
+    def of(cls, action: str) -> type[MayDo]:
+        if action not in access.ACTION_ROLES:
+            raise ValueError(f"unknown action {action!r}")
+        return type(f"MayDo_{action}", (cls,), {"action": action})
 
     def has_permission(self, request, view) -> bool:
-        return bool(access.roles_of(request.user) & self.roles)
+        return access.may(request.user, self.action)
 
 
 def visible_version(user, model_name: str, version: int) -> ModelVersion:

@@ -10,9 +10,8 @@ from rest_framework.viewsets import GenericViewSet
 
 from config.api import inputs
 from config.api.filters import API_FILTER_BACKENDS
-from governance.api.common import HasRole
+from governance.api.common import MayDo
 from governance.models import Grant, GrantLevel, Team, User
-from governance.roles import Role
 from governance.services import grants as grant_services
 from registry.models import Dataset, RegisteredModel
 
@@ -70,7 +69,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericView
     class RevokeInput(inputs.Input):
         reason = serializers.CharField(max_length=2000)
 
-    permission_classes = [HasRole.of(Role.ADMIN)]
+    permission_classes = [MayDo.of("administer")]
     serializer_class = Output
     filterset_class = GrantFilter
     filter_backends = API_FILTER_BACKENDS

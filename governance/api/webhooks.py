@@ -10,9 +10,8 @@ from rest_framework.viewsets import GenericViewSet
 
 from config.api import inputs
 from governance import selectors
-from governance.api.common import HasRole
+from governance.api.common import MayDo
 from governance.models.notifications import WEBHOOK_EVENTS
-from governance.roles import Role
 from governance.services import notifications
 
 
@@ -57,7 +56,7 @@ class WebhookViewSet(
         events = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS), required=False)
         is_active = serializers.BooleanField(required=False)
 
-    permission_classes = [HasRole.of(Role.ADMIN)]
+    permission_classes = [MayDo.of("administer")]
     serializer_class = Output
 
     def get_queryset(self):

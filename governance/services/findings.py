@@ -19,7 +19,6 @@ from governance.audit import record
 from governance.errors import InvalidTransition
 from governance.models import Finding, FindingStatus, Severity, User
 from governance.models.findings import FINDING_TRANSITIONS, SEVERITY_RANK
-from governance.roles import Role
 from governance.services import notifications
 from governance.services.policies import policy_active
 from monitoring.models import CheckRun, MonitoringAlert
@@ -28,7 +27,6 @@ from registry.models.inventory import ModelStatus
 from registry.services.inventory import model_status_set_by_workflow, owner_allowed
 
 DUE_DAYS = {Severity.CRITICAL: 14, Severity.HIGH: 30, Severity.MEDIUM: 60, Severity.LOW: 90}
-RISK_ACCEPTORS = {Role.RISK_OFFICER, Role.ADMIN}
 # Monitoring alerts are "warning" (a warn outcome on a plan that alerts on warnings) or "critical" (a
 # failed check). A warning is not a high-severity finding: mapped to high it would block approvals and
 # put tier-1 models under review just as a failure does.
@@ -138,20 +136,17 @@ def finding_change_status(*, actor: User, finding: Finding, status: str, resolut
 def _check_transition_rights(actor: User, finding: Finding, status: str, resolution: str) -> None:
     if status not in FindingStatus.values:
         raise ValidationError({"status": [f"Must be one of {', '.join(FindingStatus.values)}."]})
-    roles = access.roles_of(actor)
     if status == FindingStatus.RISK_ACCEPTED:
-        if not roles & RISK_ACCEPTORS:
+        if not access.may(actor, "accept_risk"):
             raise PermissionDenied("Only a risk officer or an administrator can accept a risk.")
         if not resolution.strip():
             raise ValidationError({"resolution": ["Explain why the risk is accepted."]})
     elif status == FindingStatus.CLOSED:
-        if not roles & {Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}:
+        if not access.may(actor, "close_finding"):
             raise PermissionDenied(
                 "Only a validator, a risk officer or an administrator can close a finding."
             )
-    elif not (
-        access.can(actor, "change", finding.model) or roles & {Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}
-    ):
+    elif not (access.can(actor, "change", finding.model) or access.may(actor, "close_finding")):
         raise PermissionDenied("You cannot change this finding.")
 
 

@@ -79,7 +79,7 @@ def grant_revoke(*, actor: User, grant: Grant, reason: str) -> None:
 
 def grant_list(*, user) -> models.QuerySet[Grant]:
     """Every grant, for administrators; nothing for anyone else."""
-    if not access.has_role(user, "admin"):
+    if not access.may(user, "administer"):
         return Grant.objects.none()
     return Grant.objects.select_related("user", "team", "model", "dataset", "granted_by")
 

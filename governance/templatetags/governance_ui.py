@@ -9,8 +9,6 @@ from django import template
 
 from governance import access
 from governance.models import PeriodicReview
-from governance.roles import Role
-from governance.services.reviews import REVIEWER_ROLES
 from registry.models import TierChangeStatus
 
 register = template.Library()
@@ -37,6 +35,6 @@ def model_second_line(context, model) -> dict[str, Any]:
         "pending_tier_change": model.tier_changes.filter(status=TierChangeStatus.PENDING)
         .select_related("requested_by")
         .first(),
-        "may_open_review": not has_open and access.has_role(user, *REVIEWER_ROLES),
-        "may_decide_tier": access.has_role(user, Role.RISK_OFFICER, Role.ADMIN),
+        "may_open_review": not has_open and access.may(user, "sign"),
+        "may_decide_tier": access.may(user, "decide_tier"),
     }

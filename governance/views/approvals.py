@@ -21,14 +21,12 @@ from config.ui import paginate
 from governance import access, selectors
 from governance.errors import PrerequisitesMissing
 from governance.models import ApprovalRequest, ApprovalStatus, Decision, Environment, Meaning
-from governance.roles import Role
 from governance.services import approvals as approval_services
 from governance.services.approvals import SignatureInput
 from governance.services.evidence import material_changes, signed_evidence
 from governance.views.common import add_refusal, page
 from registry import selectors as registry_selectors
 
-SIGNING_ROLES = (Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN)
 SORTS = {"requested": "requested_at", "completed": "completed_at"}
 ANY = [("", "Any")]
 
@@ -81,7 +79,7 @@ class CancelForm(forms.Form):
 def approval_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     awaiting = selectors.approvals_awaiting(user=user)
-    default_tab = "queue" if access.has_role(user, *SIGNING_ROLES) else "all"
+    default_tab = "queue" if access.may(user, "sign") else "all"
     tab = request.GET.get("tab") if request.GET.get("tab") in ("queue", "all") else default_tab
     filters = ApprovalFilterForm(request.GET)
     if tab == "queue":
@@ -100,7 +98,7 @@ def approval_list(request: HttpRequest) -> HttpResponse:
         "listing": listing,
         "filters": filters,
         "queue_count": len(awaiting),
-        "may_request": access.has_role(user, *access.ACTION_ROLES["request_approval"]),
+        "may_request": access.may(user, "request_approval"),
     }
     return page(request, "governance/approvals/list.html", context)
 

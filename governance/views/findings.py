@@ -68,7 +68,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     context = {
         "listing": listing,
         "filters": filters,
-        "may_raise": access.has_role(request.user, *access.ACTION_ROLES["raise_finding"]),
+        "may_raise": access.may(request.user, "raise_finding"),
     }
     return page(request, "governance/findings/list.html", context)
 

@@ -62,7 +62,7 @@ def _context(request: HttpRequest, review: PeriodicReview, **extra) -> dict:
         (d.pk, f"v{d.model_version.version} · {d.evidence_type_id} · {d.title}")
         for d in documents.exclude(pk__in=review.documents.values("pk"))
     ]
-    reviewer = access.has_role(request.user, *review_services.REVIEWER_ROLES)
+    reviewer = access.may(request.user, "sign")
     return {
         "review": review,
         "model": review.model,
@@ -71,7 +71,7 @@ def _context(request: HttpRequest, review: PeriodicReview, **extra) -> dict:
         "complete_form": extra.pop("complete_form", None) or CompleteForm(),
         "may_act": reviewer and review.status == "open",
         "may_cancel": review.status == "open"
-        and (request.user.pk == review.opened_by_id or access.has_role(request.user, "admin")),
+        and (request.user.pk == review.opened_by_id or access.may(request.user, "administer")),
         **extra,
     }
 

@@ -14,7 +14,6 @@ from governance import access
 from governance.audit import record
 from governance.errors import InvalidTransition
 from governance.models import Team, User
-from governance.roles import Role
 from registry import tiering
 from registry.models import ModelStatus, RegisteredModel, TierChange, TierChangeStatus, TieringRule
 from registry.models.inventory import ALLOWED_TRANSITIONS
@@ -56,8 +55,6 @@ SECOND_LINE_FIELDS = {
     "risk_tier": "follows the questionnaire; a risk officer overrides it (POST …/tier-override/)",
     "status": "moves through the lifecycle (POST …/status/) and the approval workflow",
 }
-# Roles of the second line, who decide what the first line may not decide for itself.
-SECOND_LINE_ROLES = (Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN)
 # Statuses that the approval workflow and the deployment gate set; through the registry only an
 # administrator may set them by hand (e.g. when migrating an existing inventory).
 GATED_STATUSES = frozenset({ModelStatus.APPROVED, ModelStatus.IN_PRODUCTION})
@@ -208,7 +205,7 @@ def _check_update(actor: User, model: RegisteredModel, changes: dict) -> None:
     if (
         months is not None
         and months > model.review_frequency_months
-        and not access.has_role(actor, *SECOND_LINE_ROLES)
+        and not access.may(actor, "lengthen_review_interval")
     ):
         raise ValidationError(
             {
@@ -262,7 +259,7 @@ def model_change_status(
     """Move the model along its lifecycle. Only ``ALLOWED_TRANSITIONS`` are accepted; approved and
     in production are reserved to administrators until the approval workflow sets them."""
     access.require(actor, "change", model)
-    if status in GATED_STATUSES and not access.has_role(actor, Role.ADMIN):
+    if status in GATED_STATUSES and not access.may(actor, "administer"):
         raise PermissionDenied(
             f"The status {status!r} is set by the approval workflow and the deployment gate."
         )
@@ -272,7 +269,7 @@ def model_change_status(
         if (
             model.status == ModelStatus.UNDER_REVIEW
             and status != ModelStatus.RETIRED
-            and not access.has_role(actor, Role.ADMIN)
+            and not access.may(actor, "administer")
         ):
             raise PermissionDenied(
                 f"{model.name} is under review: it returns to production when a validator clears the review "
@@ -361,7 +358,7 @@ def model_override_tier(
 ) -> RegisteredModel:
     """Override the computed tier (or clear the override with ``tier=None``); risk officers and
     administrators only, always with a reason, which the audit event keeps."""
-    if not access.has_role(actor, Role.RISK_OFFICER, Role.ADMIN):
+    if not access.may(actor, "decide_tier"):
         raise PermissionDenied("Only a risk officer or an administrator may override a risk tier.")
     if not reason.strip():
         raise ValidationError({"reason": ["Give the reason for the override."]})
@@ -624,7 +621,7 @@ def _supersede_pending(actor: User, model: RegisteredModel, tier: int) -> None:
 def tier_change_decide(*, actor: User, change: TierChange, accept: bool, reason: str) -> TierChange:
     """A risk officer (or administrator) accepts or rejects a pending tier change, with a reason; never
     the person who asked for it. Accepting applies the answers under the rule they were given with."""
-    if not access.has_role(actor, Role.RISK_OFFICER, Role.ADMIN):
+    if not access.may(actor, "decide_tier"):
         raise PermissionDenied("Only a risk officer or an administrator decides a tier change.")
     if not reason.strip():
         raise ValidationError({"reason": ["Say why the tier change is accepted or rejected."]})

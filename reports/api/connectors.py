@@ -15,8 +15,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from config.api import inputs
-from governance.api.common import HasRole
-from governance.roles import Role
+from governance.api.common import MayDo
 from reports import selectors
 from reports.api.common import choice
 from reports.models import CONNECTOR_EVENTS, ConnectorKind, Payload
@@ -87,7 +86,7 @@ class GrcConnectorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Gene
         report = serializers.IntegerField(required=False, allow_null=True)
         bundle = serializers.IntegerField(required=False, allow_null=True)
 
-    permission_classes = [HasRole.of(Role.ADMIN)]
+    permission_classes = [MayDo.of("administer")]
     serializer_class = Output
     lookup_value_regex = r"\d+"
 

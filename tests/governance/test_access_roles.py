@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from governance import access
+from governance.api.common import MayDo
 from governance.roles import ROLE_NAMES
 
 pytestmark = pytest.mark.django_db
@@ -38,3 +39,18 @@ def test_it_refuses_an_action_the_table_does_not_name(maya):
 def test_every_action_names_only_known_roles():
     for action, roles in access.ACTION_ROLES.items():
         assert roles <= ROLE_NAMES, action
+
+
+@pytest.mark.parametrize(
+    ("persona", "signs"),
+    [("maya", False), ("victor", True), ("rita", True), ("aaron", False), ("admin_user", True)],
+)
+def test_it_lets_the_second_line_and_administrators_sign(request, persona, signs):
+    """Administrators sign tier 1's accountable stage, so the table's ``sign`` row names them."""
+    assert access.may(request.getfixturevalue(persona), "sign") is signs
+
+
+def test_an_api_permission_names_an_action_of_the_table():
+    assert MayDo.of("administer").action == "administer"
+    with pytest.raises(ValueError, match="unknown action"):
+        MayDo.of("admin")
