@@ -102,6 +102,43 @@ def ivan(credit_risk):
     return UserFactory(username="ivan", role="ml-engineer", teams=[credit_risk], is_active=False)
 
 
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings, monkeypatch):
+    """Blobs go to a per-test folder; a worker process started by the test inherits it."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
+    }
+    monkeypatch.setenv("ATTEST_MEDIA_ROOT", str(root))
+    return root
+
+
+@pytest.fixture(autouse=True)
+def audit_files(settings, tmp_path):
+    """Every test signs with its own audit key and exports checkpoints to its own folder."""
+    settings.ATTEST_AUDIT_SIGNING_KEY = tmp_path / "keys" / "audit.pem"
+    settings.ATTEST_AUDIT_EXPORT_DIR = tmp_path / "checkpoints"
+    return settings
+
+
+@pytest.fixture(autouse=True)
+def no_alert_task(settings, monkeypatch):
+    """Monitoring alerts are sent to governance by task name through the broker; a test that follows an
+    alert there sets ``ATTEST_ALERT_TASK`` itself, so no other test leaves messages in the broker."""
+    settings.ATTEST_ALERT_TASK = ""
+    monkeypatch.setenv("ATTEST_ALERT_TASK", "")
+
+
+@pytest.fixture
+def console(client, admin_user):
+    """The Django test client signed in as the administrator (the admin console's pages)."""
+    client.force_login(admin_user)
+    return client
+
+
 @pytest.fixture
 def password():
     return PASSWORD

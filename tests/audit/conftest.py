@@ -1,4 +1,4 @@
-"""Audit-log fixtures: a signing key per test, events written through ``record``, and a way past the
+"""Audit-log fixtures: a signing key made in the per-test key folder (``audit_files``, tests/conftest.py), events written through ``record``, and a way past the
 append-only triggers for the tests that tamper on purpose (the test database user is a superuser)."""
 
 from __future__ import annotations
@@ -12,14 +12,6 @@ from django.db import connection, transaction
 from governance import context
 from governance.audit import keys, protection, record
 from governance.audit import verifier as chain_verifier
-
-
-@pytest.fixture(autouse=True)
-def audit_files(settings, tmp_path):
-    """Every test signs with its own key and exports to its own folder."""
-    settings.ATTEST_AUDIT_SIGNING_KEY = tmp_path / "keys" / "audit-ed25519.pem"
-    settings.ATTEST_AUDIT_EXPORT_DIR = tmp_path / "audit-checkpoints"
-    return settings
 
 
 @pytest.fixture

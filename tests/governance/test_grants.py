@@ -305,12 +305,6 @@ def test_it_lists_grants_in_a_constant_number_of_queries(api, admin_user, olga, 
 # --- the admin console --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def console(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def test_it_adds_a_grant_in_the_console_through_the_service(console, olga, model):
     add = reverse("admin:governance_grant_add")
     assert console.get(add, {"model": model.pk}).status_code == 200

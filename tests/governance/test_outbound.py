@@ -24,10 +24,8 @@ from governance.services import notifications
 from reports.services import connectors, deliveries
 from tests.reports.records_support import (  # noqa: F401  (fixtures)
     finished_report,
-    media_root,
     quick_ready_version,
     quick_version,
-    signing_key,
     tier1_model,
 )
 

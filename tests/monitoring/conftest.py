@@ -1,4 +1,4 @@
-"""Monitoring fixtures: an isolated media folder, a model with a skops version, reference/current data."""
+"""Monitoring fixtures: a model with a skops version, reference/current data (blobs: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,6 @@ from monitoring.models import CheckRun
 from monitoring.services import runs
 from registry.models.datasets import DatasetRole
 from tests.monitoring import factories
-
-
-@pytest.fixture(autouse=True)
-def media_root(tmp_path, settings, monkeypatch):
-    """Blobs go to a per-test folder; a worker process started by the test inherits it."""
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-    }
-    monkeypatch.setenv("ATTEST_MEDIA_ROOT", str(root))
-    return root
-
-
-@pytest.fixture(autouse=True)
-def no_alert_task(settings, monkeypatch):
-    """Governance's alert task does not exist yet; tests that want it set the setting themselves."""
-    settings.ATTEST_ALERT_TASK = ""
-    monkeypatch.setenv("ATTEST_ALERT_TASK", "")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Registry fixtures: an isolated media folder, and models, versions and datasets made through services."""
+"""Registry fixtures: models, versions and datasets made through services (blobs: ``media_root``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,11 @@ import pytest
 
 from registry import storage
 from registry.services import datasets, inventory, versions
+from tests.conftest import media_root  # noqa: F401  (tests/hardening/conftest.py still imports it from here)
 
 LOW_RISK = {"materiality": "low", "complexity": "low", "reliance": "low", "regulatory_exposure": "low"}
 HIGH_RISK = {"materiality": "high", "complexity": "high", "reliance": "high", "regulatory_exposure": "high"}
 CSV = b"age,income,sex,label,score\n25,1000,f,1,0.8\n40,2500,m,0,0.2\n33,1800,f,0,0.4\n"
-
-
-@pytest.fixture(autouse=True)
-def media_root(tmp_path, settings, monkeypatch):
-    """Blobs go to a per-test folder; a worker process started by the test inherits it."""
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-    }
-    monkeypatch.setenv("ATTEST_MEDIA_ROOT", str(root))
-    return root
 
 
 def make_model(actor, team, name="credit-scoring", **fields):
@@ -71,3 +58,12 @@ def fraud_model(olga, fraud):
 @pytest.fixture
 def dataset(maya, credit_risk):
     return make_dataset(maya, credit_risk)
+
+
+@pytest.fixture
+def no_profiling_queue(monkeypatch) -> list[int]:
+    """Uploads queue profiling on commit; here nothing is sent to a broker (see test_profiling): the list
+    holds the ids of the dataset versions that would have been queued."""
+    queued: list[int] = []
+    monkeypatch.setattr(datasets, "_queue_profile", queued.append)
+    return queued

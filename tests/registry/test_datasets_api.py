@@ -12,7 +12,7 @@ from registry.models import DatasetVersion
 from registry.services import datasets as dataset_services
 from tests.registry.conftest import CSV, make_dataset_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_profiling_queue")]
 
 DATASETS = reverse("api:dataset-list")
 VERSIONS = reverse("api:dataset-version-list", args=["german-credit"])
@@ -26,14 +26,6 @@ def upload(client, content: bytes = CSV, name: str = "data.csv", **fields):
 def error_of(response) -> str:
     assert response.status_code == 400, response.content
     return response.json()["error"]["message"]
-
-
-@pytest.fixture(autouse=True)
-def no_profiling_queue(monkeypatch):
-    """Uploads queue profiling on commit; here the task is not sent to a broker (see test_profiling)."""
-    queued = []
-    monkeypatch.setattr(dataset_services, "_queue_profile", queued.append)
-    return queued
 
 
 def test_it_registers_a_dataset_for_the_team(api, maya, olga, aaron, credit_risk):

@@ -6,10 +6,9 @@ from django.urls import reverse
 
 from governance.models import AuditEvent
 from registry.models import DatasetVersion
-from registry.services import datasets as dataset_services
 from tests.registry.conftest import CSV, LOW_RISK, make_dataset_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_profiling_queue")]
 
 MODELS = reverse("api:model-list")
 VERSIONS = reverse("api:dataset-version-list", args=["german-credit"])
@@ -28,11 +27,6 @@ def upload(client, content: bytes = CSV, **fields):
 def field_errors(response) -> dict:
     assert response.status_code == 400, response.content
     return response.json()["error"]["fields"]
-
-
-@pytest.fixture(autouse=True)
-def no_profiling_queue(monkeypatch):
-    monkeypatch.setattr(dataset_services, "_queue_profile", lambda version_id: None)
 
 
 def test_it_keeps_a_text_label_as_text_and_an_integer_label_as_an_integer(api, dataset, maya):

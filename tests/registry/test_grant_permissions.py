@@ -12,11 +12,10 @@ from django.urls import reverse
 
 from governance.models import Grant
 from governance.services import grants
-from registry.services import datasets as dataset_services
 from registry.services.versions import model_alias_set
 from tests.registry.conftest import CSV, LOW_RISK, make_dataset_version, make_model, make_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_profiling_queue")]
 
 
 def url(name: str, *args) -> str:
@@ -38,11 +37,6 @@ def upload_version(client, content: bytes = b"olga's artifact"):
 def upload_dataset_version(client):
     file = SimpleUploadedFile("data.csv", CSV + b"52,3100,m,1,0.7\n", content_type="text/csv")
     return client.post(url("dataset-version-list", "german-credit"), {"file": file}, format="multipart")
-
-
-@pytest.fixture(autouse=True)
-def no_profiling_queue(monkeypatch):
-    monkeypatch.setattr(dataset_services, "_queue_profile", lambda version_id: None)
 
 
 @pytest.fixture

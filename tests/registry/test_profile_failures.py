@@ -17,14 +17,8 @@ from registry.models import DatasetVersion
 from registry.services import datasets as dataset_services
 from tests.registry.conftest import make_dataset_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_profiling_queue")]
 VERSIONS = reverse("api:dataset-version-list", args=["german-credit"])
-
-
-@pytest.fixture(autouse=True)
-def no_profiling_queue(monkeypatch):
-    """Uploads queue profiling on commit; here the profile is computed in the test."""
-    monkeypatch.setattr(dataset_services, "_queue_profile", lambda version_id: None)
 
 
 def test_it_refuses_a_csv_with_a_nul_in_a_cell_naming_its_line_and_column(api, maya, dataset):

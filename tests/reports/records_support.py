@@ -34,11 +34,9 @@ from tests.factories import PASSWORD
 from tests.workflow.conftest import (  # noqa: F401  (fixtures, found by pytest through the import)
     checked_runs,
     datasets,
-    media_root,
     quick_ready_version,
     quick_version,
     ready_version,
-    signing_key,
     tier1_model,
     version,
 )

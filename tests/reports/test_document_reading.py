@@ -38,12 +38,9 @@ from reports.services.assemble.validation import fairness_evidence, soundness_st
 from tests.reports import samples
 from tests.reports.conftest import outline_titles, pdf_text, read_pdf
 from tests.reports.records_support import (  # noqa: F401  (fixtures)
-    media_root,
     quick_version,
-    signing_key,
     tier1_model,
 )
-from tests.workflow.conftest import catalogue  # noqa: F401  (fixture: evidence types)
 
 # A page holds its running header and footer (about 110 characters) plus at least four lines of
 # content (about 95 characters each). The near-empty pages this replaces held a section heading, an

@@ -23,10 +23,8 @@ from reports.services import reports as report_services
 from tests.conftest import WorkerProcess, wait_for
 from tests.reports.records_support import (  # noqa: F401  (fixtures)
     approve,
-    media_root,
     quick_ready_version,
     quick_version,
-    signing_key,
     tier1_model,
 )
 from tests.workflow.test_webhooks import Receiver

@@ -16,8 +16,6 @@ every document kind and reads the PDFs back with pypdf, comparing what they prin
 * the gate names the approval it rests on and closes (tier 1) once material evidence changed.
 """
 
-# ruff: noqa: F811  (fixtures imported from records_support are used as test arguments)
-
 from __future__ import annotations
 
 import io
@@ -46,7 +44,6 @@ from reports.services.assemble import documentation as documentation_data
 from reports.services.assemble import monitoring as monitoring_data
 from reports.services.assemble import validation as validation_data
 from tests.reports.conftest import pdf_text
-from tests.reports.records_support import media_root, signing_key  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 PASSWORD = "reading-suite"
@@ -66,7 +63,7 @@ def section(text: str, title: str, next_title: str | None = None) -> str:
 
 
 @pytest.fixture
-def approved_demo(settings, media_root, signing_key):
+def approved_demo(settings):
     """The `make run` demo with its production approval completed by rita and the accountable admin."""
     settings.ATTEST_DEMO = True
     settings.ATTEST_DEMO_PASSWORD = PASSWORD

@@ -38,10 +38,8 @@ from tests.reports.conftest import pdf_text
 from tests.reports.records_support import (  # noqa: F401  (fixtures)
     approved,
     evaluation,
-    media_root,
     quick_ready_version,
     quick_version,
-    signing_key,
     stored_run,
     tier1_model,
 )

@@ -15,9 +15,7 @@ from reports.evidence.csv_feed import COLUMNS
 from tests.monitoring import factories
 from tests.reports.records_support import (  # noqa: F401  (fixtures)
     evaluation,
-    media_root,
     quick_version,
-    signing_key,
     stored_run,
     tier1_model,
 )

@@ -31,10 +31,8 @@ from tests.reports.records_support import (  # noqa: F401  (fixtures)
     approve,
     finished_bundle,
     finished_report,
-    media_root,
     quick_ready_version,
     quick_version,
-    signing_key,
     tier1_model,
 )
 

@@ -23,9 +23,7 @@ from tests.factories import UserFactory
 from tests.reports.records_support import (  # noqa: F401  (fixtures)
     finished_bundle,
     finished_report,
-    media_root,
     quick_version,
-    signing_key,
     tier1_model,
 )
 

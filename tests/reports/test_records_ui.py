@@ -17,10 +17,8 @@ from reports.services import reports as report_services
 from tests.reports.records_support import (  # noqa: F401  (fixtures)
     finished_bundle,
     finished_report,
-    media_root,
     quick_ready_version,
     quick_version,
-    signing_key,
     tier1_model,
 )
 

@@ -18,10 +18,8 @@ from tests.conftest import wait_for
 from tests.reports.conftest import contents_entries, pdf_text, read_pdf
 from tests.reports.records_support import (  # noqa: F401  (fixtures)
     approve,
-    media_root,
     quick_ready_version,
     quick_version,
-    signing_key,
     tier1_model,
 )
 

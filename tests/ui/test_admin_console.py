@@ -8,8 +8,6 @@ events are in test_admin_delivery.py.
 
 from __future__ import annotations
 
-import importlib
-
 import pyotp
 import pytest
 from django.apps import apps as django_apps
@@ -22,7 +20,6 @@ from governance.models import (
     Control,
     EvidenceType,
     Framework,
-    Policy,
     Team,
     TotpDevice,
     WebhookEndpoint,
@@ -30,20 +27,6 @@ from governance.models import (
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def catalogue(db):
-    """The seeded policies and control catalogue (a transactional test may have flushed the seed data)."""
-    if not Policy.objects.exists():
-        migration = importlib.import_module("governance.migrations.0006_seed_catalogue_and_policies")
-        migration.seed(django_apps, None)
-
-
-@pytest.fixture
-def console(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 def test_it_registers_every_governance_model():

@@ -24,12 +24,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbound_loopback_
 
 
 @pytest.fixture
-def console(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def receiver():
     with Receiver() as listening:
         yield listening

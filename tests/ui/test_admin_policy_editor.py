@@ -20,12 +20,6 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def console(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def change_url(policy: Policy) -> str:
     return reverse("admin:governance_policy_change", args=[policy.pk])
 

@@ -9,12 +9,10 @@ validator, so a single signature completes a request.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import pickle
 
 import pyotp
 import pytest
-from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -24,7 +22,6 @@ from governance.models import (
     AuditEvent,
     AuditVerification,
     Finding,
-    Policy,
     Signature,
     TotpDevice,
 )
@@ -40,25 +37,14 @@ from tests.monitoring import factories
 from tests.workflow.conftest import (
     attach_evidence,
     fair_frame,
-    media_root,
     run_check,
-    signing_key,
     to_validation,
 )
 
 pytestmark = pytest.mark.django_db
-__all__ = ["media_root", "signing_key"]  # autouse fixtures shared with the workflow tests
 
 PERSONAS = ["maya", "victor", "aaron", "rita", "admin_user"]
 TEAM_ROLES = ["maya", "victor"]
-
-
-@pytest.fixture(autouse=True)
-def catalogue(db):
-    """The seeded policies and evidence types (a transactional test may have flushed the seed data)."""
-    if not Policy.objects.exists():
-        migration = importlib.import_module("governance.migrations.0006_seed_catalogue_and_policies")
-        migration.seed(django_apps, None)
 
 
 @pytest.fixture

@@ -28,22 +28,6 @@ LIST = reverse("model-list")
 READERS = ["maya", "victor", "aaron", "rita", "admin_user"]
 
 
-@pytest.fixture(autouse=True)
-def media_root(tmp_path, settings, monkeypatch):
-    """Blobs go to a per-test folder."""
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-    }
-    monkeypatch.setenv("ATTEST_MEDIA_ROOT", str(root))
-    settings.ATTEST_ALERT_TASK = ""
-    monkeypatch.setenv("ATTEST_ALERT_TASK", "")
-    return root
-
-
 @pytest.fixture
 def model(maya, credit_risk):
     return inventory.model_create(

@@ -12,7 +12,7 @@ from governance.models import PeriodicReview
 from registry.models import RegisteredModel
 from registry.services import inventory
 from tests.factories import PASSWORD
-from tests.workflow.conftest import attach_evidence, media_root, signing_key, tier1_model  # noqa: F401
+from tests.workflow.conftest import attach_evidence, tier1_model  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 LOW = {"materiality": "low", "complexity": "low", "reliance": "low", "regulatory_exposure": "low"}

@@ -4,17 +4,14 @@ datasets with lineage, and the three required evidence documents."""
 from __future__ import annotations
 
 import hashlib
-import importlib
 import io
 import uuid
 
 import numpy as np
 import pytest
 import rfc8785
-from django.apps import apps as django_apps
 from django.utils import timezone
 
-from governance.models import Control, EvidenceType, Policy
 from governance.services import evidence as evidence_services
 from monitoring.models import CheckRun
 from monitoring.services import runs
@@ -26,39 +23,6 @@ from tests.monitoring import factories
 HIGH_RISK = {"materiality": "high", "complexity": "high", "reliance": "high", "regulatory_exposure": "high"}
 TIER1_EVIDENCE = ("conceptual_soundness_memo", "data_review", "model_documentation")
 CHECK_KINDS = ("data_quality", "performance", "fairness", "drift", "explainability")
-
-
-@pytest.fixture(autouse=True)
-def catalogue(db):
-    """The control catalogue, evidence types and default policies that migration 0006 seeds.
-
-    A transactional test flushes every table when it ends, and --reuse-db keeps that flushed database
-    for the next run, so seed again whenever they are missing (one cheap query when they are not).
-    """
-    if Policy.objects.exists() and EvidenceType.objects.exists() and Control.objects.exists():
-        return
-    importlib.import_module("governance.migrations.0006_seed_catalogue_and_policies").seed(django_apps, None)
-
-
-@pytest.fixture(autouse=True)
-def media_root(tmp_path, settings, monkeypatch):
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-    }
-    monkeypatch.setenv("ATTEST_MEDIA_ROOT", str(root))
-    settings.ATTEST_ALERT_TASK = ""
-    return root
-
-
-@pytest.fixture(autouse=True)
-def signing_key(tmp_path, settings):
-    """Signatures are signed with the audit key; each test gets its own."""
-    settings.ATTEST_AUDIT_SIGNING_KEY = tmp_path / "keys" / "audit.pem"
-    settings.ATTEST_AUDIT_EXPORT_DIR = tmp_path / "checkpoints"
-    return settings.ATTEST_AUDIT_SIGNING_KEY
 
 
 def fair_frame(rows: int = 600, seed: int = 0):

@@ -20,7 +20,7 @@ SAME_SIGNER_ATTEMPTS = 20
 
 
 @pytest.fixture
-def two_person_stages(catalogue):
+def two_person_stages(db):
     """A tier-1 policy whose validation and risk stages each need two distinct signers."""
     return policy_version(
         stages=[
