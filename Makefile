@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml
 lint: install
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check --quiet .
+	@out=$$($(VENV)/bin/lint-imports --no-cache --no-logo 2>&1) || (echo "$$out"; echo "[attest] an import breaks an architecture contract: see [tool.importlinter] in pyproject.toml and docs/ARCHITECTURE.md" && exit 1)
 	@$(PY) manage.py makemigrations --check --dry-run > /dev/null || (echo "[attest] a model change has no migration: run manage.py makemigrations" && exit 1)
 
 # Refresh the README's screenshots from the browser tests (tests themselves write only under var/).
