@@ -363,6 +363,39 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800, minim
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1900, minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- background jobs (jobs.kinds: a kind's declaration may override these) and check runs ------------
+DAY_SECONDS = 24 * 3600
+# a claimed job's lease; its worker renews it every third of this while it works
+ATTEST_JOB_LEASE_SECONDS = env_int("ATTEST_JOB_LEASE_SECONDS", 120, minimum=2, maximum=DAY_SECONDS)
+# claims (attempts) per job before it is failed for good
+ATTEST_JOB_MAX_ATTEMPTS = env_int("ATTEST_JOB_MAX_ATTEMPTS", 3, minimum=1, maximum=100)
+# the first retry waits this long, each next one twice as long, up to the maximum
+ATTEST_JOB_BACKOFF_SECONDS = env_int("ATTEST_JOB_BACKOFF_SECONDS", 30, minimum=1, maximum=DAY_SECONDS)
+ATTEST_JOB_BACKOFF_MAX_SECONDS = env_int(
+    "ATTEST_JOB_BACKOFF_MAX_SECONDS", 3600, minimum=1, maximum=DAY_SECONDS
+)
+# a job waiting (queued, or due for a retry) this long without a claim has its task sent again
+ATTEST_JOB_RESEND_SECONDS = env_int("ATTEST_JOB_RESEND_SECONDS", 600, minimum=1, maximum=DAY_SECONDS)
+# how often beat runs the reaper
+ATTEST_JOB_REAP_EVERY_SECONDS = env_int("ATTEST_JOB_REAP_EVERY_SECONDS", 60, minimum=1, maximum=DAY_SECONDS)
+# a running check's lease; the worker renews it every third of this while it works
+ATTEST_CHECK_LEASE_SECONDS = env_int("ATTEST_CHECK_LEASE_SECONDS", 120, minimum=2, maximum=DAY_SECONDS)
+# a check waiting (never claimed) this long has its task sent again: a broker may have lost it
+ATTEST_CHECK_RESEND_SECONDS = env_int("ATTEST_CHECK_RESEND_SECONDS", 1800, minimum=1, maximum=DAY_SECONDS)
+# claims per check before it is failed for good (worker crashes, time-outs)
+ATTEST_CHECK_MAX_ATTEMPTS = env_int("ATTEST_CHECK_MAX_ATTEMPTS", 3, minimum=1, maximum=100)
+# test hooks: seconds a claimed job or check sleeps (its lease renewed) before working; 0 in production
+ATTEST_TEST_JOB_DELAY = env_int("ATTEST_TEST_JOB_DELAY", 0, minimum=0, maximum=3600)
+ATTEST_TEST_CHECK_DELAY = env_int("ATTEST_TEST_CHECK_DELAY", 0, minimum=0, maximum=3600)
+# sandboxed model execution (scoring, SHAP): the child's address-space cap (MB), wall-clock limit
+# (seconds, further capped by the task's soft time limit) and largest file it may write (MB)
+ATTEST_SANDBOX_MEMORY_MB = env_int("ATTEST_SANDBOX_MEMORY_MB", 4096, minimum=256)
+ATTEST_SANDBOX_SECONDS = env_int("ATTEST_SANDBOX_SECONDS", 900, minimum=1, maximum=DAY_SECONDS)
+ATTEST_SANDBOX_FILE_MB = env_int("ATTEST_SANDBOX_FILE_MB", 1024, minimum=1)
+# Celery task name told about each new monitoring alert; empty turns the notification off
+ATTEST_ALERT_TASK = env_str("ATTEST_ALERT_TASK", "governance.tasks.process_monitoring_alert")
+# dotted paths of threshold providers (monitoring.thresholds), besides defaults and the request
 ATTEST_THRESHOLD_PROVIDERS = env_list(
     "ATTEST_THRESHOLD_PROVIDERS", ["governance.thresholds.policy_thresholds"]
 )
@@ -374,7 +407,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # its lease, send again the ones whose message was lost; also run by each worker when it starts
     "jobs-reap": {
         "task": "jobs.tasks.reap_jobs",
-        "schedule": float(env_int("ATTEST_JOB_REAP_EVERY_SECONDS", 60, minimum=1)),
+        "schedule": float(ATTEST_JOB_REAP_EVERY_SECONDS),
     },
     # sign the audit chain head and export the checkpoint (governance.audit.checkpoints)
     "audit-checkpoint-hourly": {"task": "governance.tasks.audit_checkpoint", "schedule": 3600.0},

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-
-from jobs import conf
+from django.conf import settings
 
 QUEUED, RUNNING, RETRYING, SUCCEEDED, FAILED = "queued", "running", "retrying", "succeeded", "failed"
 STATES = (QUEUED, RUNNING, RETRYING, SUCCEEDED, FAILED)
@@ -36,9 +35,9 @@ class JobKind:
     # the model's value for each common state; a kind without its own "retrying" waits as queued
     state_values: dict[str, str] = field(default_factory=dict)
     set_error: Callable[[Any, str, str], list[str]] = _default_error
-    max_attempts: Callable[[], int] = lambda: conf.get("ATTEST_JOB_MAX_ATTEMPTS")
-    lease_seconds: Callable[[], int] = lambda: conf.get("ATTEST_JOB_LEASE_SECONDS")
-    resend_seconds: Callable[[], int] = lambda: conf.get("ATTEST_JOB_RESEND_SECONDS")
+    max_attempts: Callable[[], int] = lambda: settings.ATTEST_JOB_MAX_ATTEMPTS
+    lease_seconds: Callable[[], int] = lambda: settings.ATTEST_JOB_LEASE_SECONDS
+    resend_seconds: Callable[[], int] = lambda: settings.ATTEST_JOB_RESEND_SECONDS
     backoff: Callable[[int], int] | None = None  # seconds before retry n (n = attempts so far)
     # how to send the job's task, when it is not simply ``task.apply_async(args=[id])``
     send: Callable[[Any, float | None], None] | None = None
@@ -71,8 +70,8 @@ class JobKind:
 
 def backoff(attempts: int) -> int:
     """Exponential backoff: base, twice that, four times, … after the 1st, 2nd, 3rd failed attempt, capped."""
-    base = conf.get("ATTEST_JOB_BACKOFF_SECONDS")
-    return min(base * 2 ** max(attempts - 1, 0), conf.get("ATTEST_JOB_BACKOFF_MAX_SECONDS"))
+    base = settings.ATTEST_JOB_BACKOFF_SECONDS
+    return min(base * 2 ** max(attempts - 1, 0), settings.ATTEST_JOB_BACKOFF_MAX_SECONDS)
 
 
 KINDS: dict[str, JobKind] = {}

@@ -23,12 +23,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from config.celery_app import task_named
 from governance.audit import record
-from jobs import conf
 from jobs.kinds import FAILED, QUEUED, RETRYING, RUNNING, SUCCEEDED, JobKind
 
 logger = logging.getLogger(__name__)
@@ -229,7 +229,7 @@ def send(kind: JobKind, job_id: int, countdown: float | None = None) -> None:
 
 def test_delay() -> None:
     """Test hook (ATTEST_TEST_JOB_DELAY): hold the claim for a while so a test can kill the worker."""
-    seconds = conf.get("ATTEST_TEST_JOB_DELAY")
+    seconds = settings.ATTEST_TEST_JOB_DELAY
     if seconds:
         time.sleep(seconds)
 

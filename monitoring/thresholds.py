@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.utils.module_loading import import_string
 
-from monitoring import conf
 from monitoring.metrics import catalogue
 
 
@@ -43,7 +43,7 @@ def defaults(kind: str) -> dict[str, Threshold]:
 
 
 def providers() -> list:
-    return [import_string(path) for path in conf.get("ATTEST_THRESHOLD_PROVIDERS")]
+    return [import_string(path) for path in settings.ATTEST_THRESHOLD_PROVIDERS]
 
 
 def resolve_thresholds(run, requested: dict[str, float] | None = None) -> dict[str, dict[str, Any]]:

@@ -12,11 +12,11 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from config.celery_app import app
 from governance.audit import record
-from monitoring import conf
 from monitoring.checks.base import ORDER
 from monitoring.metrics import catalogue
 from monitoring.models import AlertSeverity, CheckRun, MonitoringAlert
@@ -118,7 +118,7 @@ def _number(value: Any) -> float | None:
 
 def notify(alert_id: int) -> None:
     """Tell governance about the alert by task name; never fails the caller."""
-    name = conf.get("ATTEST_ALERT_TASK")
+    name = settings.ATTEST_ALERT_TASK
     if not name:
         return
     try:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from jobs import leases as job_leases
 from jobs.kinds import JobKind, register
-from monitoring import conf, dispatch
+from monitoring import dispatch
 from monitoring.models import CheckRun
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ TOTAL_STAGES = 4  # reading data, computing, evaluating, saving
 
 
 def lease_seconds() -> int:
-    return conf.get("ATTEST_CHECK_LEASE_SECONDS")
+    return settings.ATTEST_CHECK_LEASE_SECONDS
 
 
 def _on_claim(run: CheckRun, now) -> list[str]:
@@ -58,9 +59,9 @@ CHECK = register(
         set_error=_set_error,
         on_claim=_on_claim,
         send=_send,
-        max_attempts=lambda: conf.get("ATTEST_CHECK_MAX_ATTEMPTS"),
+        max_attempts=lambda: settings.ATTEST_CHECK_MAX_ATTEMPTS,
         lease_seconds=lease_seconds,
-        resend_seconds=lambda: conf.get("ATTEST_CHECK_RESEND_SECONDS"),
+        resend_seconds=lambda: settings.ATTEST_CHECK_RESEND_SECONDS,
     )
 )
 

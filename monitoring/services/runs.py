@@ -20,7 +20,7 @@ from governance import access
 from governance.audit import record
 from governance.models import User
 from jobs import reaper
-from monitoring import conf, data, dispatch, evidence, sandbox, thresholds
+from monitoring import data, dispatch, evidence, sandbox, thresholds
 from monitoring.checks import KINDS
 from monitoring.checks.base import CheckContext, outcome_of
 from monitoring.dispatch import TASK_FOR_PLAIN_CHECKS, TASK_FOR_SCORING, TASK_FOR_SHAP
@@ -187,7 +187,7 @@ def _message(exc: Exception) -> str:
 
 def _test_delay(progress: leases.Progress) -> None:
     """Test hook (ATTEST_TEST_CHECK_DELAY): hold the claim for a while so a test can kill the worker."""
-    seconds = conf.get("ATTEST_TEST_CHECK_DELAY")
+    seconds = settings.ATTEST_TEST_CHECK_DELAY
     if seconds:
         progress.stage("test delay")
         progress.current -= 1
@@ -224,11 +224,11 @@ def _compute(run: CheckRun, progress: leases.Progress) -> Computed:
 def sandbox_limits() -> sandbox.Limits:
     """The child's wall-clock limit stays inside the task's soft limit, so the task can record it."""
     soft = settings.CELERY_TASK_SOFT_TIME_LIMIT
-    seconds = min(conf.get("ATTEST_SANDBOX_SECONDS"), max(1, soft - 30))
+    seconds = min(settings.ATTEST_SANDBOX_SECONDS, max(1, soft - 30))
     return sandbox.Limits(
-        memory_mb=conf.get("ATTEST_SANDBOX_MEMORY_MB"),
+        memory_mb=settings.ATTEST_SANDBOX_MEMORY_MB,
         seconds=seconds,
-        file_mb=conf.get("ATTEST_SANDBOX_FILE_MB"),
+        file_mb=settings.ATTEST_SANDBOX_FILE_MB,
     )
 
 

@@ -89,3 +89,34 @@ def test_check_deploy_is_clean_with_production_values():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_it_refuses_a_value_beyond_its_range_naming_the_variable():
+    result = load_settings(ATTEST_CHECK_MAX_ATTEMPTS="1000")
+    assert result.returncode != 0
+    assert "ATTEST_CHECK_MAX_ATTEMPTS=1000 must be at most 100" in result.stderr
+
+
+def test_job_and_check_settings_are_read_once_with_the_rest():
+    """No module reads these from the environment later: settings.py holds them, with one default each."""
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.ATTEST_THRESHOLD_PROVIDERS, settings.ATTEST_CHECK_LEASE_SECONDS, "
+        "settings.ATTEST_JOB_RESEND_SECONDS, settings.ATTEST_SANDBOX_SECONDS)"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ATTEST_CHECK_", "ATTEST_JOB_", "ATTEST_SANDBOX_"))
+    }
+    env.pop("ATTEST_THRESHOLD_PROVIDERS", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings", "ATTEST_CHECK_LEASE_SECONDS": "7"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["['governance.thresholds.policy_thresholds']", "7", "600", "900"]
