@@ -36,7 +36,6 @@ from schemathesis.engine import events
 from governance.models import ApiToken, User
 from governance.services import accounts
 from tests.conftest import ROOT, database_url_for_tests
-from tests.factories import role_group
 
 # reset_sequences: the same ids every run, so the seeded generation (which reads ids from responses)
 # takes the same paths every run
@@ -154,7 +153,6 @@ def demo_data(settings, media):
     """
     from governance.demo import seed_users
     from governance.demo_workflow import DOCUMENTS, MODEL, PRODUCTION, REFERENCE, VALIDATION
-    from governance.roles import ROLE_NAMES
     from governance.services import evidence, findings
     from monitoring.services import plans, runs
     from registry import storage
@@ -163,8 +161,6 @@ def demo_data(settings, media):
     from registry.services import inventory
     from reports.services import reports
 
-    for role in ROLE_NAMES:  # transactional tests elsewhere flush the groups the data migration made
-        role_group(role)
     settings.ATTEST_DEMO = True
     settings.ATTEST_DEMO_PASSWORD = "contract-demo-password"
     seed_users()

@@ -11,8 +11,9 @@ PASSWORD = "correct-horse-battery"
 
 
 def role_group(name: str) -> Group:
-    # get_or_create: TransactionTestCase flushes the groups the data migration made.
-    return Group.objects.get_or_create(name=name)[0]
+    """The role's group, as the reference data seeds it (tests/conftest.py's ``_reference_data`` restores
+    it after a flush): looked up, never created, so a misspelt role fails instead of making a group."""
+    return Group.objects.get(name=name)
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -295,12 +295,8 @@ def test_a_booster_cannot_score_a_text_label(maya, model, unscored, tmp_path):
 def demo(settings, monkeypatch):
     """The demo's registry (users, the German credit model and datasets), seeded as `make run` does."""
     from governance.demo import seed_users
-    from governance.roles import ROLE_NAMES
     from registry.demo import seed_registry
-    from tests.factories import role_group
 
-    for role in ROLE_NAMES:
-        role_group(role)
     settings.ATTEST_DEMO = True
     settings.ATTEST_DEMO_PASSWORD = "demo-password-for-tests"
     monkeypatch.setattr(dataset_services, "_queue_profile", lambda version_id: None)

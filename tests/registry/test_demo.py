@@ -11,12 +11,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo_mode(settings, monkeypatch):
-    from governance.roles import ROLE_NAMES
     from registry.services import datasets
-    from tests.factories import role_group
 
-    for role in ROLE_NAMES:  # transactional tests elsewhere flush the groups the data migration made
-        role_group(role)
     settings.ATTEST_DEMO = True
     settings.ATTEST_DEMO_PASSWORD = "demo-password-for-tests"
     monkeypatch.setattr(datasets, "_queue_profile", lambda version_id: None)
