@@ -12,13 +12,14 @@ from typing import Any
 from monitoring.checks import inputs
 from monitoring.checks.base import FAIL, PASS, WARN, CheckContext, evaluation, threshold_value
 from monitoring.metrics.drift import DriftConfig, dataset_drift, prediction_drift
+from monitoring.metrics.drift_statistics import TESTS
 from monitoring.metrics.errors import MetricsError
 
 OPTIONS = {
     "column_tests": inputs.Option(
         dict,
         entries=inputs.MAX_COLUMNS,
-        meaning="column → the deciding test (ks, chi_square, z_test, wasserstein, jensen_shannon, psi)",
+        meaning=f"column → the deciding test ({', '.join(TESTS)})",
     ),
     "column_thresholds": inputs.Option(
         dict, entries=inputs.MAX_COLUMNS, meaning="column → that test's threshold, a number from 0 to 1,000"

@@ -7,7 +7,8 @@ A p-value and a PSI can therefore never be drawn the same way: a p-value is *low
 *higher is worse*, and both facts live here only.
 
 Adding a statistic is adding one :class:`Metric` below (with its bands) and the function that computes
-it. Default bands become the check's default thresholds (``monitoring.thresholds``), each with the
+it; a drift test is declared in ``drift_statistics.TESTS`` instead, and its ``drift_test:<name>`` metric
+follows from that declaration. Default bands become the check's default thresholds (``monitoring.thresholds``), each with the
 source that justifies it.
 """
 
@@ -384,12 +385,24 @@ UNDECLARED = Metric(
 
 def metric(name: str) -> Metric:
     """The declaration of ``name``; KeyError for a metric nobody declared (a programming error)."""
-    return METRICS[name]
+    found = _declared(name)
+    if found is None:
+        raise KeyError(name)
+    return found
 
 
 def lookup(name: str) -> Metric:
     """The declaration of ``name``, or a neutral one for names in results stored before a declaration."""
-    return METRICS.get(name) or replace(UNDECLARED, name=name, label=name)
+    return _declared(name) or replace(UNDECLARED, name=name, label=name)
+
+
+def _declared(name: str) -> Metric | None:
+    # A drift statistic's metric follows its declaration in drift_statistics.TESTS, also one added after
+    # this module was imported (METRICS holds those known then, for the policy editor's list).
+    prefix, _, test = name.partition(":")
+    if prefix == "drift_test" and test in TESTS:
+        return _drift_test(test)
+    return METRICS.get(name)
 
 
 def thresholds_of(check: str) -> tuple[Band, ...]:

@@ -30,7 +30,8 @@ from ._values import (
     ints,
     numeric_array,
 )
-from .drift_config import EVIDENTLY_SOURCE, TESTS, DriftConfig, choose_test
+from .drift_config import EVIDENTLY_SOURCE, DriftConfig, choose_test
+from .drift_statistics import TESTS, Cells, Comparison, NumericSamples, compute_all
 from .errors import EmptyDataError
 from .profile import (
     ColumnProfile,
@@ -160,11 +161,7 @@ def method_description(config: DriftConfig) -> dict[str, Any]:
         "dataset_rule": f"dataset drifts when share of drifted tested columns >= {config.drift_share}",
         "psi": f"{config.psi_bins} bins on the reference deciles (np.quantile, linear), duplicate edges dropped; "
         f"{_BIN_RULE}; shares floored at {config.psi_floor}; categories: union of both samples",
-        "jensen_shannon": "scipy.spatial.distance.jensenshannon, natural logarithm (base e); numeric columns "
-        "on the PSI bins (few-valued numeric columns on their values), categorical on category shares",
-        "wasserstein": "scipy.stats.wasserstein_distance divided by max(reference std (ddof 0), std_floor)",
-        "ks": "two-sided; statistic and p-value as scipy.stats.ks_2samp(method='auto'), see p_value_method",
-        "chi_square": "scipy.stats.chi2_contingency on the 2 x k table of reference and current counts",
+        **{name: spec.method for name, spec in TESTS.items() if spec.method},
         "missing_values": "NaN and None are counted and left out of every test; "
         + (
             "+-inf are counted separately and left out too (Evidently's handling)"
@@ -267,28 +264,18 @@ def _numeric_result(
     edges = reference.psi_edges
     if config.psi_bins != profile.psi_bins:
         edges = decile_edges(ref_values, config.psi_bins)
-    ref_bins = bin_counts(ref_values, edges)
-    cur_bins = bin_counts(cur_values, edges)
-    choice = choose_test(name, NUMERIC, reference.valid, distinct, config)
-    threshold, threshold_source = config.threshold_for(name, choice.name)
-    alpha = threshold if TESTS[choice.name].is_p_value else 0.05
-    statistics: dict[str, Any] = {
-        "psi": _psi_block(ref_bins, cur_bins, config) | {"bins": _bins_block(edges, ref_bins, cur_bins)},
-        "ks": stattests.ks_test(d_plus, d_minus, ref_values, cur_values, alpha=alpha),
-        "wasserstein": stattests.wasserstein(area, reference.std, std_floor=config.std_floor),
-    }
+    bins = Cells(bin_counts(ref_values, edges), bin_counts(cur_values, edges), "psi bins")
+    discrete = None
     if distinct <= config.few_values:
         values, ref_counts, cur_counts = _distinct_value_counts(ref_values, cur_values)
-        labels = [format_label(v) for v in values]
-        statistics.update(_discrete_statistics(labels, ref_counts, cur_counts, "distinct values"))
-    else:
-        statistics["jensen_shannon"] = {
-            "distance": stattests.jensen_shannon(ref_bins, cur_bins),
-            "binning": "psi bins",
-            "base": "e",
-        }
-        if choice.name == "chi_square":
-            statistics["chi_square"] = stattests.chi_square(ref_bins, cur_bins) | {"binning": "psi bins"}
+        discrete = Cells(ref_counts, cur_counts, "distinct values", [format_label(v) for v in values])
+    choice = choose_test(name, NUMERIC, reference.valid, distinct, config)
+    threshold, threshold_source = config.threshold_for(name, choice.name)
+    numeric = NumericSamples(ref_values, cur_values, d_plus, d_minus, area, reference.std)
+    statistics = compute_all(
+        Comparison(NUMERIC, bins, discrete, numeric, choice.name, _alpha(choice.name, threshold), config)
+    )
+    statistics["psi"] = statistics["psi"] | {"bins": _bins_block(edges, bins.reference, bins.current)}
     statistics["distinct_values"] = distinct
     result["statistics"] = statistics
     return _decide(result, choice, threshold, threshold_source)
@@ -312,8 +299,11 @@ def _categorical_result(reference: ColumnProfile, series: pd.Series, config: Dri
     ref_counts, cur_counts = ref_counts[order], cur_counts[order]
     choice = choose_test(name, CATEGORICAL, reference.valid, len(union), config)
     threshold, threshold_source = config.threshold_for(name, choice.name)
-    statistics = _discrete_statistics(union, ref_counts, cur_counts, "categories")
-    statistics["psi"] = _psi_block(ref_counts, cur_counts, config)
+    categories = Cells(ref_counts, cur_counts, "categories", union)
+    alpha = _alpha(choice.name, threshold)
+    statistics = compute_all(
+        Comparison(CATEGORICAL, categories, categories, None, choice.name, alpha, config)
+    )
     statistics["distinct_values"] = len(union)
     statistics["categories"] = _categories_block(
         union, ref_counts, cur_counts, config.max_categories_reported
@@ -324,31 +314,14 @@ def _categorical_result(reference: ColumnProfile, series: pd.Series, config: Dri
     return _decide(result, choice, threshold, threshold_source)
 
 
-def _discrete_statistics(
-    labels: list[str], ref_counts: np.ndarray, cur_counts: np.ndarray, binning: str
-) -> dict[str, Any]:
-    statistics: dict[str, Any] = {
-        "jensen_shannon": {
-            "distance": stattests.jensen_shannon(ref_counts, cur_counts),
-            "binning": binning,
-            "base": "e",
-        },
-        "chi_square": stattests.chi_square(ref_counts, cur_counts) | {"binning": binning},
-    }
-    if len(labels) <= 2:
-        # Evidently's convention: the first label (in sorted order) against the rest.
-        positive = len(labels) - 1
-        z = stattests.proportion_z_test(
-            int(ref_counts[1:].sum()), int(ref_counts.sum()), int(cur_counts[1:].sum()), int(cur_counts.sum())
-        )
-        z["proportion_of"] = labels[positive] if positive > 0 else None
-        statistics["z_test"] = z
-    return statistics
+def _alpha(test: str, threshold: float) -> float:
+    """The significance a p-value test reports at: the deciding test's threshold when that is a p-value."""
+    return threshold if TESTS[test].is_p_value else 0.05
 
 
 def _decide(result: dict[str, Any], choice: Any, threshold: float, threshold_source: str) -> dict[str, Any]:
     spec = TESTS[choice.name]
-    score = _score(result["statistics"], choice.name)
+    score = spec.score(result["statistics"])
     result["test"] = {
         "name": spec.name,
         "label": spec.label,
@@ -362,24 +335,6 @@ def _decide(result: dict[str, Any], choice: Any, threshold: float, threshold_sou
     }
     result["drift_detected"] = None if score is None else spec.drifted(score, threshold)
     return result
-
-
-def _score(statistics: dict[str, Any], test: str) -> float | None:
-    if test == "wasserstein":
-        return statistics["wasserstein"]["normalised"]
-    if test == "jensen_shannon":
-        return statistics["jensen_shannon"]["distance"]
-    if test == "psi":
-        return statistics["psi"]["value"]
-    return statistics[test]["p_value"]
-
-
-def _psi_block(ref_counts: np.ndarray, cur_counts: np.ndarray, config: DriftConfig) -> dict[str, Any]:
-    block = stattests.psi(ref_counts, cur_counts, floor=config.psi_floor)
-    block["band"] = stattests.psi_band(
-        block["value"], moderate=config.psi_moderate, significant=config.psi_significant
-    )
-    return block
 
 
 def _bins_block(edges: np.ndarray, ref_counts: np.ndarray, cur_counts: np.ndarray) -> dict[str, Any]:

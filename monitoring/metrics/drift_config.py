@@ -12,48 +12,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ._values import CATEGORICAL, NUMERIC
+from ._values import NUMERIC
+from .drift_statistics import TESTS
 from .errors import InvalidInputError
 
 EVIDENTLY_SOURCE = "Evidently DataDriftPreset default (evidently 0.7.23)"
-
-
-@dataclass(frozen=True)
-class StatTest:
-    """How a test's score is read: p-values drift when below the threshold, distances when at or above it."""
-
-    name: str
-    label: str
-    score_name: str
-    default_threshold: float
-    kinds: tuple[str, ...]
-
-    @property
-    def is_p_value(self) -> bool:
-        """True when the score is a p-value (smaller means more evidence of drift)."""
-        return self.score_name == "p_value"
-
-    def drifted(self, score: float, threshold: float) -> bool:
-        """Evidently's rule: ``p < threshold`` for p-values, ``distance >= threshold`` for distances."""
-        return score < threshold if self.is_p_value else score >= threshold
-
-    @property
-    def rule(self) -> str:
-        """The decision rule as text for the result."""
-        return "p_value < threshold" if self.is_p_value else "distance >= threshold"
-
-
-TESTS: dict[str, StatTest] = {
-    spec.name: spec
-    for spec in (
-        StatTest("ks", "Kolmogorov-Smirnov test", "p_value", 0.05, (NUMERIC,)),
-        StatTest("chi_square", "chi-square test of homogeneity", "p_value", 0.05, (NUMERIC, CATEGORICAL)),
-        StatTest("z_test", "two-proportion Z-test", "p_value", 0.05, (NUMERIC, CATEGORICAL)),
-        StatTest("wasserstein", "Wasserstein distance (normed)", "distance", 0.1, (NUMERIC,)),
-        StatTest("jensen_shannon", "Jensen-Shannon distance", "distance", 0.1, (NUMERIC, CATEGORICAL)),
-        StatTest("psi", "population stability index", "distance", 0.1, (NUMERIC, CATEGORICAL)),
-    )
-}
 
 
 @dataclass(frozen=True)
@@ -163,10 +126,12 @@ def _check_forced(column: str, kind: str, test: str, distinct: int) -> None:
     spec = TESTS[test]
     if kind not in spec.kinds:
         raise InvalidInputError(
-            f"Column {column!r} is {kind}; the {spec.label} needs a numeric column", column=column
+            f"Column {column!r} is {kind}; the {spec.label} needs a {' or '.join(spec.kinds)} column",
+            column=column,
         )
-    if test == "z_test" and distinct > 2:
+    if spec.max_distinct is not None and distinct > spec.max_distinct:
         raise InvalidInputError(
-            f"Column {column!r} has {distinct} distinct values; the two-proportion Z-test needs at most 2",
+            f"Column {column!r} has {distinct} distinct values; the {spec.label} needs at most "
+            f"{spec.max_distinct}",
             column=column,
         )

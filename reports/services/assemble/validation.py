@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from charts import BeeswarmFeature, Distribution
@@ -19,7 +20,7 @@ from governance import markdown
 from governance.models import EvidenceDocument, Policy
 from governance.services.evidence import material_changes
 from monitoring.checks.explainability import describe
-from monitoring.metrics import catalogue
+from monitoring.metrics import catalogue, drift_statistics
 from monitoring.metrics.catalogue import PSI_ALERT, PSI_WARN
 from monitoring.models import CheckRun
 from registry.models import ModelVersion
@@ -441,15 +442,22 @@ def stability_evidence(run: CheckRun | None) -> StabilityEvidence | None:
 def _drift_feature(column: dict[str, Any]) -> DriftFeature:
     statistics = column.get("statistics") or {}
     test = column.get("test") or {}
-    test_statistics = statistics.get(test.get("name")) or {}
-    value = test_statistics.get("statistic", test_statistics.get("distance"))
-    return DriftFeature(
+    feature = DriftFeature(
         feature=str(column.get("column")),
         psi=(statistics.get("psi") or {}).get("value"),
         drifted=bool(column.get("drift_detected")),
         statistic=str(test.get("label", "")),
-        statistic_value=common.as_number(value),
-        p_value=common.as_number(test_statistics.get("p_value")),
+    )
+    if not test:
+        return feature  # not tested: no statistic to show
+    # The declaration says which number is the statistic and which the p-value; an undeclared test is a
+    # KeyError here rather than an empty cell in a signed report.
+    spec = drift_statistics.statistic(test["name"])
+    block = statistics[spec.name]
+    return replace(
+        feature,
+        statistic_value=common.as_number(block[spec.shown_key]),
+        p_value=common.as_number(block[spec.score_key]) if spec.is_p_value else None,
     )
 
 
