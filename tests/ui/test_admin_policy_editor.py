@@ -12,8 +12,9 @@ import json
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from governance.admin_policy_changes import describe_changes
-from governance.models import AuditEvent, Policy
+from governance.models import Policy
 from governance.services.policies import policy_create_version
 from tests.factories import UserFactory
 
@@ -101,7 +102,8 @@ def test_it_saves_an_added_check_as_a_new_active_version_after_the_preview(conso
     kept = Policy.objects.get(pk=old.pk)
     assert (kept.is_active, kept.approval_valid_months) == (False, 36)
     actions = set(AuditEvent.objects.filter(object_id=str(new.pk)).values_list("action", flat=True))
-    assert actions == {"policy.created", "policy.activated"}  # the service's actions, no generic admin.changed
+    # the service's actions, no generic admin.changed
+    assert actions == {"policy.created", "policy.activated"}
 
 
 def test_it_shows_the_new_version_in_the_editor_after_saving(console):
