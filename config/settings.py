@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "monitoring",
     "reports",
     "workers",
+    "web",  # the pages that compose several apps; no models
 ]
 
 MIDDLEWARE = [

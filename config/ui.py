@@ -1,17 +1,21 @@
 """Small helpers shared by the server-rendered pages of every app.
 
 Pages read through the same selectors as the API, so a page shows exactly what the API would; these
-helpers only add the browser conveniences: pagination, whitelisted sorting, and the query string kept
-across page links.
+helpers only add the browser conveniences: pagination, whitelisted sorting, the query string kept
+across page links, and a service's refusal shown on the form that caused it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
+
+from config.api.errors import ServiceError
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
@@ -75,3 +79,18 @@ def _query_without(request: HttpRequest, *names: str) -> str:
         query.pop(name, None)
     encoded = query.urlencode()
     return f"{encoded}&" if encoded else ""
+
+
+def add_refusal(form: forms.Form, refusal: ValidationError | ServiceError) -> None:
+    """Put a service's refusal on ``form``: errors for known fields on their inputs, the rest above it."""
+    if isinstance(refusal, ServiceError):
+        for field, errors in refusal.fields.items():
+            if field in form.fields:
+                form.add_error(field, errors)
+        form.add_error(None, refusal.message)
+        return
+    if not hasattr(refusal, "error_dict"):
+        form.add_error(None, refusal.messages)
+        return
+    for field, errors in refusal.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)

@@ -1,7 +1,8 @@
 """URL map. The API paths are a public contract (the API map in docs/ARCHITECTURE.md; /api/schema/ is
 generated from them): add to them, never rename.
 
-Each app owns its routes: ``<app>/api/urls.py`` for ``/api/v1/`` and ``<app>/urls.py`` for the UI.
+Each app owns its routes: ``<app>/api/urls.py`` for ``/api/v1/`` and ``<app>/urls.py`` for the UI; ``web/urls.py``
+holds the pages that compose several apps (the dashboard, a model's and a version's page).
 """
 
 from django.contrib import admin
@@ -31,6 +32,7 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("", include("reports.urls")),
     path("", include("governance.urls")),
+    path("", include("web.urls")),  # after the apps: registry's models/new/ must match before models/<name>/
 ]
 
 handler400 = "config.views.bad_request"

@@ -1,12 +1,11 @@
-"""UI routes of the governance app: accounts, the dashboard, approvals, findings and the audit log."""
+"""UI routes of the governance app: accounts, approvals, findings and the audit log."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from governance.views import accounts, approvals, audit, dashboard, evidence, findings, reviews
+from governance.views import accounts, approvals, audit, evidence, findings, reviews
 
 urlpatterns = [
-    path("", dashboard.dashboard, name="dashboard"),
     path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/password/", accounts.PasswordChangeView.as_view(), name="password_change"),

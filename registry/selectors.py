@@ -7,9 +7,10 @@ a page of 1 and a page of 500 cost the same number of round trips.
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from governance import access
 from registry.models import (
@@ -22,6 +23,7 @@ from registry.models import (
     TierChange,
     TieringRule,
 )
+from registry.models.inventory import ModelStatus
 from registry.models.lineage import EdgeKind
 
 
@@ -39,6 +41,13 @@ def _count_of(model, parent_field: str):
         .values("n")
     )
     return Coalesce(Subquery(counted), 0)
+
+
+def review_overdue() -> ExpressionWrapper:
+    """Annotate a model list with it (the pages do): the same rule as the API's ``review_overdue`` filter,
+    past due and not retired."""
+    condition = Q(next_review_due__lt=timezone.now().date()) & ~Q(status=ModelStatus.RETIRED)
+    return ExpressionWrapper(condition, output_field=BooleanField())
 
 
 def model_list(*, user) -> QuerySet[RegisteredModel]:

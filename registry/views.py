@@ -1,8 +1,8 @@
-"""Inventory pages: the model list, a model, a version; registering and editing a model, uploading a version.
+"""Inventory pages: the model list; registering and editing a model, uploading a version. (A model's page
+and a version's page show what other apps hang off them, so they live above every app: ``web/views/``.)
 
-Every object is fetched through ``registry.selectors`` (and ``monitoring``/``governance`` selectors for
-what hangs off a version), so a page shows exactly what the API would show the same user, and an object
-outside the user's scope is a 404. Every write goes through the service the API calls, which checks the
+Every object is fetched through ``registry.selectors``, so a page shows exactly what the API would show the
+same user, and an object outside the user's scope is a 404. Every write goes through the service the API calls, which checks the
 permission again and validates; a form page checks the permission first too, so a reader gets 403 for the
 form itself, before anything is typed or uploaded.
 """
@@ -15,28 +15,22 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.api.errors import ServiceError
-from config.ui import paginate
+from config.ui import add_refusal, paginate
 from governance import access
-from governance import selectors as governance_selectors
 from governance.models import Team, User
-from governance.views.common import add_refusal
-from governance.views.evidence import EvidenceForm, may_add_evidence
-from monitoring import selectors as monitoring_selectors
-from registry import graph, selectors, ui_forms, ui_lineage, ui_uploads
+from registry import selectors, ui_forms, ui_uploads
 from registry.api.models import ModelFilter
 from registry.models import ModelVersion, RegisteredModel, TierChangeStatus
 from registry.models.inventory import ModelStatus, RiskTier
-from registry.models.lineage import EdgeKind
 from registry.services import inventory
 from registry.services import versions as version_services
 from registry.tiering import FACTORS
@@ -48,9 +42,6 @@ MODEL_SORTS = {
     "next_review": "next_review_due",
     "updated": "updated_at",
 }
-LINEAGE_DEPTH = 2
-VERSIONS_SHOWN = 50
-RUNS_SHOWN = 200
 REVIEW_CHOICES = [("", "Any"), ("true", "Overdue"), ("false", "Not overdue")]
 FILTERS_SHOWN = ("q", "team", "owner", "tier", "status", "tag", "review_overdue")
 
@@ -84,18 +75,12 @@ class InventoryFilter(ModelFilter):
         return queryset.filter(Q(name__icontains=value) | Q(title__icontains=value))
 
 
-def _overdue() -> ExpressionWrapper:
-    """The same rule as the API's ``review_overdue`` filter: past due and not retired."""
-    condition = Q(next_review_due__lt=timezone.now().date()) & ~Q(status=ModelStatus.RETIRED)
-    return ExpressionWrapper(condition, output_field=BooleanField())
-
-
 @login_required
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
     scoped = selectors.model_list(user=request.user)
     filterset = InventoryFilter(request.GET or None, queryset=scoped)
-    models = filterset.qs.annotate(review_overdue=_overdue())
+    models = filterset.qs.annotate(review_overdue=selectors.review_overdue())
     listing = paginate(request, models, sorts=MODEL_SORTS, default_sort="name")
     context = {
         "filter_fields": [filterset.form[name] for name in FILTERS_SHOWN],
@@ -104,92 +89,6 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "can_register": changeable_teams(request.user).exists(),
     }
     return render(request, "registry/model_list.html", context)
-
-
-@login_required
-@require_GET
-def model_detail(request: HttpRequest, name: str) -> HttpResponse:
-    user = request.user
-    model = get_object_or_404(selectors.model_list(user=user).annotate(review_overdue=_overdue()), name=name)
-    versions = list(selectors.version_list(user=user, model=model)[:VERSIONS_SHOWN])
-    plans = list(monitoring_selectors.monitoring_plan_list(user=user).filter(model_version__model=model))
-    context = {
-        "model": model,
-        "tier_answers": [(factor.replace("_", " "), model.tier_answers.get(factor)) for factor in FACTORS],
-        "versions": versions,
-        "plans": _with_last_alert(user, plans),
-        "lineage": ui_lineage.layout(_model_graph(user, model, versions[0] if versions else None)),
-        "can_run_checks": access.can(user, "run_checks", model),
-        "can_change": access.can(user, "change", model),
-    }
-    return render(request, "registry/model_detail.html", context)
-
-
-def _model_graph(user, model: RegisteredModel, latest: ModelVersion | None) -> dict:
-    """The model's graph, plus what its newest version was built from (so the data shows too)."""
-    graphs = [graph.lineage_graph(user=user, root=model, depth=LINEAGE_DEPTH)]
-    if latest is not None:
-        graphs.append(graph.lineage_graph(user=user, root=latest, depth=1))
-    return ui_lineage.merge(*graphs)
-
-
-def _with_last_alert(user, plans: list) -> list:
-    """Each plan with ``last_alert``, its newest alert (one query: PostgreSQL DISTINCT ON)."""
-    alerts = (
-        monitoring_selectors.monitoring_alert_list(user=user)
-        .filter(plan__in=[plan.pk for plan in plans])
-        .order_by("plan_id", "-created_at", "-id")
-        .distinct("plan_id")
-    )
-    newest = {alert.plan_id: alert for alert in alerts}
-    for plan in plans:
-        plan.last_alert = newest.get(plan.pk)
-    return plans
-
-
-@login_required
-@require_GET
-def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse:
-    user = request.user
-    model = selectors.model_get(user=user, name=name)
-    version = get_object_or_404(selectors.version_list(user=user, model=model), version=number)
-    runs = (
-        monitoring_selectors.check_run_detail(user=user)
-        .filter(model_version=version)
-        .defer("results", "diagnostics", "evaluations", "config", "library_versions")
-        .order_by("kind", "-created_at", "-id")[:RUNS_SHOWN]
-    )
-    evidence = governance_selectors.evidence_list(user=user).filter(model_version=version)
-    context = {
-        "model": model,
-        "version": version,
-        "run_link": _web_link(version.run_link),
-        "inputs": _inputs(version),
-        "runs": runs,
-        "evidence": evidence,
-        "lineage": ui_lineage.layout(graph.lineage_graph(user=user, root=version, depth=LINEAGE_DEPTH)),
-        "can_run_checks": access.can(user, "run_checks", version),
-        "evidence_form": EvidenceForm() if may_add_evidence(user, model) else None,
-    }
-    return render(request, "registry/version_detail.html", context)
-
-
-def _inputs(version: ModelVersion) -> dict[str, list]:
-    """Training and validation datasets and the parent version, from the prefetched lineage edges."""
-    found: dict[str, list] = {"training": [], "validation": [], "parent": []}
-    for edge in version.input_edges:
-        if edge.kind == EdgeKind.TRAINED_ON:
-            found["training"].append(edge.src_dataset)
-        elif edge.kind == EdgeKind.VALIDATED_ON:
-            found["validation"].append(edge.src_dataset)
-        elif edge.kind == EdgeKind.PARENT:
-            found["parent"].append(edge.src_version)
-    return found
-
-
-def _web_link(url: str) -> str:
-    """Only http(s) links become clickable; anything else (``javascript:`` …) is shown as text."""
-    return url if url.lower().startswith(("https://", "http://")) else ""
 
 
 # --- first-line work: register, edit, upload ------------------------------------------------------------

@@ -17,9 +17,9 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from config.ui import paginate
+from config.ui import add_refusal, paginate
 from governance import access
-from governance.views.common import add_refusal, page
+from governance.views.common import page
 from reports import selectors
 from reports.api.common import progress_of, subject_of
 from reports.api.reports import ReportFilter, download_name

@@ -16,12 +16,13 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
 from config.api.errors import ServiceError
+from config.ui import add_refusal
 from governance import selectors
 from governance.audit import record
 from governance.services import accounts
 from governance.services import totp as totp_services
 from governance.sign_in import LockoutAuthenticationForm
-from governance.views.common import add_refusal, page
+from governance.views.common import page
 
 
 class LoginView(auth_views.LoginView):

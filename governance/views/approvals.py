@@ -17,14 +17,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from config.api.errors import ServiceError
-from config.ui import paginate
+from config.ui import add_refusal, paginate
 from governance import access, selectors
 from governance.errors import PrerequisitesMissing
 from governance.models import ApprovalRequest, ApprovalStatus, Decision, Environment, Meaning
 from governance.services import approvals as approval_services
 from governance.services.approvals import SignatureInput
 from governance.services.evidence import material_changes, signed_evidence
-from governance.views.common import add_refusal, page
+from governance.views.common import page
 from registry import selectors as registry_selectors
 
 SORTS = {"requested": "requested_at", "completed": "completed_at"}

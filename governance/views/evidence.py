@@ -22,10 +22,11 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from config.ui import add_refusal
 from governance import access, markdown, selectors
 from governance.models import EvidenceType
 from governance.services import evidence as evidence_services
-from governance.views.common import add_refusal, page
+from governance.views.common import page
 from registry import selectors as registry_selectors
 from registry import ui_uploads
 from registry.models import ModelVersion, RegisteredModel

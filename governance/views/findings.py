@@ -12,11 +12,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.api.errors import ServiceError
-from config.ui import paginate
+from config.ui import add_refusal, paginate
 from governance import access, selectors
 from governance.models import Finding, FindingStatus, Severity, User
 from governance.services import findings as finding_services
-from governance.views.common import add_refusal, page
+from governance.views.common import page
 from registry import selectors as registry_selectors
 
 ANY = [("", "Any")]

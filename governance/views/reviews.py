@@ -12,10 +12,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.api.errors import ServiceError
+from config.ui import add_refusal
 from governance import access, selectors
 from governance.models import PeriodicReview, ReviewConclusion
 from governance.services import reviews as review_services
-from governance.views.common import add_refusal, page
+from governance.views.common import page
 from registry import selectors as registry_selectors
 from registry.services import inventory
 

@@ -1,0 +1,114 @@
+"""A model's page and a version's page: the registry's record with what the other apps hang off it.
+
+The model page adds its monitoring plans and their newest alerts (monitoring); the version page adds its
+check runs (monitoring) and its evidence with the form to add more (governance). Every object is fetched
+through its app's selectors, so a page shows exactly what the API would show the same user, and an object
+outside the user's scope is a 404. The registry's own pages (the list, the forms) are ``registry/views.py``.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from governance import access
+from governance import selectors as governance_selectors
+from governance.views.evidence import EvidenceForm, may_add_evidence
+from monitoring import selectors as monitoring_selectors
+from registry import graph, selectors, ui_lineage
+from registry.models import ModelVersion, RegisteredModel
+from registry.models.lineage import EdgeKind
+from registry.tiering import FACTORS
+
+LINEAGE_DEPTH = 2
+VERSIONS_SHOWN = 50
+RUNS_SHOWN = 200
+
+
+@login_required
+@require_GET
+def model_detail(request: HttpRequest, name: str) -> HttpResponse:
+    user = request.user
+    models = selectors.model_list(user=user).annotate(review_overdue=selectors.review_overdue())
+    model = get_object_or_404(models, name=name)
+    versions = list(selectors.version_list(user=user, model=model)[:VERSIONS_SHOWN])
+    plans = list(monitoring_selectors.monitoring_plan_list(user=user).filter(model_version__model=model))
+    context = {
+        "model": model,
+        "tier_answers": [(factor.replace("_", " "), model.tier_answers.get(factor)) for factor in FACTORS],
+        "versions": versions,
+        "plans": _with_last_alert(user, plans),
+        "lineage": ui_lineage.layout(_model_graph(user, model, versions[0] if versions else None)),
+        "can_run_checks": access.can(user, "run_checks", model),
+        "can_change": access.can(user, "change", model),
+    }
+    return render(request, "registry/model_detail.html", context)
+
+
+def _model_graph(user, model: RegisteredModel, latest: ModelVersion | None) -> dict:
+    """The model's graph, plus what its newest version was built from (so the data shows too)."""
+    graphs = [graph.lineage_graph(user=user, root=model, depth=LINEAGE_DEPTH)]
+    if latest is not None:
+        graphs.append(graph.lineage_graph(user=user, root=latest, depth=1))
+    return ui_lineage.merge(*graphs)
+
+
+def _with_last_alert(user, plans: list) -> list:
+    """Each plan with ``last_alert``, its newest alert (one query: PostgreSQL DISTINCT ON)."""
+    alerts = (
+        monitoring_selectors.monitoring_alert_list(user=user)
+        .filter(plan__in=[plan.pk for plan in plans])
+        .order_by("plan_id", "-created_at", "-id")
+        .distinct("plan_id")
+    )
+    newest = {alert.plan_id: alert for alert in alerts}
+    for plan in plans:
+        plan.last_alert = newest.get(plan.pk)
+    return plans
+
+
+@login_required
+@require_GET
+def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse:
+    user = request.user
+    model = selectors.model_get(user=user, name=name)
+    version = get_object_or_404(selectors.version_list(user=user, model=model), version=number)
+    runs = (
+        monitoring_selectors.check_run_detail(user=user)
+        .filter(model_version=version)
+        .defer("results", "diagnostics", "evaluations", "config", "library_versions")
+        .order_by("kind", "-created_at", "-id")[:RUNS_SHOWN]
+    )
+    evidence = governance_selectors.evidence_list(user=user).filter(model_version=version)
+    context = {
+        "model": model,
+        "version": version,
+        "run_link": _web_link(version.run_link),
+        "inputs": _inputs(version),
+        "runs": runs,
+        "evidence": evidence,
+        "lineage": ui_lineage.layout(graph.lineage_graph(user=user, root=version, depth=LINEAGE_DEPTH)),
+        "can_run_checks": access.can(user, "run_checks", version),
+        "evidence_form": EvidenceForm() if may_add_evidence(user, model) else None,
+    }
+    return render(request, "registry/version_detail.html", context)
+
+
+def _inputs(version: ModelVersion) -> dict[str, list]:
+    """Training and validation datasets and the parent version, from the prefetched lineage edges."""
+    found: dict[str, list] = {"training": [], "validation": [], "parent": []}
+    for edge in version.input_edges:
+        if edge.kind == EdgeKind.TRAINED_ON:
+            found["training"].append(edge.src_dataset)
+        elif edge.kind == EdgeKind.VALIDATED_ON:
+            found["validation"].append(edge.src_dataset)
+        elif edge.kind == EdgeKind.PARENT:
+            found["parent"].append(edge.src_version)
+    return found
+
+
+def _web_link(url: str) -> str:
+    """Only http(s) links become clickable; anything else (``javascript:`` …) is shown as text."""
+    return url if url.lower().startswith(("https://", "http://")) else ""
