@@ -22,7 +22,6 @@ from config.api.errors import ServiceError
 from governance import access
 from governance.admin_support import ServiceAdmin
 from governance.models import Grant, GrantLevel, Team, User
-from governance.roles import Role
 from governance.services import grants as grant_services
 from registry.models import Dataset, RegisteredModel
 
@@ -107,7 +106,7 @@ class GrantAdmin(ServiceAdmin):
     readonly_fields = ("user", "team", "model", "dataset", "level", "reason", "granted_by", "granted_at")
 
     def _administers(self, request) -> bool:
-        return access.has_role(request.user, Role.ADMIN)
+        return access.may(request.user, "administer")
 
     def has_module_permission(self, request):
         return self._administers(request)

@@ -25,16 +25,10 @@ from guardian.admin import GuardedModelAdmin
 
 from governance import context
 from governance.audit import record
-from governance.roles import Role
+from governance.roles import ROLES
 
 # How roles read in the console (the role's group name stays the identifier everywhere else).
-ROLE_LABELS: dict[str, str] = {
-    Role.ML_ENGINEER: "ML engineer",
-    Role.VALIDATOR: "Validator",
-    Role.RISK_OFFICER: "Risk officer",
-    Role.AUDITOR: "Auditor",
-    Role.ADMIN: "Administrator",
-}
+ROLE_LABELS: dict[str, str] = {role: spec.label for role, spec in ROLES.items()}
 
 
 def role_label(name: str) -> str:
