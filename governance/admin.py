@@ -19,6 +19,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from audit.models import AuditCheckpoint, AuditEvent, AuditVerification
 from governance.admin_controls import ControlAdmin
 from governance.admin_people import RoleAdmin, TeamAdmin, UserAdmin
 from governance.admin_policies import PolicyAdmin
@@ -27,9 +28,6 @@ from governance.admin_webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from governance.models import (
     ApiToken,
     ApprovalRequest,
-    AuditCheckpoint,
-    AuditEvent,
-    AuditVerification,
     AuthThrottle,
     Control,
     Deployment,

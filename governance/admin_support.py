@@ -23,8 +23,8 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from guardian.admin import GuardedModelAdmin
 
+from audit import record
 from governance import context
-from governance.audit import record
 from governance.roles import ROLES
 
 # How roles read in the console (the role's group name stays the identifier everywhere else).

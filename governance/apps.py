@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class GovernanceConfig(AppConfig):
-    """Audit log, access policy, accounts and the approval workflow."""
+    """Access policy, accounts and the approval workflow (the audit log is the ``audit`` app)."""
 
     name = "governance"
     default_auto_field = "django.db.models.BigAutoField"

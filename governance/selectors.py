@@ -8,12 +8,12 @@ from django.db.models import Case, CharField, Count, Prefetch, Q, QuerySet, Valu
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from governance import access
 from governance.models import (
     ApiToken,
     ApprovalRequest,
     ApprovalStatus,
-    AuditEvent,
     Control,
     Deployment,
     EvidenceDocument,

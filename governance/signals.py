@@ -12,8 +12,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
+from audit import record
 from governance import context
-from governance.audit import record
 from governance.models import User
 from governance.services import accounts
 

@@ -11,8 +11,8 @@ from celery import shared_task
 from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.db import transaction
 
+from audit import checkpoints, record
 from governance import context
-from governance.audit import record
 from governance.services import audit, findings, lockout, notifications, reviews
 
 HEADER_REQUEST_ID = "attest_request_id"
@@ -58,7 +58,7 @@ def worker_ping(note: str = "") -> str:
 @shared_task(name="governance.tasks.audit_checkpoint")
 def audit_checkpoint() -> int | None:
     """Sign the audit chain head (hourly through beat); returns the checkpoint number, if one was made."""
-    checkpoint = audit.checkpoint_sign(actor=None)
+    checkpoint = checkpoints.create(actor=None)
     return checkpoint.number if checkpoint else None
 
 

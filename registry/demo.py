@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from governance.audit import record
+from audit import record
 from governance.models import Team, User
 from registry import storage
 from registry.models import Dataset, RegisteredModel

@@ -1,4 +1,5 @@
-"""Governance models: accounts and teams, the audit log, policies, approvals, findings and deployments."""
+"""Governance models: accounts and teams, policies, approvals, findings and deployments (the audit log's
+models are in the ``audit`` app)."""
 
 from governance.models.accounts import ApiToken, AuthThrottle, Team, User
 from governance.models.approvals import (
@@ -9,7 +10,6 @@ from governance.models.approvals import (
     Meaning,
     Signature,
 )
-from governance.models.audit import AuditCheckpoint, AuditEvent, AuditVerification
 from governance.models.deployments import Deployment, DeploymentStatus, Strategy
 from governance.models.findings import Finding, FindingStatus, Severity
 from governance.models.grants import Grant, GrantLevel
@@ -28,9 +28,6 @@ __all__ = [
     "ApiToken",
     "ApprovalRequest",
     "ApprovalStatus",
-    "AuditCheckpoint",
-    "AuditEvent",
-    "AuditVerification",
     "AuthThrottle",
     "Control",
     "Decision",

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from governance.audit import record
+from audit import record
 from governance.models import ApiToken, Team, User
 from governance.roles import ROLE_NAMES, Role
 from governance.services import lockout

@@ -20,9 +20,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit import keys as signing_keys
+from audit import record
 from governance import access, context
-from governance.audit import keys as signing_keys
-from governance.audit import record
 from governance.errors import (
     EvidenceChanged,
     InvalidTransition,

@@ -10,13 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from audit.models import AuditVerification
 from governance.annex_iv import section_check_kinds
-from governance.models import (
-    ApprovalRequest,
-    ApprovalStatus,
-    AuditVerification,
-    Control,
-)
+from governance.models import ApprovalRequest, ApprovalStatus, Control
 from governance.services.annex_iv import ItemStatus, annex_iv_status, section_status
 from governance.services.approvals import PASSING_OUTCOMES
 from governance.services.evidence import SignedEvidence, signed_evidence

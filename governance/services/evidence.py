@@ -14,8 +14,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.models import ApprovalRequest, ApprovalStatus, EvidenceDocument, EvidenceType, User
 from governance.services.manifests import MANIFEST_SCHEMA, EvidenceManifest, ManifestCheck, ManifestDocument
 from monitoring.models import CheckRun

@@ -14,8 +14,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.errors import InvalidTransition
 from governance.models import Finding, FindingStatus, Severity, User
 from governance.models.findings import FINDING_TRANSITIONS, SEVERITY_RANK

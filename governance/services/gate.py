@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.errors import GateClosed, InvalidTransition
 from governance.models import (
     ApprovalRequest,

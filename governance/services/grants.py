@@ -12,9 +12,9 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
+from audit import record
 from config.api.errors import ServiceError
 from governance import access
-from governance.audit import record
 from governance.models import Grant, GrantLevel, Team, User
 
 

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from governance.audit import record
+from audit import record
 from governance.models import AuthThrottle
 
 ACCOUNT, CLIENT = "account", "client"

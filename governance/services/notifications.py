@@ -22,10 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from audit import record
+from audit.chain import jsonable
 from config import outbound
 from governance import access, dispatch
-from governance.audit import record
-from governance.audit.chain import jsonable
 from governance.models import Team, User, WebhookDelivery, WebhookEndpoint
 from governance.models.notifications import WEBHOOK_EVENTS
 from governance.roles import Role

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.models import EvidenceChange, EvidenceType, Policy, User
 from governance.models.approvals import Meaning
 from governance.models.findings import Severity

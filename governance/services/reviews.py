@@ -19,9 +19,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit import keys as signing_keys
+from audit import record
 from governance import access
-from governance.audit import keys as signing_keys
-from governance.audit import record
 from governance.errors import InvalidTransition, ReauthenticationFailed, RequestClosed, SignatureRefused
 from governance.models import (
     EvidenceDocument,

@@ -13,8 +13,8 @@ import pyotp
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit import record
 from governance import context
-from governance.audit import record
 from governance.errors import ReauthenticationFailed
 from governance.models import TotpDevice, User
 from governance.services import lockout

@@ -15,10 +15,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
+from audit import record
 from config.api.errors import ServiceError
 from config.ui import add_refusal
 from governance import selectors
-from governance.audit import record
 from governance.services import accounts
 from governance.services import totp as totp_services
 from governance.sign_in import LockoutAuthenticationForm

@@ -17,10 +17,9 @@ from django.views.decorators.http import require_POST
 from django_filters import rest_framework as filters
 from django_htmx.http import HttpResponseStopPolling
 
-from governance import access
+from audit.models import AuditVerification
+from governance import access, audit_selectors
 from governance.api.audit import EventFilter
-from governance.audit import selectors as audit_selectors
-from governance.models import AuditVerification
 from governance.services import audit as audit_services
 from governance.views.common import page
 

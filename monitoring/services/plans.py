@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.models import User
 from monitoring.checks import KINDS
 from monitoring.models import CheckRun, MonitoringPlan, RunStatus

@@ -16,8 +16,8 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.models import User
 from jobs import reaper
 from monitoring import data, dispatch, evidence, results, sandbox, thresholds

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.models import Team, User
 from jobs import leases
 from jobs.kinds import QUEUED, JobKind, register

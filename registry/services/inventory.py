@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.errors import InvalidTransition
 from governance.models import Team, User
 from registry import tiering

@@ -10,8 +10,8 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import Max
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.models import User
 from registry import formats, storage
 from registry.models import DatasetVersion, ModelAlias, ModelVersion, RegisteredModel

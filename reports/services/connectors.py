@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.services import notifications
 from governance.services.notifications import new_secret
 from reports.models import CONNECTOR_EVENTS, ConnectorKind, GrcConnector, GrcDelivery, Payload

@@ -38,8 +38,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.models import ApprovalRequest, ApprovalStatus
 from governance.services import notifications
 from jobs import leases

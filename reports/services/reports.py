@@ -23,8 +23,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from audit import record
 from governance import access
-from governance.audit import record
 from governance.models import ApprovalRequest
 from governance.services.evidence import approval_of_record
 from jobs import leases

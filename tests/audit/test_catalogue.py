@@ -12,12 +12,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from governance.audit.actions import ACTIONS, JOB_EVENTS, JOB_KINDS
+from audit.actions import ACTIONS, JOB_EVENTS, JOB_KINDS
 from jobs import kinds
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("config", "governance", "jobs", "monitoring", "registry", "reports", "workers")
-CATALOGUE = ROOT / "governance" / "audit" / "actions.py"
+APPS = ("audit", "config", "governance", "jobs", "monitoring", "registry", "reports", "workers")
+CATALOGUE = ROOT / "audit" / "actions.py"
 
 
 def _source_files() -> list[Path]:

@@ -10,18 +10,9 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from governance.admin_support import AuditedAdmin, ReadOnlyAdmin, ServiceAdmin
-from governance.models import (
-    ApiToken,
-    AuditEvent,
-    AuthThrottle,
-    Control,
-    EvidenceType,
-    Framework,
-    Team,
-    TotpDevice,
-    User,
-)
+from governance.models import ApiToken, AuthThrottle, Control, EvidenceType, Framework, Team, TotpDevice, User
 from governance.services import accounts, lockout, notifications
 
 pytestmark = pytest.mark.django_db

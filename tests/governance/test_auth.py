@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import ApiToken, AuditEvent
+from audit.models import AuditEvent
+from governance.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,9 @@ from django.urls import reverse
 from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm
 
+from audit.models import AuditEvent
 from governance import access
-from governance.models import AuditEvent, Grant
+from governance.models import Grant
 from governance.services import grants as grant_services
 from tests.registry.conftest import make_dataset, make_model
 

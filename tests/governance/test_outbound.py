@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from config import outbound
-from governance.models import AuditEvent
 from governance.services import notifications
 from reports.services import connectors, deliveries
 from tests.reports.records_support import (  # noqa: F401  (fixtures)

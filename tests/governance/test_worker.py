@@ -2,8 +2,8 @@
 
 import pytest
 
+from audit.models import AuditEvent
 from governance import context
-from governance.models import AuditEvent
 from governance.tasks import worker_ping
 from tests.conftest import wait_for
 

@@ -22,7 +22,7 @@ import rfc8785
 from django.db import transaction
 from django.utils import timezone
 
-from governance.audit import record
+from audit import record
 from governance.models import ApprovalRequest
 from governance.services import approvals
 from governance.services.approvals import SignatureInput

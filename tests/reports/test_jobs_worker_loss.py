@@ -14,7 +14,8 @@ import psutil
 import pytest
 from django.utils import timezone
 
-from governance.models import AuditEvent, WebhookDelivery, WebhookEndpoint
+from audit.models import AuditEvent
+from governance.models import WebhookDelivery, WebhookEndpoint
 from governance.services import notifications
 from jobs import reaper
 from reports.models import EvidenceBundle, Report

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 from governance.services.notifications import retry_delay
 from registry import storage
 from reports import tasks

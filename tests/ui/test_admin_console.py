@@ -15,15 +15,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from governance.models import (
-    AuditEvent,
-    Control,
-    EvidenceType,
-    Framework,
-    Team,
-    TotpDevice,
-    WebhookEndpoint,
-)
+from audit.models import AuditEvent
+from governance.models import Control, EvidenceType, Framework, Team, TotpDevice, WebhookEndpoint
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -170,7 +163,7 @@ def test_it_shows_the_printed_name_instead_of_a_method_name(console, maya):
 @pytest.mark.parametrize(
     "url_name",
     [
-        "admin:governance_auditevent_changelist",
+        "admin:audit_auditevent_changelist",
         "admin:governance_signature_changelist",
         "admin:monitoring_checkrun_changelist",
         "admin:registry_registeredmodel_changelist",

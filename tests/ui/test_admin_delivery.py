@@ -12,7 +12,8 @@ import pytest
 from django.urls import reverse
 from standardwebhooks import Webhook
 
-from governance.models import AuditEvent, WebhookDelivery, WebhookEndpoint
+from audit.models import AuditEvent
+from governance.models import WebhookDelivery, WebhookEndpoint
 from governance.services import notifications
 from reports.models import GrcConnector
 from reports.services import connectors

@@ -17,14 +17,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from governance.models import (
-    ApprovalRequest,
-    AuditEvent,
-    AuditVerification,
-    Finding,
-    Signature,
-    TotpDevice,
-)
+from audit.models import AuditEvent, AuditVerification
+from governance.models import ApprovalRequest, Finding, Signature, TotpDevice
 from governance.services import approvals as approval_services
 from governance.services import audit as audit_services
 from governance.services import findings as finding_services

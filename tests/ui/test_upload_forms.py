@@ -15,7 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from governance.models import AuditEvent, EvidenceDocument, EvidenceType
+from audit.models import AuditEvent
+from governance.models import EvidenceDocument, EvidenceType
 from registry.models import Dataset, DatasetVersion, ModelVersion
 from registry.models.datasets import DatasetRole, ProfileStatus
 from registry.services import datasets as dataset_services

@@ -7,7 +7,8 @@ import datetime as dt
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import ApprovalRequest, AuditEvent, Policy
+from audit.models import AuditEvent
+from governance.models import ApprovalRequest, Policy
 from governance.services import policies as policy_services
 from governance.services.evidence import evidence_manifest, manifest_digest
 from monitoring.models import MonitoringAlert, MonitoringPlan

@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from governance.models import AuditEvent, Signature
+from audit.models import AuditEvent
+from governance.models import Signature
 from governance.services.approvals import verify_signature
 
 pytestmark = pytest.mark.django_db

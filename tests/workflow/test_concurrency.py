@@ -8,8 +8,9 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from governance import tasks
-from governance.models import ApprovalRequest, AuditEvent, Signature, WebhookDelivery
+from governance.models import ApprovalRequest, Signature, WebhookDelivery
 from governance.services import notifications
 from tests.conftest import PersonaClient
 from tests.factories import PASSWORD, UserFactory

@@ -14,8 +14,9 @@ import rfc8785
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.audit import keys as signing_keys
-from governance.models import AuditEvent, PeriodicReview
+from audit import keys as signing_keys
+from audit.models import AuditEvent
+from governance.models import PeriodicReview
 from governance.services import findings as finding_services
 from governance.services import reviews as review_services
 from registry.models import RegisteredModel, TierChange

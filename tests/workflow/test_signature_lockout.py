@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from governance.models import AuditEvent, AuthThrottle, Signature, TotpDevice
+from audit.models import AuditEvent
+from governance.models import AuthThrottle, Signature, TotpDevice
 from governance.models.accounts import ApiToken
 from tests.factories import PASSWORD
 from tests.workflow.helpers import error

@@ -9,7 +9,8 @@ import rfc8785
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from governance.models import ApprovalRequest, AuditEvent, Signature
+from audit.models import AuditEvent
+from governance.models import ApprovalRequest, Signature
 from governance.services.approvals import signed_fields, verify_signature
 from registry.models import RegisteredModel
 from tests.factories import PASSWORD, UserFactory, role_group
@@ -241,7 +242,7 @@ def test_it_exposes_the_signed_payload_for_independent_verification(api, victor,
     and the evidence digest; a changed payload does not verify."""
     from cryptography.exceptions import InvalidSignature
 
-    from governance.audit import keys
+    from audit import keys
 
     sign(api, victor, pending["id"], "review")
     (body,) = api.as_user(victor).get(reverse("api:signature-list", args=[pending["id"]])).json()

@@ -14,14 +14,8 @@ from typing import Any
 from django.db.models import Q
 from django.urls import reverse
 
-from governance.models import (
-    ApprovalRequest,
-    AuditEvent,
-    Control,
-    EvidenceDocument,
-    Finding,
-    Signature,
-)
+from audit.models import AuditEvent
+from governance.models import ApprovalRequest, Control, EvidenceDocument, Finding, Signature
 from governance.services.controls import control_coverage, evidencing_checks
 from governance.services.evidence import (
     SignedEvidence,

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.db.models import Q
 
-from governance.audit import keys
+from audit import keys
 from governance.models import ApprovalRequest, Policy, Signature
 from governance.services.evidence import SignedEvidence, signed_evidence
 from monitoring.models import CheckRun

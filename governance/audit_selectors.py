@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from audit.models import AuditCheckpoint, AuditEvent, AuditVerification
 from governance import access
-from governance.models import AuditCheckpoint, AuditEvent, AuditVerification
 
 
 def event_list(*, user) -> QuerySet[AuditEvent]:

@@ -16,8 +16,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from governance.audit.chain import format_time
-from governance.models import AuditEvent
+from audit.chain import format_time
+from audit.models import AuditEvent
 
 BATCH = 2000
 
