@@ -103,10 +103,12 @@ def ivan(credit_risk):
 
 
 @pytest.fixture(autouse=True)
-def media_root(tmp_path, settings, monkeypatch):
-    """Blobs go to a per-test folder; a worker process started by the test inherits it."""
-    root = tmp_path / "media"
-    root.mkdir()
+def media_root(tmp_path_factory, settings, monkeypatch):
+    """Blobs go to a per-test folder; a worker process started by the test inherits it.
+
+    The folder is beside the test's tmp_path, not in it: tests that lay out tmp_path themselves (a
+    server's own media folder, the scratch folders a worker cleans) find it as they made it."""
+    root = tmp_path_factory.mktemp("media")
     settings.MEDIA_ROOT = root
     settings.STORAGES = {
         **settings.STORAGES,
