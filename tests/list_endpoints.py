@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import AuditVerification, Team
 from governance.audit import checkpoints, record
-from governance.models import AuditVerification, Team
 from tests.factories import TeamFactory, UserFactory
 from tests.factories import records as rows
 

@@ -20,10 +20,10 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from accounts.models import AuditCheckpoint, AuditEvent
 from governance.audit import keys
 from governance.audit.chain import canonical_bytes, checkpoint_payload, format_time
 from governance.audit.recorder import lock_chain, record
-from governance.models import AuditCheckpoint, AuditEvent
 
 EXPORT_FILE = "checkpoints.jsonl"
 ANNOUNCEMENT = "audit.checkpoint_signed"

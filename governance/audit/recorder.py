@@ -7,7 +7,9 @@ from typing import Any
 
 from django.db import connection, models
 
-from governance import context
+from accounts import context
+from accounts.models import AuditEvent
+from accounts.roles import ROLE_NAMES
 from governance.audit.actions import ACTIONS
 from governance.audit.chain import (
     GENESIS_HASH,
@@ -20,8 +22,6 @@ from governance.audit.chain import (
     format_time,
     jsonable,
 )
-from governance.models import AuditEvent
-from governance.roles import ROLE_NAMES
 
 # Arbitrary constant key for pg_advisory_xact_lock; one lock serialises appends to the chain.
 AUDIT_CHAIN_LOCK = 0x41_54_54_45_53_54  # "ATTEST"
@@ -46,11 +46,17 @@ def _actor_snapshot(actor) -> dict[str, Any] | None:
     return {"id": actor.pk, "username": clean_text(actor.get_username()), "roles": sorted(roles)}
 
 
+def object_type(model: type[models.Model] | models.Model) -> str:
+    """The name events give a model's objects: ``app_label.model_name``, or the name the model declares
+    in ``AUDIT_OBJECT_TYPE`` (a model that moved app keeps the name its stored, hashed events carry)."""
+    return getattr(model, "AUDIT_OBJECT_TYPE", None) or model._meta.label_lower
+
+
 def _object_reference(obj: models.Model | None) -> dict[str, str] | None:
     if obj is None:
         return None
     return {
-        "type": f"{obj._meta.app_label}.{obj._meta.model_name}",
+        "type": object_type(obj),
         "id": clean_text(str(obj.pk))[:64],
         "repr": clean_text(str(obj))[:200],
     }

@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 
-from governance import access
+from accounts import access
 from governance.audit import record
 from jobs import leases
 from registry import storage

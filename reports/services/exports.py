@@ -20,8 +20,8 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.models import AuditEvent
 from governance.audit import record
-from governance.models import AuditEvent
 from monitoring.models import CheckRun, RunStatus
 from reports import selectors
 from reports.evidence.csv_feed import check_results_csv

@@ -23,10 +23,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from governance import access
+from accounts import access
 from governance.audit import record
-from governance.models import ApprovalRequest
-from governance.services.evidence import approval_of_record
 from jobs import leases
 from registry import storage
 from registry.models import ModelVersion, RegisteredModel
@@ -40,6 +38,8 @@ from reports.rendering.validation import build_validation_pdf
 from reports.services import jobs
 from reports.services.assemble import audit as audit_data
 from reports.services.assemble import documentation, monitoring, validation
+from workflow.models import ApprovalRequest
+from workflow.services.evidence import approval_of_record
 
 logger = logging.getLogger(__name__)
 STORAGE_PREFIX = "reports"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection, transaction
 
-from governance import context
+from accounts import context
 from governance.audit import keys, protection, record
 from governance.audit import verifier as chain_verifier
 

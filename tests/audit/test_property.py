@@ -17,10 +17,10 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governance import context
+from accounts import context
+from accounts.models import AuditEvent
 from governance.audit import checkpoints, record
 from governance.audit.chain import GENESIS_HASH, chain_hash
-from governance.models import AuditEvent
 from tests.audit.conftest import tamper, unprotected, verify
 
 pytestmark = pytest.mark.django_db

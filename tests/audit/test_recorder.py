@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from governance import context
+from accounts import context
+from accounts.models import AuditEvent
 from governance.audit import record
 from governance.audit.chain import GENESIS_HASH, chain_hash
 from governance.audit.recorder import AuditError
-from governance.models import AuditEvent
 from tests.audit.conftest import verify, write_events
 
 pytestmark = pytest.mark.django_db

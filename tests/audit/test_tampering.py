@@ -14,9 +14,9 @@ import rfc8785
 from django.db import connection, transaction
 from django.test import override_settings
 
+from accounts.models import AuditEvent
 from governance.audit import checkpoints, keys
 from governance.audit.chain import GENESIS_HASH, chain_hash
-from governance.models import AuditEvent
 from tests.audit.conftest import codes_at, tamper, unprotected, verify, write_events
 
 pytestmark = pytest.mark.django_db

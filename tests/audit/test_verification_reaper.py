@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from governance.models import AuditEvent, AuditVerification
-from governance.services import audit as audit_services
+from accounts.models import AuditEvent, AuditVerification
+from workflow.services import audit as audit_services
 
 pytestmark = pytest.mark.django_db
 Status = AuditVerification.Status

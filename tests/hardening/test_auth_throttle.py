@@ -18,9 +18,9 @@ import pytest
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
-from governance.context import client_address
-from governance.models import AuditEvent, AuthThrottle
-from governance.services import lockout
+from accounts.context import client_address
+from accounts.models import AuditEvent, AuthThrottle
+from accounts.services import lockout
 from tests.conftest import ROOT, database_url_for_tests
 from tests.factories import PASSWORD
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from governance.models import AuditEvent
+from accounts.models import AuditEvent
 from monitoring import dispatch, sandbox
 from monitoring.models import CheckRun, RunStatus
 from monitoring.sandbox import loaders

@@ -14,8 +14,7 @@ import psutil
 import pytest
 from django.utils import timezone
 
-from governance.models import AuditEvent, WebhookDelivery, WebhookEndpoint
-from governance.services import notifications
+from accounts.models import AuditEvent
 from jobs import reaper
 from reports.models import EvidenceBundle, Report
 from reports.services import bundles
@@ -28,6 +27,8 @@ from tests.reports.records_support import (  # noqa: F401  (fixtures)
     tier1_model,
 )
 from tests.workflow.test_webhooks import Receiver
+from workflow.models import WebhookDelivery, WebhookEndpoint
+from workflow.services import notifications
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -27,10 +27,9 @@ from django.urls import reverse
 from django.utils import timezone
 from trestle.oscal.assessment_results import AssessmentResults
 
+from accounts.models import AuditEvent
 from governance.audit.chain import chain_hash
 from governance.audit.checkpoints import signed_bytes
-from governance.models import AuditEvent
-from governance.services import audit as audit_services
 from monitoring.models import CheckRun
 from reports.models import EvidenceBundle, Report
 from reports.services import bundles as bundle_services
@@ -43,6 +42,7 @@ from tests.reports.records_support import (  # noqa: F401  (fixtures)
     stored_run,
     tier1_model,
 )
+from workflow.services import audit as audit_services
 
 pytestmark = pytest.mark.django_db
 BUNDLES = reverse("api:evidence-bundle-list")

@@ -16,8 +16,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import AuditEvent
-from governance.services import audit as audit_services
+from accounts.models import AuditEvent
 from monitoring.models import MonitoringAlert, MonitoringPlan
 from reports.models import Report
 from reports.rendering.common import utc_text
@@ -37,6 +36,7 @@ from tests.reports.records_support import (  # noqa: F401  (fixtures)
     tier1_model,
     version,
 )
+from workflow.services import audit as audit_services
 
 pytestmark = pytest.mark.django_db
 REPORTS = reverse("api:report-list")

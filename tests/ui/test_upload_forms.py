@@ -15,12 +15,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from governance.models import AuditEvent, EvidenceDocument, EvidenceType
+from accounts.models import AuditEvent
 from registry.models import Dataset, DatasetVersion, ModelVersion
 from registry.models.datasets import DatasetRole, ProfileStatus
 from registry.services import datasets as dataset_services
 from tests.monitoring import factories
 from tests.registry.test_onnx_scan import model_bytes
+from workflow.models import EvidenceDocument, EvidenceType
 
 pytestmark = pytest.mark.django_db
 PROGRESS = {"HTTP_X_ATTEST_UPLOAD": "progress"}

@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from governance.models import AuditEvent, Signature
-from governance.services.approvals import verify_signature
+from accounts.models import AuditEvent
+from workflow.models import Signature
+from workflow.services.approvals import verify_signature
 
 pytestmark = pytest.mark.django_db
 

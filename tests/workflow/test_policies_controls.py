@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from governance.models import Policy
-from governance.services import policies as policy_services
 from monitoring.models import CheckRun
 from monitoring.thresholds import resolve_thresholds
 from registry.services import inventory
 from tests.workflow.helpers import approved_request, error, events, request_approval, sign
+from workflow.models import Policy
+from workflow.services import policies as policy_services
 
 pytestmark = pytest.mark.django_db
 POLICIES = reverse("api:policy-list")

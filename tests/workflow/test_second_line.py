@@ -14,16 +14,17 @@ import rfc8785
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import AuditEvent
 from governance.audit import keys as signing_keys
-from governance.models import AuditEvent, PeriodicReview
-from governance.services import findings as finding_services
-from governance.services import reviews as review_services
 from registry.models import RegisteredModel, TierChange
 from registry.services import inventory
 from tests.factories import PASSWORD
 from tests.monitoring import factories
 from tests.workflow.conftest import HIGH_RISK, record_run, reviewed
 from tests.workflow.helpers import approved_request, error, gate, move_model, policy_version
+from workflow.models import PeriodicReview
+from workflow.services import findings as finding_services
+from workflow.services import reviews as review_services
 
 pytestmark = pytest.mark.django_db
 MODEL = reverse("api:model-detail", args=["credit-scoring"])

@@ -18,19 +18,11 @@ from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from accounts.models import AuditCheckpoint, AuditEvent
 from governance.audit import ACTIONS, keys, verifier
 from governance.audit.checkpoints import export_line
 from governance.audit.exports import canonical_text, event_record
-from governance.models import (
-    ApprovalRequest,
-    AuditCheckpoint,
-    AuditEvent,
-    Deployment,
-    EvidenceDocument,
-    Finding,
-    Signature,
-)
-from governance.services.audit import default_export
+from governance.audit.recorder import object_type
 from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from reports.models import EvidenceBundle, Report
@@ -42,6 +34,8 @@ from reports.rendering.audit_evidence import (
 )
 from reports.rendering.common import utc_text
 from reports.services.assemble import common
+from workflow.models import ApprovalRequest, Deployment, EvidenceDocument, Finding, Signature
+from workflow.services.audit import default_export
 
 MAX_EVENTS = 5000
 CHECKPOINT_PROBLEMS = ("checkpoint", "export", "truncated")
@@ -109,7 +103,7 @@ def model_condition(model: RegisteredModel) -> Q:
     condition = Q(pk__in=[])
     for queryset in related:
         ids = queryset.order_by().annotate(pk_text=Cast("pk", CharField())).values("pk_text")
-        condition |= Q(object_type=queryset.model._meta.label_lower, object_id__in=ids)
+        condition |= Q(object_type=object_type(queryset.model), object_id__in=ids)
     return condition
 
 

@@ -14,22 +14,7 @@ from typing import Any
 from django.db.models import Q
 from django.urls import reverse
 
-from governance.models import (
-    ApprovalRequest,
-    AuditEvent,
-    Control,
-    EvidenceDocument,
-    Finding,
-    Signature,
-)
-from governance.services.controls import control_coverage, evidencing_checks
-from governance.services.evidence import (
-    SignedEvidence,
-    manifest_differences,
-    manifest_digest,
-    signed_evidence,
-    unsigned_evidence,
-)
+from accounts.models import AuditEvent
 from monitoring.models import CheckRun, RunStatus
 from registry.models import DatasetVersion, ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge
@@ -48,6 +33,15 @@ from reports.rendering.inputs import (
     SignatureItem,
 )
 from reports.services.jobs import printed_name
+from workflow.models import ApprovalRequest, Control, EvidenceDocument, Finding, Signature
+from workflow.services.controls import control_coverage, evidencing_checks
+from workflow.services.evidence import (
+    SignedEvidence,
+    manifest_differences,
+    manifest_digest,
+    signed_evidence,
+    unsigned_evidence,
+)
 
 ORGANISATION = "Attest"
 DATASET_ROLES = {EdgeKind.TRAINED_ON: "training", EdgeKind.VALIDATED_ON: "validation"}
