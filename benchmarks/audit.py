@@ -132,7 +132,7 @@ def worker_append(count: int, start_at: float) -> dict:
     django_setup()
     from django.db import connection, transaction
 
-    from governance import context
+    from accounts import context
     from governance.audit import record
 
     connection.ensure_connection()
