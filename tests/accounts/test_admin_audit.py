@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 # The records an administrator edits that have no service: their changes stay ``admin.changed``.
 WITHOUT_SERVICE = {Framework, EvidenceType, Control}
 # Roles are Django's auth groups; django-celery-beat's schedules are the one third-party page (not audited).
-PROJECT_APPS = {"auth", "governance", "registry", "monitoring", "reports", "jobs"}
+PROJECT_APPS = {"auth", "governance", "registry", "monitoring", "workflow", "reports", "jobs"}
 
 
 def actions_on(obj) -> list[str]:

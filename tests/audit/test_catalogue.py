@@ -16,7 +16,17 @@ from governance.audit.actions import ACTIONS, JOB_EVENTS, JOB_KINDS
 from jobs import kinds
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("config", "governance", "jobs", "monitoring", "registry", "reports", "workers")
+APPS = (
+    "accounts",
+    "config",
+    "governance",
+    "jobs",
+    "monitoring",
+    "registry",
+    "reports",
+    "workers",
+    "workflow",
+)
 CATALOGUE = ROOT / "governance" / "audit" / "actions.py"
 
 

@@ -15,7 +15,7 @@ from workflow.services import policies as policy_services
 
 pytestmark = pytest.mark.django_db
 POLICIES = reverse("api:policy-list")
-DATA = Path(__file__).resolve().parents[2] / "governance" / "data"
+DATA = Path(__file__).resolve().parents[2] / "workflow" / "data"
 
 
 def tier1_rules(**changes) -> dict:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import access
+from accounts import selectors as account_selectors
 from accounts.errors import PrerequisitesMissing
 from config.api.errors import ServiceError
 from config.ui import add_refusal, page, paginate
@@ -196,7 +197,7 @@ def _detail_context(request: HttpRequest, approval: ApprovalRequest, sign_form=N
 
 
 def _totp_enrolled(request: HttpRequest) -> bool:
-    device = selectors.totp_device(user=request.user)
+    device = account_selectors.totp_device(user=request.user)
     return bool(device and device.confirmed)
 
 
