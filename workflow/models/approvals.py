@@ -60,9 +60,7 @@ class ApprovalRequest(models.Model):
 
     access_team_path = "model_version__model__team"
 
-    AUDIT_OBJECT_TYPE = (
-        "governance.approvalrequest"  # its events' type before the move (hashed into the chain)
-    )
+    AUDIT_OBJECT_TYPE = "governance.approvalrequest"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_approvalrequest"  # the table it had in the governance app
@@ -126,7 +124,7 @@ class Signature(models.Model):
 
     access_team_path = "request__model_version__model__team"
 
-    AUDIT_OBJECT_TYPE = "governance.signature"  # its events' type before the move (hashed into the chain)
+    AUDIT_OBJECT_TYPE = "governance.signature"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_signature"  # the table it had in the governance app

@@ -50,7 +50,7 @@ class Deployment(models.Model):
 
     access_team_path = "model_version__model__team"
 
-    AUDIT_OBJECT_TYPE = "governance.deployment"  # its events' type before the move (hashed into the chain)
+    AUDIT_OBJECT_TYPE = "governance.deployment"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_deployment"  # the table it had in the governance app

@@ -64,7 +64,7 @@ class Finding(models.Model):
 
     access_team_path = "model__team"
 
-    AUDIT_OBJECT_TYPE = "governance.finding"  # its events' type before the move (hashed into the chain)
+    AUDIT_OBJECT_TYPE = "governance.finding"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_finding"  # the table it had in the governance app

@@ -33,9 +33,7 @@ class WebhookEndpoint(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    AUDIT_OBJECT_TYPE = (
-        "governance.webhookendpoint"  # its events' type before the move (hashed into the chain)
-    )
+    AUDIT_OBJECT_TYPE = "governance.webhookendpoint"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_webhookendpoint"  # the table it had in the governance app
@@ -65,9 +63,7 @@ class WebhookDelivery(LeasedJob):
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
-    AUDIT_OBJECT_TYPE = (
-        "governance.webhookdelivery"  # its events' type before the move (hashed into the chain)
-    )
+    AUDIT_OBJECT_TYPE = "governance.webhookdelivery"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_webhookdelivery"  # the table it had in the governance app

@@ -21,7 +21,7 @@ class Framework(models.Model):
 
     access_all_roles_read = True
 
-    AUDIT_OBJECT_TYPE = "governance.framework"  # its events' type before the move (hashed into the chain)
+    AUDIT_OBJECT_TYPE = "governance.framework"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_framework"  # the table it had in the governance app
@@ -47,7 +47,7 @@ class Control(models.Model):
 
     access_all_roles_read = True
 
-    AUDIT_OBJECT_TYPE = "governance.control"  # its events' type before the move (hashed into the chain)
+    AUDIT_OBJECT_TYPE = "governance.control"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_control"  # the table it had in the governance app
@@ -66,7 +66,7 @@ class EvidenceType(models.Model):
 
     access_all_roles_read = True
 
-    AUDIT_OBJECT_TYPE = "governance.evidencetype"  # its events' type before the move (hashed into the chain)
+    AUDIT_OBJECT_TYPE = "governance.evidencetype"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_evidencetype"  # the table it had in the governance app
@@ -128,7 +128,7 @@ class Policy(models.Model):
 
     access_all_roles_read = True
 
-    AUDIT_OBJECT_TYPE = "governance.policy"  # its events' type before the move (hashed into the chain)
+    AUDIT_OBJECT_TYPE = "governance.policy"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_policy"  # the table it had in the governance app
@@ -164,9 +164,7 @@ class EvidenceDocument(models.Model):
 
     access_team_path = "model_version__model__team"
 
-    AUDIT_OBJECT_TYPE = (
-        "governance.evidencedocument"  # its events' type before the move (hashed into the chain)
-    )
+    AUDIT_OBJECT_TYPE = "governance.evidencedocument"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_evidencedocument"  # the table it had in the governance app

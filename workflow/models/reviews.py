@@ -16,7 +16,7 @@ class ReviewNotice(models.Model):
     due_date = models.DateField()
     notified_at = models.DateTimeField(auto_now_add=True)
 
-    AUDIT_OBJECT_TYPE = "governance.reviewnotice"  # its events' type before the move (hashed into the chain)
+    AUDIT_OBJECT_TYPE = "governance.reviewnotice"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_reviewnotice"  # the table it had in the governance app
@@ -83,9 +83,7 @@ class PeriodicReview(models.Model):
 
     access_team_path = "model__team"
 
-    AUDIT_OBJECT_TYPE = (
-        "governance.periodicreview"  # its events' type before the move (hashed into the chain)
-    )
+    AUDIT_OBJECT_TYPE = "governance.periodicreview"  # the type its audit events had before the move
 
     class Meta:
         db_table = "governance_periodicreview"  # the table it had in the governance app
