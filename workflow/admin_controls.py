@@ -4,7 +4,7 @@ A control's ``satisfied_by`` lists criteria that must all hold for a model versi
 (``workflow.services.controls.control_status``): passing check kinds, evidence types, inventory fields,
 and four facts (an approval, a monitoring plan, a verified audit chain, training-data lineage). An EU AI Act
 Annex IV control (``{"annex_iv": "<n>"}``) follows the item statuses of its Annex IV section
-(``governance/annex_iv.py``), so that the control and the Annex IV document can never disagree: it is shown
+(``workflow/annex_iv.py``), so that the control and the Annex IV document can never disagree: it is shown
 here, not edited.
 """
 
@@ -166,7 +166,7 @@ class ControlAdmin(AuditedAdmin):
         )
         return format_html(
             "<p>This control follows the item statuses of EU AI Act Annex IV section {} ({}), as the Annex IV "
-            "document judges them (<code>governance/annex_iv.py</code>), so the control and the document never "
+            "document judges them (<code>workflow/annex_iv.py</code>), so the control and the document never "
             "disagree. It is satisfied when every item of the section is supplied; change what supplies an item "
             "there, not here.</p><ul>{}</ul>",
             section.number,

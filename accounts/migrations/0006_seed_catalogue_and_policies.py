@@ -1,6 +1,6 @@
 """Seed the control catalogue, the evidence types and the default policy of each risk tier.
 
-The data lives in governance/data/*.json so it can be read and reviewed on its own; the records are
+The data lives in workflow/data/*.json so it can be read and reviewed on its own; the records are
 editable afterwards (policies by creating new versions).
 """
 

@@ -1,6 +1,6 @@
 """Policies say what the gate does when material evidence arrives after an approval.
 
-Existing policies get their tier's shipped default (governance/data/policies.json): tier 1 closes the gate
+Existing policies get their tier's shipped default (workflow/data/policies.json): tier 1 closes the gate
 until a new approval, tiers 2 and 3 keep it open with a warning.
 """
 

@@ -124,7 +124,7 @@ def test_it_refuses_invalid_rules_naming_the_field(api, admin_user, changes, fie
 
 
 def test_it_ships_policies_that_pass_its_own_validation():
-    """GIVEN the default policies in governance/data/policies.json
+    """GIVEN the default policies in workflow/data/policies.json
     WHEN they are validated as an administrator's edit would be
     THEN every one passes: the shipped rules name only thresholds the checks judge."""
     for policy in json.loads((DATA / "policies.json").read_text())["policies"]:

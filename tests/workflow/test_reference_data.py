@@ -1,4 +1,4 @@
-"""Reference data is declared once: roles in accounts.roles, the catalogue and policies in governance/data.
+"""Reference data is declared once: roles in accounts.roles, the catalogue and policies in workflow/data.
 
 Migrations keep frozen copies of how they seeded (a migration must not import code that may change after
 it ran); these tests hold the one copy that restates a declaration to the declaration.
