@@ -60,8 +60,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "audit": frozenset({Role.AUDITOR, Role.RISK_OFFICER, Role.ADMIN}),
     "administer": frozenset({Role.ADMIN}),
 }
-# Roles whose actions are not limited to their own teams.
-UNSCOPED_ROLES = frozenset({Role.RISK_OFFICER, Role.AUDITOR, Role.ADMIN})
+# Roles whose actions are not limited to their own teams: those declared ``all_teams`` in accounts.roles.
+UNSCOPED_ROLES = READ_EVERYTHING
 
 # Which grant levels put an object in a team-bound user's scope for each action. A ``view`` grant reads;
 # a ``change`` grant also lets the grantee act on the object as a member of its team would, within what

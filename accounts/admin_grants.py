@@ -21,7 +21,6 @@ from django.utils.html import format_html
 from accounts import access
 from accounts.admin_support import ServiceAdmin
 from accounts.models import Grant, GrantLevel, Team, User
-from accounts.roles import Role
 from accounts.services import grants as grant_services
 from config.api.errors import ServiceError
 from registry.models import Dataset, RegisteredModel
@@ -107,7 +106,7 @@ class GrantAdmin(ServiceAdmin):
     readonly_fields = ("user", "team", "model", "dataset", "level", "reason", "granted_by", "granted_at")
 
     def _administers(self, request) -> bool:
-        return access.has_role(request.user, Role.ADMIN)
+        return access.may(request.user, "administer")
 
     def has_module_permission(self, request):
         return self._administers(request)

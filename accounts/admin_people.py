@@ -23,16 +23,11 @@ from django.db.models import Case, Count, Prefetch, When
 from accounts import access, context
 from accounts.admin_support import ROLE_LABELS, GuardedServiceAdmin, ServiceAdmin, role_label
 from accounts.models import Team, User
-from accounts.roles import ROLE_NAMES, Role
+from accounts.roles import ROLE_NAMES, ROLES, Role
 from accounts.services import accounts
 
-ROLE_PURPOSES = {
-    Role.ML_ENGINEER: "First line: registers models and versions, runs checks, requests approval, deploys.",
-    Role.VALIDATOR: "Second line: validates and signs validation stages; never for a model they built.",
-    Role.RISK_OFFICER: "Second line: approves for production, accepts risk, reads the whole inventory.",
-    Role.AUDITOR: "Third line: reads everything, changes nothing, verifies the audit chain.",
-    Role.ADMIN: "Runs Attest: people, policies, controls, webhooks and GRC connectors.",
-}
+ROLE_PURPOSES = {role: spec.purpose for role, spec in ROLES.items()}
+ADMINISTERING = access.ACTION_ROLES["administer"]
 MEMBERS_SHOWN = 12
 ROLE_ORDER = Case(*(When(name=role, then=index) for index, role in enumerate(Role)), default=len(Role))
 
@@ -58,7 +53,7 @@ OWN_ROLE_KEPT = "You cannot remove your own administrator role; ask another admi
 def _removes_own_admin_role(actor: User | None, user: User, roles: set[str]) -> bool:
     """An administrator taking away their own role would lock themselves out of this console."""
     return bool(
-        actor and user.pk == actor.pk and Role.ADMIN in access.roles_of(actor) and Role.ADMIN not in roles
+        actor and user.pk == actor.pk and access.may(actor, "administer") and not roles & ADMINISTERING
     )
 
 
@@ -234,8 +229,9 @@ class RoleForm(forms.ModelForm):
     def clean_members(self):
         members = set(self.cleaned_data["members"])
         actor = getattr(self, "actor", None)
-        leaving = self.instance.name == Role.ADMIN and actor is not None and actor not in members
-        if leaving and _removes_own_admin_role(actor, actor, set()):
+        leaving = self.instance.name in ADMINISTERING and actor is not None and actor not in members
+        kept = access.roles_of(actor) - {self.instance.name} if leaving else set()
+        if leaving and _removes_own_admin_role(actor, actor, kept):
             raise ValidationError(OWN_ROLE_KEPT)
         return self.cleaned_data["members"]
 

@@ -24,17 +24,11 @@ from django.utils.decorators import method_decorator
 from guardian.admin import GuardedModelAdmin
 
 from accounts import context
-from accounts.roles import Role
+from accounts.roles import ROLES
 from governance.audit import record
 
 # How roles read in the console (the role's group name stays the identifier everywhere else).
-ROLE_LABELS: dict[str, str] = {
-    Role.ML_ENGINEER: "ML engineer",
-    Role.VALIDATOR: "Validator",
-    Role.RISK_OFFICER: "Risk officer",
-    Role.AUDITOR: "Auditor",
-    Role.ADMIN: "Administrator",
-}
+ROLE_LABELS: dict[str, str] = {role: spec.label for role, spec in ROLES.items()}
 
 
 def role_label(name: str) -> str:

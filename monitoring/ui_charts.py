@@ -20,6 +20,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 import charts
+from monitoring import results
 from monitoring.metrics.catalogue import PSI_ALERT, PSI_WARN
 from monitoring.models import CheckRun, RunStatus
 
@@ -50,14 +51,13 @@ def run_charts(run: CheckRun) -> list[Chart]:
 
 
 def _draw(run: CheckRun) -> list[Chart]:
-    drawer: Callable[[CheckRun, dict[str, Any]], list[Chart]] | None = {
+    drawer: Callable[[CheckRun, Any], list[Chart]] | None = {
         "drift": _drift,
         "fairness": _fairness,
         "explainability": _explainability,
         "performance": _performance,
     }.get(run.kind)
-    data = run.results.get("charts") or {}
-    return drawer(run, data) if drawer is not None else []
+    return drawer(run, results.of(run)) if drawer is not None else []
 
 
 def _inline(svg: bytes, title: str) -> SafeString:
@@ -79,8 +79,8 @@ def _threshold(run: CheckRun, name: str, default: float) -> float:
 # ------------------------------------------------------------------------------------------------ drift
 
 
-def _drift(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
-    bars = [bar for bar in data.get("psi_bars", []) if bar.get("psi") is not None]
+def _drift(run: CheckRun, stored: results.DriftResults) -> list[Chart]:
+    bars = [bar for bar in stored.charts.psi_bars if bar.psi is not None]
     if not bars:
         return []
     warn, alert = _threshold(run, "psi_warn", PSI_WARN), _threshold(run, "psi_fail", PSI_ALERT)
@@ -89,11 +89,11 @@ def _drift(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
             "PSI per feature",
             f"Population stability index per feature, highest first; dashed lines at {warn:g} (moderate) "
             f"and {alert:g} (significant).",
-            charts.psi_chart({bar["column"]: bar["psi"] for bar in bars}, warn=warn, alert=alert),
+            charts.psi_chart({bar.column: bar.psi for bar in bars}, warn=warn, alert=alert),
         )
     ]
-    ranked = [bar["column"] for bar in sorted(bars, key=lambda bar: -bar["psi"])]
-    by_column = {item["column"]: item for item in data.get("distributions", [])}
+    ranked = [bar.column for bar in sorted(bars, key=lambda bar: -bar.psi)]
+    by_column = {item.column: item for item in stored.charts.distributions}
     top = [_distribution(by_column[name]) for name in ranked if name in by_column][:TOP_DRIFTED]
     if top:
         found.append(
@@ -107,16 +107,13 @@ def _drift(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
     return found
 
 
-def _distribution(item: dict[str, Any]) -> charts.Distribution:
-    if item["type"] == "categories":
-        labels = [str(label) for label in item["labels"]]
-    else:
-        labels = _bin_labels(item["edges"])
+def _distribution(item: results.DistributionData) -> charts.Distribution:
+    labels = [str(label) for label in item.labels] if item.type == "categories" else _bin_labels(item.edges)
     return charts.Distribution(
-        feature=item["column"],
+        feature=item.column,
         labels=labels,
-        reference=[share or 0.0 for share in item["reference_shares"]],
-        current=[share or 0.0 for share in item["current_shares"]],
+        reference=[share or 0.0 for share in item.reference_shares],
+        current=[share or 0.0 for share in item.current_shares],
     )
 
 
@@ -132,21 +129,23 @@ def _bin_labels(edges: list[float | None]) -> list[str]:
 # --------------------------------------------------------------------------------------------- fairness
 
 
-def _fairness(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
+def _fairness(run: CheckRun, stored: results.FairnessResults) -> list[Chart]:
     """Selection rate per group against the parity line; groups below ``min_group_size`` are drawn too,
     grey and hatched and labelled "not judged", as the report's chart and table show them."""
-    ratio = _threshold(run, "demographic_parity_ratio_min", data.get("disparate_impact_line") or FOUR_FIFTHS)
-    minimum = ((run.results.get("metrics") or {}).get("fairness") or {}).get("min_group_size")
+    ratio = _threshold(
+        run, "demographic_parity_ratio_min", stored.charts.disparate_impact_line or FOUR_FIFTHS
+    )
+    minimum = stored.metrics.fairness.min_group_size
     found = []
-    for grouping in data.get("group_bars", []):
-        shown = [group for group in grouping["groups"] if group["selection_rate"] is not None]
-        judged = [group["selection_rate"] for group in shown if group["judged"]]
+    for grouping in stored.charts.group_bars:
+        shown = [group for group in grouping.groups if group.selection_rate is not None]
+        judged = [group.selection_rate for group in shown if group.judged]
         if not judged:
             continue
-        rates = {group["label"]: group["selection_rate"] for group in shown}
-        small = {group["label"]: group["count"] for group in shown if not group["judged"]}
+        rates = {group.label: group.selection_rate for group in shown}
+        small = {group.label: group.count for group in shown if not group.judged}
         line = ratio * max(judged)
-        name = " & ".join(grouping["features"])
+        name = " & ".join(grouping.features)
         caption = (
             f"Share of positive predictions per group of {name}; the dashed line is {ratio:g} × the "  # noqa: RUF001
             f"highest judged group's rate ({line:.3g}): a group below it fails the demographic-parity ratio."
@@ -174,16 +173,14 @@ def _fairness(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
 # --------------------------------------------------------------------------------------- explainability
 
 
-def _explainability(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
+def _explainability(run: CheckRun, stored: results.ExplainabilityResults) -> list[Chart]:
     importance = {
-        item["feature"]: item["mean_abs_shap"]
-        for item in data.get("shap_bar", [])
-        if item.get("mean_abs_shap") is not None
+        item.feature: item.mean_abs_shap for item in stored.charts.shap_bar if item.mean_abs_shap is not None
     }
     if not importance:
         return []
     order = sorted(importance, key=lambda name: -importance[name])[:MAX_BEESWARM_FEATURES]
-    points = {item["feature"]: item["points"] for item in data.get("beeswarm", [])}
+    points = {item.feature: item.points for item in stored.charts.beeswarm}
     swarm = [_beeswarm(name, points[name]) for name in order if name in points]
     found = [
         _chart(
@@ -219,36 +216,35 @@ def _number(value: Any) -> float | None:
 # ------------------------------------------------------------------------------------------ performance
 
 
-def _performance(run: CheckRun, data: dict[str, Any]) -> list[Chart]:
+def _performance(run: CheckRun, stored: results.PerformanceResults) -> list[Chart]:
     found = []
-    matrix = data.get("confusion_matrix")
+    matrix = stored.charts.confusion_matrix
     if matrix:
         found.append(
             _chart(
                 "Confusion matrix",
                 "Rows are the actual classes, columns the predicted ones; each cell counts rows.",
-                charts.confusion_matrix_chart(matrix["matrix"], matrix["labels"]),
+                charts.confusion_matrix_chart(matrix.matrix, matrix.labels),
             )
         )
-    roc = data.get("roc")
-    if roc and roc.get("fpr"):
-        auc = ((run.results.get("metrics") or {}).get("performance") or {}).get("roc_auc")
+    roc = stored.charts.roc
+    if roc and roc.fpr:
         found.append(
             _chart(
                 "ROC curve",
                 "True-positive rate against false-positive rate over all score thresholds; the dotted "
                 "diagonal is chance.",
-                charts.roc_chart(roc["fpr"], roc["tpr"], auc=auc),
+                charts.roc_chart(roc.fpr, roc.tpr, auc=stored.metrics.performance.roc_auc),
             )
         )
-    calibration = data.get("calibration")
-    if calibration and calibration.get("mean_predicted"):
+    calibration = stored.charts.calibration
+    if calibration and calibration.mean_predicted:
         found.append(
             _chart(
                 "Calibration",
                 "Observed share of positives against the mean predicted probability, per score bin; the "
                 "dotted diagonal is perfect calibration.",
-                charts.calibration_chart(calibration["mean_predicted"], calibration["observed_rate"]),
+                charts.calibration_chart(calibration.mean_predicted, calibration.observed_rate),
             )
         )
     return found

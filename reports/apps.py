@@ -8,5 +8,5 @@ class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Declare the job kinds (reports, bundles, GRC deliveries) for the job reaper.
-        from reports.services import deliveries, jobs  # noqa: F401
+        # Declare the job kinds (reports, bundles, GRC deliveries) for the job reaper, and the report kinds.
+        from reports.services import deliveries, jobs, report_kinds  # noqa: F401

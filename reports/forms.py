@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django import forms
 
-from reports.models import ReportKind, Variant
+from reports import kinds
+from reports.models import Variant
 
 UTC_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}, format="%Y-%m-%dT%H:%M:%S")
 
@@ -30,7 +31,7 @@ class ReportForm(SubjectForm):
     """Prefixed, so its ids do not clash with the filter form's on the same page."""
 
     prefix = "report"
-    kind = forms.ChoiceField(label="Report", choices=ReportKind.choices)
+    kind = forms.ChoiceField(label="Report", choices=kinds.choices)
     variant = forms.ChoiceField(label="Format", choices=Variant.choices, initial=Variant.STANDARD)
     field_order = ["kind", "model", "version", "period_start", "period_end", "variant"]
 

@@ -12,10 +12,13 @@ officers, administrators), which are also the only ones allowed to request one.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from django.conf import settings
 from django.db import models
 
 from jobs.models import LeasedJob
+from reports import kinds
 
 
 class JobStatus(models.TextChoices):
@@ -28,11 +31,17 @@ class JobStatus(models.TextChoices):
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
-class ReportKind(models.TextChoices):
-    VALIDATION = "validation", "Validation report"
-    DOCUMENTATION = "documentation", "Model documentation (EU AI Act Annex IV)"
-    MONITORING = "monitoring", "Monitoring report"
-    AUDIT_EVIDENCE = "audit_evidence", "Audit evidence report"
+class ReportKind(StrEnum):
+    """The names of the kinds that code singles out (bundles, GRC delivery, the Annex IV document).
+
+    Every kind, with its title, rules, assembler and builder, is declared once in
+    ``reports.services.report_kinds``; a new kind needs no name here unless other code refers to it.
+    """
+
+    VALIDATION = "validation"
+    DOCUMENTATION = "documentation"
+    MONITORING = "monitoring"
+    AUDIT_EVIDENCE = "audit_evidence"
 
 
 class Variant(models.TextChoices):
@@ -125,7 +134,9 @@ class Report(Job):
     ``summary`` carries the report's headline facts (outcome, missing Annex IV items, verification).
     """
 
-    kind = models.CharField(max_length=20, choices=ReportKind.choices)
+    # No database choices: the request service checks the name against the declared kinds
+    # (reports.kinds), so declaring a kind needs no migration.
+    kind = models.CharField(max_length=kinds.NAME_LENGTH)
     variant = models.CharField(max_length=10, choices=Variant.choices, default=Variant.STANDARD)
     parameters = models.JSONField(default=dict, blank=True)
     title = models.CharField(max_length=300, blank=True)
@@ -153,7 +164,12 @@ class Report(Job):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display().lower()} #{self.pk} ({self.subject_text})"
+        return f"{self.kind_label.lower()} #{self.pk} ({self.subject_text})"
+
+    @property
+    def kind_label(self) -> str:
+        """The kind's title as declared (``Validation report``)."""
+        return kinds.label(self.kind)
 
     @property
     def subject_text(self) -> str:

@@ -12,7 +12,8 @@ from django.db.models import QuerySet
 
 from accounts import access
 from monitoring.models import CheckRun
-from reports.models import EvidenceBundle, GrcConnector, GrcDelivery, Report, ReportKind
+from reports import kinds
+from reports.models import EvidenceBundle, GrcConnector, GrcDelivery, Report
 
 
 def report_list(*, user) -> QuerySet[Report]:
@@ -20,8 +21,12 @@ def report_list(*, user) -> QuerySet[Report]:
     reports = access.scope(
         user, Report.objects.select_related("model", "model_version__model", "requested_by")
     )
-    if not access.may(user, "audit"):
-        reports = reports.exclude(kind=ReportKind.AUDIT_EVIDENCE)
+    # a kind that needs an action to request (the audit excerpt: ``audit``) is hidden from the others too
+    hidden = [
+        spec.name for spec in kinds.declared() if spec.action != "view" and not access.may(user, spec.action)
+    ]
+    if hidden:
+        reports = reports.exclude(kind__in=hidden)
     return reports.order_by("-created_at", "-id")
 
 

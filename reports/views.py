@@ -19,11 +19,11 @@ from django_htmx.http import HttpResponseStopPolling
 
 from accounts import access
 from config.ui import add_refusal, page, paginate
-from reports import selectors
+from reports import kinds, selectors
 from reports.api.common import progress_of, subject_of
 from reports.api.reports import ReportFilter, download_name
 from reports.forms import BundleForm, ReportForm
-from reports.models import EvidenceBundle, JobStatus, Report, ReportKind
+from reports.models import EvidenceBundle, JobStatus, Report
 from reports.services import bundles as bundle_services
 from reports.services import reports as report_services
 
@@ -37,7 +37,7 @@ class ReportListFilter(ReportFilter):
     """The API's report filters with page labels."""
 
     model = django_filters.CharFilter(field_name="model__name", label="Model name")
-    kind = django_filters.ChoiceFilter(choices=ReportKind.choices, label="Report", empty_label="Any report")
+    kind = django_filters.ChoiceFilter(choices=kinds.choices, label="Report", empty_label="Any report")
     status = django_filters.ChoiceFilter(choices=JobStatus.choices, label="Status", empty_label="Any status")
 
 

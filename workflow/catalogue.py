@@ -25,10 +25,19 @@ def ensure_reference_data() -> None:
     ):
         return
     with transaction.atomic():
-        for name in ROLE_NAMES:
-            Group.objects.get_or_create(name=name)
+        ensure_role_groups()
         _seed_catalogue()
         _seed_policies()
+
+
+def ensure_role_groups(**_signal) -> None:
+    """Give every role declared in ``accounts.roles`` its group.
+
+    Connected to ``post_migrate`` (workflow.apps), so a role added to the declaration has its group after
+    the next ``migrate`` without a migration of its own; migration 0002 keeps its frozen list of five.
+    """
+    existing = set(Group.objects.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
+    Group.objects.bulk_create([Group(name=name) for name in sorted(ROLE_NAMES - existing)])
 
 
 def _seed_catalogue() -> None:

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         ('governance', '0012_auth_throttle'),
         ('workflow', '0001_initial'),
         # every foreign key to the moved models points at workflow's before they leave
-        ('reports', '0003_grcdelivery_approval_to_workflow'),
+        ('reports', '0004_grcdelivery_approval_to_workflow'),
     ]
 
     operations = [

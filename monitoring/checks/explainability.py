@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitoring import results
 from monitoring.checks import inputs
 from monitoring.checks.base import PASS, WARN, CheckContext, evaluation, threshold_value
 from monitoring.metrics import attribution, catalogue
@@ -169,8 +170,8 @@ def _baseline_run(run_id: int, version) -> dict[str, Any]:
         raise inputs.fail(field, f"Check run #{run_id} is a {run.kind} check; use an explainability run.")
     if run.status != RunStatus.SUCCEEDED:
         raise inputs.fail(field, f"Check run #{run_id} is {run.status}; use a run that succeeded.")
-    explanation = ((run.results or {}).get("metrics") or {}).get("explanation") or {}
-    if not explanation.get("global_importance"):
+    explanation = results.of(run).metrics.explanation
+    if not explanation.global_importance:
         raise inputs.fail(field, f"Check run #{run_id} stored no SHAP importance to compare with.")
     return {
         "source": "run",
@@ -178,9 +179,9 @@ def _baseline_run(run_id: int, version) -> dict[str, Any]:
         "model_version": str(run.model_version),
         "dataset": str(run.current_dataset) if run.current_dataset_id else None,
         "result_sha256": run.result_sha256,
-        "rows_explained": explanation.get("rows_explained"),
-        "explainer": explanation.get("explainer"),
-        "importance": explanation["global_importance"],
+        "rows_explained": explanation.rows_explained,
+        "explainer": explanation.explainer,
+        "importance": [item.to_stored() for item in explanation.global_importance],
     }
 
 

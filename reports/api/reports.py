@@ -17,16 +17,16 @@ from rest_framework.response import Response
 
 from config.api import inputs
 from config.api.viewsets import ScopedViewSet
-from reports import selectors
+from reports import kinds, selectors
 from reports.api.common import JobOutput, attachment_headers, choice, subject_of
-from reports.models import JobStatus, Report, ReportKind, Variant
+from reports.models import JobStatus, Report, Variant
 from reports.services import reports as report_services
 
 
 class ReportFilter(filters.FilterSet):
     model = filters.CharFilter(field_name="model__name", help_text="Model name.")
     version = filters.NumberFilter(field_name="model_version__version", help_text="Version number.")
-    kind = filters.ChoiceFilter(choices=ReportKind.choices)
+    kind = filters.ChoiceFilter(choices=kinds.choices)
     status = filters.ChoiceFilter(choices=JobStatus.choices)
 
     class Meta:
@@ -38,7 +38,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     """Reports the caller may see, newest first. Creating one answers 202 with the job to poll."""
 
     class Input(inputs.Input):
-        kind = choice(ReportKind.values)
+        kind = choice(kinds.names())
         model = serializers.SlugField(max_length=100, required=False, allow_blank=True)
         version = serializers.IntegerField(min_value=1, required=False, allow_null=True)
         period_start = serializers.DateTimeField(required=False, allow_null=True)

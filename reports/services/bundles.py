@@ -29,7 +29,7 @@ from governance.audit import record
 from jobs import leases
 from registry import storage
 from registry.models import ModelVersion
-from reports import dispatch
+from reports import dispatch, kinds
 from reports.evidence.bundle import build_evidence_bundle
 from reports.models import EvidenceBundle, JobStatus, Report, ReportKind
 from reports.services import jobs
@@ -125,7 +125,7 @@ def build_claimed(bundle: EvidenceBundle) -> EvidenceBundle:
             leases.test_delay()
             pdfs = []
             for index, (kind, filename) in enumerate(parts, start=1):
-                jobs.progress(bundle, f"rendering the {ReportKind(kind).label.lower()}", index, total)
+                jobs.progress(bundle, f"rendering the {kinds.label(kind).lower()}", index, total)
                 pdfs.append((filename, _report_pdf(bundle, kind)))
             jobs.progress(bundle, "collecting results, approvals and the audit excerpt", total - 1, total)
             excerpt = audit_data.audit_excerpt(
@@ -166,9 +166,7 @@ def _report_pdf(bundle: EvidenceBundle, kind: str) -> bytes:
         )
         report = render_claimed(jobs.claim(Report, requested.pk))
         if report.status != JobStatus.SUCCEEDED:
-            raise BundleError(
-                f"the {ReportKind(kind).label.lower()} (report {report.pk}) failed: {report.error}"
-            )
+            raise BundleError(f"the {kinds.label(kind).lower()} (report {report.pk}) failed: {report.error}")
     with storage.open_blob(report.file_key) as handle:
         return handle.read()
 

@@ -28,24 +28,17 @@ from governance.audit import record
 from jobs import leases
 from registry import storage
 from registry.models import ModelVersion, RegisteredModel
-from reports import dispatch
-from reports.models import EvidenceBundle, JobStatus, Report, ReportKind, Variant
-from reports.rendering.audit_evidence import build_audit_evidence_pdf
+from reports import dispatch, kinds
+from reports.kinds import MODEL_OR_PERIOD, NO_PERIOD, PERIOD_REQUIRED, VERSION, ReportKindSpec
+from reports.models import EvidenceBundle, JobStatus, Report, Variant
 from reports.rendering.common import RenderedReport
-from reports.rendering.documentation import build_documentation_pdf
-from reports.rendering.monitoring import build_monitoring_pdf
-from reports.rendering.validation import build_validation_pdf
-from reports.services import jobs
-from reports.services.assemble import audit as audit_data
-from reports.services.assemble import documentation, monitoring, validation
+from reports.services import jobs, report_kinds  # noqa: F401  (report_kinds declares the kinds)
 from workflow.models import ApprovalRequest
 from workflow.services.evidence import approval_of_record
 
 logger = logging.getLogger(__name__)
 STORAGE_PREFIX = "reports"
 STAGES = 4
-VERSION_KINDS = (ReportKind.VALIDATION, ReportKind.DOCUMENTATION, ReportKind.MONITORING)
-APPROVAL_KINDS = (ReportKind.VALIDATION, ReportKind.DOCUMENTATION)
 
 
 def described_approval_id(version: ModelVersion, approval_id: int | None) -> int | None:
@@ -82,14 +75,15 @@ def report_request(
     this version) or, by default, the version's approval of record when the request is made; either
     is kept in ``parameters["approval"]`` (None: the version has no approval and the report says so).
     """
+    spec = _declared(kind)
     model = version.model if version is not None else model
-    if kind == ReportKind.AUDIT_EVIDENCE:
-        version = None  # the audit excerpt covers the whole model: say so on the record
-    _check_subject(kind, version, model, period_start, period_end, variant)
+    if spec.subject == MODEL_OR_PERIOD:
+        version = None  # e.g. the audit excerpt covers the whole model: say so on the record
+    _check_subject(spec, version, model, period_start, period_end, variant)
     if actor is not None:
-        _check_allowed(actor, kind, version, model)
+        access.require(actor, spec.action, version if spec.subject == VERSION else None)
     parameters = dict(parameters or {})
-    if kind in APPROVAL_KINDS:
+    if spec.describes_approval:
         parameters["approval"] = described_approval_id(version, approval_id)
     elif approval_id is not None:
         raise ValidationError({"approval": [f"A {kind} report describes no single approval."]})
@@ -116,21 +110,25 @@ def _queue(report_id: int) -> None:
     dispatch.render_report(report_id)
 
 
-def _check_subject(kind, version, model, start, end, variant) -> None:
-    if kind not in ReportKind.values:
-        raise ValidationError({"kind": [f"One of {', '.join(ReportKind.values)}."]})
+def _declared(kind: str) -> ReportKindSpec:
+    try:
+        return kinds.get(kind)
+    except KeyError:
+        raise ValidationError({"kind": [f"One of {', '.join(kinds.names())}."]}) from None
+
+
+def _check_subject(spec: ReportKindSpec, version, model, start, end, variant) -> None:
+    kind = spec.name
     if variant not in Variant.values:
         raise ValidationError({"variant": [f"One of {', '.join(Variant.values)}."]})
-    if variant != Variant.STANDARD and kind != ReportKind.VALIDATION:
-        raise ValidationError({"variant": ["Only the validation report has a PDF/A-3b variant."]})
-    check_period(
-        start,
-        end,
-        required=kind == ReportKind.MONITORING or (kind == ReportKind.AUDIT_EVIDENCE and model is None),
-    )
-    if kind in VERSION_KINDS and version is None:
+    if variant not in spec.variants:
+        offered = [kinds.label(other.name).lower() for other in kinds.declared() if variant in other.variants]
+        raise ValidationError({"variant": [f"Only the {' and the '.join(offered)} has a {variant} variant."]})
+    required = spec.period == PERIOD_REQUIRED or (spec.subject == MODEL_OR_PERIOD and model is None)
+    check_period(start, end, required=required)
+    if spec.subject == VERSION and version is None:
         raise ValidationError({"version": [f"A {kind} report is about one model version: name it."]})
-    if kind in (ReportKind.VALIDATION, ReportKind.DOCUMENTATION) and start is not None:
+    if spec.period == NO_PERIOD and start is not None:
         raise ValidationError(
             {"period_start": [f"A {kind} report covers the version as it is; give no period."]}
         )
@@ -150,13 +148,6 @@ def check_period(start: datetime | None, end: datetime | None, *, required: bool
         raise ValidationError({"period_start": ["Give times with a time zone (UTC: a trailing Z)."]})
     if start >= end:
         raise ValidationError({"period_end": ["The period must end after it starts."]})
-
-
-def _check_allowed(actor, kind: str, version: ModelVersion | None, model: RegisteredModel | None) -> None:
-    if kind == ReportKind.AUDIT_EVIDENCE or model is None:
-        access.require(actor, "audit")
-    else:
-        access.require(actor, "view", version)
 
 
 def _request_facts(report: Report) -> dict[str, Any]:
@@ -207,30 +198,15 @@ def render_claimed(report: Report) -> Report:
 
 def assemble(report: Report) -> tuple[Any, dict[str, Any]]:
     """The builder's input for ``report`` and the headline facts to keep on the record."""
-    if report.kind == ReportKind.VALIDATION:
-        data = validation.validation_input(report)
-        return data, validation.report_summary(data)
-    if report.kind == ReportKind.DOCUMENTATION:
-        data = documentation.documentation_input(report)
-        return data, documentation.report_summary(data)
-    if report.kind == ReportKind.MONITORING:
-        data = monitoring.monitoring_input(report)
-        return data, monitoring.report_summary(data)
-    data, excerpt = audit_data.audit_input(report)
-    return data, audit_data.report_summary(excerpt)
+    return kinds.get(report.kind).assemble(report)
 
 
 def build(report: Report, data: Any) -> RenderedReport:
-    """Call the builder of the report's kind (the PDF/A variant exists for validation reports)."""
-    if report.kind == ReportKind.VALIDATION:
-        variant = None if report.variant == Variant.STANDARD else report.variant
-        return build_validation_pdf(data, variant=variant)
-    builders = {
-        ReportKind.DOCUMENTATION: build_documentation_pdf,
-        ReportKind.MONITORING: build_monitoring_pdf,
-        ReportKind.AUDIT_EVIDENCE: build_audit_evidence_pdf,
-    }
-    return builders[report.kind](data)
+    """Call the builder of the report's kind, with the variant when it is not the standard PDF."""
+    spec = kinds.get(report.kind)
+    if report.variant == Variant.STANDARD:
+        return spec.build(data)
+    return spec.build(data, variant=report.variant)
 
 
 def _succeed(report: Report, rendered: RenderedReport, key: str, summary: dict[str, Any]) -> Report:

@@ -10,6 +10,7 @@ assertion about it is made on that one file.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from monitoring.models import MonitoringAlert, MonitoringPlan
+from reports import kinds
 from reports.models import Report
 from reports.rendering.common import utc_text
 from reports.rendering.documentation import build_documentation_pdf
@@ -249,7 +251,7 @@ def test_it_records_a_failed_render_with_its_error(maya, quick_ready_version, mo
     def broken(data):
         raise RuntimeError("the render worker exited with status -9")
 
-    monkeypatch.setattr(report_services, "build_documentation_pdf", broken)
+    monkeypatch.setitem(kinds.KINDS, "documentation", replace(kinds.get("documentation"), build=broken))
     report = report_services.report_render(report_id=report.pk)
     assert report.status == "failed"
     assert "exited with status -9" in report.error

@@ -6,7 +6,7 @@ governance's migrations and keep their names (``db_table``), rows, constraints a
 migration tells Django that ``workflow`` now owns them. The one database change is the row triggers:
 django-pgtrigger names a trigger after its model's app label, so the triggers are created again under
 their ``workflow`` names here and governance 0013 drops the old ones (the tables are never unprotected).
-Reports 0003 points its foreign key here, governance 0013 then forgets the models, and 0002 moves their
+Reports 0004 points its foreign key here, governance 0013 then forgets the models, and 0002 moves their
 content types (permissions, object permissions and admin log entries follow).
 """
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from monitoring import results
 from monitoring.models import MonitoringPlan
 from registry.models import ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge
@@ -85,7 +86,7 @@ def annex_facts(version_: ModelVersion, evidence_: SignedEvidence | None = None)
     present |= {evidence(document.evidence_type_id) for document in evidence_.documents}
     present |= {check(run.kind) for run in evidence_.runs}
     records = {
-        "signed_checks": any(run.evaluations for run in evidence_.runs),
+        "signed_checks": any(results.evaluations_of(run) for run in evidence_.runs),
         "datasets": LineageEdge.objects.filter(
             dst_version=version_, kind__in=[EdgeKind.TRAINED_ON, EdgeKind.VALIDATED_ON]
         ).exists(),

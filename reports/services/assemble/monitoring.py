@@ -13,8 +13,10 @@ from typing import Any
 
 from django.db.models import Q
 
+from monitoring import results
 from monitoring.metrics import catalogue
 from monitoring.models import CheckRun, MonitoringAlert, RunStatus
+from monitoring.results import Evaluation
 from reports.models import Report
 from reports.rendering.monitoring import AlertItem, MonitoringReportInput, MonitorPoint, MonitorSeries
 from reports.services.assemble import common
@@ -65,22 +67,20 @@ def report_summary(data: MonitoringReportInput) -> dict[str, Any]:
 
 def metric_series(runs: list[CheckRun]) -> list[MonitorSeries]:
     """One series per (kind, metric, scope) in first-seen order; each point as its run judged it."""
-    grouped: dict[tuple[str, str, str], list[tuple[CheckRun, dict[str, Any]]]] = {}
+    grouped: dict[tuple[str, str, str], list[tuple[CheckRun, Evaluation]]] = {}
     for run in runs:
-        for item in run.evaluations or []:
-            key = (run.kind, str(item.get("metric")), str(item.get("scope") or ""))
+        for item in results.evaluations_of(run):
+            key = (run.kind, item.metric, item.scope)
             grouped.setdefault(key, []).append((run, item))
     return [_series(kind, metric, scope, items) for (kind, metric, scope), items in grouped.items()]
 
 
-def _series(
-    kind: str, metric: str, scope: str, items: list[tuple[CheckRun, dict[str, Any]]]
-) -> MonitorSeries:
+def _series(kind: str, metric: str, scope: str, items: list[tuple[CheckRun, Evaluation]]) -> MonitorSeries:
     """The metric's declaration (``monitoring.metrics.catalogue``) says which side is bad and its scale;
     each point keeps the status its run gave it, so nothing here re-judges a value."""
     declared = catalogue.lookup(metric)
     thresholds = sorted(
-        {value for _, item in items if (value := common.as_number(item.get("threshold"))) is not None}
+        {value for _, item in items if (value := common.as_number(item.threshold)) is not None}
     )
     return MonitorSeries(
         name=f"{declared.label} ({scope})" if scope else declared.label,
@@ -89,8 +89,8 @@ def _series(
         points=[
             MonitorPoint(
                 at=common.utc(run.finished_at),
-                value=common.as_number(item.get("value")),
-                outcome=str(item.get("status", "info")),
+                value=common.as_number(item.value),
+                outcome=item.status,
                 run_id=str(run.pk),
             )
             for run, item in items
@@ -101,13 +101,9 @@ def _series(
         judgement=declared.judgement,
         exceedance=max(
             (
-                _finite(
-                    declared.exceedance(
-                        common.as_number(item.get("value")), common.as_number(item.get("threshold"))
-                    )
-                )
+                _finite(declared.exceedance(common.as_number(item.value), common.as_number(item.threshold)))
                 for _, item in items
-                if item.get("status") in BREACHING
+                if item.status in BREACHING
             ),
             default=0.0,
         ),

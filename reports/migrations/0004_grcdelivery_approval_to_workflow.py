@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0002_durable_jobs'),
+        ('reports', '0003_report_kind_without_choices'),
         ('workflow', '0001_initial'),
     ]
 
