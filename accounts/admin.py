@@ -15,18 +15,10 @@ from django.contrib.auth.models import Group
 
 from accounts.admin_people import RoleAdmin, TeamAdmin, UserAdmin
 from accounts.admin_support import ReadOnlyAdmin, ServiceAdmin, display_names
-from accounts.models import (
-    ApiToken,
-    AuditCheckpoint,
-    AuditEvent,
-    AuditVerification,
-    AuthThrottle,
-    Team,
-    TotpDevice,
-    User,
-)
+from accounts.models import ApiToken, AuthThrottle, Team, TotpDevice, User
 from accounts.services import accounts, lockout, totp
 from accounts.sign_in import LockoutAdminAuthenticationForm
+from audit.models import AuditCheckpoint, AuditEvent, AuditVerification
 
 admin.site.site_header = "Attest administration"
 admin.site.site_title = "Attest admin"

@@ -25,7 +25,7 @@ from guardian.admin import GuardedModelAdmin
 
 from accounts import context
 from accounts.roles import ROLES
-from governance.audit import record
+from audit import record
 
 # How roles read in the console (the role's group name stays the identifier everywhere else).
 ROLE_LABELS: dict[str, str] = {role: spec.label for role, spec in ROLES.items()}

@@ -15,7 +15,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from accounts import context
 from accounts.models import User
 from accounts.services import accounts
-from governance.audit import record
+from audit import record
 
 
 @receiver(user_logged_in)

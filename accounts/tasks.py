@@ -14,7 +14,7 @@ from django.db import transaction
 
 from accounts import context
 from accounts.services import lockout
-from governance.audit import record
+from audit import record
 
 HEADER_REQUEST_ID = "attest_request_id"
 HEADER_ACTOR_ID = "attest_actor_id"

@@ -9,11 +9,11 @@ interpreter so that peak memory is the verifier's own:
 
 * append, 1 writer: N events through ``record()``, each in its own transaction, as a service writes them;
 * append, 8 writers: 8 processes doing the same at once (the advisory lock serialises them);
-* verify at 100,000 and at the full count: ``governance.audit.verifier.verify`` over the whole chain with
+* verify at 100,000 and at the full count: ``audit.verifier.verify`` over the whole chain with
   two signed checkpoints, events/s and the growth of the process's peak RSS while it ran.
 
 The bulk of the chain is loaded with COPY, not ``record()`` (1M round trips would take an hour): rows
-are built with the same ``governance.audit.chain`` functions, canonical bytes from ``json.dumps`` in the
+are built with the same ``audit.chain`` functions, canonical bytes from ``json.dumps`` in the
 RFC 8785-equivalent form (ASCII keys, no floats), checked against ``rfc8785`` every 1,000th row.
 """
 
@@ -133,7 +133,7 @@ def worker_append(count: int, start_at: float) -> dict:
     from django.db import connection, transaction
 
     from accounts import context
-    from governance.audit import record
+    from audit import record
 
     connection.ensure_connection()
     ctx = context.RequestContext(
@@ -157,7 +157,7 @@ def worker_load(target: int) -> dict:
     import rfc8785
     from django.db import connection
 
-    from governance.audit.chain import GENESIS_HASH, chain_hash, event_payload, format_time
+    from audit.chain import GENESIS_HASH, chain_hash, event_payload, format_time
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT seq, hash, occurred_at FROM governance_auditevent ORDER BY seq DESC LIMIT 1")
@@ -245,7 +245,7 @@ def _write_row(writer, seq, when, head, rfc8785, chain_hash, event_payload, form
 
 def worker_checkpoint() -> dict:
     django_setup()
-    from governance.audit import checkpoints
+    from audit import checkpoints
 
     checkpoint = checkpoints.create(force=True)
     return {"number": checkpoint.number, "last_seq": checkpoint.last_seq}
@@ -256,7 +256,7 @@ def worker_verify() -> dict:
     django_setup()
     from django.db import connection
 
-    from governance.audit import keys, verifier
+    from audit import keys, verifier
 
     public_keys = keys.public_keys()
     with connection.cursor() as cursor:

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "jobs",
+    "audit",
     "accounts",  # label "governance": see accounts/apps.py
     "registry",
     "monitoring",
@@ -409,7 +410,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "jobs.tasks.reap_jobs",
         "schedule": float(ATTEST_JOB_REAP_EVERY_SECONDS),
     },
-    # sign the audit chain head and export the checkpoint (governance.audit.checkpoints)
+    # sign the audit chain head and export the checkpoint (audit.checkpoints)
     "audit-checkpoint-hourly": {"task": "governance.tasks.audit_checkpoint", "schedule": 3600.0},
     # findings for failed checks and monitoring alerts that have none yet (workflow.services.findings)
     "governance-sweep-check-outcomes": {"task": "governance.tasks.sweep_check_outcomes", "schedule": 60.0},

@@ -27,8 +27,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit import record
 from config.celery_app import task_named
-from governance.audit import record
 from jobs.kinds import FAILED, QUEUED, RETRYING, RUNNING, SUCCEEDED, JobKind
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from governance.audit import record
+from audit import record
 from jobs import kinds, leases
 from jobs.kinds import QUEUED, RUNNING, JobKind
 

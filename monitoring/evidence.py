@@ -1,4 +1,5 @@
-"""The stored form of a check's results: their canonical digest and the library versions behind them."""
+"""A check's stored results: their canonical digest and the library versions behind them (their typed
+form and format version: ``monitoring.results``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 
 import rfc8785
 
-RESULTS_FORMAT = "attest-check-results/1"
 LIBRARIES = {
     "numpy": "numpy",
     "scipy": "scipy",

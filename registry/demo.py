@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Team, User
-from governance.audit import record
+from audit import record
 from registry import storage
 from registry.models import Dataset, RegisteredModel
 from registry.services import datasets, inventory, versions

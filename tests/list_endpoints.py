@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import AuditVerification, Team
-from governance.audit import checkpoints, record
+from accounts.models import Team
+from audit import checkpoints, record
+from audit.models import AuditVerification
 from tests.factories import TeamFactory, UserFactory
 from tests.factories import records as rows
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts import access
-from accounts.models import AuditCheckpoint, AuditEvent, AuditVerification
+from audit.models import AuditCheckpoint, AuditEvent, AuditVerification
 
 
 def event_list(*, user) -> QuerySet[AuditEvent]:

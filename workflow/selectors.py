@@ -9,8 +9,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts import access
-from accounts.models import AuditEvent
 from accounts.roles import READ_EVERYTHING
+from audit.models import AuditEvent
 from monitoring.models import CheckRun, MonitoringAlert, Outcome, RunStatus
 from registry.models import ModelStatus, ModelVersion, RegisteredModel
 from workflow.models import (

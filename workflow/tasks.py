@@ -1,5 +1,5 @@
-"""The governance workflow's background jobs (and, until the audit log has its own tasks, the audit
-chain's): thin tasks that take ids and call a service.
+"""The governance workflow's background jobs, and the audit chain's (the audit app imports no other app,
+so its jobs are queued from here): thin tasks that take ids and call a service.
 
 Registered names keep the ``governance.tasks.`` prefix they had before the workflow became its own app:
 beat schedules stored in the database, queued messages and ``settings.ATTEST_ALERT_TASK`` name them.
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from audit import checkpoints
 from workflow.services import audit, findings, notifications, reviews
 
 
 @shared_task(name="governance.tasks.audit_checkpoint")
 def audit_checkpoint() -> int | None:
     """Sign the audit chain head (hourly through beat); returns the checkpoint number, if one was made."""
-    checkpoint = audit.checkpoint_sign(actor=None)
+    checkpoint = checkpoints.create(actor=None)
     return checkpoint.number if checkpoint else None
 
 

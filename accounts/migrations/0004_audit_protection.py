@@ -16,7 +16,7 @@ import rfc8785
 from django.conf import settings
 from django.db import migrations, models
 
-import accounts.models.audit
+import audit.models
 
 PROTECT_SQL = r"""
 CREATE OR REPLACE FUNCTION attest_audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -102,17 +102,17 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="auditevent",
             name="actor_roles",
-            field=accounts.models.audit.CanonicalJSONField(default=list),
+            field=audit.models.CanonicalJSONField(default=list),
         ),
         migrations.AlterField(
             model_name="auditevent",
             name="after",
-            field=accounts.models.audit.CanonicalJSONField(blank=True, null=True),
+            field=audit.models.CanonicalJSONField(blank=True, null=True),
         ),
         migrations.AlterField(
             model_name="auditevent",
             name="before",
-            field=accounts.models.audit.CanonicalJSONField(blank=True, null=True),
+            field=audit.models.CanonicalJSONField(blank=True, null=True),
         ),
         migrations.CreateModel(
             name="AuditVerification",

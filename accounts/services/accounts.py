@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import ApiToken, Team, User
 from accounts.roles import ROLE_NAMES, Role
 from accounts.services import lockout
-from governance.audit import record
+from audit import record
 
 TEAM_GROUP_PREFIX = "team:"
 MAX_TOKEN_DAYS = 366

@@ -14,8 +14,8 @@ from django.db import IntegrityError, models, transaction
 
 from accounts import access
 from accounts.models import Grant, GrantLevel, Team, User
+from audit import record
 from config.api.errors import ServiceError
-from governance.audit import record
 
 
 class GrantExists(ServiceError):

@@ -32,7 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AuthThrottle
-from governance.audit import record
+from audit import record
 
 ACCOUNT, CLIENT = "account", "client"
 QUIET_PERIOD = timedelta(days=1)  # a day without failures forgets earlier lockouts

@@ -17,7 +17,7 @@ from accounts import context
 from accounts.errors import ReauthenticationFailed
 from accounts.models import TotpDevice, User
 from accounts.services import lockout
-from governance.audit import record
+from audit import record
 
 ISSUER = "Attest"
 VALID_WINDOW = 1  # accept the previous and next 30-second step too (clock drift)

@@ -19,9 +19,9 @@ from accounts import selectors
 from accounts.services import accounts
 from accounts.services import totp as totp_services
 from accounts.sign_in import LockoutAuthenticationForm
+from audit import record
 from config.api.errors import ServiceError
 from config.ui import add_refusal, page
-from governance.audit import record
 
 
 class LoginView(auth_views.LoginView):

@@ -15,8 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from audit import record
 from config.celery_app import app
-from governance.audit import record
 from monitoring.checks.base import ORDER
 from monitoring.metrics import catalogue
 from monitoring.models import AlertSeverity, CheckRun, MonitoringAlert

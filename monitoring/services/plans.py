@@ -14,7 +14,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from accounts import access
 from accounts.models import User
-from governance.audit import record
+from audit import record
 from monitoring.checks import KINDS
 from monitoring.models import CheckRun, MonitoringPlan, RunStatus
 from monitoring.services import runs

@@ -18,9 +18,9 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from accounts import access
 from accounts.models import User
-from governance.audit import record
+from audit import record
 from jobs import reaper
-from monitoring import data, dispatch, evidence, sandbox, thresholds
+from monitoring import data, dispatch, evidence, results, sandbox, thresholds
 from monitoring.checks import KINDS
 from monitoring.checks.base import CheckContext, outcome_of
 from monitoring.dispatch import TASK_FOR_PLAIN_CHECKS, TASK_FOR_SCORING, TASK_FOR_SHAP
@@ -210,15 +210,15 @@ def _compute(run: CheckRun, progress: leases.Progress) -> Computed:
     progress.stage("evaluating")
     evaluations = spec.evaluate(metrics, run.thresholds)
     outcome, reason = outcome_of(evaluations)
-    results = {
-        "format": evidence.RESULTS_FORMAT,
-        "kind": run.kind,
-        "metrics": metrics,
-        "charts": spec.charts(metrics),
-    }
+    # stored through the typed form, so a kind whose output drifts from the published schema fails here
+    stored = results.parse(
+        run.kind,
+        {"format": results.FORMAT, "kind": run.kind, "metrics": metrics, "charts": spec.charts(metrics)},
+    ).to_stored()
+    judged = results.stored_evaluations(results.EVALUATIONS.validate_python(evaluations))
     sandbox_libraries = (ctx.diagnostics.get("sandbox") or {}).get("library_versions", {})
     progress.stage("saving")
-    return Computed(results, evaluations, outcome, reason, ctx.diagnostics, sandbox_libraries)
+    return Computed(stored, judged, outcome, reason, ctx.diagnostics, sandbox_libraries)
 
 
 def sandbox_limits() -> sandbox.Limits:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts import access
 from accounts.models import Team, User
-from governance.audit import record
+from audit import record
 from jobs import leases
 from jobs.kinds import QUEUED, JobKind, register
 from registry import dispatch, profiling, storage, tabular

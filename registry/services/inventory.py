@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts import access
 from accounts.errors import InvalidTransition
 from accounts.models import Team, User
-from governance.audit import record
+from audit import record
 from registry import tiering
 from registry.models import ModelStatus, RegisteredModel, TierChange, TierChangeStatus, TieringRule
 from registry.models.inventory import ALLOWED_TRANSITIONS

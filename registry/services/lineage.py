@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts import access
 from accounts.models import User
-from governance.audit import record
+from audit import record
 from registry.models import Dataset, DatasetVersion, LineageEdge, LineageEvent, LineageRun, RegisteredModel
 from registry.models.lineage import EdgeKind, EdgeOrigin
 

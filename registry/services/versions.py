@@ -12,7 +12,7 @@ from django.db.models import Max
 
 from accounts import access
 from accounts.models import User
-from governance.audit import record
+from audit import record
 from registry import formats, storage
 from registry.models import DatasetVersion, ModelAlias, ModelVersion, RegisteredModel
 from registry.models.lineage import EdgeKind, LineageEdge

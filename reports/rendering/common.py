@@ -19,7 +19,7 @@ from typing import Any
 from charts import ChartSpec
 from reports.rendering import pdf as pdf_module
 from reports.rendering import widths as column_widths
-from reports.rendering.inputs import DocumentInfo, canonical_json, inputs_digest, jsonable, utc_iso
+from reports.rendering.inputs import FORMAT, DocumentInfo, canonical_json, inputs_digest, jsonable, utc_iso
 
 __all__ = ["RenderedReport", "build_report", "canonical_json", "inputs_digest", "jsonable", "utc_iso"]
 
@@ -78,6 +78,7 @@ def build_report(
             "attest-document-id": document.document_id,
             "attest-report-kind": kind,
             "attest-inputs-sha256": digest,
+            "attest-inputs-format": FORMAT,
             "attest-generated-by": document.generated_by,
         },
     )

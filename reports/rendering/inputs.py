@@ -17,6 +17,13 @@ from typing import Any
 
 import rfc8785
 
+# The format of the report inputs (these records and the ``*Input`` dataclasses built from them): the
+# PDF names it beside ``attest-inputs-sha256``, and docs/schemas/report-inputs-*.json publish its
+# JSON Schema. Inputs are not stored (only their digest), so there is nothing to upgrade on read; a
+# change to their shape bumps the version so that equal digests keep meaning equal inputs.
+FORMAT_VERSION = 1
+FORMAT = f"attest-report-inputs/{FORMAT_VERSION}"
+
 # ---------------------------------------------------------------------------------------------- inputs
 
 

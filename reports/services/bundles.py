@@ -25,7 +25,7 @@ from django.core.files import File
 from django.db import transaction
 
 from accounts import access
-from governance.audit import record
+from audit import record
 from jobs import leases
 from registry import storage
 from registry.models import ModelVersion

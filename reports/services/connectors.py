@@ -20,7 +20,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from accounts import access
-from governance.audit import record
+from audit import record
 from reports.models import CONNECTOR_EVENTS, ConnectorKind, GrcConnector, GrcDelivery, Payload
 from reports.services import deliveries
 from workflow.services import notifications

@@ -39,7 +39,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from accounts import access
-from governance.audit import record
+from audit import record
 from jobs import leases
 from jobs.kinds import FAILED, QUEUED, RETRYING, RUNNING, SUCCEEDED, JobKind, register
 from registry import storage

@@ -20,8 +20,9 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.models import AuditEvent
-from governance.audit import record
+from audit import record
+from audit.models import AuditEvent
+from audit.recorder import object_type
 from monitoring.models import CheckRun, RunStatus
 from reports import selectors
 from reports.evidence.csv_feed import check_results_csv
@@ -29,7 +30,7 @@ from reports.services.assemble.evidence import check_records
 
 EXPORT_NAME = "check-results.csv"
 RUN_EVENT = "check.succeeded"
-RUN_TYPE = CheckRun._meta.label_lower
+RUN_TYPE = object_type(CheckRun)
 DEFERRED = ("results", "diagnostics", "config", "library_versions", "progress")
 
 

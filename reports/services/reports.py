@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import access
-from governance.audit import record
+from audit import record
 from jobs import leases
 from registry import storage
 from registry.models import ModelVersion, RegisteredModel

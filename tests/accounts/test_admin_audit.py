@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.admin_support import AuditedAdmin, ReadOnlyAdmin, ServiceAdmin
-from accounts.models import ApiToken, AuditEvent, AuthThrottle, Team, TotpDevice, User
+from accounts.models import ApiToken, AuthThrottle, Team, TotpDevice, User
 from accounts.services import accounts, lockout
-from governance.audit.recorder import object_type
+from audit.models import AuditEvent
+from audit.recorder import object_type
 from workflow.models import Control, EvidenceType, Framework
 from workflow.services import notifications
 

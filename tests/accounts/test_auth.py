@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ApiToken, AuditEvent
+from accounts.models import ApiToken
+from audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

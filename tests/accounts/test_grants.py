@@ -16,8 +16,9 @@ from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm
 
 from accounts import access
-from accounts.models import AuditEvent, Grant
+from accounts.models import Grant
 from accounts.services import grants as grant_services
+from audit.models import AuditEvent
 from tests.registry.conftest import make_dataset, make_model
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@
 import pytest
 
 from accounts import context
-from accounts.models import AuditEvent
 from accounts.tasks import worker_ping
+from audit.models import AuditEvent
 from tests.conftest import wait_for
 
 

@@ -10,8 +10,8 @@ import pytest
 from django.db import connection, transaction
 
 from accounts import context
-from governance.audit import keys, protection, record
-from governance.audit import verifier as chain_verifier
+from audit import keys, protection, record
+from audit import verifier as chain_verifier
 
 
 @pytest.fixture

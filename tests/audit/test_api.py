@@ -10,8 +10,8 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from accounts.models import AuditEvent, AuditVerification
-from governance.audit import checkpoints, record
+from audit import checkpoints, record
+from audit.models import AuditEvent, AuditVerification
 from tests.audit.conftest import write_events
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +130,7 @@ def test_it_exports_json_lines_that_verify_on_their_own(api, rita):
     lines = [json.loads(line) for line in streamed(response).splitlines()]
     assert [line["seq"] for line in lines] == list(range(1, len(lines) + 1))
     assert lines[-1]["action"] == "audit.exported"  # the export holds the record of itself
-    from governance.audit.chain import GENESIS_HASH, chain_hash
+    from audit.chain import GENESIS_HASH, chain_hash
 
     head = GENESIS_HASH
     for line in lines:
@@ -140,7 +140,7 @@ def test_it_exports_json_lines_that_verify_on_their_own(api, rita):
 
 
 def test_it_escapes_every_dangerous_first_character():
-    from governance.audit.exports import safe_cell
+    from audit.exports import safe_cell
 
     for start in ("=", "+", "-", "@", "\t", "\r"):
         assert safe_cell(f"{start}cmd") == f"'{start}cmd"

@@ -12,22 +12,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from governance.audit.actions import ACTIONS, JOB_EVENTS, JOB_KINDS
+from audit.actions import ACTIONS, JOB_EVENTS, JOB_KINDS
 from jobs import kinds
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = (
-    "accounts",
-    "config",
-    "governance",
-    "jobs",
-    "monitoring",
-    "registry",
-    "reports",
-    "workers",
-    "workflow",
-)
-CATALOGUE = ROOT / "governance" / "audit" / "actions.py"
+APPS = ("accounts", "audit", "config", "jobs", "monitoring", "registry", "reports", "workers", "workflow")
+CATALOGUE = ROOT / "audit" / "actions.py"
 
 
 def _source_files() -> list[Path]:

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from accounts.models import AuditCheckpoint, AuditEvent
-from governance.audit import checkpoints, keys
+from audit import checkpoints, keys
+from audit.models import AuditCheckpoint, AuditEvent
 from tests.audit.conftest import tamper, write_events
 
 pytestmark = pytest.mark.django_db

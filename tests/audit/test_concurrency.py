@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from accounts.models import AuditEvent
-from governance.audit import record
+from audit import record
+from audit.models import AuditEvent
 from tests.audit.conftest import verify
 
 THREADS = 8

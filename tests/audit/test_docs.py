@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from governance.audit import checkpoints, keys
+from audit import checkpoints, keys
 from tests.audit.conftest import write_events
 
 pytestmark = pytest.mark.django_db

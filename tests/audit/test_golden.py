@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from governance.audit.chain import (
+from audit.chain import (
     DOMAIN_TAG,
     GENESIS_HASH,
     canonical_bytes,

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts import context
-from accounts.models import AuditEvent
-from governance.audit import checkpoints, record
-from governance.audit.chain import GENESIS_HASH, chain_hash
+from audit import checkpoints, record
+from audit.chain import GENESIS_HASH, chain_hash
+from audit.models import AuditEvent
 from tests.audit.conftest import tamper, unprotected, verify
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from accounts.models import AuditCheckpoint, AuditEvent
-from governance.audit import checkpoints, protection
+from audit import checkpoints, protection
+from audit.models import AuditCheckpoint, AuditEvent
 from tests.audit.conftest import verify, write_events
 
 pytestmark = pytest.mark.django_db

@@ -6,10 +6,10 @@ import pytest
 from django.db import transaction
 
 from accounts import context
-from accounts.models import AuditEvent
-from governance.audit import record
-from governance.audit.chain import GENESIS_HASH, chain_hash
-from governance.audit.recorder import AuditError
+from audit import record
+from audit.chain import GENESIS_HASH, chain_hash
+from audit.models import AuditEvent
+from audit.recorder import AuditError
 from tests.audit.conftest import verify, write_events
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ import rfc8785
 from django.db import connection, transaction
 from django.test import override_settings
 
-from accounts.models import AuditEvent
-from governance.audit import checkpoints, keys
-from governance.audit.chain import GENESIS_HASH, chain_hash
+from audit import checkpoints, keys
+from audit.chain import GENESIS_HASH, chain_hash
+from audit.models import AuditEvent
 from tests.audit.conftest import codes_at, tamper, unprotected, verify, write_events
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +194,7 @@ def test_it_verifies_from_a_seq_anchored_on_a_checkpoint(chain):
 
 def test_it_detects_a_column_rewritten_into_the_escaped_form_of_its_value(chain, credit_risk):
     """A spliced column holding \\" must not pass for the " its hashed bytes escape."""
-    from governance.audit import record
+    from audit import record
     from tests.factories import UserFactory
 
     odd = UserFactory(username='o"brien', role="auditor")
@@ -209,7 +209,7 @@ def test_it_detects_a_column_rewritten_into_the_escaped_form_of_its_value(chain,
 def test_it_cannot_be_fooled_by_a_shadowing_function(chain, credit_risk):
     """GIVEN a doctored column that only the quote guard catches, a public.strpos that always answers 0
     and a search_path that prefers it, THEN the verifier still uses PostgreSQL's own strpos."""
-    from governance.audit import record
+    from audit import record
     from tests.factories import UserFactory
 
     odd = UserFactory(username='o"brien', role="auditor")

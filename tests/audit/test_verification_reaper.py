@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import AuditEvent, AuditVerification
+from audit.models import AuditEvent, AuditVerification
 from workflow.services import audit as audit_services
 
 pytestmark = pytest.mark.django_db

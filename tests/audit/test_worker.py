@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent, AuditVerification
-from governance.audit import checkpoints, keys
+from audit import checkpoints, keys
+from audit.models import AuditEvent, AuditVerification
 from tests.audit.conftest import tamper, write_events
 from tests.conftest import wait_for
 

@@ -19,8 +19,9 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
 from accounts.context import client_address
-from accounts.models import AuditEvent, AuthThrottle
+from accounts.models import AuthThrottle
 from accounts.services import lockout
+from audit.models import AuditEvent
 from tests.conftest import ROOT, database_url_for_tests
 from tests.factories import PASSWORD
 

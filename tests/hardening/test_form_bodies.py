@@ -35,7 +35,7 @@ def test_it_refuses_a_nul_escaped_in_json_sent_as_a_multipart_text_field(api, ma
 
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "application/json"])
 def test_a_number_beyond_64_bits_is_a_4xx_in_any_body_type(api, aaron, content_type):
-    from accounts.models import AuditVerification
+    from audit.models import AuditVerification
 
     body = "from_seq=" + "9" * 30 if content_type.endswith("urlencoded") else '{"from_seq": ' + "9" * 30 + "}"
     url = reverse("api:audit-verification-list")

@@ -14,7 +14,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from config import strict_json
 from registry.models import RegisteredModel
 from tests.registry.conftest import LOW_RISK

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from monitoring import dispatch, sandbox
 from monitoring.models import CheckRun, RunStatus
 from monitoring.sandbox import loaders

@@ -16,7 +16,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from monitoring.checks import KINDS, check_options
 from monitoring.models import CheckRun, MonitoringPlan
 from tests.monitoring.conftest import queue

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan, RunStatus
 from monitoring.services import plans
 from registry.models.datasets import DatasetRole

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from monitoring.evidence import canonical_sha256
 from monitoring.metrics.drift import DriftConfig, dataset_drift
 from monitoring.models import RunStatus

@@ -1,5 +1,5 @@
 """Typed, versioned check results (monitoring.results): stored results of every kind load, write back
-byte for byte and validate against the published JSON Schema.
+byte for byte, validate against the published JSON Schema, and other apps read them only through the types.
 
 ``data/stored_results_v1.json`` holds one run of each kind as the release before the types stored it
 (format ``attest-check-results/1``), with its ``result_sha256``.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -20,6 +21,9 @@ from monitoring.models import RunStatus
 from tests.monitoring.conftest import execute, queue
 
 STORED = json.loads((Path(__file__).parent / "data" / "stored_results_v1.json").read_text())
+ROOT = Path(__file__).resolve().parents[2]
+# every app but monitoring (whose check kinds write the results), and the project's wiring
+OTHER_APPS = sorted({path.parent.name for path in ROOT.glob("*/apps.py")} - {"monitoring"} | {"config"})
 
 
 @pytest.mark.parametrize("kind", sorted(STORED))
@@ -120,3 +124,23 @@ def test_a_new_run_stores_the_current_format(maya, version, reference, current):
     assert [item.metric for item in results.evaluations_of(run)] == [
         item["metric"] for item in run.evaluations
     ]
+
+
+# Reading a run's results or evaluations by key outside monitoring: `run.results["metrics"]`,
+# `results.get("charts")`, `run.evaluations` (use monitoring.results.of / evaluations_of instead).
+RAW_READS = re.compile(
+    r"\.results\s*(or\s*\{\}\s*\)?\s*)?(\[\s*['\"]|\.get\()|\.get\(\s*['\"](metrics|charts)['\"]|\.evaluations\b"
+)
+
+
+def test_other_apps_read_check_results_only_through_the_types():
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for app in OTHER_APPS
+        for path in sorted((ROOT / app).rglob("*.py"))
+        if "migrations" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if RAW_READS.search(line)
+    ]
+
+    assert found == []

@@ -7,7 +7,7 @@ import psutil
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from monitoring.models import CheckRun, RunStatus
 from monitoring.services import runs
 from tests.conftest import WorkerProcess, wait_for

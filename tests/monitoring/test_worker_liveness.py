@@ -5,7 +5,7 @@ exactly once on the worker started afterwards."""
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from jobs import reaper
 from monitoring.models import CheckRun, RunStatus
 from tests.conftest import WorkerProcess, wait_for

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from registry.models import DatasetVersion
 from tests.registry.conftest import CSV, LOW_RISK, make_dataset_version
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from tests.registry.conftest import HIGH_RISK, LOW_RISK, make_model
 from tests.workflow.conftest import reviewed
 

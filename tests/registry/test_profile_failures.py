@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from jobs import reaper
 from registry.models import DatasetVersion
 from registry.services import datasets as dataset_services

@@ -22,7 +22,7 @@ import rfc8785
 from django.db import transaction
 from django.utils import timezone
 
-from governance.audit import record
+from audit import record
 from monitoring.models import CheckRun
 from monitoring.thresholds import resolve_thresholds
 from reports.models import EvidenceBundle, JobStatus, Report

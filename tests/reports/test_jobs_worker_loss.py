@@ -14,7 +14,7 @@ import psutil
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from jobs import reaper
 from reports.models import EvidenceBundle, Report
 from reports.services import bundles

@@ -27,9 +27,10 @@ from django.urls import reverse
 from django.utils import timezone
 from trestle.oscal.assessment_results import AssessmentResults
 
-from accounts.models import AuditEvent
-from governance.audit.chain import chain_hash
-from governance.audit.checkpoints import signed_bytes
+from audit import checkpoints
+from audit.chain import chain_hash
+from audit.checkpoints import signed_bytes
+from audit.models import AuditEvent
 from monitoring.models import CheckRun
 from reports.models import EvidenceBundle, Report
 from reports.services import bundles as bundle_services
@@ -42,7 +43,6 @@ from tests.reports.records_support import (  # noqa: F401  (fixtures)
     stored_run,
     tier1_model,
 )
-from workflow.services import audit as audit_services
 
 pytestmark = pytest.mark.django_db
 BUNDLES = reverse("api:evidence-bundle-list")
@@ -76,7 +76,7 @@ def test_it_bundles_a_version_into_a_bag_that_an_auditor_can_verify(
     THEN the unzipped bag validates (and fails once a file is changed), and holds the three PDFs, the
     results as JSON and CSV, the approvals and signatures, an audit excerpt that re-hashes with its
     verification and checkpoint, and OSCAL assessment results that compliance-trestle accepts."""
-    checkpoint = audit_services.checkpoint_sign(actor=None, force=True)
+    checkpoint = checkpoints.create(actor=None, force=True)
     bundle, content = build(api, aaron, {"model": "credit-scoring", "version": 1})
     bag_dir = unzip(content, tmp_path, bundle.bag_name)
 

@@ -10,7 +10,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from reports.evidence.csv_feed import COLUMNS
 from tests.monitoring import factories
 from tests.reports.records_support import (  # noqa: F401  (fixtures)

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from registry import storage
 from reports import tasks
 from reports.models import GrcConnector, GrcDelivery, Report

@@ -17,7 +17,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from audit import checkpoints
+from audit.models import AuditEvent
 from monitoring.models import MonitoringAlert, MonitoringPlan
 from reports import kinds
 from reports.models import Report
@@ -38,7 +39,6 @@ from tests.reports.records_support import (  # noqa: F401  (fixtures)
     tier1_model,
     version,
 )
-from workflow.services import audit as audit_services
 
 pytestmark = pytest.mark.django_db
 REPORTS = reverse("api:report-list")
@@ -158,7 +158,7 @@ def test_it_renders_documentation_monitoring_and_audit_evidence_reports(
         severity="critical",
         message="PSI 0.31",
     )
-    checkpoint = audit_services.checkpoint_sign(actor=None, force=True)
+    checkpoint = checkpoints.create(actor=None, force=True)
     end = timezone.now() + timedelta(minutes=1)
 
     documentation = request_report(api, maya, kind="documentation", model="credit-scoring", version=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from reports.models import EvidenceBundle, Report
 from reports.services import reports as report_services
 from tests.reports.records_support import (  # noqa: F401  (fixtures)

@@ -12,7 +12,7 @@ import hashlib
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from reports.models import FINISHED, Report
 from tests.conftest import wait_for
 from tests.reports.conftest import contents_entries, pdf_text, read_pdf

@@ -15,7 +15,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from accounts.models import AuditEvent, Team, TotpDevice
+from accounts.models import Team, TotpDevice
+from audit.models import AuditEvent
 from tests.factories import UserFactory
 from workflow.models import Control, EvidenceType, Framework, WebhookEndpoint
 
@@ -165,7 +166,7 @@ def test_it_shows_the_printed_name_instead_of_a_method_name(console, maya):
 @pytest.mark.parametrize(
     "url_name",
     [
-        "admin:governance_auditevent_changelist",
+        "admin:audit_auditevent_changelist",
         "admin:workflow_signature_changelist",
         "admin:monitoring_checkrun_changelist",
         "admin:registry_registeredmodel_changelist",

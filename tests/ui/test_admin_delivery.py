@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from standardwebhooks import Webhook
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from reports.models import GrcConnector
 from reports.services import connectors
 from tests.factories import UserFactory

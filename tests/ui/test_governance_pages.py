@@ -17,7 +17,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import AuditEvent, AuditVerification, TotpDevice
+from accounts.models import TotpDevice
+from audit.models import AuditEvent, AuditVerification
 from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
 from registry.models import RegisteredModel
 from registry.models.datasets import DatasetRole

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from registry.models import RegisteredModel
 from registry.services import inventory
 from tests.factories import UserFactory

@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from registry.models import Dataset, DatasetVersion, ModelVersion
 from registry.models.datasets import DatasetRole, ProfileStatus
 from registry.services import datasets as dataset_services

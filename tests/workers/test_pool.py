@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from accounts.models import AuditEvent
 from accounts.tasks import worker_ping
+from audit.models import AuditEvent
 from tests.conftest import ROOT, WorkerProcess, wait_for
 from tests.workers.conftest import kill_pool_children, pool_children, wait_until_executing
 

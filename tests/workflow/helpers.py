@@ -7,7 +7,7 @@ import datetime as dt
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from monitoring.models import MonitoringAlert, MonitoringPlan
 from registry.services import inventory
 from tests.factories import PASSWORD

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from workflow.models import Signature
 from workflow.services.approvals import verify_signature
 

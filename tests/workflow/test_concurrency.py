@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from tests.conftest import PersonaClient
 from tests.factories import PASSWORD, UserFactory
 from tests.workflow.helpers import policy_version, request_approval, sign

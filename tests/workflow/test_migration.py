@@ -19,13 +19,14 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from guardian.models import UserObjectPermission
 
-from accounts.models import AuditEvent, Team, User
-from governance.audit import record
-from governance.audit.recorder import object_type
+from accounts.models import Team, User
+from audit import record
+from audit.models import AuditEvent
+from audit.recorder import object_type
 from tests.audit.conftest import verify
 from workflow.models import ApprovalRequest, Finding, Signature
 
-MOVE = ("governance", "0013_workflow_moves_out")
+MOVE = ("governance", "0014_workflow_moves_out")
 
 
 def executor() -> MigrationExecutor:

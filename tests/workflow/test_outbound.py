@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from config import outbound
 from reports.services import connectors, deliveries
 from tests.reports.records_support import (  # noqa: F401  (fixtures)

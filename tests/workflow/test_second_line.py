@@ -14,8 +14,8 @@ import rfc8785
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent
-from governance.audit import keys as signing_keys
+from audit import keys as signing_keys
+from audit.models import AuditEvent
 from registry.models import RegisteredModel, TierChange
 from registry.services import inventory
 from tests.factories import PASSWORD

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent, AuthThrottle, TotpDevice
+from accounts.models import AuthThrottle, TotpDevice
 from accounts.models.accounts import ApiToken
+from audit.models import AuditEvent
 from tests.factories import PASSWORD
 from tests.workflow.helpers import error
 from tests.workflow.test_signatures import enrol, next_code, pending, wrong_code  # noqa: F401 (fixture)

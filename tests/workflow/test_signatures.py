@@ -9,7 +9,7 @@ import rfc8785
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from registry.models import RegisteredModel
 from tests.factories import PASSWORD, UserFactory, role_group
 from tests.workflow.helpers import error, events, policy_version, request_approval, sign
@@ -242,7 +242,7 @@ def test_it_exposes_the_signed_payload_for_independent_verification(api, victor,
     and the evidence digest; a changed payload does not verify."""
     from cryptography.exceptions import InvalidSignature
 
-    from governance.audit import keys
+    from audit import keys
 
     sign(api, victor, pending["id"], "review")
     (body,) = api.as_user(victor).get(reverse("api:signature-list", args=[pending["id"]])).json()

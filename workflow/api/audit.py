@@ -19,11 +19,11 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from accounts import access
+from audit import exports
 from config.api import inputs
 from config.api.filters import API_FILTER_BACKENDS, UtcDateTimeFilter
 from config.api.pagination import PageNumberPagination, StrictPageSize
 from config.api.viewsets import JsonErrors
-from governance.audit import exports
 from workflow import audit_selectors as selectors
 from workflow.services import audit as audit_services
 
@@ -85,7 +85,7 @@ def _output_field(field: exports.EventField) -> serializers.Field:
     return _OUTPUT_FIELDS[field.kind](**options)
 
 
-# The event's fields come from their one declaration, governance.audit.exports.EVENT_FIELDS.
+# The event's fields come from their one declaration, audit.exports.EVENT_FIELDS.
 EventFields = type(
     "EventFields",
     (serializers.Serializer,),

@@ -5,8 +5,8 @@ State only (``SeparateDatabaseAndState`` with no database operations): the table
 governance's migrations and keep their names (``db_table``), rows, constraints and indexes; this
 migration tells Django that ``workflow`` now owns them. The one database change is the row triggers:
 django-pgtrigger names a trigger after its model's app label, so the triggers are created again under
-their ``workflow`` names here and governance 0013 drops the old ones (the tables are never unprotected).
-Reports 0004 points its foreign key here, governance 0013 then forgets the models, and 0002 moves their
+their ``workflow`` names here and governance 0014 drops the old ones (the tables are never unprotected).
+Reports 0004 points its foreign key here, governance 0014 then forgets the models, and 0002 moves their
 content types (permissions, object permissions and admin log entries follow).
 """
 
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         # the tables exist, as governance last shaped them, before the state claims them
-        ('governance', '0012_auth_throttle'),
+        ('governance', '0013_audit_moves_to_audit_app'),
         ('monitoring', '0003_durable_jobs'),
         ('registry', '0004_durable_jobs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("workflow", "0001_initial"),
-        ("governance", "0013_workflow_moves_out"),
+        ("governance", "0014_workflow_moves_out"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("guardian", "0003_remove_groupobjectpermission_guardian_gr_content_ae6aec_idx_and_more"),

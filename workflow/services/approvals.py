@@ -32,8 +32,8 @@ from accounts.errors import (
 )
 from accounts.models import User
 from accounts.services import lockout, totp
-from governance.audit import keys as signing_keys
-from governance.audit import record
+from audit import keys as signing_keys
+from audit import record
 from registry.models import ModelVersion, RegisteredModel
 from registry.models.inventory import ModelStatus
 from registry.services.inventory import model_status_set_by_workflow

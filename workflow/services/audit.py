@@ -1,36 +1,26 @@
-"""The audit log's own services: signed checkpoints, verification jobs and audited exports."""
+"""The audit log's services for people: verification jobs (durable jobs, ``jobs``) and audited exports.
+
+They sit in governance, above the ``audit`` app, because they check access and run on jobs' leases.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from accounts import access
-from accounts.models import AuditCheckpoint, AuditVerification, User
-from governance.audit import checkpoints, keys, record, verifier
+from accounts.models import User
+from audit import checkpoints, keys, record, verifier
+from audit.models import AuditVerification
 from jobs import leases, reaper
 from jobs.kinds import JobKind, register
 from workflow import dispatch
 
 logger = logging.getLogger(__name__)
 Status = AuditVerification.Status
-
-
-def checkpoint_sign(*, actor: User | None = None, force: bool = False) -> AuditCheckpoint | None:
-    """Sign the chain head now (see ``governance.audit.checkpoints.create`` for the guarantees)."""
-    return checkpoints.create(actor=actor, force=force)
-
-
-def default_export() -> Path | None:
-    """The configured export folder when it holds checkpoints, for verifications that name none."""
-    directory = checkpoints.export_dir()
-    if directory.is_dir() and any(directory.glob("checkpoint*.json*")):
-        return directory
-    return None
 
 
 def verification_request(*, actor: User, from_seq: int | None = None) -> AuditVerification:
@@ -72,7 +62,7 @@ def verification_run(*, verification_id: int) -> AuditVerification | None:
             report = verifier.verify(
                 public_keys=keys.public_keys(),
                 from_seq=job.from_seq,
-                export=default_export(),
+                export=checkpoints.default_export(),
                 progress=progress,
             )
         except Exception as exc:
@@ -129,7 +119,7 @@ def _on_claim(job: AuditVerification, now) -> list[str]:
 VERIFICATION = register(
     JobKind(
         name="audit_verification",
-        model_label="governance.AuditVerification",
+        model_label="audit.AuditVerification",
         task="governance.tasks.audit_verify",
         set_error=_set_error,
         on_claim=_on_claim,

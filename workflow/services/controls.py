@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from accounts.models import AuditVerification
+from audit.models import AuditVerification
 from monitoring.models import MonitoringPlan
 from registry.models import ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge

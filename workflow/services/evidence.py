@@ -3,28 +3,27 @@
 The manifest is the exact list of what an approval rests on: the artifact's hash, the datasets it was
 trained and validated on, the latest check run of each kind with its result hash, and the evidence
 documents. Its digest is SHA-256 over RFC 8785 bytes, so anyone can recompute it from the parts.
+Stored manifests are read through their typed form (``workflow.services.manifests``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import rfc8785
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts import access
 from accounts.models import User
-from governance.audit import record
+from audit import record
 from monitoring.models import CheckRun
 from registry import storage
 from registry.models import ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge
 from workflow.models import ApprovalRequest, ApprovalStatus, EvidenceDocument, EvidenceType
+from workflow.services.manifests import MANIFEST_SCHEMA, EvidenceManifest, ManifestCheck, ManifestDocument
 
-MANIFEST_SCHEMA = "attest.evidence-manifest.v1"
 EVIDENCE_PREFIX = "evidence"
 DATASET_EDGES = {EdgeKind.TRAINED_ON: "training", EdgeKind.VALIDATED_ON: "validation"}
 
@@ -91,10 +90,11 @@ def latest_check_runs(version: ModelVersion) -> dict[str, CheckRun]:
 
 
 def evidence_manifest(version: ModelVersion) -> dict[str, Any]:
-    """The canonical description of everything an approval of ``version`` rests on."""
+    """The canonical description of everything an approval of ``version`` rests on, as it is stored
+    (checked against the typed ``EvidenceManifest`` on the way; ``current_manifest`` gives it typed)."""
     runs = latest_check_runs(version)
     documents = EvidenceDocument.objects.filter(model_version=version).order_by("evidence_type_id", "sha256")
-    return {
+    manifest = {
         "schema": MANIFEST_SCHEMA,
         "model": version.model.name,
         "version": version.version,
@@ -113,10 +113,18 @@ def evidence_manifest(version: ModelVersion) -> dict[str, Any]:
             for document in documents
         ],
     }
+    return EvidenceManifest.from_stored(manifest).to_stored()
 
 
-def manifest_digest(manifest: dict[str, Any]) -> str:
-    return hashlib.sha256(rfc8785.dumps(manifest)).hexdigest()
+def current_manifest(version: ModelVersion) -> EvidenceManifest:
+    """The manifest a request for ``version`` would freeze now, typed."""
+    return EvidenceManifest.from_stored(evidence_manifest(version))
+
+
+def manifest_digest(manifest: EvidenceManifest | dict[str, Any]) -> str:
+    """SHA-256 of the RFC 8785 bytes of the stored manifest: the digest approvals sign."""
+    typed = manifest if isinstance(manifest, EvidenceManifest) else EvidenceManifest.from_stored(manifest)
+    return typed.digest()
 
 
 def version_datasets(version: ModelVersion) -> list[dict[str, Any]]:
@@ -151,7 +159,7 @@ class SignedEvidence:
     """
 
     approval: ApprovalRequest | None
-    manifest: dict[str, Any]
+    manifest: EvidenceManifest
     digest: str
     runs: list[CheckRun]
     documents: list[EvidenceDocument]
@@ -188,8 +196,8 @@ def signed_evidence(version: ModelVersion, approval=None) -> SignedEvidence:
     approval = approval if approval is not None else approval_of_record(version)
     if approval is None:
         return unsigned_evidence(version)
-    current = evidence_manifest(version)
-    manifest = approval.evidence_manifest or {}
+    current = current_manifest(version)
+    manifest = EvidenceManifest.from_stored(approval.evidence_manifest)
     runs, documents = manifest_records(version, manifest)
     return SignedEvidence(
         approval=approval,
@@ -205,21 +213,21 @@ def signed_evidence(version: ModelVersion, approval=None) -> SignedEvidence:
 
 def unsigned_evidence(version: ModelVersion) -> SignedEvidence:
     """The evidence a request would freeze now, for a version nobody has been asked to approve."""
-    current = evidence_manifest(version)
+    current = current_manifest(version)
     runs, documents = manifest_records(version, current)
-    digest = manifest_digest(current)
+    digest = current.digest()
     return SignedEvidence(
         approval=None, manifest=current, digest=digest, runs=runs, documents=documents, current_digest=digest
     )
 
 
-def manifest_records(version: ModelVersion, manifest: dict[str, Any]):
+def manifest_records(version: ModelVersion, manifest: EvidenceManifest):
     """The check runs and documents a manifest names, in its order (each pinned by id or SHA-256)."""
-    run_ids = [check["run"] for check in manifest.get("checks", [])]
+    run_ids = [check.run for check in manifest.checks]
     by_id = CheckRun.objects.select_related("reference_dataset__dataset", "current_dataset__dataset").in_bulk(
         run_ids
     )
-    hashes = [item["sha256"] for item in manifest.get("evidence", [])]
+    hashes = [item.sha256 for item in manifest.evidence]
     documents = {
         document.sha256: document
         for document in EvidenceDocument.objects.filter(model_version=version, sha256__in=hashes)
@@ -230,16 +238,16 @@ def manifest_records(version: ModelVersion, manifest: dict[str, Any]):
     )
 
 
-def _later_runs(version: ModelVersion, manifest: dict[str, Any], since) -> list[CheckRun]:
-    named = {check["run"] for check in manifest.get("checks", [])}
+def _later_runs(version: ModelVersion, manifest: EvidenceManifest, since) -> list[CheckRun]:
+    named = {check.run for check in manifest.checks}
     runs = CheckRun.objects.filter(
         model_version=version, status="succeeded", plan__isnull=True, finished_at__gt=since
     ).exclude(pk__in=named)
     return list(runs.order_by("finished_at", "pk"))
 
 
-def _later_documents(version: ModelVersion, manifest: dict[str, Any], since) -> list[EvidenceDocument]:
-    named = {item["sha256"] for item in manifest.get("evidence", [])}
+def _later_documents(version: ModelVersion, manifest: EvidenceManifest, since) -> list[EvidenceDocument]:
+    named = {item.sha256 for item in manifest.evidence}
     documents = EvidenceDocument.objects.filter(model_version=version, uploaded_at__gt=since)
     return list(documents.exclude(sha256__in=named).order_by("uploaded_at", "pk"))
 
@@ -256,44 +264,41 @@ def _outcome_counts(runs: list[CheckRun]) -> str:
     return ", ".join(f"{counts[outcome]} {outcome}" for outcome in sorted(counts, key=order.index))
 
 
-def manifest_differences(signed: dict[str, Any], other: dict[str, Any]) -> list[str]:
+def manifest_differences(signed: EvidenceManifest, other: EvidenceManifest) -> list[str]:
     """How ``other`` differs from ``signed``, in words a reader can check (empty when they are equal)."""
     differences = []
-    if signed.get("artifact", {}).get("sha256") != other.get("artifact", {}).get("sha256"):
+    artifacts = [manifest.artifact.sha256 if manifest.artifact else None for manifest in (signed, other)]
+    if artifacts[0] != artifacts[1]:
         differences.append("a different artifact")
-    if signed.get("datasets") != other.get("datasets"):
+    if signed.datasets != other.datasets:
         differences.append("different training or validation datasets")
-    differences += _check_differences(signed.get("checks", []), other.get("checks", []))
-    differences += _document_differences(signed.get("evidence", []), other.get("evidence", []))
+    differences += _check_differences(signed.checks, other.checks)
+    differences += _document_differences(signed.evidence, other.evidence)
     return differences
 
 
-def _check_differences(signed: list[dict], other: list[dict]) -> list[str]:
-    before = {check["kind"]: check for check in signed}
-    after = {check["kind"]: check for check in other}
+def _check_differences(signed: list[ManifestCheck], other: list[ManifestCheck]) -> list[str]:
+    before = {check.kind: check for check in signed}
+    after = {check.kind: check for check in other}
     found = []
     for kind in sorted(before.keys() | after.keys()):
         old, new = before.get(kind), after.get(kind)
         if old == new:
             continue
         if old is None:
-            found.append(f"{kind} run {new['run']} ({new['outcome']}) added")
+            found.append(f"{kind} run {new.run} ({new.outcome}) added")
         elif new is None:
-            found.append(f"no {kind} run (run {old['run']} ({old['outcome']}) in the approved manifest)")
+            found.append(f"no {kind} run (run {old.run} ({old.outcome}) in the approved manifest)")
         else:
-            found.append(
-                f"{kind} run {new['run']} ({new['outcome']}) instead of run {old['run']} ({old['outcome']})"
-            )
+            found.append(f"{kind} run {new.run} ({new.outcome}) instead of run {old.run} ({old.outcome})")
     return found
 
 
-def _document_differences(signed: list[dict], other: list[dict]) -> list[str]:
-    before = {item["sha256"]: item for item in signed}
-    after = {item["sha256"]: item for item in other}
-    added = [
-        f"document '{after[sha]['title']}' ({after[sha]['type']}) added" for sha in after if sha not in before
-    ]
-    removed = [f"document '{before[sha]['title']}' missing" for sha in before if sha not in after]
+def _document_differences(signed: list[ManifestDocument], other: list[ManifestDocument]) -> list[str]:
+    before = {item.sha256: item for item in signed}
+    after = {item.sha256: item for item in other}
+    added = [f"document '{after[sha].title}' ({after[sha].type}) added" for sha in after if sha not in before]
+    removed = [f"document '{before[sha].title}' missing" for sha in before if sha not in after]
     return added + removed
 
 
@@ -308,9 +313,7 @@ def material_changes(evidence: SignedEvidence, policy) -> list[str]:
     if not evidence.signed:
         return []
     required_kinds = {check["kind"] for check in policy.required_checks}
-    approved_results = {
-        check["kind"]: check["result_sha256"] for check in evidence.manifest.get("checks", [])
-    }
+    approved_results = {check.kind: check.result_sha256 for check in evidence.manifest.checks}
     changes = [
         f"{run.kind} run {run.pk} finished {run.outcome} after the approval"
         for run in evidence.later_runs

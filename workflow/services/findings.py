@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts import access
 from accounts.errors import InvalidTransition
 from accounts.models import User
-from governance.audit import record
+from audit import record
 from monitoring.models import CheckRun, MonitoringAlert
 from registry.models import RegisteredModel
 from registry.models.inventory import ModelStatus

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts import access
 from accounts.errors import GateClosed, InvalidTransition
 from accounts.models import User
-from governance.audit import record
+from audit import record
 from registry.models import ModelVersion
 from registry.models.inventory import ModelStatus
 from registry.services.inventory import model_status_set_by_workflow

@@ -25,9 +25,9 @@ from standardwebhooks import Webhook
 from accounts import access
 from accounts.models import Team, User
 from accounts.roles import Role
+from audit import record
+from audit.chain import jsonable
 from config import outbound
-from governance.audit import record
-from governance.audit.chain import jsonable
 from jobs import leases
 from jobs.kinds import FAILED, QUEUED, RETRYING, RUNNING, SUCCEEDED, JobKind, register
 from workflow import dispatch

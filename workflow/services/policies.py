@@ -11,7 +11,7 @@ from django.db.models import Max
 from accounts import access
 from accounts.models import User
 from accounts.roles import ROLE_NAMES
-from governance.audit import record
+from audit import record
 from monitoring.thresholds import known_names
 from registry.services import inventory
 from workflow.models import EvidenceChange, EvidenceType, Policy

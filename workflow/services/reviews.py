@@ -22,8 +22,8 @@ from django.utils import timezone
 from accounts import access
 from accounts.errors import InvalidTransition, ReauthenticationFailed, RequestClosed, SignatureRefused
 from accounts.models import User
-from governance.audit import keys as signing_keys
-from governance.audit import record
+from audit import keys as signing_keys
+from audit import record
 from registry.models import ModelVersion, RegisteredModel
 from registry.models.inventory import ModelStatus
 from registry.services.inventory import model_review_recorded, model_status_set_by_workflow

@@ -18,7 +18,7 @@ from django_filters import rest_framework as filters
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts import access
-from accounts.models import AuditVerification
+from audit.models import AuditVerification
 from config.ui import page
 from workflow import audit_selectors
 from workflow.api.audit import EventFilter

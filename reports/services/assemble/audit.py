@@ -3,7 +3,7 @@
 The excerpt of a model is every event about the model or anything that belongs to it (versions,
 aliases, check runs, monitoring plans and alerts, approval requests and signatures, findings, evidence
 documents, deployments, reports and bundles), optionally within a time range; a time range alone takes
-every event in it. The verification is a fresh run of ``governance.audit.verifier`` over the whole
+every event in it. The verification is a fresh run of ``audit.verifier`` over the whole
 chain (so the excerpt's links are checked from the genesis onwards, against every signed checkpoint),
 made after the excerpt was read, so it covers every event in it.
 """
@@ -18,11 +18,11 @@ from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from accounts.models import AuditCheckpoint, AuditEvent
-from governance.audit import ACTIONS, keys, verifier
-from governance.audit.checkpoints import export_line
-from governance.audit.exports import canonical_text, event_record
-from governance.audit.recorder import object_type
+from audit import ACTIONS, checkpoints, keys, verifier
+from audit.checkpoints import export_line
+from audit.exports import canonical_text, event_record
+from audit.models import AuditCheckpoint, AuditEvent
+from audit.recorder import object_type
 from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from reports.models import EvidenceBundle, Report
@@ -35,7 +35,6 @@ from reports.rendering.audit_evidence import (
 from reports.rendering.common import utc_text
 from reports.services.assemble import common
 from workflow.models import ApprovalRequest, Deployment, EvidenceDocument, Finding, Signature
-from workflow.services.audit import default_export
 
 MAX_EVENTS = 5000
 CHECKPOINT_PROBLEMS = ("checkpoint", "export", "truncated")
@@ -60,7 +59,7 @@ def audit_excerpt(
     selected = scoped_events(model=model, start=start, end=end).filter(seq__lte=head)
     total = selected.count()
     events = list(reversed(selected.order_by("-seq")[:MAX_EVENTS]))
-    report = verifier.verify(public_keys=keys.public_keys(), export=default_export())
+    report = verifier.verify(public_keys=keys.public_keys(), export=checkpoints.default_export())
     return AuditExcerpt(
         events=events,
         total=total,

@@ -14,7 +14,8 @@ from typing import Any
 from django.db.models import Q
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
+from monitoring import results as check_results
 from monitoring.models import CheckRun, RunStatus
 from registry.models import DatasetVersion, ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge
@@ -38,10 +39,10 @@ from workflow.services.controls import control_coverage, evidencing_checks
 from workflow.services.evidence import (
     SignedEvidence,
     manifest_differences,
-    manifest_digest,
     signed_evidence,
     unsigned_evidence,
 )
+from workflow.services.manifests import EvidenceManifest
 
 ORGANISATION = "Attest"
 DATASET_ROLES = {EdgeKind.TRAINED_ON: "training", EdgeKind.VALIDATED_ON: "validation"}
@@ -179,11 +180,11 @@ def approval_requests(version: ModelVersion) -> list[ApprovalRequest]:
     )
 
 
-def signature_items(requests: Iterable[ApprovalRequest], manifest: dict[str, Any]) -> list[SignatureItem]:
+def signature_items(requests: Iterable[ApprovalRequest], manifest: EvidenceManifest) -> list[SignatureItem]:
     """Every signature as signed: printed name, meaning, decision, UTC time, roles, digest signed, and
     whether that digest is the one of ``manifest`` (the evidence the document describes) or how the
     manifest its request froze differs from it, in words."""
-    digest = manifest_digest(manifest)
+    digest = manifest.digest()
     items = []
     for request in requests:
         note = digest_note(request, manifest, digest)
@@ -192,11 +193,11 @@ def signature_items(requests: Iterable[ApprovalRequest], manifest: dict[str, Any
     return items
 
 
-def digest_note(request: ApprovalRequest, manifest: dict[str, Any], digest: str) -> str:
+def digest_note(request: ApprovalRequest, manifest: EvidenceManifest, digest: str) -> str:
     """``matches the approved manifest``, or what differs between ``request``'s manifest and it."""
     if request.evidence_digest == digest:
         return "matches the approved manifest"
-    differences = manifest_differences(manifest, request.evidence_manifest or {})
+    differences = manifest_differences(manifest, EvidenceManifest.from_stored(request.evidence_manifest))
     detail = "; ".join(differences) or "the same evidence in a different form"
     return f"signed request #{request.pk}'s own manifest, which differs: {detail}"
 
@@ -310,14 +311,14 @@ def check_run_record(run: CheckRun, controls: dict[str, list[str]], base_url: st
     """A finished run as the CSV feed and OSCAL see it: its outcome, then one result per evaluation."""
     version = run.model_version
     results = [records.CheckResult(metric="outcome", value=None, result=run.outcome or run.status)]
-    for item in run.evaluations or []:
+    for item in check_results.evaluations_of(run):
         results.append(
             records.CheckResult(
-                metric=str(item.get("metric", "")),
-                value=as_number(item.get("value")),
-                threshold=as_number(item.get("threshold")),
-                result=str(item.get("status", "info")),
-                subject=str(item.get("scope", "")),
+                metric=item.metric,
+                value=as_number(item.value),
+                threshold=as_number(item.threshold),
+                result=item.status,
+                subject=item.scope,
             )
         )
     return records.CheckRun(

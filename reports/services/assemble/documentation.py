@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitoring import results
 from monitoring.models import MonitoringPlan
 from registry.models import ModelVersion
 from reports.models import JobStatus, Report, ReportKind
@@ -56,10 +57,13 @@ def documentation_input(report: Report) -> DocumentationInput:
         else (model.team.title or model.team.name),
         answers=answers(version, evidence.documents),
         datasets=common.dataset_profiles(version),
-        validation_metrics=[metric_result(item) for run in runs for item in run.evaluations or []],
+        validation_metrics=[metric_result(item) for run in runs for item in results.evaluations_of(run)],
         group_metrics=_group_metrics(runs),
         performance_metrics=[
-            metric_result(item) for run in runs if run.kind == "performance" for item in run.evaluations or []
+            metric_result(item)
+            for run in runs
+            if run.kind == "performance"
+            for item in results.evaluations_of(run)
         ],
         test_reports=_test_reports(version),
         changes=_changes(version),
@@ -184,7 +188,7 @@ def _risk(version: ModelVersion) -> str:
 
 def _group_metrics(runs) -> list[MetricResult]:
     fairness = [run for run in runs if run.kind == "fairness"]
-    return [metric_result(item) for run in fairness for item in run.evaluations or []]
+    return [metric_result(item) for run in fairness for item in results.evaluations_of(run)]
 
 
 def _test_reports(version: ModelVersion) -> list[EvidenceItem]:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.db.models import Q
 
-from governance.audit import keys
+from audit import keys
 from monitoring.models import CheckRun
 from registry import storage
 from registry.models import ModelVersion
@@ -153,7 +153,7 @@ def signed_record_files(signed: SignedEvidence) -> list[tuple[str, bytes]]:
         "status": approval.status if approval is not None else "not requested",
         "signed": signed.signed,
         "evidence_digest": signed.digest,
-        "manifest": signed.manifest,
+        "manifest": signed.manifest.to_stored(),
         "after_approval": {
             "summary": signed.later_summary() if signed.signed else "",
             "check_runs": [

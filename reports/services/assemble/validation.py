@@ -16,10 +16,12 @@ from dataclasses import replace
 from typing import Any
 
 from charts import BeeswarmFeature, Distribution
+from monitoring import results
 from monitoring.checks.explainability import describe
 from monitoring.metrics import catalogue, drift_statistics
 from monitoring.metrics.catalogue import PSI_ALERT, PSI_WARN
 from monitoring.models import CheckRun
+from monitoring.results import ColumnDrift, DistributionData, Evaluation
 from registry.models import ModelVersion
 from reports.models import Report
 from reports.rendering.common import number
@@ -82,12 +84,12 @@ def validation_input(report: Report) -> ValidationReportInput:
         later=later_evidence(evidence),
         controls=controls,
         check_runs=[_run_summary(run) for run in runs],
-        manifest=evidence.manifest,
+        manifest=evidence.manifest.to_stored(),
     )
 
 
-def _worst_first(run: CheckRun | None) -> list[dict[str, Any]]:
-    return sorted((run.evaluations or []) if run else [], key=lambda item: -ORDER.get(item.get("status"), 0))
+def _worst_first(run: CheckRun | None) -> list[Evaluation]:
+    return sorted(results.evaluations_of(run) if run else [], key=lambda item: -ORDER.get(item.status, 0))
 
 
 def _quality_run_text(run: CheckRun | None) -> str:
@@ -222,7 +224,7 @@ def _run_summary(run: CheckRun) -> CheckRunSummary:
         kind=run.kind,
         outcome=run.outcome,
         finished_at=common.utc(run.finished_at) if run.finished_at else None,
-        results=run.results or {},
+        results=run.results or {},  # attached as stored: the bytes whose SHA-256 the manifest names
     )
 
 
@@ -273,52 +275,51 @@ def performance_evidence(run: CheckRun | None) -> PerformanceEvidence | None:
     """Judged metrics with their thresholds, other headline metrics, confusion matrix, ROC, calibration."""
     if run is None:
         return None
-    results = run.results or {}
-    performance = (results.get("metrics") or {}).get("performance") or {}
-    metrics = [metric_result(item) for item in run.evaluations or []]
-    judged = {str(item.get("metric")) for item in run.evaluations or []}
+    stored = results.of(run)
+    performance = stored.metrics.performance
+    evaluations = results.evaluations_of(run)
+    metrics = [metric_result(item) for item in evaluations]
+    judged = {item.metric for item in evaluations}
     for name in INFO_METRICS:
-        value = performance.get(name)
-        if name not in judged and isinstance(value, int | float) and not isinstance(value, bool):
+        value = performance.headline(name)
+        if name not in judged and value is not None:
             metrics.append(MetricResult(name=name, value=value))
-    charts = results.get("charts") or {}
-    matrix = charts.get("confusion_matrix") or {}
-    roc = charts.get("roc") or {}
-    predicted, observed = _calibration(charts.get("calibration") or {})
+    matrix = stored.charts.confusion_matrix
+    roc = stored.charts.roc
+    predicted, observed = _calibration(stored.charts.calibration)
     if not (metrics or matrix or roc or predicted):
         return None  # the run stored nothing to show: the section says so
     return PerformanceEvidence(
         dataset=common.dataset_label(run.current_dataset),
         metrics=metrics,
-        class_labels=[str(label) for label in matrix.get("labels", [])],
-        confusion_matrix=matrix.get("matrix", []),
-        roc_fpr=roc.get("fpr", []),
-        roc_tpr=roc.get("tpr", []),
-        auc=performance.get("roc_auc"),
+        class_labels=[str(label) for label in matrix.labels] if matrix else [],
+        confusion_matrix=matrix.matrix if matrix else [],
+        roc_fpr=roc.fpr if roc else [],
+        roc_tpr=roc.tpr if roc else [],
+        auc=performance.roc_auc,
         calibration_predicted=predicted,
         calibration_observed=observed,
     )
 
 
-def metric_result(item: dict[str, Any]) -> MetricResult:
+def metric_result(item: Evaluation) -> MetricResult:
     """An evaluation as a metric row: its declared label, value, threshold and comparison, its status."""
-    declared = catalogue.lookup(str(item.get("metric")))
-    scope = item.get("scope") or ""
+    declared = catalogue.lookup(item.metric)
     return MetricResult(
-        name=f"{declared.label} ({scope})" if scope else declared.label,
-        value=common.as_number(item.get("value")),
-        threshold=common.as_number(item.get("threshold")),
+        name=f"{declared.label} ({item.scope})" if item.scope else declared.label,
+        value=common.as_number(item.value),
+        threshold=common.as_number(item.threshold),
         comparison=declared.comparison,
-        outcome=str(item.get("status", "info")),
+        outcome=item.status,
     )
 
 
-def _calibration(calibration: dict[str, Any]) -> tuple[list[float], list[float]]:
+def _calibration(calibration: results.Calibration | None) -> tuple[list[float], list[float]]:
+    if calibration is None:
+        return [], []
     pairs = [
         (p, o)
-        for p, o in zip(
-            calibration.get("mean_predicted", []), calibration.get("observed_rate", []), strict=False
-        )
+        for p, o in zip(calibration.mean_predicted, calibration.observed_rate, strict=False)
         if p is not None and o is not None
     ]
     return [p for p, _ in pairs], [o for _, o in pairs]
@@ -333,39 +334,34 @@ def fairness_evidence(run: CheckRun | None) -> list[FairnessEvidence]:
     """
     if run is None:
         return []
-    results = run.results or {}
-    charts = results.get("charts") or {}
+    stored = results.of(run)
+    charts = stored.charts
     threshold = ((run.thresholds or {}).get("demographic_parity_ratio_min") or {}).get("value")
     if threshold is None:
-        threshold = charts.get("disparate_impact_line", 0.8)
-    minimum = ((results.get("metrics") or {}).get("fairness") or {}).get("min_group_size")
+        threshold = charts.disparate_impact_line if charts.disparate_impact_line is not None else 0.8
     evidence = []
-    for bar in charts.get("group_bars") or []:
+    for bar in charts.group_bars:
         # The check names a grouping's scope with " & " between its features ("grouping sex & age").
-        feature = " & ".join(str(name) for name in bar.get("features", []))
-        groups = [
-            group
-            for group in bar.get("groups", [])
-            if group.get("disparate_impact") is not None or not group.get("judged", True)
-        ]
+        feature = " & ".join(str(name) for name in bar.features)
+        groups = [group for group in bar.groups if group.disparate_impact is not None or not group.judged]
         evidence.append(
             FairnessEvidence(
                 metric="disparate impact",
                 sensitive_feature=feature,
                 threshold=threshold,
-                groups={str(g["label"]): g.get("disparate_impact") for g in groups},
+                groups={str(g.label): g.disparate_impact for g in groups},
                 higher_is_better=True,
-                group_sizes={str(g["label"]): g.get("count") for g in groups if g.get("count") is not None},
+                group_sizes={str(g.label): g.count for g in groups if g.count is not None},
                 outcome=_worst(run, f"grouping {feature}"),
-                not_judged=[str(g["label"]) for g in groups if not g.get("judged", True)],
-                min_group_size=minimum if isinstance(minimum, int) else None,
+                not_judged=[str(g.label) for g in groups if not g.judged],
+                min_group_size=stored.metrics.fairness.min_group_size,
             )
         )
     return evidence
 
 
 def _worst(run: CheckRun, scope: str) -> str:
-    statuses = [item["status"] for item in run.evaluations or [] if item.get("scope") == scope]
+    statuses = [item.status for item in results.evaluations_of(run) if item.scope == scope]
     if not statuses:
         return run.outcome
     return max(statuses, key=lambda status: ORDER.get(status, 1))
@@ -376,37 +372,35 @@ def explainability_evidence(run: CheckRun | None) -> ExplainabilityEvidence | No
     outcomes and threshold sources, what each compared, mean |SHAP| per feature and the beeswarm points."""
     if run is None:
         return None
-    results = run.results or {}
-    charts = results.get("charts") or {}
-    metrics = results.get("metrics") or {}
-    explanation = metrics.get("explanation") or {}
-    method = explanation.get("explainer", "SHAP")
-    if explanation.get("output"):
-        method = f"{method}, {explanation['output']}"
-    importance = {item["feature"]: item["mean_abs_shap"] for item in charts.get("shap_bar") or []}
+    stored = results.of(run)
+    explanation = stored.metrics.explanation
+    method = explanation.explainer or "SHAP"
+    if explanation.output:
+        method = f"{method}, {explanation.output}"
+    importance = {item.feature: item.mean_abs_shap for item in stored.charts.shap_bar}
     if not importance:
         return None  # nothing to chart: the section says no evidence was supplied
-    evaluations = run.evaluations or []
+    evaluations = results.evaluations_of(run)
     sources = [
-        f"{item['threshold_name']} = {number(item['threshold'])}: {item.get('threshold_source') or 'not stated'}"
+        f"{item.threshold_name} = {number(item.threshold)}: {item.threshold_source or 'not stated'}"
         for item in evaluations
-        if item.get("threshold") is not None and item.get("threshold_name") in (run.thresholds or {})
+        if item.threshold is not None and item.threshold_name in (run.thresholds or {})
     ]
     return ExplainabilityEvidence(
         method=method,
         mean_abs_shap=importance,
-        beeswarm=[_beeswarm(item) for item in charts.get("beeswarm") or []],
-        rows_explained=explanation.get("rows_explained"),
+        beeswarm=[_beeswarm(item) for item in stored.charts.beeswarm],
+        rows_explained=explanation.rows_explained,
         judgements=[metric_result(item) for item in evaluations],
-        statements=describe(metrics),
+        statements=describe(stored.metrics.to_stored()),
         threshold_sources=sources,
     )
 
 
-def _beeswarm(item: dict[str, Any]) -> BeeswarmFeature:
-    points = [point for point in item.get("points", []) if common.as_number(point[1]) is not None]
+def _beeswarm(item: results.BeeswarmData) -> BeeswarmFeature:
+    points = [point for point in item.points if common.as_number(point[1]) is not None]
     return BeeswarmFeature(
-        feature=str(item["feature"]),
+        feature=item.feature,
         shap_values=[point[1] for point in points],
         feature_values=[common.as_number(point[0]) for point in points],
     )
@@ -416,44 +410,41 @@ def stability_evidence(run: CheckRun | None) -> StabilityEvidence | None:
     """PSI and the deciding test per feature, and the binned distributions the check stored."""
     if run is None:
         return None
-    results = run.results or {}
-    drift = (results.get("metrics") or {}).get("data_drift") or {}
-    charts = results.get("charts") or {}
+    stored = results.of(run)
     thresholds = run.thresholds or {}
-    features = [_drift_feature(column) for column in drift.get("columns", [])]
-    prediction = ((results.get("metrics") or {}).get("prediction_drift") or {}).get("prediction")
+    features = [_drift_feature(column) for column in stored.metrics.data_drift.columns]
+    prediction = stored.metrics.prediction_drift.prediction if stored.metrics.prediction_drift else None
     if prediction:  # the model's output is judged too: it belongs in the same table
-        features.append(_drift_feature(prediction | {"column": f"{prediction['column']} (model output)"}))
+        features.append(_drift_feature(prediction, name=f"{prediction.column} (model output)"))
     if not features:
         return None  # nothing to chart: the section says no evidence was supplied
     return StabilityEvidence(
         reference=common.dataset_label(run.reference_dataset),
         current=common.dataset_label(run.current_dataset),
         features=features,
-        distributions=[_distribution(item) for item in charts.get("distributions") or []],
+        distributions=[_distribution(item) for item in stored.charts.distributions],
         warn=(thresholds.get("psi_warn") or {}).get("value") or PSI_WARN,
         alert=(thresholds.get("psi_fail") or {}).get("value") or PSI_ALERT,
         dataset_metrics=[
-            metric_result(item) for item in run.evaluations or [] if item.get("scope") == "dataset"
+            metric_result(item) for item in results.evaluations_of(run) if item.scope == "dataset"
         ],
     )
 
 
-def _drift_feature(column: dict[str, Any]) -> DriftFeature:
-    statistics = column.get("statistics") or {}
-    test = column.get("test") or {}
+def _drift_feature(column: ColumnDrift, name: str = "") -> DriftFeature:
+    statistics, test = column.statistics, column.test
     feature = DriftFeature(
-        feature=str(column.get("column")),
-        psi=(statistics.get("psi") or {}).get("value"),
-        drifted=bool(column.get("drift_detected")),
-        statistic=str(test.get("label", "")),
+        feature=name or column.column,
+        psi=statistics.psi.value if statistics.psi else None,
+        drifted=bool(column.drift_detected),
+        statistic=test.label if test else "",
     )
     if not test:
         return feature  # not tested: no statistic to show
     # The declaration says which number is the statistic and which the p-value; an undeclared test is a
     # KeyError here rather than an empty cell in a signed report.
-    spec = drift_statistics.statistic(test["name"])
-    block = statistics[spec.name]
+    spec = drift_statistics.statistic(test.name)
+    block = statistics.of_test(spec.name)
     return replace(
         feature,
         statistic_value=common.as_number(block[spec.shown_key]),
@@ -461,16 +452,13 @@ def _drift_feature(column: dict[str, Any]) -> DriftFeature:
     )
 
 
-def _distribution(item: dict[str, Any]) -> Distribution:
-    if item.get("type") == "histogram":
-        labels = bin_labels(item.get("edges", []))
-    else:
-        labels = [str(label) for label in item.get("labels", [])]
+def _distribution(item: DistributionData) -> Distribution:
+    labels = bin_labels(item.edges) if item.type == "histogram" else [str(label) for label in item.labels]
     return Distribution(
-        feature=str(item.get("column")),
+        feature=item.column,
         labels=labels,
-        reference=item.get("reference_shares", []),
-        current=item.get("current_shares", []),
+        reference=item.reference_shares,
+        current=item.current_shares,
     )
 
 

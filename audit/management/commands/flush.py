@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.management.commands import flush
 from django.db import connections
 
-from governance.audit import protection
+from audit import protection
 
 
 class Command(flush.Command):

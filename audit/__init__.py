@@ -4,7 +4,7 @@ Every service in every app calls ``record(...)`` inside its own transaction, so 
 event describing it commit or roll back together.
 
 ``record`` and ``ACTIONS`` are loaded on first use, so that the pure byte-format module
-``governance.audit.chain`` can be imported (by benchmarks, or an auditor's own script) without Django.
+``audit.chain`` can be imported (by benchmarks, or an auditor's own script) without Django.
 """
 
 from __future__ import annotations
@@ -12,19 +12,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from governance.audit.actions import ACTIONS
-    from governance.audit.recorder import record
+    from audit.actions import ACTIONS
+    from audit.recorder import record
 
 __all__ = ["ACTIONS", "record"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "record":
-        from governance.audit.recorder import record
+        from audit.recorder import record
 
         return record
     if name == "ACTIONS":
-        from governance.audit.actions import ACTIONS
+        from audit.actions import ACTIONS
 
         return ACTIONS
-    raise AttributeError(f"module 'governance.audit' has no attribute {name!r}")
+    raise AttributeError(f"module 'audit' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Names of the database triggers that make the audit tables append-only, and how to inspect them.
 
-The triggers themselves are created by migration 0003 (its SQL is frozen there, as migrations must
+The triggers themselves are created by governance migration 0004 (its SQL is frozen there, as migrations must
 be). They are plain SQL rather than django-pgtrigger triggers on purpose: pgtrigger's functions skip
 themselves when a session sets ``pgtrigger.ignore``, a setting any database role may change, which
 would hand the application role a way around the protection.

@@ -8,10 +8,9 @@ from typing import Any
 from django.db import connection, models
 
 from accounts import context
-from accounts.models import AuditEvent
 from accounts.roles import ROLE_NAMES
-from governance.audit.actions import ACTIONS
-from governance.audit.chain import (
+from audit.actions import ACTIONS
+from audit.chain import (
     GENESIS_HASH,
     SCHEMA_VERSION,
     canonical_bytes,
@@ -22,6 +21,7 @@ from governance.audit.chain import (
     format_time,
     jsonable,
 )
+from audit.models import AuditEvent
 
 # Arbitrary constant key for pg_advisory_xact_lock; one lock serialises appends to the chain.
 AUDIT_CHAIN_LOCK = 0x41_54_54_45_53_54  # "ATTEST"
@@ -100,7 +100,7 @@ def record(
     Call it late in the transaction: the lock is held until commit, so every other writer waits.
     """
     if action not in ACTIONS:
-        raise AuditError(f"unknown audit action {action!r}: add it to governance.audit.actions")
+        raise AuditError(f"unknown audit action {action!r}: add it to audit.actions")
     if not connection.in_atomic_block:
         raise AuditError("record() must be called inside the transaction of the change it describes")
     ctx = context.current()

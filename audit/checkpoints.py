@@ -20,10 +20,10 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from accounts.models import AuditCheckpoint, AuditEvent
-from governance.audit import keys
-from governance.audit.chain import canonical_bytes, checkpoint_payload, format_time
-from governance.audit.recorder import lock_chain, record
+from audit import keys
+from audit.chain import canonical_bytes, checkpoint_payload, format_time
+from audit.models import AuditCheckpoint, AuditEvent
+from audit.recorder import lock_chain, record
 
 EXPORT_FILE = "checkpoints.jsonl"
 ANNOUNCEMENT = "audit.checkpoint_signed"
@@ -104,6 +104,14 @@ def signed_bytes(line: dict[str, Any]) -> bytes:
 
 def export_dir() -> Path:
     return Path(settings.ATTEST_AUDIT_EXPORT_DIR)
+
+
+def default_export() -> Path | None:
+    """The configured export folder when it holds checkpoints, for verifications that name none."""
+    directory = export_dir()
+    if directory.is_dir() and any(directory.glob("checkpoint*.json*")):
+        return directory
+    return None
 
 
 def export_pending(directory: Path | None = None) -> list[int]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from governance.audit.chain import clean_ip, event_payload, format_time
+from audit.chain import clean_ip, event_payload, format_time
 
 # Keys in RFC 8785 order (UTF-16 code units; all ASCII here): action, actor, after, auth_method, before,
 # client_ip, event_id, object, occurred_at, reason, request_id, schema, seq, user_agent.

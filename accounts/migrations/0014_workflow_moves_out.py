@@ -11,7 +11,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0012_auth_throttle'),
+        ('governance', '0013_audit_moves_to_audit_app'),
         ('workflow', '0001_initial'),
         # every foreign key to the moved models points at workflow's before they leave
         ('reports', '0004_grcdelivery_approval_to_workflow'),

@@ -4,8 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.audit import checkpoints, keys, verifier
-from workflow.services import audit
+from audit import checkpoints, keys, verifier
 
 
 class Command(BaseCommand):
@@ -41,7 +40,7 @@ class Command(BaseCommand):
             report = verifier.verify(
                 public_keys=public_keys,
                 from_seq=options["from_seq"],
-                export=options["checkpoints"] or audit.default_export(),
+                export=options["checkpoints"] or checkpoints.default_export(),
             )
         except (keys.SigningKeyError, checkpoints.CheckpointError) as exc:
             raise CommandError(str(exc)) from None

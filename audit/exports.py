@@ -16,8 +16,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.models import AuditEvent
-from governance.audit.chain import format_time
+from audit.chain import format_time
+from audit.models import AuditEvent
 
 BATCH = 2000
 

@@ -3,8 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.audit import checkpoints, keys
-from workflow.services import audit
+from audit import checkpoints, keys
 
 
 class Command(BaseCommand):
@@ -20,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         had_key = keys.signing_key_path().exists()
         try:
-            checkpoint = audit.checkpoint_sign(actor=None, force=options["force"])
+            checkpoint = checkpoints.create(actor=None, force=options["force"])
         except keys.SigningKeyError as exc:
             raise CommandError(str(exc)) from None
         if not had_key and keys.signing_key_path().exists():

@@ -1,9 +1,9 @@
 """The append-only, hash-chained audit log, its signed checkpoints and verification jobs.
 
-Rows are written only by ``governance.audit.record`` and never changed: database triggers refuse
-UPDATE, DELETE and TRUNCATE (migration 0003). ``canonical`` holds the exact RFC 8785 bytes that were
+Rows are written only by ``audit.record`` and never changed: database triggers refuse
+UPDATE, DELETE and TRUNCATE (governance migration 0004). ``canonical`` holds the exact RFC 8785 bytes that were
 hashed, so a verifier can recompute the chain without trusting any other column, and can then check
-that the other columns still say what the hashed bytes say (``governance.audit.verifier``).
+that the other columns still say what the hashed bytes say (``audit.verifier``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class CanonicalJSONField(models.JSONField):
     ``jsonb`` re-orders keys and re-spaces the text; ``json`` keeps the bytes it was given. Storing
     the canonical text lets the verifier prove in SQL, by concatenation rather than by parsing, that
     the columns spell out exactly the bytes that were hashed. Values must already be free of floats
-    (``governance.audit.chain.jsonable``). Key lookups (``after__name``) work on ``json``; containment
+    (``audit.chain.jsonable``). Key lookups (``after__name``) work on ``json``; containment
     (``__contains``) is jsonb-only: cast in SQL when a query needs it.
     """
 
@@ -39,8 +39,16 @@ class CanonicalJSONField(models.JSONField):
         return value
 
 
+# These models were born in the ``governance`` app and moved to ``audit`` without touching the database:
+# their tables keep their names (the append-only triggers of governance migration 0004, raw SQL in the
+# verifier and ``audit.protection``), and events about them keep the object type they were recorded
+# with (``audit.recorder.object_type``), since exports, the API and the hashed bytes carry it.
+
+
 class AuditEvent(models.Model):
     """One state change or security event. ``seq`` is gapless: 1, 2, 3, … in commit order."""
+
+    AUDIT_OBJECT_TYPE = "governance.auditevent"
 
     seq = models.BigIntegerField(primary_key=True)
     event_id = models.UUIDField(unique=True, editable=False)
@@ -70,6 +78,7 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
+        db_table = "governance_auditevent"
         ordering = ["seq"]
         indexes = [
             models.Index(fields=["object_type", "object_id", "seq"], name="audit_object_idx"),
@@ -89,6 +98,8 @@ class AuditCheckpoint(models.Model):
     Append-only like the events (same triggers).
     """
 
+    AUDIT_OBJECT_TYPE = "governance.auditcheckpoint"
+
     number = models.BigIntegerField(primary_key=True)
     created_at = models.DateTimeField()
     last_seq = models.BigIntegerField()
@@ -99,6 +110,7 @@ class AuditCheckpoint(models.Model):
     signature = models.CharField(max_length=128, help_text="Ed25519 signature, hex.")
 
     class Meta:
+        db_table = "governance_auditcheckpoint"
         ordering = ["number"]
 
     def __str__(self) -> str:
@@ -113,6 +125,8 @@ class AuditVerification(LeasedJob):
     Progress is written from a second connection while the walk runs, so a poll sees it move. A durable
     job (``jobs``): claimed with a lease, queued again or failed by the job reaper if its worker dies.
     """
+
+    AUDIT_OBJECT_TYPE = "governance.auditverification"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -136,6 +150,7 @@ class AuditVerification(LeasedJob):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "governance_auditverification"
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

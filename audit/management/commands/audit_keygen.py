@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.audit import keys
+from audit import keys
 
 
 class Command(BaseCommand):

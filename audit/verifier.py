@@ -41,9 +41,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import connection as default_connection
 from django.db import transaction
 
-from governance.audit import checkpoints as checkpoint_io
-from governance.audit import protection
-from governance.audit.chain import (
+from audit import checkpoints as checkpoint_io
+from audit import protection
+from audit.chain import (
     DOMAIN_TAG,
     GENESIS_HASH,
     SCHEMA_VERSION,
@@ -51,7 +51,7 @@ from governance.audit.chain import (
     checkpoint_payload,
     format_time,
 )
-from governance.audit.columns import AGREEMENT_SQL, disagreeing_columns
+from audit.columns import AGREEMENT_SQL, disagreeing_columns
 
 MAX_PROBLEMS = 200
 BATCH_ROWS = 5000
