@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import connection, models
 
+from accounts import context
+from accounts.roles import ROLE_NAMES
 from audit.actions import ACTIONS
 from audit.chain import (
     GENESIS_HASH,
@@ -20,8 +22,6 @@ from audit.chain import (
     jsonable,
 )
 from audit.models import AuditEvent
-from governance import context
-from governance.roles import ROLE_NAMES
 
 # Arbitrary constant key for pg_advisory_xact_lock; one lock serialises appends to the chain.
 AUDIT_CHAIN_LOCK = 0x41_54_54_45_53_54  # "ATTEST"

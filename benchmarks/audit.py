@@ -132,8 +132,8 @@ def worker_append(count: int, start_at: float) -> dict:
     django_setup()
     from django.db import connection, transaction
 
+    from accounts import context
     from audit import record
-    from governance import context
 
     connection.ensure_connection()
     ctx = context.RequestContext(

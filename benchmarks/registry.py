@@ -113,8 +113,8 @@ def _personas():
     """An ML engineer of team bench-a, an auditor, and the model the engineer's uploads go to."""
     from django.contrib.auth.models import Group
 
-    from governance.models import Team
-    from governance.roles import ROLE_NAMES
+    from accounts.models import Team
+    from accounts.roles import ROLE_NAMES
 
     for role in ROLE_NAMES:
         Group.objects.get_or_create(name=role)
@@ -130,7 +130,7 @@ def _personas():
 def _user(username: str, role: str, team):
     from django.contrib.auth.models import Group
 
-    from governance.models import User
+    from accounts.models import User
 
     user, created = User.objects.get_or_create(username=username)
     if created:
@@ -259,7 +259,7 @@ def _fill_inventory(size: int, owner, teams) -> None:
 
 
 def _visible_names(persona) -> list[str]:
-    from governance import access
+    from accounts import access
     from registry.models import RegisteredModel
 
     return list(
@@ -291,7 +291,7 @@ def _pct(values: list[float], percentile: int) -> float:
 def bench_upload(sizes_mb: list[int], media: Path) -> None:
     import psutil
 
-    from governance.services.accounts import token_create
+    from accounts.services.accounts import token_create
     from registry.models import RegisteredModel
 
     engineer, _, teams = _personas()

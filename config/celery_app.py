@@ -1,6 +1,5 @@
 """The Celery application: configured from Django settings (``CELERY_*``), tasks found by autodiscovery."""
 
-import importlib
 import os
 
 from celery import Celery
@@ -15,11 +14,16 @@ app.steps["consumer"].add("workers.bootsteps:LivenessStep")
 
 
 def task_named(name: str):
-    """The task registered as ``name`` (``package.module.function``), its module imported first.
+    """The task registered as ``name``, every app's tasks module imported first (autodiscovery).
+
+    Looked up by name, not by importing the module the name spells: the workflow's and the accounts'
+    tasks keep the ``governance.tasks.`` names they were registered under (beat schedules stored in the
+    database and queued messages name them) though they live in ``workflow.tasks`` and ``accounts.tasks``.
 
     Services queue their app's tasks by name through the app's ``dispatch`` module: a tasks module calls
     services, so a service importing it would make an import cycle. The task object itself (not
     ``send_task``) is returned, so eager mode and a test's patched ``delay`` still apply.
     """
-    module, _, function = name.rpartition(".")
-    return getattr(importlib.import_module(module), function)
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]

@@ -78,16 +78,17 @@ INSTALLED_APPS = [
     "django_htmx",
     "jobs",
     "audit",
-    "governance",
+    "accounts",  # label "governance": see accounts/apps.py
     "registry",
     "monitoring",
+    "workflow",  # the governance workflow; its models moved from "governance" (accounts) keeping their tables
     "reports",
     "workers",
     "web",  # the pages that compose several apps; no models
 ]
 
 MIDDLEWARE = [
-    "governance.context.RequestContextMiddleware",
+    "accounts.context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security_headers.SecurityHeadersMiddleware",  # CSP with a per-request nonce, Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -95,7 +96,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "governance.context.SessionActorMiddleware",
+    "accounts.context.SessionActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -115,8 +116,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "governance.context.ui_context",
-                "governance.navigation.navigation",
+                "accounts.context.ui_context",
+                "web.navigation.navigation",
             ],
         },
     }
@@ -237,7 +238,7 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"ATTEST_OUTBOUND_ALLOW_HOSTS: {exc}") from None
 
-# --- sign-in throttling and lockout (governance.services.lockout, docs/OPERATIONS.md) ---------------
+# --- sign-in throttling and lockout (accounts.services.lockout, docs/OPERATIONS.md) ---------------
 # How many reverse proxies of ours stand in front and append to X-Forwarded-For; 0 (the default) never
 # reads the header, which a client can write, and takes the client from REMOTE_ADDR.
 ATTEST_TRUSTED_PROXY_COUNT = env_int("ATTEST_TRUSTED_PROXY_COUNT", 0, minimum=0)
@@ -253,8 +254,8 @@ ATTEST_LOCKOUT_MAX_SECONDS = env_int("ATTEST_LOCKOUT_MAX_SECONDS", 3600, minimum
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "governance.authentication.BearerTokenAuthentication",
-        "governance.authentication.SessionAuthentication",
+        "accounts.authentication.BearerTokenAuthentication",
+        "accounts.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
@@ -285,7 +286,7 @@ ATTEST_API_MAX_PAGE_SIZE = env_int("ATTEST_API_MAX_PAGE_SIZE", 500, minimum=1)
 # What every API list and detail is narrowed to (config.api.viewsets.ScopedViewSet): the access app's
 # scope(user, queryset). Named here, never imported by config, which sits below every app; not read from
 # the environment, since a wrong value would open every object to everyone.
-ATTEST_API_SCOPE = "governance.access.scope"
+ATTEST_API_SCOPE = "accounts.access.scope"
 
 KNOX_TOKEN_MODEL = "governance.ApiToken"  # noqa: S105 (a model name)
 REST_KNOX = {
@@ -398,9 +399,7 @@ ATTEST_SANDBOX_FILE_MB = env_int("ATTEST_SANDBOX_FILE_MB", 1024, minimum=1)
 # Celery task name told about each new monitoring alert; empty turns the notification off
 ATTEST_ALERT_TASK = env_str("ATTEST_ALERT_TASK", "governance.tasks.process_monitoring_alert")
 # dotted paths of threshold providers (monitoring.thresholds), besides defaults and the request
-ATTEST_THRESHOLD_PROVIDERS = env_list(
-    "ATTEST_THRESHOLD_PROVIDERS", ["governance.thresholds.policy_thresholds"]
-)
+ATTEST_THRESHOLD_PROVIDERS = env_list("ATTEST_THRESHOLD_PROVIDERS", ["workflow.thresholds.policy_thresholds"])
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic jobs; the database scheduler copies these into django-celery-beat's tables at start,
 # where administrators can pause or retime them. One entry per feature, added by that feature.
@@ -413,16 +412,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     # sign the audit chain head and export the checkpoint (audit.checkpoints)
     "audit-checkpoint-hourly": {"task": "governance.tasks.audit_checkpoint", "schedule": 3600.0},
-    # findings for failed checks and monitoring alerts that have none yet (governance.services.findings)
+    # findings for failed checks and monitoring alerts that have none yet (workflow.services.findings)
     "governance-sweep-check-outcomes": {"task": "governance.tasks.sweep_check_outcomes", "schedule": 60.0},
     # GRC deliveries owed for completed approvals (reports.services.deliveries); lost ones: jobs-reap
     "reports-deliver-pending": {"task": "reports.tasks.deliver_pending", "schedule": 60.0},
-    # announce overdue periodic reviews once a day, 06:00 UTC (governance.services.reviews)
+    # announce overdue periodic reviews once a day, 06:00 UTC (workflow.services.reviews)
     "governance-overdue-reviews": {
         "task": "governance.tasks.mark_overdue_reviews",
         "schedule": crontab(minute=0, hour=6),
     },
-    # forget day-old wrong-password counts with no lock in force (governance.services.lockout)
+    # forget day-old wrong-password counts with no lock in force (accounts.services.lockout)
     "governance-purge-sign-in-counts": {"task": "governance.tasks.purge_sign_in_counts", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
@@ -447,7 +446,7 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "governance.context.RequestContextLogFilter"}},
+    "filters": {"request_context": {"()": "accounts.context.RequestContextLogFilter"}},
     "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_context"]}

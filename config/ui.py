@@ -13,7 +13,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from config.api.errors import ServiceError
 
@@ -94,3 +95,8 @@ def add_refusal(form: forms.Form, refusal: ValidationError | ServiceError) -> No
         return
     for field, errors in refusal.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
+
+
+def page(request: HttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
+    """Render a page (a TemplateResponse, so tests can read ``response.context``)."""
+    return TemplateResponse(request, template, context, status=status)

@@ -12,7 +12,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from config import views
 
 api_v1 = [
-    path("", include("governance.api.urls")),
+    path("", include("accounts.api.urls")),
+    path("", include("workflow.api.urls")),
     path("", include("registry.api.urls")),
     path("", include("monitoring.api.urls")),
     path("", include("reports.api.urls")),
@@ -31,7 +32,8 @@ urlpatterns = [
     path("", include("registry.urls")),
     path("", include("monitoring.urls")),
     path("", include("reports.urls")),
-    path("", include("governance.urls")),
+    path("", include("accounts.urls")),
+    path("", include("workflow.urls")),
     path("", include("web.urls")),  # after the apps: registry's models/new/ must match before models/<name>/
 ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from governance.admin_support import ReadOnlyAdmin
+from accounts.admin_support import ReadOnlyAdmin
 from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from governance import access
+from accounts import access
 from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
 
 _RUN_RELATIONS = (

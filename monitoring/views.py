@@ -17,8 +17,8 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
+from accounts import access
 from config.ui import paginate
-from governance import access
 from monitoring import selectors, thresholds, ui_charts
 from monitoring.api.checks import LIST_DEFERRED, CheckRunFilter
 from monitoring.metrics import catalogue

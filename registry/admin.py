@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from governance.admin_support import ReadOnlyAdmin, display_names
+from accounts.admin_support import ReadOnlyAdmin, display_names
 from registry.models import (
     Dataset,
     DatasetVersion,

@@ -20,8 +20,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
+from accounts import access
 from config.ui import paginate
-from governance import access
 from registry import selectors, ui_forms, ui_uploads
 from registry.models import Dataset, DatasetVersion
 from registry.models.datasets import ProfileStatus

@@ -18,8 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from accounts.models import Team, User
 from audit import record
-from governance.models import Team, User
 from registry import storage
 from registry.models import Dataset, RegisteredModel
 from registry.services import datasets, inventory, versions

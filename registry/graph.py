@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from governance import access
+from accounts import access
 from registry.models import DatasetVersion, LineageEdge, ModelVersion, RegisteredModel
 
 MAX_DEPTH = 10

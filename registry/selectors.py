@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from governance import access
+from accounts import access
 from registry.models import (
     Dataset,
     DatasetVersion,

@@ -19,8 +19,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
+from accounts.models import Team, User
 from config import strict_json
-from governance.models import Team, User
 from registry import tiering
 from registry.models import DatasetVersion, ModelVersion, RegisteredModel, TieringRule
 from registry.models.datasets import DatasetRole

@@ -23,10 +23,10 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import access
+from accounts.models import Team, User
 from config.api.errors import ServiceError
 from config.ui import add_refusal, paginate
-from governance import access
-from governance.models import Team, User
 from registry import selectors, ui_forms, ui_uploads
 from registry.api.models import ModelFilter
 from registry.models import ModelVersion, RegisteredModel, TierChangeStatus

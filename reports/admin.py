@@ -20,7 +20,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from governance.admin_support import ReadOnlyAdmin, SendsTestEvents, ServiceAdmin, display_names
+from accounts.admin_support import ReadOnlyAdmin, SendsTestEvents, ServiceAdmin, display_names
 from reports.models import CONNECTOR_EVENTS, ConnectorKind, EvidenceBundle, GrcConnector, GrcDelivery, Report
 from reports.services import connectors
 

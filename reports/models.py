@@ -263,7 +263,7 @@ class GrcDelivery(LeasedJob):
     connector = models.ForeignKey(GrcConnector, on_delete=models.PROTECT, related_name="deliveries")
     trigger = models.CharField(max_length=20, choices=DeliveryTrigger.choices)
     approval = models.ForeignKey(
-        "governance.ApprovalRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "workflow.ApprovalRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     bundle = models.ForeignKey(

@@ -1,6 +1,6 @@
 """The JSON Schemas of the typed documents other apps and outside readers rely on, as published in
 ``docs/schemas/``: check results and evaluations (``monitoring.results``), the evidence manifest
-approvals sign (``governance.services.manifests``) and each report kind's inputs (``reports.rendering``).
+approvals sign (``workflow.services.manifests``) and each report kind's inputs (``reports.rendering``).
 
 ``manage.py publish_schemas`` writes them; ``--check`` (and tests/reports/test_typed_schemas.py)
 fails when a committed file no longer matches the code.
@@ -17,10 +17,10 @@ from typing import Any
 from django.conf import settings
 from pydantic import TypeAdapter
 
-from governance.services import manifests
 from monitoring import results
 from reports import kinds
 from reports.rendering import inputs
+from workflow.services import manifests
 
 
 def schema_dir() -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from governance import access
+from accounts import access
 from monitoring.models import CheckRun
 from reports import kinds
 from reports.models import EvidenceBundle, GrcConnector, GrcDelivery, Report

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from governance.services.notifications import retry_delay
 from reports.services import bundles, deliveries, reports
+from workflow.services.notifications import retry_delay
 
 JOB_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}
 

@@ -17,9 +17,8 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from config.ui import add_refusal, paginate
-from governance import access
-from governance.views.common import page
+from accounts import access
+from config.ui import add_refusal, page, paginate
 from reports import kinds, selectors
 from reports.api.common import progress_of, subject_of
 from reports.api.reports import ReportFilter, download_name

@@ -302,7 +302,7 @@ def _reference_data(request):
     ) and not request.node.get_closest_marker("django_db"):
         return
     request.getfixturevalue("transactional_db" if _wants_transactions(request) else "db")
-    from governance.catalogue import ensure_reference_data
+    from workflow.catalogue import ensure_reference_data
 
     ensure_reference_data()
 

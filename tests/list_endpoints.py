@@ -1,7 +1,7 @@
 """Every list endpoint of the API and every list page of the UI, declared once for tests/test_endpoint_matrix.py.
 
 Each declaration says how to make one row of the listed kind for a team (``seed``), how to find that row in
-what the endpoint answers, and who may see it (an ``Audience``, the roles in governance/access.py put in
+what the endpoint answers, and who may see it (an ``Audience``, the roles in accounts/access.py put in
 test form). The routes themselves are read from the URL resolver, so a new list endpoint fails the matrix
 until it is declared here.
 """
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import Team
 from audit import checkpoints, record
 from audit.models import AuditVerification
-from governance.models import Team
 from tests.factories import TeamFactory, UserFactory
 from tests.factories import records as rows
 

@@ -2,5 +2,5 @@
 
 Each reads through the selectors of the apps below it (registry, monitoring, governance), so it sits above
 every app (the import-linter ``layers`` contract in pyproject.toml). It has no models. Pages of one app's own
-records stay in that app (``registry/views.py``, ``governance/views/`` …).
+records stay in that app (``registry/views.py``, ``workflow/views/`` …).
 """

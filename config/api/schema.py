@@ -191,7 +191,7 @@ def _strip_suffix(name: str) -> str:
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "governance.authentication.BearerTokenAuthentication"
+    target_class = "accounts.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema):
@@ -203,7 +203,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 
 class SessionScheme(OpenApiAuthenticationExtension):
-    target_class = "governance.authentication.SessionAuthentication"
+    target_class = "accounts.authentication.SessionAuthentication"
     name = "sessionAuth"
 
     def get_security_definition(self, auto_schema):

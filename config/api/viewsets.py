@@ -1,7 +1,7 @@
 """The base viewset every API resource derives from, so that no list or detail can leak.
 
 ``get_queryset`` passes the resource's selector result through the scope function that
-``settings.ATTEST_API_SCOPE`` names (``governance.access.scope``) for the request's user: objects outside
+``settings.ATTEST_API_SCOPE`` names (``accounts.access.scope``) for the request's user: objects outside
 the user's scope are simply absent, so detail views answer 404, not 403. The function is named by a
 setting rather than imported because config, the project's wiring, sits below every app.
 """

@@ -8,10 +8,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
+from accounts import access
 from config.api import inputs
 from config.api.schema import JSONObjectField
 from config.api.viewsets import ScopedViewSet
-from governance import access
 from monitoring import selectors
 from monitoring.api.common import DatasetVersionField, check_config, dataset_version_of, version_of
 from monitoring.models import CheckKind, CheckRun, Outcome, RunStatus

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from governance import access
+from accounts import access
 from monitoring import checks
 from registry import selectors as registry_selectors
 from registry.models import Dataset, DatasetVersion, ModelVersion

@@ -9,10 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from accounts import access
 from config.api import inputs
 from config.api.schema import JSONObjectField
 from config.api.viewsets import ScopedViewSet
-from governance import access
 from monitoring import selectors
 from monitoring.api.common import (
     DatasetVersionField,

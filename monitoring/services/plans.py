@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from accounts import access
+from accounts.models import User
 from audit import record
-from governance import access
-from governance.models import User
 from monitoring.checks import KINDS
 from monitoring.models import CheckRun, MonitoringPlan, RunStatus
 from monitoring.services import runs

@@ -16,9 +16,9 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from accounts import access
+from accounts.models import User
 from audit import record
-from governance import access
-from governance.models import User
 from jobs import reaper
 from monitoring import data, dispatch, evidence, results, sandbox, thresholds
 from monitoring.checks import KINDS

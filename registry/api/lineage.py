@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from accounts import access
 from config.api import inputs
 from config.api.schema import JSONObjectField
-from governance import access
 from registry import selectors
 from registry.services import inventory, lineage
 

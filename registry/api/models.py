@@ -11,10 +11,10 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts import access
+from accounts.models import User
 from config.api import inputs
 from config.api.viewsets import ScopedViewSet
-from governance import access
-from governance.models import User
 from registry import selectors
 from registry.api.common import NAME_REGEX, InventoryPagination, LabelField, StringMapField
 from registry.models import RegisteredModel, TierChange, TierChangeStatus

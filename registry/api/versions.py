@@ -10,9 +10,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from accounts import access
 from config.api import inputs
 from config.api.viewsets import ScopedViewSet
-from governance import access
 from registry import graph, selectors
 from registry.api.common import ObjectField, StringMapField, UploadViewSetMixin, received_upload
 from registry.models import ModelAlias, ModelVersion

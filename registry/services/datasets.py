@@ -13,9 +13,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts import access
+from accounts.models import Team, User
 from audit import record
-from governance import access
-from governance.models import Team, User
 from jobs import leases
 from jobs.kinds import QUEUED, JobKind, register
 from registry import dispatch, profiling, storage, tabular

@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import access
+from accounts.errors import InvalidTransition
+from accounts.models import Team, User
 from audit import record
-from governance import access
-from governance.errors import InvalidTransition
-from governance.models import Team, User
 from registry import tiering
 from registry.models import ModelStatus, RegisteredModel, TierChange, TierChangeStatus, TieringRule
 from registry.models.inventory import ALLOWED_TRANSITIONS
@@ -48,7 +48,7 @@ EDITABLE_FIELDS = frozenset(
 # Unique across every team; a clash with a model the actor cannot see says only "not available".
 MODEL_UNIQUE_FIELDS = (("name",), ("lineage_namespace", "lineage_job"))
 # Fields the gate or the review calendar read, which the first line may not set: a completed periodic
-# review (governance.services.reviews) sets them through ``model_review_recorded``.
+# review (workflow.services.reviews) sets them through ``model_review_recorded``.
 SECOND_LINE_FIELDS = {
     "last_reviewed_on": "is set when a validator or risk officer completes a periodic review of the model",
     "valid_until": "is set or extended by a completed periodic review",

@@ -18,9 +18,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
+from accounts import access
+from accounts.models import User
 from audit import record
-from governance import access
-from governance.models import User
 from registry.models import Dataset, DatasetVersion, LineageEdge, LineageEvent, LineageRun, RegisteredModel
 from registry.models.lineage import EdgeKind, EdgeOrigin
 

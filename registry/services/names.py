@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models
 
-from governance import access
+from accounts import access
 
 NOT_AVAILABLE = "This name is not available; choose another."
 UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE for a unique constraint

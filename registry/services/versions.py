@@ -10,9 +10,9 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import Max
 
+from accounts import access
+from accounts.models import User
 from audit import record
-from governance import access
-from governance.models import User
 from registry import formats, storage
 from registry.models import DatasetVersion, ModelAlias, ModelVersion, RegisteredModel
 from registry.models.lineage import EdgeKind, LineageEdge

@@ -10,10 +10,10 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from governance import access
-from governance.api.common import visible_version
+from accounts import access
 from registry.models import ModelVersion, RegisteredModel
 from reports.models import Job
+from workflow.api.common import visible_version
 
 
 def subject_of(

@@ -14,8 +14,8 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from accounts.api.common import MayDo
 from config.api import inputs
-from governance.api.common import MayDo
 from reports import selectors
 from reports.api.common import choice
 from reports.models import CONNECTOR_EVENTS, ConnectorKind, Payload

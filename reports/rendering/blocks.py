@@ -3,7 +3,7 @@
 Builders describe *what* a report says (headings, paragraphs, fact lists, tables, charts) and the
 templates decide *how* it looks, so every report shares one layout, one table of contents and one set of
 bookmarks. All values are strings by the time they reach the template; the template escapes them, except
-the HTML of a :func:`markdown` block, which :func:`governance.markdown.to_html` has sanitised.
+the HTML of a :func:`markdown` block, which :func:`workflow.markdown.to_html` has sanitised.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from charts import ChartSpec
-from governance.markdown import to_html
 from reports.rendering.widths import cell_class
+from workflow.markdown import to_html
 
 Block = dict[str, Any]
 
@@ -35,7 +35,7 @@ def text(value: str) -> Block:
 
 
 def markdown(source: str) -> Block:
-    """Markdown source (an evidence document, or plain text quoted by ``governance.markdown.literal``).
+    """Markdown source (an evidence document, or plain text quoted by ``workflow.markdown.literal``).
 
     Its headings start at ``<h3>``, below the section (``<h1>``) and subsection (``<h2>``) headings that
     introduce it, so they are neither bookmarks nor page breaks.

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from governance.annex_iv import ANNEX_IV, AnnexItem, AnnexSection
 from reports.rendering import blocks as b
 from reports.rendering.common import (
     RenderedReport,
@@ -37,13 +36,14 @@ from reports.rendering.inputs import (
     ModelInfo,
 )
 from reports.rendering.pdf import DEFAULT_TIME_LIMIT
+from workflow.annex_iv import ANNEX_IV, AnnexItem, AnnexSection
 
 KIND = "documentation"
 
 
 @dataclass(frozen=True, kw_only=True)
 class ItemState:
-    """An item's status as ``governance.services.annex_iv.annex_iv_status`` judged it (the one function
+    """An item's status as ``workflow.services.annex_iv.annex_iv_status`` judged it (the one function
     every document reads): ``supplied``, ``partial`` or ``missing``, the sources present and what would
     supply it."""
 
@@ -67,7 +67,7 @@ class DocumentationInput:
 
     ``answers`` maps item keys of :data:`ANNEX_IV` (``"1a"`` ... ``"9"``) to free text, as Markdown
     source (rendered sanitised, headings below the item's; quote plain text with
-    ``governance.markdown.literal`` to print it as typed). Structured data
+    ``workflow.markdown.literal`` to print it as typed). Structured data
     counts as supplied for its item: ``datasets`` for 2(d), ``validation_metrics`` and ``test_reports``
     for 2(g), ``group_metrics`` for 3(a), ``changes`` for 6, ``standards`` for 7, ``monitoring_plan``
     for 9; the model's purpose for 1(a).

@@ -17,7 +17,7 @@ Guarantees:
   carry the same dates, and the file identifier is a hash of the content, so the same inputs give the
   same bytes with the same software versions.
 * **Escaping**: templates are rendered by a standalone Django engine with autoescaping on; report
-  templates mark nothing safe but the HTML of a Markdown block, which ``governance.markdown`` made
+  templates mark nothing safe but the HTML of a Markdown block, which ``workflow.markdown`` made
   from Markdown with raw HTML off and sanitised with nh3 (no scripts, no images, http(s) links only).
 """
 

@@ -24,8 +24,8 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 
+from accounts import access
 from audit import record
-from governance import access
 from jobs import leases
 from registry import storage
 from registry.models import ModelVersion

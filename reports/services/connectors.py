@@ -19,12 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from accounts import access
 from audit import record
-from governance import access
-from governance.services import notifications
-from governance.services.notifications import new_secret
 from reports.models import CONNECTOR_EVENTS, ConnectorKind, GrcConnector, GrcDelivery, Payload
 from reports.services import deliveries
+from workflow.services import notifications
+from workflow.services.notifications import new_secret
 
 EDITABLE = ("url", "events", "payload", "is_active", "username")
 

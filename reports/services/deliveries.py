@@ -38,10 +38,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from accounts import access
 from audit import record
-from governance import access
-from governance.models import ApprovalRequest, ApprovalStatus
-from governance.services import notifications
 from jobs import leases
 from jobs.kinds import FAILED, QUEUED, RETRYING, RUNNING, SUCCEEDED, JobKind, register
 from registry import storage
@@ -60,6 +58,8 @@ from reports.models import (
 )
 from reports.services import bundles, jobs
 from reports.services import reports as report_services
+from workflow.models import ApprovalRequest, ApprovalStatus
+from workflow.services import notifications
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = notifications.MAX_ATTEMPTS

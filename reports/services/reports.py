@@ -23,10 +23,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import access
 from audit import record
-from governance import access
-from governance.models import ApprovalRequest
-from governance.services.evidence import approval_of_record
 from jobs import leases
 from registry import storage
 from registry.models import ModelVersion, RegisteredModel
@@ -35,6 +33,8 @@ from reports.kinds import MODEL_OR_PERIOD, NO_PERIOD, PERIOD_REQUIRED, VERSION, 
 from reports.models import EvidenceBundle, JobStatus, Report, Variant
 from reports.rendering.common import RenderedReport
 from reports.services import jobs, report_kinds  # noqa: F401  (report_kinds declares the kinds)
+from workflow.models import ApprovalRequest
+from workflow.services.evidence import approval_of_record
 
 logger = logging.getLogger(__name__)
 STORAGE_PREFIX = "reports"

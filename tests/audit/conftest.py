@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection, transaction
 
+from accounts import context
 from audit import keys, protection, record
 from audit import verifier as chain_verifier
-from governance import context
 
 
 @pytest.fixture

@@ -177,7 +177,7 @@ def test_it_refuses_a_verification_to_other_roles(api, maya):
 
 
 def test_it_runs_a_verification_job_and_records_the_verdict(aaron, signing_key):
-    from governance.services import audit as audit_services
+    from workflow.services import audit as audit_services
 
     write_events(5)
     job = audit_services.verification_request(actor=aaron)

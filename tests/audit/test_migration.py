@@ -20,7 +20,7 @@ from audit.models import AuditEvent, AuditVerification
 from audit.recorder import object_type
 from tests.audit.conftest import verify, write_events
 
-BEFORE_THE_MOVE = [("governance", "0012_auth_throttle"), ("audit", None)]
+BEFORE_THE_MOVE = [("governance", "0012_auth_throttle"), ("audit", None), ("workflow", None)]
 MODELS = ("auditevent", "auditcheckpoint", "auditverification")
 
 

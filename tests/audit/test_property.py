@@ -17,10 +17,10 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts import context
 from audit import checkpoints, record
 from audit.chain import GENESIS_HASH, chain_hash
 from audit.models import AuditEvent
-from governance import context
 from tests.audit.conftest import tamper, unprotected, verify
 
 pytestmark = pytest.mark.django_db

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from accounts import context
 from audit import record
 from audit.chain import GENESIS_HASH, chain_hash
 from audit.models import AuditEvent
 from audit.recorder import AuditError
-from governance import context
 from tests.audit.conftest import verify, write_events
 
 pytestmark = pytest.mark.django_db

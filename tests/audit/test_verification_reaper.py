@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from audit.models import AuditEvent, AuditVerification
-from governance.services import audit as audit_services
+from workflow.services import audit as audit_services
 
 pytestmark = pytest.mark.django_db
 Status = AuditVerification.Status

@@ -89,7 +89,18 @@ def test_it_draws_the_psi_lines_at_the_bands_it_is_given():
 def test_it_imports_no_app_and_no_django():
     """The PDFs and the pages share this library: it sits below every app."""
     code = "import sys, charts; print(sorted(m for m in sys.modules if m.split('.')[0] in APPS))"
-    apps = ["django", "config", "jobs", "governance", "registry", "monitoring", "reports", "workers"]
+    apps = [
+        "django",
+        "config",
+        "accounts",
+        "jobs",
+        "governance",
+        "registry",
+        "monitoring",
+        "workflow",
+        "reports",
+        "workers",
+    ]
     out = subprocess.run(
         [sys.executable, "-c", f"APPS = {apps!r}; {code}"], capture_output=True, text=True, check=True
     )

@@ -34,8 +34,8 @@ from django.db import transaction
 from schemathesis import engine
 from schemathesis.engine import events
 
-from governance.models import ApiToken, User
-from governance.services import accounts
+from accounts.models import ApiToken, User
+from accounts.services import accounts
 from tests.conftest import ROOT, database_url_for_tests
 
 # reset_sequences: the same ids every run, so the seeded generation (which reads ids from responses)
@@ -151,15 +151,15 @@ def demo_data(settings, media):
     The demo's check runs are left out (a minute of SHAP and PDF work); a check and a report are
     queued instead, so their resources exist without a worker.
     """
-    from governance.demo import seed_users
-    from governance.demo_workflow import DOCUMENTS, MODEL, PRODUCTION, REFERENCE, VALIDATION
-    from governance.services import evidence, findings
+    from accounts.demo import seed_users
     from monitoring.services import plans, runs
     from registry import storage
     from registry.demo import seed_registry
     from registry.models import Dataset, ModelVersion
     from registry.services import inventory
     from reports.services import reports
+    from workflow.demo_workflow import DOCUMENTS, MODEL, PRODUCTION, REFERENCE, VALIDATION
+    from workflow.services import evidence, findings
 
     settings.ATTEST_DEMO = True
     settings.ATTEST_DEMO_PASSWORD = "contract-demo-password"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from governance.models import Policy
 from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import PASSWORD, TeamFactory, UserFactory
+from workflow.models import Policy
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -85,9 +85,9 @@ def test_it_shows_the_apps_own_error_pages_and_only_the_menu_a_role_may_open(pag
 def test_it_adds_a_grc_connector_and_sends_it_a_test_event(page, administrator):
     """An administrator adds a webhook connector, copies its secret, and the test event reaches the
     receiver (a local listener) signed with it; the console's other pages are photographed on the way."""
-    from governance.models import Control
     from reports.models import GrcConnector
     from tests.reports.records_support import Receiver
+    from workflow.models import Control
 
     sign_in(page, "admin", PASSWORD)
     page.goto("/admin/governance/control/")

@@ -6,9 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from governance.models import ApprovalRequest
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_journeys import demo  # noqa: F401 (the demo data of `make run`)
+from workflow.models import ApprovalRequest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -29,9 +29,9 @@ def test_it_signs_in_and_lands_on_the_dashboard(page):
 @pytest.fixture
 def demo(settings, shared_media):
     """The demo story of `make run`: users, the German credit model, its checks, a half-signed approval."""
-    from governance.demo import seed_users
-    from governance.demo_workflow import seed_workflow
+    from accounts.demo import seed_users
     from registry.demo import seed_registry
+    from workflow.demo_workflow import seed_workflow
 
     settings.ATTEST_DEMO = True
     settings.ATTEST_ALERT_TASK = ""

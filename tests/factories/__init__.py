@@ -5,7 +5,7 @@ from __future__ import annotations
 import factory
 from django.contrib.auth.models import Group
 
-from governance.models import Team, User
+from accounts.models import Team, User
 
 PASSWORD = "correct-horse-battery"
 

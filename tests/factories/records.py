@@ -13,8 +13,12 @@ import hashlib
 import factory
 from django.utils import timezone
 
-from governance.models import (
-    ApiToken,
+from accounts.models import ApiToken, Grant
+from monitoring.models import CheckRun, MonitoringPlan
+from registry.models import Dataset, DatasetVersion, ModelAlias, ModelVersion, RegisteredModel, TierChange
+from registry.models.inventory import TieringRule
+from reports.models import EvidenceBundle, GrcConnector, Report
+from workflow.models import (
     ApprovalRequest,
     Control,
     Deployment,
@@ -22,16 +26,11 @@ from governance.models import (
     EvidenceType,
     Finding,
     Framework,
-    Grant,
     PeriodicReview,
     Policy,
     Signature,
     WebhookEndpoint,
 )
-from monitoring.models import CheckRun, MonitoringPlan
-from registry.models import Dataset, DatasetVersion, ModelAlias, ModelVersion, RegisteredModel, TierChange
-from registry.models.inventory import TieringRule
-from reports.models import EvidenceBundle, GrcConnector, Report
 
 
 def digest(n: int) -> str:

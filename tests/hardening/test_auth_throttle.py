@@ -18,10 +18,10 @@ import pytest
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
+from accounts.context import client_address
+from accounts.models import AuthThrottle
+from accounts.services import lockout
 from audit.models import AuditEvent
-from governance.context import client_address
-from governance.models import AuthThrottle
-from governance.services import lockout
 from tests.conftest import ROOT, database_url_for_tests
 from tests.factories import PASSWORD
 

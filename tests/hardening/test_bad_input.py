@@ -23,11 +23,12 @@ from django.db import connection, transaction
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
-from governance.models import WebhookEndpoint
-from governance.services import accounts, findings, grants, reviews
+from accounts.services import accounts, grants
 from reports.models import GrcConnector
 from tests.factories import UserFactory
 from tests.registry.conftest import make_dataset, make_dataset_version, make_model, make_version
+from workflow.models import WebhookEndpoint
+from workflow.services import findings, reviews
 
 pytestmark = pytest.mark.django_db
 

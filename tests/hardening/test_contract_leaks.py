@@ -10,7 +10,7 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
-from governance.models import ApiToken
+from accounts.models import ApiToken
 from registry.models import Dataset, RegisteredModel
 from registry.services.names import NOT_AVAILABLE
 from tests.conftest import PersonaClient

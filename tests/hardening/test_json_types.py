@@ -11,10 +11,11 @@ import pytest
 from django.urls import reverse
 from rest_framework import serializers
 
+from accounts.models import ApiToken
 from config.api import inputs
-from governance.models import ApiToken, WebhookEndpoint
 from registry.models import RegisteredModel
 from tests.registry.conftest import LOW_RISK
+from workflow.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 

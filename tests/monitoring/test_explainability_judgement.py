@@ -18,9 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from sklearn.ensemble import GradientBoostingClassifier
 
-from governance import thresholds as policy_thresholds
-from governance.models import Policy
-from governance.services import policies as policy_services
 from monitoring.checks import explainability
 from monitoring.checks.base import outcome_of
 from monitoring.models import CheckRun, RunStatus
@@ -28,6 +25,9 @@ from reports.rendering import validation as rendering
 from reports.services.assemble.validation import explainability_evidence
 from tests.monitoring import factories
 from tests.monitoring.conftest import execute, queue
+from workflow import thresholds as policy_thresholds
+from workflow.models import Policy
+from workflow.services import policies as policy_services
 
 pytestmark = pytest.mark.django_db
 
@@ -268,7 +268,7 @@ def test_a_ranking_of_too_few_features_is_not_judged_and_says_why():
 @pytest.fixture
 def policies(db):
     if not Policy.objects.exists():
-        importlib.import_module("governance.migrations.0006_seed_catalogue_and_policies").seed(
+        importlib.import_module("accounts.migrations.0006_seed_catalogue_and_policies").seed(
             django_apps, None
         )
 

@@ -294,7 +294,7 @@ def test_a_booster_cannot_score_a_text_label(maya, model, unscored, tmp_path):
 @pytest.fixture
 def demo(settings, monkeypatch):
     """The demo's registry (users, the German credit model and datasets), seeded as `make run` does."""
-    from governance.demo import seed_users
+    from accounts.demo import seed_users
     from registry.demo import seed_registry
 
     settings.ATTEST_DEMO = True
@@ -307,7 +307,7 @@ def demo(settings, monkeypatch):
 def test_the_form_fills_in_the_declared_favourable_outcome_and_a_fairness_check_with_its_defaults_succeeds(
     client, demo
 ):
-    from governance.models import User
+    from accounts.models import User
 
     client.force_login(User.objects.get(username="maya"))
     url = f"{reverse('check-new')}?model=credit-scoring&kind=fairness"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from governance.demo import seed_users
+from accounts.demo import seed_users
 from registry.demo import seed_registry
 from registry.models import DatasetVersion, ModelVersion, RegisteredModel
 

@@ -10,8 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from governance.models import Grant
-from governance.services import grants
+from accounts.models import Grant
+from accounts.services import grants
 from registry.services.versions import model_alias_set
 from tests.registry.conftest import CSV, LOW_RISK, make_dataset_version, make_model, make_version
 

@@ -14,8 +14,8 @@ from openlineage.client.generated import (
 )
 from openlineage.client.serde import Serde
 
+from accounts.services.accounts import token_create
 from audit.models import AuditEvent
-from governance.services.accounts import token_create
 from registry.models import LineageEdge, LineageEvent, LineageRun
 from tests.registry.conftest import make_dataset, make_dataset_version, make_model, make_version
 

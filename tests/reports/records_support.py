@@ -23,9 +23,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import record
-from governance.models import ApprovalRequest
-from governance.services import approvals
-from governance.services.approvals import SignatureInput
 from monitoring.models import CheckRun
 from monitoring.thresholds import resolve_thresholds
 from reports.models import EvidenceBundle, JobStatus, Report
@@ -40,6 +37,9 @@ from tests.workflow.conftest import (  # noqa: F401  (fixtures, found by pytest 
     tier1_model,
     version,
 )
+from workflow.models import ApprovalRequest
+from workflow.services import approvals
+from workflow.services.approvals import SignatureInput
 
 
 def approve(version, requester, signers) -> ApprovalRequest:

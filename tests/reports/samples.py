@@ -11,7 +11,6 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 from charts import BeeswarmFeature, Distribution
-from governance.annex_iv import ANNEX_IV
 from reports.rendering.audit_evidence import (
     AuditEventItem,
     AuditEvidenceInput,
@@ -42,6 +41,7 @@ from reports.rendering.validation import (
     Statement,
     ValidationReportInput,
 )
+from workflow.annex_iv import ANNEX_IV
 
 GENERATED_AT = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
 EVIDENCE_DIGEST = "5f2b8c1e9a7d4e3f0b6c2a1d8e9f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f"

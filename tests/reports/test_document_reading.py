@@ -21,9 +21,6 @@ import rfc8785
 from django.urls import reverse
 from django.utils import timezone
 
-from governance import markdown
-from governance.models import EvidenceDocument
-from governance.services import evidence as evidence_services
 from monitoring.checks import fairness as fairness_check
 from monitoring.metrics.fairness import fairness_report
 from monitoring.models import CheckRun
@@ -41,6 +38,9 @@ from tests.reports.records_support import (  # noqa: F401  (fixtures)
     quick_version,
     tier1_model,
 )
+from workflow import markdown
+from workflow.models import EvidenceDocument
+from workflow.services import evidence as evidence_services
 
 # A page holds its running header and footer (about 110 characters) plus at least four lines of
 # content (about 95 characters each). The near-empty pages this replaces held a section heading, an

@@ -15,8 +15,6 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from governance.models import WebhookDelivery, WebhookEndpoint
-from governance.services import notifications
 from jobs import reaper
 from reports.models import EvidenceBundle, Report
 from reports.services import bundles
@@ -29,6 +27,8 @@ from tests.reports.records_support import (  # noqa: F401  (fixtures)
     tier1_model,
 )
 from tests.workflow.test_webhooks import Receiver
+from workflow.models import WebhookDelivery, WebhookEndpoint
+from workflow.services import notifications
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

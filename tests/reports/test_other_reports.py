@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from governance.annex_iv import ANNEX_IV
 from reports.rendering.audit_evidence import build_audit_evidence_pdf
 from reports.rendering.documentation import build_documentation_pdf, missing_items
 from reports.rendering.monitoring import build_monitoring_pdf
 from tests.reports import samples
 from tests.reports.conftest import contents_entries, outline_titles, pdf_text
+from workflow.annex_iv import ANNEX_IV
 
 
 @pytest.fixture(scope="module")

@@ -27,11 +27,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from governance import demo
-from governance.demo_workflow import REFERENCE, VALIDATION, seed_workflow
-from governance.models import ApprovalRequest, Finding, User
-from governance.services import approvals
-from governance.services.approvals import SignatureInput
+from accounts import demo
+from accounts.models import User
 from monitoring.metrics import catalogue
 from monitoring.models import CheckRun, MonitoringAlert
 from monitoring.services import runs as run_services
@@ -44,6 +41,10 @@ from reports.services.assemble import documentation as documentation_data
 from reports.services.assemble import monitoring as monitoring_data
 from reports.services.assemble import validation as validation_data
 from tests.reports.conftest import pdf_text
+from workflow.demo_workflow import REFERENCE, VALIDATION, seed_workflow
+from workflow.models import ApprovalRequest, Finding
+from workflow.services import approvals
+from workflow.services.approvals import SignatureInput
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 PASSWORD = "reading-suite"
@@ -246,7 +247,7 @@ def the_documents_of_an_approved_and_rechecked_demo_agree_with_the_signed_record
 
 
 def approval_evidence(version, approval):
-    from governance.services.evidence import signed_evidence
+    from workflow.services.evidence import signed_evidence
 
     return signed_evidence(version, approval)
 

@@ -21,7 +21,6 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.models import AuditEvent
-from governance.services.notifications import retry_delay
 from registry import storage
 from reports import tasks
 from reports.models import GrcConnector, GrcDelivery, Report
@@ -35,6 +34,7 @@ from tests.reports.records_support import (  # noqa: F401  (fixtures)
     quick_version,
     tier1_model,
 )
+from workflow.services.notifications import retry_delay
 
 # Receivers listen on 127.0.0.1, which config.outbound refuses unless an administrator allows it.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbound_loopback_allowed")]

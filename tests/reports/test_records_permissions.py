@@ -15,8 +15,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from governance.models import Grant
-from governance.services import grants
+from accounts.models import Grant
+from accounts.services import grants
 from reports.models import EvidenceBundle, GrcConnector, Report
 from reports.services import connectors
 from tests.factories import UserFactory

@@ -15,17 +15,19 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from accounts.models import Team, TotpDevice
 from audit.models import AuditEvent
-from governance.models import Control, EvidenceType, Framework, Team, TotpDevice, WebhookEndpoint
 from tests.factories import UserFactory
+from workflow.models import Control, EvidenceType, Framework, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
 
-def test_it_registers_every_governance_model():
+@pytest.mark.parametrize("label", ["governance", "workflow"])
+def test_it_registers_every_model_of_accounts_and_the_workflow(label):
     missing = [
         model.__name__
-        for model in django_apps.get_app_config("governance").get_models()
+        for model in django_apps.get_app_config(label).get_models()
         if not admin.site.is_registered(model)
     ]
     assert missing == []
@@ -33,7 +35,7 @@ def test_it_registers_every_governance_model():
 
 def test_it_keeps_people_without_staff_status_out(client, maya):
     client.force_login(maya)
-    response = client.get(reverse("admin:governance_policy_changelist"))
+    response = client.get(reverse("admin:workflow_policy_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
 
@@ -57,12 +59,13 @@ def test_it_keeps_people_without_staff_status_out(client, maya):
     ],
 )
 def test_it_lists_each_governance_model(console, name):
-    assert console.get(reverse(f"admin:governance_{name}_changelist")).status_code == 200
+    label = "governance" if name == "totpdevice" else "workflow"
+    assert console.get(reverse(f"admin:{label}_{name}_changelist")).status_code == 200
 
 
 def test_it_audits_a_change_to_reference_data(console):
     framework = Framework.objects.order_by("pk").first()
-    url = reverse("admin:governance_framework_change", args=[framework.pk])
+    url = reverse("admin:workflow_framework_change", args=[framework.pk])
     data = {
         "key": framework.key,
         "title": "Renamed framework",
@@ -76,7 +79,7 @@ def test_it_audits_a_change_to_reference_data(console):
     assert event.object_id == str(framework.pk)
     assert event.actor_username == "admin"
     added = console.post(
-        reverse("admin:governance_evidencetype_add"), {"key": "fairness_memo", "title": "Fairness memo"}
+        reverse("admin:workflow_evidencetype_add"), {"key": "fairness_memo", "title": "Fairness memo"}
     )
     assert added.status_code == 302
     assert EvidenceType.objects.filter(key="fairness_memo").exists()
@@ -85,7 +88,7 @@ def test_it_audits_a_change_to_reference_data(console):
 
 @pytest.mark.parametrize("name", ["approvalrequest", "signature", "finding", "deployment", "webhookdelivery"])
 def test_it_keeps_workflow_records_read_only(console, name):
-    assert console.get(reverse(f"admin:governance_{name}_add")).status_code == 403
+    assert console.get(reverse(f"admin:workflow_{name}_add")).status_code == 403
 
 
 def test_it_creates_a_webhook_through_the_service_and_shows_its_secret_once(console):
@@ -95,22 +98,22 @@ def test_it_creates_a_webhook_through_the_service_and_shows_its_secret_once(cons
         "events": ["finding.raised"],
         "team": "",
     }
-    response = console.post(reverse("admin:governance_webhookendpoint_add"), data)
+    response = console.post(reverse("admin:workflow_webhookendpoint_add"), data)
     endpoint = WebhookEndpoint.objects.get()
     assert response.status_code == 200
     assert endpoint.secret.startswith("whsec_")
     assert endpoint.secret in response.content.decode()
     assert endpoint.events == ["finding.raised"]
     assert AuditEvent.objects.filter(action="webhook.created", object_id=str(endpoint.pk)).exists()
-    change = console.get(reverse("admin:governance_webhookendpoint_change", args=[endpoint.pk]))
+    change = console.get(reverse("admin:workflow_webhookendpoint_change", args=[endpoint.pk]))
     assert endpoint.secret not in change.content.decode()
 
 
 def test_it_changes_a_webhook_through_the_service(console, admin_user):
-    from governance.services import notifications
+    from workflow.services import notifications
 
     endpoint = notifications.webhook_create(actor=admin_user, url="https://a.example.com/", events=[])
-    url = reverse("admin:governance_webhookendpoint_change", args=[endpoint.pk])
+    url = reverse("admin:workflow_webhookendpoint_change", args=[endpoint.pk])
     data = {
         "url": "https://b.example.com/",
         "description": "",
@@ -164,7 +167,7 @@ def test_it_shows_the_printed_name_instead_of_a_method_name(console, maya):
     "url_name",
     [
         "admin:audit_auditevent_changelist",
-        "admin:governance_signature_changelist",
+        "admin:workflow_signature_changelist",
         "admin:monitoring_checkrun_changelist",
         "admin:registry_registeredmodel_changelist",
         "admin:reports_grcdelivery_changelist",
@@ -181,7 +184,7 @@ def test_it_says_why_a_record_list_is_read_only(console, url_name):
 
 
 def test_it_lists_controls_with_their_titles_and_criteria(console):
-    page = console.get(reverse("admin:governance_control_changelist")).content.decode()
+    page = console.get(reverse("admin:workflow_control_changelist")).content.decode()
     assert "Evaluation of conceptual soundness" in page
     assert "evidence: conceptual_soundness_memo" in page
     assert "every item of EU AI Act Annex IV section 1" in page
@@ -189,7 +192,7 @@ def test_it_lists_controls_with_their_titles_and_criteria(console):
 
 def test_it_edits_what_satisfies_a_control_with_boxes_and_audits_it(console):
     control = Control.objects.get(key="SR11-7.VAL.OM")  # {"checks": ["drift"], "monitoring_plan": true}
-    url = reverse("admin:governance_control_change", args=[control.pk])
+    url = reverse("admin:workflow_control_change", args=[control.pk])
     assert console.get(url).status_code == 200
     data = {
         "framework": control.framework_id,
@@ -215,7 +218,7 @@ def test_it_edits_what_satisfies_a_control_with_boxes_and_audits_it(console):
 
 def test_it_refuses_a_control_that_nothing_would_fail(console):
     control = Control.objects.get(key="SR11-7.VAL.OA")
-    url = reverse("admin:governance_control_change", args=[control.pk])
+    url = reverse("admin:workflow_control_change", args=[control.pk])
     data = {"framework": control.framework_id, "key": control.key, "title": control.title, "description": ""}
     response = console.post(url, data)
     assert response.status_code == 200
@@ -226,7 +229,7 @@ def test_it_refuses_a_control_that_nothing_would_fail(console):
 
 def test_it_shows_an_annex_iv_control_read_only_with_its_section(console):
     control = Control.objects.get(key="AIA-IV.2")
-    url = reverse("admin:governance_control_change", args=[control.pk])
+    url = reverse("admin:workflow_control_change", args=[control.pk])
     page = console.get(url).content.decode()
     assert "follows the item statuses of EU AI Act Annex IV section 2" in page
     assert "2(d) Data requirements" in page
@@ -312,7 +315,7 @@ def test_it_changes_a_persons_roles_and_teams_with_boxes(console, olga, credit_r
     [
         "admin:auth_group_changelist",
         "admin:governance_team_changelist",
-        "admin:governance_control_changelist",
+        "admin:workflow_control_changelist",
     ],
 )
 def test_it_keeps_non_administrators_out_of_the_people_and_catalogue_pages(

@@ -13,12 +13,12 @@ from django.urls import reverse
 from standardwebhooks import Webhook
 
 from audit.models import AuditEvent
-from governance.models import WebhookDelivery, WebhookEndpoint
-from governance.services import notifications
 from reports.models import GrcConnector
 from reports.services import connectors
 from tests.factories import UserFactory
 from tests.reports.records_support import Receiver
+from workflow.models import WebhookDelivery, WebhookEndpoint
+from workflow.services import notifications
 
 # Receivers listen on 127.0.0.1, which config.outbound refuses unless an administrator allows it.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbound_loopback_allowed")]
@@ -40,13 +40,13 @@ def verified(secret: str, message: dict) -> dict:
 
 def test_it_adds_a_webhook_shows_its_secret_once_and_delivers_a_signed_test_event(console, receiver):
     added = console.post(
-        reverse("admin:governance_webhookendpoint_add"),
+        reverse("admin:workflow_webhookendpoint_add"),
         {"url": receiver.url(), "description": "GRC", "events": ["finding.raised"], "team": ""},
     )
     endpoint = WebhookEndpoint.objects.get()
     assert added.status_code == 200
     assert endpoint.secret in added.content.decode()
-    test_url = reverse("admin:governance_webhookendpoint_test", args=[endpoint.pk])
+    test_url = reverse("admin:workflow_webhookendpoint_test", args=[endpoint.pk])
     assert test_url in added.content.decode()  # the "Send a test event" button follows the secret
 
     result = console.post(test_url)
@@ -69,7 +69,7 @@ def test_it_adds_a_webhook_shows_its_secret_once_and_delivers_a_signed_test_even
     assert (
         endpoint.secret
         not in console.get(
-            reverse("admin:governance_webhookendpoint_change", args=[endpoint.pk])
+            reverse("admin:workflow_webhookendpoint_change", args=[endpoint.pk])
         ).content.decode()
     )
 
@@ -77,7 +77,7 @@ def test_it_adds_a_webhook_shows_its_secret_once_and_delivers_a_signed_test_even
 def test_it_shows_a_failed_test_event_and_does_not_retry_it(console, admin_user):
     with Receiver(statuses=[500]) as failing:
         endpoint = notifications.webhook_create(actor=admin_user, url=failing.url(), events=[])
-        result = console.post(reverse("admin:governance_webhookendpoint_test", args=[endpoint.pk]))
+        result = console.post(reverse("admin:workflow_webhookendpoint_test", args=[endpoint.pk]))
     assert result.context["result"]["delivered"] is False
     assert "answered HTTP 500" in result.content.decode()
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
@@ -87,7 +87,7 @@ def test_it_shows_a_failed_test_event_and_does_not_retry_it(console, admin_user)
 def test_it_sends_test_events_to_the_selected_endpoints(console, admin_user, receiver):
     endpoint = notifications.webhook_create(actor=admin_user, url=receiver.url("/a"), events=[])
     response = console.post(
-        reverse("admin:governance_webhookendpoint_changelist"),
+        reverse("admin:workflow_webhookendpoint_changelist"),
         {"action": "send_test_events", "_selected_action": [endpoint.pk]},
         follow=True,
     )
@@ -193,7 +193,7 @@ def test_it_rotates_a_connectors_secret_through_the_service_and_shows_it_once(co
 def test_it_keeps_test_events_to_administrators(client, maya, credit_risk, admin_user, kind):
     if kind == "webhook":
         target = notifications.webhook_create(actor=admin_user, url="https://hooks.example.com/", events=[])
-        url = reverse("admin:governance_webhookendpoint_test", args=[target.pk])
+        url = reverse("admin:workflow_webhookendpoint_test", args=[target.pk])
     else:
         target = connectors.connector_create(
             actor=admin_user, name="archer", kind="webhook", url="https://grc.example.com/", events=[]

@@ -10,19 +10,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from audit.models import AuditEvent
 from django.urls import reverse
 
-from audit.models import AuditEvent
-from governance.admin_policy_changes import describe_changes
-from governance.models import Policy
-from governance.services.policies import policy_create_version
 from tests.factories import UserFactory
+from workflow.admin_policy_changes import describe_changes
+from workflow.models import Policy
+from workflow.services.policies import policy_create_version
 
 pytestmark = pytest.mark.django_db
 
 
 def change_url(policy: Policy) -> str:
-    return reverse("admin:governance_policy_change", args=[policy.pk])
+    return reverse("admin:workflow_policy_change", args=[policy.pk])
 
 
 def form_data(editor) -> dict:
@@ -233,7 +233,7 @@ def test_it_shows_the_preview_again_when_another_version_was_saved_meanwhile(con
 
 def test_it_edits_the_json_for_experts_through_the_same_preview(console):
     policy = Policy.objects.get(tier=3, is_active=True)
-    url = reverse("admin:governance_policy_json", args=[policy.pk])
+    url = reverse("admin:workflow_policy_json", args=[policy.pk])
     page = console.get(url)
     assert json.loads(page.context["rules_json"])["stages"] == policy.stages
 
@@ -252,15 +252,15 @@ def test_it_edits_the_json_for_experts_through_the_same_preview(console):
 
 
 def test_it_starts_a_new_version_from_the_tiers_active_policy(console):
-    chooser = console.get(reverse("admin:governance_policy_add"))
+    chooser = console.get(reverse("admin:workflow_policy_add"))
     assert chooser.templates[0].name == "governance/admin/policy_tier.html"
-    editor = shown_editor(console, reverse("admin:governance_policy_add") + "?tier=2")
+    editor = shown_editor(console, reverse("admin:workflow_policy_add") + "?tier=2")
     assert editor.tier == 2
     assert editor.scalar["name"].value() == Policy.objects.get(tier=2, is_active=True).name
 
 
 def test_it_lists_policies_by_tier_and_version_with_readable_names(console):
-    page = console.get(reverse("admin:governance_policy_changelist"))
+    page = console.get(reverse("admin:workflow_policy_changelist"))
     assert page.status_code == 200
     assert b"Policies" in page.content
     assert b"Policys" not in page.content
@@ -272,8 +272,8 @@ def test_it_sends_people_without_console_access_to_the_login_page(client, maya, 
     policy = Policy.objects.get(tier=3, is_active=True)
     urls = {
         "change": change_url(policy),
-        "add": reverse("admin:governance_policy_add") + "?tier=3",
-        "json": reverse("admin:governance_policy_json", args=[policy.pk]),
+        "add": reverse("admin:workflow_policy_add") + "?tier=3",
+        "json": reverse("admin:workflow_policy_json", args=[policy.pk]),
     }
     client.force_login(maya)
     response = client.get(urls[page])
@@ -287,8 +287,8 @@ def test_it_refuses_staff_who_are_not_administrators(client, credit_risk, page):
     policy = Policy.objects.get(tier=3, is_active=True)
     urls = {
         "change": change_url(policy),
-        "add": reverse("admin:governance_policy_add") + "?tier=3",
-        "json": reverse("admin:governance_policy_json", args=[policy.pk]),
+        "add": reverse("admin:workflow_policy_add") + "?tier=3",
+        "json": reverse("admin:workflow_policy_json", args=[policy.pk]),
     }
     client.force_login(staff)
     assert client.get(urls[page]).status_code == 403
@@ -297,14 +297,14 @@ def test_it_refuses_staff_who_are_not_administrators(client, credit_risk, page):
 
 def test_it_never_deletes_a_policy_version(console):
     policy = Policy.objects.get(tier=1, is_active=True)
-    assert console.get(reverse("admin:governance_policy_delete", args=[policy.pk])).status_code == 403
+    assert console.get(reverse("admin:workflow_policy_delete", args=[policy.pk])).status_code == 403
 
 
 # --- the change in words ------------------------------------------------------------------------------
 
 
 def _rules(policy: Policy) -> dict:
-    from governance.admin_policy_forms import rules_of
+    from workflow.admin_policy_forms import rules_of
 
     return rules_of(policy)
 

@@ -17,13 +17,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import TotpDevice
 from audit.models import AuditEvent, AuditVerification
-from governance.models import ApprovalRequest, Finding, Signature, TotpDevice
-from governance.services import approvals as approval_services
-from governance.services import audit as audit_services
-from governance.services import findings as finding_services
-from governance.services.evidence import evidence_manifest, manifest_digest
-from governance.services.policies import policy_active
 from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
 from registry.models import RegisteredModel
 from registry.models.datasets import DatasetRole
@@ -34,6 +29,12 @@ from tests.workflow.conftest import (
     run_check,
     to_validation,
 )
+from workflow.models import ApprovalRequest, Finding, Signature
+from workflow.services import approvals as approval_services
+from workflow.services import audit as audit_services
+from workflow.services import findings as finding_services
+from workflow.services.evidence import evidence_manifest, manifest_digest
+from workflow.services.policies import policy_active
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from governance.services import evidence as evidence_services
 from monitoring.services import plans
 from registry import storage, ui_lineage
 from registry.models.datasets import DatasetRole
@@ -22,6 +21,7 @@ from registry.services import inventory
 from tests.monitoring import factories
 from tests.monitoring.conftest import execute
 from tests.workflow.conftest import reviewed
+from workflow.services import evidence as evidence_services
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("model-list")

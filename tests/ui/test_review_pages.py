@@ -8,11 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import PeriodicReview
 from registry.models import RegisteredModel
 from registry.services import inventory
 from tests.factories import PASSWORD
 from tests.workflow.conftest import attach_evidence, tier1_model  # noqa: F401
+from workflow.models import PeriodicReview
 
 pytestmark = pytest.mark.django_db
 LOW = {"materiality": "low", "complexity": "low", "reliance": "low", "regulatory_exposure": "low"}

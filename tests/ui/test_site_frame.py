@@ -20,8 +20,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 from django.urls import reverse
 
-from governance import selectors
 from tests.factories import UserFactory
+from workflow import selectors
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

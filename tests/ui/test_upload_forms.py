@@ -16,12 +16,12 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from governance.models import EvidenceDocument, EvidenceType
 from registry.models import Dataset, DatasetVersion, ModelVersion
 from registry.models.datasets import DatasetRole, ProfileStatus
 from registry.services import datasets as dataset_services
 from tests.monitoring import factories
 from tests.registry.test_onnx_scan import model_bytes
+from workflow.models import EvidenceDocument, EvidenceType
 
 pytestmark = pytest.mark.django_db
 PROGRESS = {"HTTP_X_ATTEST_UPLOAD": "progress"}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from accounts.tasks import worker_ping
 from audit.models import AuditEvent
-from governance.tasks import worker_ping
 from tests.conftest import ROOT, WorkerProcess, wait_for
 from tests.workers.conftest import kill_pool_children, pool_children, wait_until_executing
 

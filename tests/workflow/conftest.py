@@ -12,13 +12,13 @@ import pytest
 import rfc8785
 from django.utils import timezone
 
-from governance.services import evidence as evidence_services
 from monitoring.models import CheckRun
 from monitoring.services import runs
 from monitoring.thresholds import resolve_thresholds
 from registry import storage
 from registry.models.datasets import DatasetRole
 from tests.monitoring import factories
+from workflow.services import evidence as evidence_services
 
 HIGH_RISK = {"materiality": "high", "complexity": "high", "reliance": "high", "regulatory_exposure": "high"}
 TIER1_EVIDENCE = ("conceptual_soundness_memo", "data_review", "model_documentation")

@@ -8,13 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from governance.models import ApprovalRequest, Policy
-from governance.services import policies as policy_services
-from governance.services.evidence import evidence_manifest, manifest_digest
 from monitoring.models import MonitoringAlert, MonitoringPlan
 from registry.services import inventory
 from tests.factories import PASSWORD
 from tests.monitoring import factories
+from workflow.models import ApprovalRequest, Policy
+from workflow.services import policies as policy_services
+from workflow.services.evidence import evidence_manifest, manifest_digest
 
 # The lifecycle moves that take a new model to production (an administrator may make each of them).
 TO_PRODUCTION = ("in_development", "in_validation", "approved", "in_production")

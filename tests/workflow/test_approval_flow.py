@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from governance.models import Signature
-from governance.services.approvals import verify_signature
+from workflow.models import Signature
+from workflow.services.approvals import verify_signature
 
 pytestmark = pytest.mark.django_db
 

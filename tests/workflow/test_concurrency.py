@@ -9,12 +9,12 @@ from django.db import connection
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from governance import tasks
-from governance.models import ApprovalRequest, Signature, WebhookDelivery
-from governance.services import notifications
 from tests.conftest import PersonaClient
 from tests.factories import PASSWORD, UserFactory
 from tests.workflow.helpers import policy_version, request_approval, sign
+from workflow import tasks
+from workflow.models import ApprovalRequest, Signature, WebhookDelivery
+from workflow.services import notifications
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SAME_SIGNER_ATTEMPTS = 20

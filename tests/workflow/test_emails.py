@@ -3,11 +3,11 @@
 import pytest
 from django.core import mail
 
-from governance.services import approvals as approval_services
-from governance.services import findings as finding_services
-from governance.services.approvals import SignatureInput
 from tests.factories import PASSWORD
 from tests.workflow.helpers import TO_PRODUCTION, make_alert, move_model
+from workflow.services import approvals as approval_services
+from workflow.services import findings as finding_services
+from workflow.services.approvals import SignatureInput
 
 pytestmark = pytest.mark.django_db
 

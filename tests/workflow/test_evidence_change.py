@@ -8,12 +8,12 @@ import rfc8785
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from governance.models import ApprovalRequest, Signature
-from governance.services import evidence as evidence_services
 from monitoring.models import MonitoringPlan
 from registry import storage
 from tests.workflow.conftest import record_run, run_check
 from tests.workflow.helpers import error, events, request_approval, sign
+from workflow.models import ApprovalRequest, Signature
+from workflow.services import evidence as evidence_services
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from governance import tasks
-from governance.models import Finding, WebhookDelivery
-from governance.services import findings as finding_services
-from governance.services import notifications
 from registry.models import RegisteredModel
 from tests.workflow.conftest import record_run
 from tests.workflow.helpers import (
@@ -21,6 +17,10 @@ from tests.workflow.helpers import (
     make_alert,
     move_model,
 )
+from workflow import tasks
+from workflow.models import Finding, WebhookDelivery
+from workflow.services import findings as finding_services
+from workflow.services import notifications
 
 pytestmark = pytest.mark.django_db
 FINDINGS = reverse("api:finding-list")

@@ -6,8 +6,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import Deployment
-from governance.services import findings as finding_services
 from registry.models import RegisteredModel
 from registry.services import inventory
 from tests.monitoring import factories
@@ -22,6 +20,8 @@ from tests.workflow.helpers import (
     move_model,
     policy_version,
 )
+from workflow.models import Deployment
+from workflow.services import findings as finding_services
 
 pytestmark = pytest.mark.django_db
 DEPLOYMENTS = reverse("api:deployment-list")

@@ -17,11 +17,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from governance import access
-from governance.models import Grant, Team
-from governance.services import findings as finding_services
-from governance.services import gate as gate_services
-from governance.services import grants as grant_services
+from accounts import access
+from accounts.models import Grant, Team
+from accounts.services import grants as grant_services
 from registry.models import DatasetVersion, LineageRun, RegisteredModel
 from registry.services import versions as version_services
 from tests.factories import UserFactory
@@ -29,6 +27,8 @@ from tests.monitoring import factories
 from tests.reports.records_support import finished_bundle, finished_report
 from tests.workflow.conftest import record_run
 from tests.workflow.helpers import make_alert, move_model, request_approval, sign
+from workflow.services import findings as finding_services
+from workflow.services import gate as gate_services
 
 pytestmark = pytest.mark.django_db
 
@@ -40,11 +40,11 @@ BELONGINGS = (
     "monitoring.CheckRun",
     "monitoring.MonitoringPlan",
     "monitoring.MonitoringAlert",
-    "governance.ApprovalRequest",
-    "governance.Signature",
-    "governance.Finding",
-    "governance.EvidenceDocument",
-    "governance.Deployment",
+    "workflow.ApprovalRequest",
+    "workflow.Signature",
+    "workflow.Finding",
+    "workflow.EvidenceDocument",
+    "workflow.Deployment",
     "reports.Report",
     "reports.EvidenceBundle",
 )
@@ -97,7 +97,7 @@ def test_it_derives_the_path_to_the_granted_object_for_every_scoped_type():
     assert paths["registry.RegisteredModel"] == ("pk", "model")
     assert paths["registry.ModelVersion"] == ("model", "model")
     assert paths["monitoring.MonitoringAlert"] == ("plan__model_version__model", "model")
-    assert paths["governance.Signature"] == ("request__model_version__model", "model")
+    assert paths["workflow.Signature"] == ("request__model_version__model", "model")
     assert paths["registry.Dataset"] == ("pk", "dataset")
     assert paths["registry.DatasetVersion"] == ("dataset", "dataset")
     assert set(BELONGINGS) <= set(paths)

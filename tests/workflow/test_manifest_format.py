@@ -1,4 +1,4 @@
-"""The typed evidence manifest (governance.services.manifests): approvals signed before it still verify.
+"""The typed evidence manifest (workflow.services.manifests): approvals signed before it still verify.
 
 A signer signs the SHA-256 of the manifest's RFC 8785 bytes, so reading a stored manifest through the
 types and writing it out again must give the same bytes; a request frozen by the previous release must
@@ -12,11 +12,11 @@ import hashlib
 import pytest
 import rfc8785
 
-from governance.models import ApprovalRequest, EvidenceDocument, Policy
-from governance.services import evidence as evidence_services
-from governance.services.manifests import EvidenceManifest, ManifestFormatError
 from reports.services.assemble import common
 from tests.workflow.helpers import sign
+from workflow.models import ApprovalRequest, EvidenceDocument, Policy
+from workflow.services import evidence as evidence_services
+from workflow.services.manifests import EvidenceManifest, ManifestFormatError
 
 pytestmark = pytest.mark.django_db
 

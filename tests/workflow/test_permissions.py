@@ -11,13 +11,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from governance.models import Grant, Policy
-from governance.services import findings as finding_services
-from governance.services import gate as gate_services
-from governance.services import grants as grant_services
+from accounts.models import Grant
+from accounts.services import grants as grant_services
 from tests.factories import PASSWORD, UserFactory
 from tests.monitoring.factories import make_model, make_version
 from tests.workflow.helpers import TO_PRODUCTION, move_model, request_approval
+from workflow.models import Policy
+from workflow.services import findings as finding_services
+from workflow.services import gate as gate_services
 
 pytestmark = pytest.mark.django_db
 READERS = ("maya", "carl", "victor", "aaron", "rita", "admin")

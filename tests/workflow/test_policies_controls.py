@@ -6,16 +6,16 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from governance.models import Policy
-from governance.services import policies as policy_services
 from monitoring.models import CheckRun
 from monitoring.thresholds import resolve_thresholds
 from registry.services import inventory
 from tests.workflow.helpers import approved_request, error, events, request_approval, sign
+from workflow.models import Policy
+from workflow.services import policies as policy_services
 
 pytestmark = pytest.mark.django_db
 POLICIES = reverse("api:policy-list")
-DATA = Path(__file__).resolve().parents[2] / "governance" / "data"
+DATA = Path(__file__).resolve().parents[2] / "workflow" / "data"
 
 
 def tier1_rules(**changes) -> dict:
@@ -124,7 +124,7 @@ def test_it_refuses_invalid_rules_naming_the_field(api, admin_user, changes, fie
 
 
 def test_it_ships_policies_that_pass_its_own_validation():
-    """GIVEN the default policies in governance/data/policies.json
+    """GIVEN the default policies in workflow/data/policies.json
     WHEN they are validated as an administrator's edit would be
     THEN every one passes: the shipped rules name only thresholds the checks judge."""
     for policy in json.loads((DATA / "policies.json").read_text())["policies"]:

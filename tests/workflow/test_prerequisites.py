@@ -2,11 +2,11 @@
 
 import pytest
 
-from governance.models import ApprovalRequest, ApprovalStatus
-from governance.services import findings as finding_services
 from tests.monitoring import factories
 from tests.workflow.conftest import CHECK_KINDS, TIER1_EVIDENCE, attach_evidence, record_run, to_validation
 from tests.workflow.helpers import error, events, policy_version, request_approval
+from workflow.models import ApprovalRequest, ApprovalStatus
+from workflow.services import findings as finding_services
 
 pytestmark = pytest.mark.django_db
 

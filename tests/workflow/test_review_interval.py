@@ -6,12 +6,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from governance.models import User
-from governance.services import reviews
+from accounts.models import User
 from registry.services import inventory
 from tests.monitoring import factories
 from tests.workflow.conftest import reviewed as record_review
 from tests.workflow.helpers import events, move_model, policy_version
+from workflow.services import reviews
 
 pytestmark = pytest.mark.django_db
 LAST_REVIEW = dt.date(2026, 1, 15)

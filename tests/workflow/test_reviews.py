@@ -6,12 +6,12 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
-from governance import tasks
-from governance.models import ReviewNotice, WebhookDelivery
-from governance.services import notifications, reviews
 from tests.monitoring import factories
 from tests.workflow.conftest import reviewed
 from tests.workflow.helpers import events, move_model
+from workflow import tasks
+from workflow.models import ReviewNotice, WebhookDelivery
+from workflow.services import notifications, reviews
 
 pytestmark = pytest.mark.django_db
 

@@ -16,15 +16,15 @@ from django.utils import timezone
 
 from audit import keys as signing_keys
 from audit.models import AuditEvent
-from governance.models import PeriodicReview
-from governance.services import findings as finding_services
-from governance.services import reviews as review_services
 from registry.models import RegisteredModel, TierChange
 from registry.services import inventory
 from tests.factories import PASSWORD
 from tests.monitoring import factories
 from tests.workflow.conftest import HIGH_RISK, record_run, reviewed
 from tests.workflow.helpers import approved_request, error, gate, move_model, policy_version
+from workflow.models import PeriodicReview
+from workflow.services import findings as finding_services
+from workflow.services import reviews as review_services
 
 pytestmark = pytest.mark.django_db
 MODEL = reverse("api:model-detail", args=["credit-scoring"])

@@ -1,18 +1,19 @@
 """Issue 13, finding 5: with a stolen session or token, the signing and TOTP endpoints are no password
 oracle. A wrong password, a wrong code and a locked account get one answer (status and body), and wrong
-guesses lock the account as wrong sign-in passwords do (governance.services.lockout)."""
+guesses lock the account as wrong sign-in passwords do (accounts.services.lockout)."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
+from accounts.models import AuthThrottle, TotpDevice
+from accounts.models.accounts import ApiToken
 from audit.models import AuditEvent
-from governance.models import AuthThrottle, Signature, TotpDevice
-from governance.models.accounts import ApiToken
 from tests.factories import PASSWORD
 from tests.workflow.helpers import error
 from tests.workflow.test_signatures import enrol, next_code, pending, wrong_code  # noqa: F401 (fixture)
+from workflow.models import Signature
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from governance.models import ApprovalRequest, Signature
-from governance.services.approvals import signed_fields, verify_signature
 from registry.models import RegisteredModel
 from tests.factories import PASSWORD, UserFactory, role_group
 from tests.workflow.helpers import error, events, policy_version, request_approval, sign
+from workflow.models import ApprovalRequest, Signature
+from workflow.services.approvals import signed_fields, verify_signature
 
 pytestmark = pytest.mark.django_db
 

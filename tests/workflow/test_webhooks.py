@@ -12,11 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from governance import tasks
-from governance.models import WebhookDelivery, WebhookEndpoint
-from governance.services import findings as finding_services
-from governance.services import notifications
 from tests.workflow.helpers import error
+from workflow import tasks
+from workflow.models import WebhookDelivery, WebhookEndpoint
+from workflow.services import findings as finding_services
+from workflow.services import notifications
 
 # Receivers listen on 127.0.0.1, which config.outbound refuses unless an administrator allows it.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbound_loopback_allowed")]

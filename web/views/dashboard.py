@@ -8,10 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from governance import access, selectors
-from governance.models import Severity, Team
-from governance.roles import READ_EVERYTHING
+from accounts import access
+from accounts.models import Team
+from accounts.roles import READ_EVERYTHING
 from registry.models import ModelStatus, RiskTier
+from workflow import selectors
+from workflow.models import Severity
 
 LIST_LENGTH = 10
 

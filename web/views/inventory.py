@@ -13,14 +13,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from governance import access
-from governance import selectors as governance_selectors
-from governance.views.evidence import EvidenceForm, may_add_evidence
+from accounts import access
 from monitoring import selectors as monitoring_selectors
 from registry import graph, selectors, ui_lineage
 from registry.models import ModelVersion, RegisteredModel
 from registry.models.lineage import EdgeKind
 from registry.tiering import FACTORS
+from workflow import selectors as governance_selectors
+from workflow.views.evidence import EvidenceForm, may_add_evidence
 
 LINEAGE_DEPTH = 2
 VERSIONS_SHOWN = 50

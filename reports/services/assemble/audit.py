@@ -23,7 +23,6 @@ from audit.checkpoints import export_line
 from audit.exports import canonical_text, event_record
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.recorder import object_type
-from governance.models import ApprovalRequest, Deployment, EvidenceDocument, Finding, Signature
 from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from reports.models import EvidenceBundle, Report
@@ -35,6 +34,7 @@ from reports.rendering.audit_evidence import (
 )
 from reports.rendering.common import utc_text
 from reports.services.assemble import common
+from workflow.models import ApprovalRequest, Deployment, EvidenceDocument, Finding, Signature
 
 MAX_EVENTS = 5000
 CHECKPOINT_PROBLEMS = ("checkpoint", "export", "truncated")

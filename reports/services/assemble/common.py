@@ -15,15 +15,6 @@ from django.db.models import Q
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from governance.models import ApprovalRequest, Control, EvidenceDocument, Finding, Signature
-from governance.services.controls import control_coverage, evidencing_checks
-from governance.services.evidence import (
-    SignedEvidence,
-    manifest_differences,
-    signed_evidence,
-    unsigned_evidence,
-)
-from governance.services.manifests import EvidenceManifest
 from monitoring import results as check_results
 from monitoring.models import CheckRun, RunStatus
 from registry.models import DatasetVersion, ModelVersion
@@ -43,6 +34,15 @@ from reports.rendering.inputs import (
     SignatureItem,
 )
 from reports.services.jobs import printed_name
+from workflow.models import ApprovalRequest, Control, EvidenceDocument, Finding, Signature
+from workflow.services.controls import control_coverage, evidencing_checks
+from workflow.services.evidence import (
+    SignedEvidence,
+    manifest_differences,
+    signed_evidence,
+    unsigned_evidence,
+)
+from workflow.services.manifests import EvidenceManifest
 
 ORGANISATION = "Attest"
 DATASET_ROLES = {EdgeKind.TRAINED_ON: "training", EdgeKind.VALIDATED_ON: "validation"}

@@ -19,10 +19,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from governance import markdown
-from governance.annex_iv import ANNEX_IV
-from governance.models import EvidenceDocument, Policy
-from governance.services.annex_iv import annex_iv_status
 from monitoring import results
 from monitoring.models import MonitoringPlan
 from registry.models import ModelVersion
@@ -31,6 +27,10 @@ from reports.rendering.documentation import ChangeEntry, DocumentationInput, Ite
 from reports.rendering.inputs import EvidenceItem, MetricResult
 from reports.services.assemble import common
 from reports.services.assemble.validation import document_text, metric_result, record_statement
+from workflow import markdown
+from workflow.annex_iv import ANNEX_IV
+from workflow.models import EvidenceDocument, Policy
+from workflow.services.annex_iv import annex_iv_status
 
 TAG_PREFIX = "annex_iv."
 EVIDENCE_ITEMS = {

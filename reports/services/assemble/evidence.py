@@ -24,8 +24,6 @@ from django.conf import settings
 from django.db.models import Q
 
 from audit import keys
-from governance.models import ApprovalRequest, Policy, Signature
-from governance.services.evidence import SignedEvidence, signed_evidence
 from monitoring.models import CheckRun
 from registry import storage
 from registry.models import ModelVersion
@@ -35,6 +33,8 @@ from reports.evidence.oscal import AssessmentInput, assessment_results_json
 from reports.models import EvidenceBundle
 from reports.rendering.inputs import canonical_json
 from reports.services.assemble import audit, common
+from workflow.models import ApprovalRequest, Policy, Signature
+from workflow.services.evidence import SignedEvidence, signed_evidence
 
 
 def bundle_input(

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db.models import Q
 
-from governance.models import Deployment, Finding
 from monitoring import results
 from monitoring.metrics import catalogue
 from monitoring.models import CheckRun, MonitoringAlert, RunStatus
@@ -21,6 +20,7 @@ from monitoring.results import Evaluation
 from reports.models import Report
 from reports.rendering.monitoring import AlertItem, MonitoringReportInput, MonitorPoint, MonitorSeries
 from reports.services.assemble import common
+from workflow.models import Deployment, Finding
 
 BREACHING = {"warn", "fail"}
 

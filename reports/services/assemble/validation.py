@@ -1,6 +1,6 @@
 """The validation report's input: the signed record of a version, mapped to ``ValidationReportInput``.
 
-The evidence is what the described approval's frozen manifest names (``governance.services.evidence.
+The evidence is what the described approval's frozen manifest names (``workflow.services.evidence.
 signed_evidence``: its check runs and documents, never "the latest runs"); evidence that arrived after it
 is listed apart with its outcomes. With no approval, the report shows the evidence a request would freeze
 now and says nobody signed it. Every signature of every request of the version is listed with a digest
@@ -16,9 +16,6 @@ from dataclasses import replace
 from typing import Any
 
 from charts import BeeswarmFeature, Distribution
-from governance import markdown
-from governance.models import EvidenceDocument, Policy
-from governance.services.evidence import material_changes
 from monitoring import results
 from monitoring.checks.explainability import describe
 from monitoring.metrics import catalogue, drift_statistics
@@ -41,6 +38,9 @@ from reports.rendering.validation import (
     ValidationReportInput,
 )
 from reports.services.assemble import common
+from workflow import markdown
+from workflow.models import EvidenceDocument, Policy
+from workflow.services.evidence import material_changes
 
 ORDER = {"pass": 0, "info": 0, "warn": 1, "fail": 2}
 INFO_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1", "gini", "r2", "rmse", "mae")

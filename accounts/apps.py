@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    """Accounts and access: users, teams, roles, tokens, authenticators, sign-in locks, object grants and
+    the access policy every app asks (``accounts.access``)."""
+
+    name = "accounts"
+    # The label stays "governance", the name this app had before the workflow moved out to ``workflow``:
+    # its tables (governance_user, ...), AUTH_USER_MODEL ("governance.User"), content types, permissions
+    # and every applied migration carry the label, so keeping it moves no data at all.
+    label = "governance"
+    verbose_name = "Accounts and access"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        import accounts.admin_grants  # noqa: F401  (the admin console's grant pages)
+        import config.api.schema  # noqa: F401  (registers the OpenAPI auth extensions)
+        from accounts import signals, tasks  # noqa: F401  (connect receivers and task hooks)

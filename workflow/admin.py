@@ -1,0 +1,152 @@
+"""Admin console for the governance workflow's records: policies and the control catalogue, webhooks,
+and read-only views of the workflow's records (people, roles, teams and the audit trail are in
+``accounts.admin``).
+
+Policies and controls are edited with structured forms (``admin_policies``, ``admin_controls``); every
+change made here is audited. Policies and webhooks are written through their services
+(``ServiceAdmin``), reference data with no service (frameworks, evidence types, controls) is audited as
+``admin.changed`` (``AuditedAdmin``). Workflow records (approvals, signatures, findings, deployments,
+reviews) are changed only in the application and are read-only here.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+
+from accounts.admin_support import AuditedAdmin, ReadOnlyAdmin, display_names
+from workflow.admin_controls import ControlAdmin
+from workflow.admin_policies import PolicyAdmin
+from workflow.admin_webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
+from workflow.models import (
+    ApprovalRequest,
+    Control,
+    Deployment,
+    EvidenceDocument,
+    EvidenceType,
+    Finding,
+    Framework,
+    PeriodicReview,
+    Policy,
+    ReviewNotice,
+    Signature,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+display_names(Policy, "policy", "policies")
+display_names(WebhookDelivery, "webhook delivery", "webhook deliveries")
+display_names(ReviewNotice, "overdue-review notice", "overdue-review notices")
+
+admin.site.register(Policy, PolicyAdmin)
+admin.site.register(Control, ControlAdmin)
+admin.site.register(WebhookEndpoint, WebhookEndpointAdmin)
+admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
+
+
+# --- reference data ----------------------------------------------------------------------------------
+
+
+@admin.register(Framework)
+class FrameworkAdmin(AuditedAdmin):
+    section = "rules"
+    list_display = ("key", "title", "url")
+    list_display_links = ("key", "title")
+    search_fields = ("key", "title")
+
+
+@admin.register(EvidenceType)
+class EvidenceTypeAdmin(AuditedAdmin):
+    section = "rules"
+    list_display = ("key", "title")
+    list_display_links = ("key", "title")
+    search_fields = ("key", "title")
+
+
+# --- the workflow's records: read-only here ----------------------------------------------------------
+
+IN_THE_APP = "Changed only in the application (or the API), where the workflow's rules apply."
+
+
+@admin.register(EvidenceDocument)
+class EvidenceDocumentAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = "Evidence documents are fixed once uploaded: the database refuses any change."
+    list_display = ("title", "evidence_type", "model_version", "uploaded_by", "uploaded_at")
+    list_filter = ("evidence_type",)
+    search_fields = ("title", "sha256", "model_version__model__name")
+    list_select_related = ("evidence_type", "model_version__model", "uploaded_by")
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = IN_THE_APP
+    list_display = ("id", "model_version", "environment", "status", "policy", "requested_by", "requested_at")
+    list_filter = ("status", "environment")
+    search_fields = ("=id", "model_version__model__name", "evidence_digest")
+    list_select_related = ("model_version__model", "policy", "requested_by")
+
+    def view_on_site(self, obj):
+        return reverse("approval-detail", args=[obj.pk])
+
+
+@admin.register(Signature)
+class SignatureAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = (
+        "Electronic signatures are permanent records (21 CFR Part 11): never changed or deleted."
+    )
+    list_display = ("request", "stage_key", "printed_name", "decision", "meaning", "signed_at", "auth_method")
+    list_filter = ("decision", "meaning", "auth_method")
+    search_fields = ("printed_name", "signer__username", "=request__id")
+    list_select_related = ("request__model_version__model",)
+    exclude = ("payload",)
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    """Findings move through their statuses on the findings pages (or the API), never by editing here."""
+
+    section = "workflow"
+    read_only_reason = (
+        "Findings move through their statuses on the Findings pages, where each step is checked."
+    )
+    list_display = ("id", "title", "model", "severity", "status", "source", "owner", "due_date")
+    list_filter = ("status", "severity", "source")
+    search_fields = ("title", "model__name")
+    list_select_related = ("model", "owner")
+
+    def view_on_site(self, obj):
+        return reverse("finding-detail", args=[obj.pk])
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = "Deployments are recorded through the gate (API), never by hand."
+    list_display = ("model_version", "environment", "strategy", "traffic_percent", "status", "deployed_at")
+    list_filter = ("environment", "strategy", "status")
+    search_fields = ("model_version__model__name",)
+    list_select_related = ("model_version__model",)
+
+
+@admin.register(PeriodicReview)
+class PeriodicReviewAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = (
+        "Periodic reviews are opened and signed by validators and risk officers in the application."
+    )
+    list_display = ("id", "model", "status", "conclusion", "printed_name", "signed_at", "opened_at")
+    list_filter = ("status", "conclusion")
+    search_fields = ("model__name", "printed_name")
+    list_select_related = ("model",)
+    exclude = ("payload",)
+
+
+@admin.register(ReviewNotice)
+class ReviewNoticeAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = "Written by the daily job that announces each overdue review once."
+    list_display = ("model", "due_date", "notified_at")
+    list_select_related = ("model",)

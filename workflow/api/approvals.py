@@ -1,0 +1,182 @@
+"""``/api/v1/approvals/`` and ``/api/v1/approvals/{id}/signatures/``: requests and electronic signatures."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api import inputs
+from config.api.viewsets import ScopedViewSet
+from workflow import selectors
+from workflow.api.common import visible_version
+from workflow.models import Decision, Environment, Meaning, Signature
+from workflow.services import approvals as approval_services
+from workflow.services.approvals import SignatureInput
+
+
+class SignatureOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    stage = serializers.CharField(source="stage_key")
+    signer = serializers.CharField(source="signer.username")
+    printed_name = serializers.CharField()
+    roles = serializers.JSONField()
+    decision = serializers.CharField()
+    meaning = serializers.CharField()
+    meaning_statement = serializers.CharField(source="get_meaning_display")
+    comment = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+    auth_method = serializers.CharField()
+    evidence_digest = serializers.CharField()
+    policy_tier = serializers.IntegerField()
+    policy_version = serializers.IntegerField()
+    key_id = serializers.CharField()
+    server_signature = serializers.CharField()
+    signed_payload = serializers.SerializerMethodField()
+
+    def get_signed_payload(self, signature) -> str:
+        """The RFC 8785 JSON the server signed, so anyone with the public key can verify it."""
+        return bytes(signature.payload).decode()
+
+
+class ApprovalOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    model = serializers.CharField(source="model_version.model.name")
+    version = serializers.IntegerField(source="model_version.version")
+    environment = serializers.CharField()
+    status = serializers.CharField()
+    policy = serializers.SerializerMethodField()
+    stages = serializers.SerializerMethodField()
+    current_stage = serializers.CharField(source="current_stage_key", allow_null=True)
+    evidence_digest = serializers.CharField()
+    evidence_manifest = serializers.JSONField()
+    justification = serializers.CharField()
+    requested_by = serializers.CharField(source="requested_by.username")
+    requested_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    outcome_reason = serializers.CharField()
+    signatures = SignatureOutput(many=True)
+
+    def get_policy(self, request) -> dict:
+        return {"tier": request.policy.tier, "version": request.policy.version, "name": request.policy.name}
+
+    def get_stages(self, request) -> list[dict]:
+        signed = {}
+        for signature in request.signatures.all():
+            signed.setdefault(signature.stage_key, []).append(signature.printed_name)
+        stages = []
+        for index, key in enumerate(request.stage_keys):
+            stage = request.policy.stage(key) or {"key": key}
+            state = (
+                "done"
+                if index < request.stage_index
+                else "open"
+                if index == request.stage_index
+                else "waiting"
+            )
+            if request.status != "pending" and state != "done":
+                state = "closed"
+            stages.append({**stage, "state": state, "signed_by": signed.get(key, [])})
+        return stages
+
+
+class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Approval requests. ``?awaiting=me`` lists the ones whose open stage you can sign now."""
+
+    class Input(inputs.Input):
+        model = serializers.SlugField(max_length=100)
+        version = serializers.IntegerField(min_value=1)
+        environment = serializers.ChoiceField(choices=Environment.choices)
+        justification = serializers.CharField(max_length=5000, allow_blank=True, default="")
+
+    class CancelInput(inputs.Input):
+        reason = serializers.CharField(max_length=5000)
+
+    selector = staticmethod(selectors.approval_list)
+    serializer_class = ApprovalOutput
+    filterset_fields = {
+        "status": ["exact"],
+        "environment": ["exact"],
+        "model_version__model__name": ["exact"],
+    }
+    ordering_fields = ["requested_at", "completed_at"]
+
+    @extend_schema(parameters=[OpenApiParameter("awaiting", str, enum=["me"], required=False)])
+    def list(self, request, *args, **kwargs):
+        awaiting = request.query_params.getlist("awaiting")
+        if awaiting and awaiting != ["me"]:
+            raise serializers.ValidationError({"awaiting": ['The only value is "me".']})
+        if awaiting:
+            waiting = selectors.approvals_awaiting(user=request.user)
+            page = self.paginate_queryset(waiting)
+            return self.get_paginated_response(ApprovalOutput(page, many=True).data)
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=Input, responses={201: ApprovalOutput})
+    def create(self, request):
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        version = visible_version(request.user, data["model"], data["version"])
+        approval = approval_services.approval_request(
+            actor=request.user,
+            version=version,
+            environment=data["environment"],
+            justification=data["justification"],
+        )
+        return Response(ApprovalOutput(approval).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CancelInput, responses={200: ApprovalOutput})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        serializer = self.CancelInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        approval = approval_services.approval_cancel(
+            actor=request.user, request=self.get_object(), reason=serializer.validated_data["reason"]
+        )
+        return Response(ApprovalOutput(approval).data)
+
+
+class SignatureViewSet(mixins.ListModelMixin, ScopedViewSet):
+    """Signatures of one request. POST signs: ``{decision, meaning, comment, password[, totp]}``."""
+
+    class Input(inputs.Input):
+        decision = serializers.ChoiceField(choices=Decision.choices)
+        meaning = serializers.ChoiceField(choices=Meaning.choices)
+        comment = serializers.CharField(max_length=5000, allow_blank=True, default="")
+        password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+        totp = serializers.CharField(max_length=16, allow_blank=True, default="", write_only=True)
+
+    selector = staticmethod(selectors.signature_list)
+    serializer_class = SignatureOutput
+    pagination_class = None
+
+    def approval(self):
+        """The request named in the URL, if the user may see it (404 otherwise)."""
+        return get_object_or_404(
+            selectors.approval_list(user=self.request.user), pk=self.kwargs["approval_pk"]
+        )
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no URL kwargs
+            return Signature.objects.none()
+        return super().get_queryset().filter(request=self.approval())
+
+    @extend_schema(request=Input, responses={201: SignatureOutput})
+    def create(self, request, approval_pk=None):
+        approval = self.approval()
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        signing = SignatureInput(
+            decision=data["decision"],
+            meaning=data["meaning"],
+            comment=data["comment"],
+            password=data["password"],
+            totp_code=data["totp"],
+        )
+        signature = approval_services.approval_sign(actor=request.user, request=approval, signing=signing)
+        return Response(SignatureOutput(signature).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,92 @@
+"""``/api/v1/evidence/``: documents attached to a version (multipart field ``file``), with downloads."""
+
+from __future__ import annotations
+
+import django_filters
+from django.conf import settings
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from config.api import inputs
+from config.api.viewsets import ScopedViewSet
+from registry import storage
+from registry.api.common import UploadViewSetMixin, received_upload
+from workflow import selectors
+from workflow.api.common import visible_version
+from workflow.models import EvidenceDocument
+from workflow.services import evidence as evidence_services
+
+
+class EvidenceFilter(django_filters.FilterSet):
+    model_version__model__name = django_filters.CharFilter()
+    model_version__version = django_filters.NumberFilter()
+    # a key, like the model name: one that names no evidence type matches nothing (not a 400)
+    evidence_type = django_filters.CharFilter(field_name="evidence_type_id")
+
+    class Meta:
+        model = EvidenceDocument
+        fields = ["model_version__model__name", "model_version__version", "evidence_type"]
+
+
+class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Evidence documents. Upload: ``model``, ``version``, ``evidence_type``, ``title`` and the ``file``."""
+
+    class Output(serializers.Serializer):
+        id = serializers.IntegerField()
+        model = serializers.CharField(source="model_version.model.name")
+        version = serializers.IntegerField(source="model_version.version")
+        evidence_type = serializers.CharField(source="evidence_type_id")
+        title = serializers.CharField()
+        file_name = serializers.CharField()
+        sha256 = serializers.CharField()
+        size = serializers.IntegerField()
+        uploaded_by = serializers.CharField(source="uploaded_by.username")
+        uploaded_at = serializers.DateTimeField()
+
+    class Input(inputs.Input):
+        model = serializers.SlugField(max_length=100)
+        version = serializers.IntegerField(min_value=1)
+        evidence_type = serializers.SlugField(max_length=64)
+        title = serializers.CharField(max_length=300, allow_blank=True, default="")
+        file = serializers.FileField()
+
+    selector = staticmethod(selectors.evidence_list)
+    serializer_class = Output
+    parser_classes = [MultiPartParser]
+    filterset_class = EvidenceFilter
+
+    @staticmethod
+    def upload_max_bytes() -> int:
+        return settings.ATTEST_MAX_DATASET_BYTES
+
+    @extend_schema(request=Input, responses={201: Output, 200: Output})
+    def create(self, request):
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        version = visible_version(request.user, data["model"], data["version"])
+        upload = received_upload(request, "file")
+        existing = version.evidence.filter(sha256=upload.sha256).exists()
+        document = evidence_services.evidence_add(
+            actor=request.user,
+            version=version,
+            evidence_type=data["evidence_type"],
+            title=data["title"],
+            upload=upload,
+        )
+        return Response(
+            self.Output(document).data, status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED
+        )
+
+    # served with the type its file name suggests (text/markdown, application/pdf, …)
+    @extend_schema(responses={(200, "*/*"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        document = self.get_object()
+        return FileResponse(
+            storage.open_blob(document.file_key), as_attachment=True, filename=document.file_name
+        )

@@ -1,0 +1,135 @@
+"""``/api/v1/policies/`` and ``/api/v1/controls/``: the rules per tier and the control catalogue."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api import inputs
+from config.api.schema import POSITIVE_INTEGER, SLUG
+from config.api.viewsets import ScopedViewSet
+from workflow import selectors
+from workflow.api.common import visible_version
+from workflow.models import EvidenceChange
+from workflow.services import controls as control_services
+from workflow.services import policies as policy_services
+
+
+class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
+    """Policies per risk tier. Creating one makes a new version of the tier's policy and activates it."""
+
+    class Output(serializers.Serializer):
+        id = serializers.IntegerField()
+        tier = serializers.IntegerField()
+        version = serializers.IntegerField()
+        name = serializers.CharField()
+        is_active = serializers.BooleanField()
+        required_checks = serializers.JSONField()
+        required_evidence = serializers.JSONField()
+        stages = serializers.JSONField()
+        gated_environments = serializers.JSONField()
+        segregation = serializers.JSONField()
+        review_frequency_months = serializers.IntegerField()
+        approval_valid_months = serializers.IntegerField()
+        blocking_finding_severity = serializers.CharField()
+        review_trigger_severity = serializers.CharField()
+        evidence_change = serializers.CharField(
+            help_text="What the gate does when material evidence arrives after an approval: close_gate or warn."
+        )
+        model_wide_findings = serializers.JSONField(
+            help_text="Finding sources (check, monitoring, review) that block every version of the model."
+        )
+        created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+        created_at = serializers.DateTimeField()
+
+    class Input(inputs.Input):
+        tier = serializers.IntegerField(min_value=1, max_value=3)
+        name = serializers.CharField(max_length=200)
+        # item types checked here; what each item means is the service's to check
+        required_checks = serializers.ListField(child=serializers.DictField(), default=list)
+        required_evidence = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
+        stages = serializers.ListField(child=serializers.DictField())
+        gated_environments = serializers.DictField(
+            help_text='Environment → stage keys, e.g. {"production": ["validation", "risk"]}.'
+        )
+        segregation = serializers.ListField(
+            child=serializers.CharField(max_length=64), default=list(policy_services.SEGREGATION_PARTIES)
+        )
+        review_frequency_months = serializers.IntegerField(default=12)
+        approval_valid_months = serializers.IntegerField(default=12)
+        blocking_finding_severity = serializers.CharField(default="high")
+        review_trigger_severity = serializers.CharField(default="high")
+        evidence_change = serializers.ChoiceField(choices=EvidenceChange.choices, default=EvidenceChange.WARN)
+        model_wide_findings = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
+
+    selector = staticmethod(selectors.policy_list)
+    serializer_class = Output
+    filterset_fields = ["tier", "is_active"]
+    ordering_fields = ["tier", "version"]
+
+    @extend_schema(request=Input, responses={201: Output})
+    def create(self, request):
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        tier = data.pop("tier")
+        policy = policy_services.policy_create_version(actor=request.user, tier=tier, rules=data)
+        return Response(self.Output(policy).data, status=status.HTTP_201_CREATED)
+
+
+class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """The control catalogue (SR 11-7, EU AI Act Annex IV, NIST AI RMF, ISO/IEC 42001 Annex A)."""
+
+    class Output(serializers.Serializer):
+        id = serializers.IntegerField()
+        framework = serializers.CharField(source="framework.key")
+        framework_title = serializers.CharField(source="framework.title")
+        key = serializers.CharField()
+        title = serializers.CharField()
+        description = serializers.CharField()
+        satisfied_by = serializers.JSONField()
+
+    class CoverageOutput(serializers.Serializer):
+        model = serializers.CharField()
+        version = serializers.IntegerField()
+        satisfied = serializers.IntegerField()
+        total = serializers.IntegerField()
+        controls = serializers.JSONField()
+
+    selector = staticmethod(selectors.control_list)
+    error_statuses = (404,)  # coverage of a model or version the caller cannot see
+    serializer_class = Output
+    filterset_fields = ["framework__key"]
+    search_fields = ["key", "title"]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("model", SLUG, required=True),
+            OpenApiParameter("version", POSITIVE_INTEGER, required=True),
+        ],
+        responses={200: CoverageOutput},
+    )
+    @action(detail=False, methods=["get"])
+    def coverage(self, request):
+        """The gap report: every control with whether this version satisfies it and what is missing."""
+        reference = _VersionQuery(data=request.query_params)
+        reference.is_valid(raise_exception=True)
+        version = visible_version(
+            request.user, reference.validated_data["model"], reference.validated_data["version"]
+        )
+        rows = control_services.control_coverage(version)
+        body = {
+            "model": version.model.name,
+            "version": version.version,
+            "satisfied": sum(row["satisfied"] for row in rows),
+            "total": len(rows),
+            "controls": rows,
+        }
+        return Response(self.CoverageOutput(body).data)
+
+
+class _VersionQuery(serializers.Serializer):
+    model = serializers.SlugField(max_length=100)
+    version = serializers.IntegerField(min_value=1)

@@ -1,0 +1,54 @@
+"""The governance workflow's models: policies and the control catalogue, evidence, approvals and their
+signatures, findings, deployments, periodic reviews and webhooks.
+
+They moved here from the ``governance`` app (now ``accounts``) without touching the database: each keeps
+its table (``db_table``) and, in the audit trail, its object type (``AUDIT_OBJECT_TYPE``).
+"""
+
+from workflow.models.approvals import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Decision,
+    Environment,
+    Meaning,
+    Signature,
+)
+from workflow.models.deployments import Deployment, DeploymentStatus, Strategy
+from workflow.models.findings import Finding, FindingStatus, Severity
+from workflow.models.notifications import WebhookDelivery, WebhookEndpoint
+from workflow.models.policies import (
+    Control,
+    EvidenceChange,
+    EvidenceDocument,
+    EvidenceType,
+    Framework,
+    Policy,
+)
+from workflow.models.reviews import PeriodicReview, ReviewConclusion, ReviewNotice, ReviewStatus
+
+__all__ = [
+    "ApprovalRequest",
+    "ApprovalStatus",
+    "Control",
+    "Decision",
+    "Deployment",
+    "DeploymentStatus",
+    "Environment",
+    "EvidenceChange",
+    "EvidenceDocument",
+    "EvidenceType",
+    "Finding",
+    "FindingStatus",
+    "Framework",
+    "Meaning",
+    "PeriodicReview",
+    "Policy",
+    "ReviewConclusion",
+    "ReviewNotice",
+    "ReviewStatus",
+    "Severity",
+    "Signature",
+    "Strategy",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

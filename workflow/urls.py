@@ -1,0 +1,35 @@
+"""UI routes of the governance workflow: approvals, evidence, reviews, findings (and the audit log's pages)."""
+
+from django.urls import path, re_path
+
+from workflow.views import approvals, audit, evidence, findings, reviews
+
+urlpatterns = [
+    path("approvals/", approvals.approval_list, name="approval-list"),
+    path("approvals/new/", approvals.approval_new, name="approval-new"),
+    path("approvals/<int:pk>/", approvals.approval_detail, name="approval-detail"),
+    path("approvals/<int:pk>/sign/", approvals.approval_sign, name="approval-sign"),
+    path("approvals/<int:pk>/cancel/", approvals.approval_cancel, name="approval-cancel"),
+    path("evidence/<int:pk>/", evidence.evidence_detail, name="evidence-detail"),
+    path(
+        "models/<slug:name>/versions/<int:number>/evidence/new/", evidence.evidence_new, name="evidence-new"
+    ),
+    path("models/<slug:name>/reviews/open/", reviews.review_open, name="review-open"),
+    path("reviews/<int:pk>/", reviews.review_detail, name="review-detail"),
+    path("reviews/<int:pk>/attach/", reviews.review_attach, name="review-attach"),
+    path("reviews/<int:pk>/complete/", reviews.review_complete, name="review-complete"),
+    path("reviews/<int:pk>/cancel/", reviews.review_cancel, name="review-cancel"),
+    re_path(
+        r"^tier-changes/(?P<pk>[0-9]+)/(?P<decision>accept|reject)/$",
+        reviews.tier_change_decide,
+        name="tier-change-decide",
+    ),
+    path("findings/", findings.finding_list, name="finding-list"),
+    path("findings/new/", findings.finding_new, name="finding-new"),
+    path("findings/<int:pk>/", findings.finding_detail, name="finding-detail"),
+    path("findings/<int:pk>/status/", findings.finding_status, name="finding-status"),
+    path("findings/<int:pk>/close/", findings.finding_close, name="finding-close"),
+    path("audit/", audit.audit_log, name="audit-log"),
+    path("audit/verify/", audit.audit_verify, name="audit-verify"),
+    path("audit/verifications/<int:pk>/", audit.audit_verification, name="audit-verification"),
+]

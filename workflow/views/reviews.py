@@ -1,0 +1,197 @@
+"""Periodic review pages: open a review from the model page, attach evidence, conclude and sign it; and a
+risk officer's decision on a pending tier change. The services decide; these pages show their refusals."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import access
+from config.api.errors import ServiceError
+from config.ui import add_refusal, page
+from registry import selectors as registry_selectors
+from registry.services import inventory
+from workflow import selectors
+from workflow.models import PeriodicReview, ReviewConclusion
+from workflow.services import reviews as review_services
+
+
+class OpenForm(forms.Form):
+    scope = forms.CharField(
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the review covers and why now (e.g. the annual review, a change of use).",
+    )
+
+
+class AttachForm(forms.Form):
+    document = forms.TypedChoiceField(coerce=int, label="Evidence document")
+
+
+class CompleteForm(forms.Form):
+    conclusion = forms.ChoiceField(choices=ReviewConclusion.choices, widget=forms.RadioSelect)
+    summary = forms.CharField(max_length=20000, widget=forms.Textarea(attrs={"rows": 5}))
+    valid_until = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional: the validity this review grants (after today, at most five years).",
+    )
+    password = forms.CharField(
+        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    totp = forms.CharField(max_length=16, required=False, label="Authenticator code")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _review(request: HttpRequest, pk: int) -> PeriodicReview:
+    return get_object_or_404(selectors.review_list(user=request.user), pk=pk)
+
+
+def _context(request: HttpRequest, review: PeriodicReview, **extra) -> dict:
+    documents = selectors.evidence_list(user=request.user).filter(model_version__model=review.model)
+    attach = AttachForm()
+    attach.fields["document"].choices = [
+        (d.pk, f"v{d.model_version.version} · {d.evidence_type_id} · {d.title}")
+        for d in documents.exclude(pk__in=review.documents.values("pk"))
+    ]
+    reviewer = access.may(request.user, "sign")
+    return {
+        "review": review,
+        "model": review.model,
+        "documents": list(review.documents.select_related("model_version")),
+        "attach_form": attach,
+        "complete_form": extra.pop("complete_form", None) or CompleteForm(),
+        "may_act": reviewer and review.status == "open",
+        "may_cancel": review.status == "open"
+        and (request.user.pk == review.opened_by_id or access.may(request.user, "administer")),
+        **extra,
+    }
+
+
+@login_required
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return page(request, "governance/reviews/detail.html", _context(request, _review(request, pk)))
+
+
+@login_required
+@require_POST
+def review_open(request: HttpRequest, name: str) -> HttpResponse:
+    model = registry_selectors.model_get(user=request.user, name=name)
+    form = OpenForm(request.POST)
+    if form.is_valid():
+        try:
+            review = review_services.review_open(
+                actor=request.user, model=model, scope=form.cleaned_data["scope"]
+            )
+        except PermissionDenied:
+            raise
+        except ServiceError as refusal:
+            messages.error(request, refusal.message)
+            return redirect("model-detail", name=model.name)
+        messages.success(request, f"Periodic review #{review.pk} of {model.name} is open.")
+        return redirect("review-detail", pk=review.pk)
+    messages.error(request, "The review could not be opened: the scope is too long.")
+    return redirect("model-detail", name=model.name)
+
+
+@login_required
+@require_POST
+def review_attach(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _review(request, pk)
+    form = AttachForm(request.POST)
+    form.fields["document"].choices = [(request.POST.get("document"), "")]
+    document = None
+    if form.is_valid():
+        document = selectors.evidence_list(user=request.user).filter(pk=form.cleaned_data["document"]).first()
+    if document is None:
+        messages.error(request, "Choose an evidence document of this model.")
+        return redirect("review-detail", pk=review.pk)
+    try:
+        review_services.review_attach(actor=request.user, review=review, document=document)
+    except (ServiceError, ValidationError) as refusal:
+        messages.error(request, getattr(refusal, "message", None) or "; ".join(refusal.messages))
+    else:
+        messages.success(request, f"Attached {document.title}.")
+    return redirect("review-detail", pk=review.pk)
+
+
+@login_required
+@require_POST
+def review_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _review(request, pk)
+    form = CompleteForm(request.POST)
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        signing = review_services.ReviewSigning(
+            conclusion=data["conclusion"],
+            summary=data["summary"],
+            password=data["password"],
+            totp_code=data["totp"],
+            valid_until=data["valid_until"],
+        )
+        try:
+            review_services.review_complete(actor=request.user, review=review, signing=signing)
+        except ServiceError as refusal:
+            add_refusal(form, refusal)
+            status = refusal.status_code
+        except ValidationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(
+                request, f"Signed: periodic review #{review.pk} of {review.model.name} is complete."
+            )
+            return redirect("review-detail", pk=review.pk)
+    review = _review(request, pk)
+    return page(
+        request,
+        "governance/reviews/detail.html",
+        _context(request, review, complete_form=form),
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def review_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _review(request, pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why the review is cancelled.")
+        return redirect("review-detail", pk=review.pk)
+    try:
+        review_services.review_cancel(actor=request.user, review=review, reason=form.cleaned_data["reason"])
+    except (ServiceError, ValidationError) as refusal:
+        messages.error(request, getattr(refusal, "message", None) or "; ".join(refusal.messages))
+    else:
+        messages.success(request, f"Periodic review #{review.pk} was cancelled.")
+    return redirect("review-detail", pk=review.pk)
+
+
+@login_required
+@require_POST
+def tier_change_decide(request: HttpRequest, pk: str, decision: str) -> HttpResponse:
+    change = get_object_or_404(registry_selectors.tier_change_list(user=request.user), pk=int(pk))
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason for the decision.")
+        return redirect("model-detail", name=change.model.name)
+    try:
+        inventory.tier_change_decide(
+            actor=request.user, change=change, accept=decision == "accept", reason=form.cleaned_data["reason"]
+        )
+    except (ServiceError, ValidationError) as refusal:
+        messages.error(request, getattr(refusal, "message", None) or "; ".join(refusal.messages))
+    else:
+        verb = "accepted" if decision == "accept" else "rejected"
+        messages.success(request, f"Tier change #{change.pk} {verb}.")
+    return redirect("model-detail", name=change.model.name)
