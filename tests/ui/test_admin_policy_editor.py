@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from audit.models import AuditEvent
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from tests.factories import UserFactory
 from workflow.admin_policy_changes import describe_changes
 from workflow.models import Policy
