@@ -14,6 +14,12 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         import accounts.admin_grants  # noqa: F401  (the admin console's grant pages)
         import config.api.schema  # noqa: F401  (registers the OpenAPI auth extensions)
         from accounts import signals, tasks  # noqa: F401  (connect receivers and task hooks)
+        from accounts.services.roles import ensure_role_groups
+
+        # Role groups follow accounts.roles after every migrate, so a new role needs no migration.
+        post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="governance-role-groups")

@@ -3,7 +3,7 @@
 A role is one member of :class:`Role` and one :class:`RoleSpec` in :data:`ROLES` (how the console names it,
 what it is for, whether it sees every team's objects); what it may do is its rows in
 ``accounts.access.ACTION_ROLES``. The groups are created from this declaration after every migrate
-(``workflow.catalogue.ensure_role_groups``), so a new role needs no migration. This module imports no
+(``accounts.services.roles.ensure_role_groups``), so a new role needs no migration. This module imports no
 app: the audit log reads it to name the role an actor acted in.
 """
 

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts.roles import ROLE_NAMES
+from accounts.services.roles import ensure_role_groups
 from workflow.models import Control, EvidenceType, Framework, Policy
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -28,16 +29,6 @@ def ensure_reference_data() -> None:
         ensure_role_groups()
         _seed_catalogue()
         _seed_policies()
-
-
-def ensure_role_groups(**_signal) -> None:
-    """Give every role declared in ``accounts.roles`` its group.
-
-    Connected to ``post_migrate`` (workflow.apps), so a role added to the declaration has its group after
-    the next ``migrate`` without a migration of its own; migration 0002 keeps its frozen list of five.
-    """
-    existing = set(Group.objects.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
-    Group.objects.bulk_create([Group(name=name) for name in sorted(ROLE_NAMES - existing)])
 
 
 def _seed_catalogue() -> None:

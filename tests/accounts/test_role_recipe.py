@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management.sql import emit_post_migrate_signal
 
 from accounts import access, roles
+from accounts.services import roles as role_groups
 from tests.factories import UserFactory
 from workflow import catalogue
 
@@ -21,6 +22,7 @@ REVIEWER = "model-reviewer"
 def reviewer_declared(monkeypatch):
     """What the two declarations of a new role amount to, without a new enum member in the source."""
     names = roles.ROLE_NAMES | {REVIEWER}
+    monkeypatch.setattr(role_groups, "ROLE_NAMES", names)
     monkeypatch.setattr(catalogue, "ROLE_NAMES", names)
     monkeypatch.setattr(access, "ROLE_NAMES", names)
     monkeypatch.setitem(access.ACTION_ROLES, "view", access.ACTION_ROLES["view"] | {REVIEWER})

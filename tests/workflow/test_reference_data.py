@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_role_groups_migration_seeds_declared_roles():
     # Its frozen list may only fall behind the declaration: later roles get their groups after migrate
-    # (workflow.catalogue.ensure_role_groups), never from a new migration.
+    # (accounts.services.roles.ensure_role_groups), never from a new migration.
     migration = importlib.import_module("accounts.migrations.0002_role_groups")
     assert set(migration.ROLES) <= ROLE_NAMES
 
