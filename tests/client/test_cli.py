@@ -65,13 +65,18 @@ def registered(cli_env, credit_risk, tmp_path):
     return json.loads(out)
 
 
-def test_a_version_uploaded_by_the_cli_carries_its_hash_datasets_and_metadata(registered):
+def test_a_version_uploaded_by_the_cli_carries_its_hash_datasets_and_metadata(registered, cli_env):
     assert registered["model"] == "pd-cli"
     assert registered["version"] == 1
     assert registered["artifact"]["sha256"] == hashlib.sha256(ARTIFACT).hexdigest()
     assert registered["validation_datasets"][0]["dataset"] == "german-credit"
     assert registered["tags"] == {"stage": "ci"}
     assert registered["metrics"] == {"auc": 0.81}
+    # a CI job runs again: the model is kept, and the same bytes answer the same version
+    code, out, err = attest(cli_env, "models", "register", "pd-cli", "--team", "credit-risk", "--title", "PD",
+                            "--exist-ok", *answers())  # fmt: skip
+    assert code == 0, err
+    assert "pd-cli is already registered" in out
 
 
 def test_the_client_streams_an_upload_reporting_progress_and_declaring_its_hash(

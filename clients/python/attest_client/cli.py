@@ -132,11 +132,18 @@ def models() -> None:
 @click.option("--title", required=True)
 @click.option("--answer", "answers", multiple=True, metavar="KEY=VALUE", help="A tiering answer (repeat).")
 @click.option("--description", default="")
+@click.option("--exist-ok", is_flag=True, help="A model already registered under NAME is left as it is.")
 @pass_context
 def models_register(
-    obj: Context, name: str, team: str, title: str, answers: tuple[str, ...], description: str
+    obj: Context, name: str, team: str, title: str, answers: tuple[str, ...], description: str, exist_ok: bool
 ):
     """Register a model with its tiering answers."""
+    if exist_ok and _exists(lambda: obj.client.model_get(name)):
+        model = obj.client.model_get(name)
+        obj.emit(
+            model.raw, f"{model.name} is already registered (tier {model.risk_tier}, status {model.status})"
+        )
+        return
     model = obj.client.model_register(
         name, team, title, _pairs(answers, "--answer"), description=description or None
     )
