@@ -143,8 +143,13 @@ def test_an_approval_request_is_refused_with_the_apis_reason_and_an_approvals_st
     code, out, _err = attest(
         cli_env, "--json", "approvals", "request", "pd-cli:1", "--environment", "production"
     )
-    assert code == 2  # no validation evidence yet
-    assert json.loads(out)["error"]["code"] == "prerequisites_missing"
+    assert code == 2  # no checks or evidence yet: each missing item is named
+    error = json.loads(out)["error"]
+    assert error["code"] == "prerequisites_missing", out
+    assert any("has no successful run" in item for item in error["details"]["missing"]), out
+    code, _out, err = attest(cli_env, "approvals", "request", "pd-cli:1", "--environment", "production")
+    assert code == 2
+    assert "  missing: check '" in err
 
     # an approval made here (its prerequisites are the workflow's tests' business) is read back
     approval = ApprovalRequestFactory(
