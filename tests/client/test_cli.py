@@ -9,7 +9,7 @@ import stat
 
 import pytest
 from attest_client import ApiError, Client
-from attest_client.cli import main
+from attest_client.cli import Context, main
 from click.testing import CliRunner
 
 from registry.models import ModelVersion
@@ -217,3 +217,21 @@ def test_login_keeps_the_token_in_a_private_config_file(api_server, maya_token, 
     code, _out, err = attest({}, "login", "--url", api_server, "--token", "not-a-token")
     assert code == 2
     assert "401" in err
+
+
+def test_on_a_terminal_progress_is_drawn_by_rich_and_the_answer_is_unchanged(
+    registered, cli_env, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(Context, "interactive", property(lambda self: True))
+    artifact = tmp_path / "model-2.bin"
+    artifact.write_bytes(ARTIFACT + b"v2")
+    code, out, err = attest(cli_env, "versions", "upload", "pd-cli", str(artifact))
+    assert code == 0, err
+    assert out.startswith("pd-cli:2 sha256:")
+    assert "uploading model-2.bin" in err  # the bar's label, not the plain line
+    assert "uploading " + str(artifact) not in err
+
+    code, _out, err = attest(cli_env, "checks", "run", "pd-cli:2", "--kind", "performance",
+                             "--current-dataset", "german-credit:1", "--wait", "--wait-timeout", "0")  # fmt: skip
+    assert code == 2
+    assert "still queued" in err

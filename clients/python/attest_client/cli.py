@@ -465,9 +465,16 @@ class UploadProgressDisplay:
 
     def __enter__(self) -> Callable[[int, int], None] | None:
         if self.obj.interactive:
+            from rich.console import Console
             from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-            self.bar = Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
+            self.bar = Progress(
+                "{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=Console(stderr=True),  # stdout stays the answer
+            )
             self.bar.start()
             task = self.bar.add_task(f"uploading {self.file.name}", total=self.file.stat().st_size)
             return lambda sent, total: self.bar.update(task, completed=sent, total=total)
