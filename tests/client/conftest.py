@@ -17,40 +17,28 @@ from accounts.services import accounts
 from tests.conftest import ROOT, database_url_for_tests
 
 
-@pytest.fixture
-def server_media(tmp_path, settings):
-    """Blobs and the audit key in this test's folders, here and in the server process."""
-    paths = {
-        "ATTEST_MEDIA_ROOT": tmp_path / "media",
-        "ATTEST_AUDIT_SIGNING_KEY": tmp_path / "keys" / "audit.pem",
-        "ATTEST_AUDIT_EXPORT_DIR": tmp_path / "checkpoints",
+@pytest.fixture(scope="module")
+def server_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One gunicorn per test module (starting one takes seconds); each test's rows are its own all the
+    same, since the tests are transactional and the server reads the same test database."""
+    folder = tmp_path_factory.mktemp("client-server")
+    media = {
+        "ATTEST_MEDIA_ROOT": str(folder / "media"),
+        "ATTEST_AUDIT_SIGNING_KEY": str(folder / "keys" / "audit.pem"),
+        "ATTEST_AUDIT_EXPORT_DIR": str(folder / "checkpoints"),
     }
-    paths["ATTEST_MEDIA_ROOT"].mkdir()
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": paths["ATTEST_MEDIA_ROOT"]},
-        },
-    }
-    settings.ATTEST_AUDIT_SIGNING_KEY = paths["ATTEST_AUDIT_SIGNING_KEY"]
-    settings.ATTEST_AUDIT_EXPORT_DIR = paths["ATTEST_AUDIT_EXPORT_DIR"]
-    return {name: str(path) for name, path in paths.items()}
-
-
-@pytest.fixture
-def api_server(server_media, tmp_path):
+    (folder / "media").mkdir()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, **server_media, "DATABASE_URL": database_url_for_tests()}
-    log = (tmp_path / "gunicorn.log").open("wb")
+    env = {**os.environ, **media, "DATABASE_URL": database_url_for_tests()}
+    log = (folder / "gunicorn.log").open("wb")
     command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_serving(base_url, server)
-        yield base_url
+        yield base_url, media
     finally:
         server.terminate()
         try:
@@ -59,6 +47,17 @@ def api_server(server_media, tmp_path):
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.fixture
+def api_server(server_process) -> str:
+    return server_process[0]
+
+
+@pytest.fixture
+def server_media(server_process) -> dict[str, str]:
+    """The server's blob folder and audit paths, for a worker that must read what it wrote."""
+    return server_process[1]
 
 
 def _wait_until_serving(base_url: str, server: subprocess.Popen) -> None:

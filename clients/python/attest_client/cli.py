@@ -385,6 +385,8 @@ def reports() -> None:
 @pass_context
 def reports_generate(obj: Context, reference, kind, variant, approval, wait, wait_timeout, output):
     """Queue a report; with --wait, follow it and save it to --output."""
+    if output and not wait:
+        raise click.UsageError("--output needs --wait (the PDF exists once the report has succeeded)")
     subject: dict[str, Any] = {"variant": variant, "approval": approval}
     if reference:
         model, _, version = reference.partition(":")
