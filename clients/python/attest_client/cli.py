@@ -138,8 +138,8 @@ def models_register(
     obj: Context, name: str, team: str, title: str, answers: tuple[str, ...], description: str, exist_ok: bool
 ):
     """Register a model with its tiering answers."""
-    if exist_ok and _exists(lambda: obj.client.model_get(name)):
-        model = obj.client.model_get(name)
+    model = _found(lambda: obj.client.model_get(name)) if exist_ok else None
+    if model is not None:
         obj.emit(
             model.raw, f"{model.name} is already registered (tier {model.risk_tier}, status {model.status})"
         )
@@ -181,7 +181,7 @@ def datasets() -> None:
 @pass_context
 def datasets_upload(obj: Context, name: str, file: Path, team: str | None, sensitive_columns, **fields):
     """Upload FILE as the next version of dataset NAME."""
-    if team and not _exists(lambda: obj.client.get(f"/api/v1/datasets/{name}/")):
+    if team and _found(lambda: obj.client.get(f"/api/v1/datasets/{name}/")) is None:
         obj.client.dataset_create(name, team)
         obj.note(f"created dataset {name} for team {team}")
     fields["sensitive_columns"] = list(sensitive_columns) or None
@@ -448,14 +448,14 @@ def _json_value(value: str) -> Any:
         return value  # a bare word: the string itself
 
 
-def _exists(fetch: Callable[[], Any]) -> bool:
+def _found(fetch: Callable[[], Any]) -> Any:
+    """What ``fetch`` answers, or None when the API says 404."""
     try:
-        fetch()
+        return fetch()
     except ApiError as error:
         if error.status == 404:
-            return False
+            return None
         raise
-    return True
 
 
 class UploadProgressDisplay:
@@ -511,7 +511,9 @@ def _wait(obj: Context, job: Job, timeout: float) -> Job:
 
 
 def _job_line(label: str, job: Job) -> str:
-    progress = job.raw.get("progress") or {}
-    detail = progress.get("message") or progress.get("stage") or "" if isinstance(progress, dict) else ""
+    progress = job.raw.get("progress")
+    detail = (progress.get("message") or progress.get("stage") or "") if isinstance(progress, dict) else ""
+    if detail in (job.status, "done"):  # says nothing the status does not
+        detail = ""
     outcome = f" {job.outcome}" if isinstance(job, CheckRun) and job.outcome else ""
     return f"{label}: {job.status}{outcome}" + (f" ({detail})" if detail else "")
