@@ -235,3 +235,22 @@ def test_on_a_terminal_progress_is_drawn_by_rich_and_the_answer_is_unchanged(
                              "--current-dataset", "german-credit:1", "--wait", "--wait-timeout", "0")  # fmt: skip
     assert code == 2
     assert "still queued" in err
+
+
+def test_evidence_is_uploaded_to_a_version_and_its_hash_checked(registered, cli_env, tmp_path):
+    memo = tmp_path / "memo.md"
+    memo.write_bytes(b"# Conceptual soundness\n\nWhy this model.\n")
+    code, out, err = attest(cli_env, "--json", "evidence", "upload", "pd-cli:1", str(memo),
+                            "--type", "conceptual_soundness_memo", "--title", "Memo")  # fmt: skip
+    assert code == 0, out
+    body = json.loads(out)
+    assert (body["model"], body["version"], body["evidence_type"]) == (
+        "pd-cli",
+        1,
+        "conceptual_soundness_memo",
+    )
+    assert body["sha256"] == hashlib.sha256(memo.read_bytes()).hexdigest()
+
+    code, _out, err = attest(cli_env, "evidence", "upload", "pd-cli", str(memo), "--type", "no_such_type")
+    assert code == 2
+    assert "evidence_type:" in err

@@ -225,6 +225,27 @@ def versions_upload(obj: Context, model: str, file: Path, tags, parameters, metr
     obj.emit(version.raw, f"{version.reference} sha256:{version.sha256}")
 
 
+@main.group()
+def evidence() -> None:
+    """Evidence documents of a version."""
+
+
+@evidence.command("upload")
+@click.argument("reference", metavar="MODEL[:VERSION]")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--type", "evidence_type", required=True, help="The evidence type, e.g. validation_report.")
+@click.option("--title", default="")
+@pass_context
+def evidence_upload(obj: Context, reference: str, file: Path, evidence_type: str, title: str):
+    """Attach FILE to a version as evidence (its SHA-256 is checked against what the server stored)."""
+    model, version = _version_of(obj, reference)
+    with UploadProgressDisplay(obj, file) as progress:
+        body = obj.client.evidence_upload(model, version, evidence_type, file, title=title, progress=progress)
+    obj.emit(
+        body, f"evidence {body['id']} {body['evidence_type']} on {model}:{version} sha256:{body['sha256']}"
+    )
+
+
 # -- checks ----------------------------------------------------------------------------------------
 
 

@@ -208,15 +208,41 @@ class Client:
     def version_get(self, model: str, version: int) -> Version:
         return Version.from_api(self.get(f"{API}/models/{model}/versions/{version}/"))
 
+    def evidence_upload(
+        self,
+        model: str,
+        version: int,
+        evidence_type: str,
+        path: Path,
+        *,
+        title: str = "",
+        progress: UploadProgress | None = None,
+    ) -> dict[str, Any]:
+        """Attach a document to a version as evidence of ``evidence_type`` (e.g. ``validation_report``).
+        The API takes no declared digest here: the SHA-256 it answers is compared with the file's."""
+        fields = {"model": model, "version": version, "evidence_type": evidence_type, "title": title or None}
+        body = self._upload(f"{API}/evidence/", "file", Path(path), fields, progress, declare_sha256=False)
+        expected = file_sha256(Path(path))
+        if body.get("sha256") != expected:
+            raise AttestError(f"the server stored {path} as SHA-256 {body.get('sha256')}, not {expected}")
+        return body
+
     def _upload(
-        self, path: str, file_field: str, file: Path, fields: dict[str, Any], progress: UploadProgress | None
+        self,
+        path: str,
+        file_field: str,
+        file: Path,
+        fields: dict[str, Any],
+        progress: UploadProgress | None,
+        *,
+        declare_sha256: bool = True,
     ) -> dict[str, Any]:
         """Stream ``file`` in chunks, never whole in memory. The form's ``sha256`` field precedes the file
         in the body, so the digest is computed in a first streaming pass and declared: the server refuses
         bytes that differ from it. The upload pass hashes again, so a file that changed between the two
         passes is caught here too."""
         declared = file_sha256(file)
-        data = _form_fields({**fields, "sha256": declared})
+        data = _form_fields({**fields, "sha256": declared} if declare_sha256 else fields)
         with file.open("rb") as handle:
             reader = HashingReader(handle, file.stat().st_size, progress)
             files = {file_field: (file.name, reader, "application/octet-stream")}
