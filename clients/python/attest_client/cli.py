@@ -1,0 +1,540 @@
+"""The ``attest`` command line: the client's calls for CI scripts and people.
+
+Exit codes: 0 done (gate open, checks within ``--fail-on``), 1 a decision against you (gate closed, a
+check at or beyond ``--fail-on``), 2 an error (the API refused, the server was unreachable, a job failed).
+``--json`` prints the API's bodies; on a terminal uploads and waits show a Rich progress bar, elsewhere
+plain lines.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from attest_client import config
+from attest_client.client import Client
+from attest_client.errors import ApiError, AttestError
+from attest_client.resources import CheckRun, Job
+
+EXIT_DENIED = 1
+EXIT_ERROR = 2
+OUTCOME_RANK = {"pass": 0, "warn": 1, "fail": 2}
+
+
+class Context:
+    def __init__(self, url: str, token: str, as_json: bool, timeout: float):
+        self.url, self.token, self.as_json, self.timeout = url, token, as_json, timeout
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        if not self.url:
+            raise click.UsageError("no server: run `attest login` or set ATTEST_URL")
+        if self._client is None:
+            self._client = Client(self.url, self.token, timeout=self.timeout)
+        return self._client
+
+    @property
+    def interactive(self) -> bool:
+        return not self.as_json and sys.stderr.isatty()
+
+    def emit(self, body: Any, text: str) -> None:
+        """The API's body with ``--json``, else a line for people."""
+        click.echo(json.dumps(body, indent=2, sort_keys=True) if self.as_json else text)
+
+    def note(self, text: str) -> None:
+        """Progress and remarks: stderr, so stdout stays the answer."""
+        if not self.as_json:
+            click.echo(text, err=True)
+
+
+class Group(click.Group):
+    """Turns the client's errors into exit code 2 with the API's message (and its fields)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ApiError as error:
+            _fail(ctx, error.as_dict(), error.describe())
+        except AttestError as error:
+            _fail(
+                ctx, {"status": None, "code": "client_error", "message": str(error), "fields": {}}, str(error)
+            )
+
+
+def _fail(ctx: click.Context, body: dict, text: str) -> None:
+    as_json = bool(ctx.find_root().params.get("as_json"))
+    if as_json:
+        click.echo(json.dumps({"error": body}, indent=2, sort_keys=True))
+    else:
+        click.echo(f"error: {text}", err=True)
+    ctx.exit(EXIT_ERROR)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(cls=Group)
+@click.option("--url", envvar="ATTEST_URL", help="The server (default: from `attest login`).")
+@click.option("--token", envvar="ATTEST_TOKEN", help="An API token (default: from `attest login`).")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON bodies.")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds per HTTP request.")
+@click.version_option(package_name="attest-client")
+@click.pass_context
+def main(ctx: click.Context, url: str | None, token: str | None, as_json: bool, timeout: float) -> None:
+    """Attest from the command line and from CI."""
+    stored = config.load()
+    ctx.obj = Context(url or stored.url, token or stored.token, as_json, timeout)
+    ctx.call_on_close(lambda: ctx.obj._client and ctx.obj._client.close())
+
+
+# -- login -----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--url", "server", required=True, help="The Attest server, e.g. https://attest.example.com")
+@click.option("--token", "given_token", help="An API token (else one is made from username and password).")
+@click.option("--username", help="Make a token with this user's password.")
+@click.option("--password", help="The password (prompted when not given).")
+@pass_context
+def login(
+    obj: Context, server: str, given_token: str | None, username: str | None, password: str | None
+) -> None:
+    """Store the server and a token in the user's config folder (mode 0600)."""
+    token = given_token
+    if not token:
+        username = username or click.prompt("Username")
+        password = password or click.prompt("Password", hide_input=True)
+        with Client(server, timeout=obj.timeout) as anonymous:
+            token = anonymous.token_create(username, password)["token"]
+    with Client(server, token, timeout=obj.timeout) as client:
+        client.get("/api/v1/models/", page_size=1)  # the token works before it is kept
+    path = config.save(config.Settings(url=server.rstrip("/"), token=token))
+    obj.emit({"url": server, "config": str(path)}, f"logged in to {server} (token kept in {path})")
+
+
+# -- models, datasets, versions --------------------------------------------------------------------
+
+
+@main.group()
+def models() -> None:
+    """Models in the inventory."""
+
+
+@models.command("register")
+@click.argument("name")
+@click.option("--team", required=True)
+@click.option("--title", required=True)
+@click.option("--answer", "answers", multiple=True, metavar="KEY=VALUE", help="A tiering answer (repeat).")
+@click.option("--description", default="")
+@click.option("--exist-ok", is_flag=True, help="A model already registered under NAME is left as it is.")
+@pass_context
+def models_register(
+    obj: Context, name: str, team: str, title: str, answers: tuple[str, ...], description: str, exist_ok: bool
+):
+    """Register a model with its tiering answers."""
+    model = _found(lambda: obj.client.model_get(name)) if exist_ok else None
+    if model is not None:
+        obj.emit(
+            model.raw, f"{model.name} is already registered (tier {model.risk_tier}, status {model.status})"
+        )
+        return
+    model = obj.client.model_register(
+        name, team, title, _pairs(answers, "--answer"), description=description or None
+    )
+    obj.emit(model.raw, f"registered {model.name} (tier {model.risk_tier}, status {model.status})")
+
+
+@models.command("status")
+@click.argument("name")
+@click.argument("status")
+@click.option("--reason", default="")
+@pass_context
+def models_status(obj: Context, name: str, status: str, reason: str):
+    """Move a model to STATUS (in_development, in_validation, …): approvals need in_validation or later."""
+    model = obj.client.model_status(name, status, reason)
+    obj.emit(model.raw, f"{model.name} is {model.status}")
+
+
+@main.group()
+def datasets() -> None:
+    """Datasets and their versions."""
+
+
+@datasets.command("upload")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--team", help="Create the dataset for this team when it does not exist yet.")
+@click.option(
+    "--role", type=click.Choice(["training", "validation", "reference", "production_batch", "other"])
+)
+@click.option("--target-column")
+@click.option("--prediction-column")
+@click.option("--sensitive-column", "sensitive_columns", multiple=True, help="Repeat for each column.")
+@click.option("--favourable-label", help="The target value that is good for the person (fairness checks).")
+@click.option("--description")
+@pass_context
+def datasets_upload(obj: Context, name: str, file: Path, team: str | None, sensitive_columns, **fields):
+    """Upload FILE as the next version of dataset NAME."""
+    if team and _found(lambda: obj.client.get(f"/api/v1/datasets/{name}/")) is None:
+        obj.client.dataset_create(name, team)
+        obj.note(f"created dataset {name} for team {team}")
+    fields["sensitive_columns"] = list(sensitive_columns) or None
+    with UploadProgressDisplay(obj, file) as progress:
+        version = obj.client.dataset_upload(name, file, progress=progress, **fields)
+    obj.emit(version.raw, f"{version.reference} sha256:{version.sha256}")
+
+
+@main.group()
+def versions() -> None:
+    """Model versions."""
+
+
+@versions.command("upload")
+@click.argument("model")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--training-dataset", "training_datasets", multiple=True, metavar="NAME[:VERSION]")
+@click.option("--validation-dataset", "validation_datasets", multiple=True, metavar="NAME[:VERSION]")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE")
+@click.option("--param", "parameters", multiple=True, metavar="KEY=VALUE")
+@click.option("--metric", "metrics", multiple=True, metavar="KEY=NUMBER")
+@click.option("--framework")
+@click.option("--framework-version")
+@click.option("--description")
+@click.option("--source")
+@click.option("--run-id")
+@click.option("--run-link")
+@click.option("--source-repository")
+@click.option("--source-commit")
+@click.option("--parent", metavar="MODEL:VERSION")
+@pass_context
+def versions_upload(obj: Context, model: str, file: Path, tags, parameters, metrics, **fields):
+    """Upload FILE as the next version of MODEL (the same bytes again answer the existing version)."""
+    fields["training_datasets"] = list(fields["training_datasets"]) or None
+    fields["validation_datasets"] = list(fields["validation_datasets"]) or None
+    fields["tags"] = _pairs(tags, "--tag") or None
+    fields["parameters"] = _pairs(parameters, "--param") or None
+    fields["metrics"] = {key: _number(value) for key, value in _pairs(metrics, "--metric").items()} or None
+    with UploadProgressDisplay(obj, file) as progress:
+        version = obj.client.version_upload(model, file, progress=progress, **fields)
+    obj.emit(version.raw, f"{version.reference} sha256:{version.sha256}")
+
+
+@main.group()
+def evidence() -> None:
+    """Evidence documents of a version."""
+
+
+@evidence.command("upload")
+@click.argument("reference", metavar="MODEL[:VERSION]")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--type", "evidence_type", required=True, help="The evidence type, e.g. validation_report.")
+@click.option("--title", default="")
+@pass_context
+def evidence_upload(obj: Context, reference: str, file: Path, evidence_type: str, title: str):
+    """Attach FILE to a version as evidence (its SHA-256 is checked against what the server stored)."""
+    model, version = _version_of(obj, reference)
+    with UploadProgressDisplay(obj, file) as progress:
+        body = obj.client.evidence_upload(model, version, evidence_type, file, title=title, progress=progress)
+    obj.emit(
+        body, f"evidence {body['id']} {body['evidence_type']} on {model}:{version} sha256:{body['sha256']}"
+    )
+
+
+# -- checks ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def checks() -> None:
+    """Checks on a model version."""
+
+
+@checks.command("run")
+@click.argument("reference", metavar="MODEL[:VERSION]")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    required=True,
+    type=click.Choice(["drift", "fairness", "explainability", "performance", "data_quality"]),
+)
+@click.option("--reference-dataset", metavar="NAME:VERSION")
+@click.option("--current-dataset", metavar="NAME:VERSION")
+@click.option(
+    "--config", "settings", multiple=True, metavar="KEY=VALUE", help="A check setting (JSON value)."
+)
+@click.option("--wait", is_flag=True, help="Wait until every check has finished.")
+@click.option("--wait-timeout", default=1800.0, show_default=True, help="Seconds to wait in all.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["warn", "fail"]),
+    default="fail",
+    show_default=True,
+    help="With --wait: exit 1 when a check's outcome is this or worse.",
+)
+@pass_context
+def checks_run(
+    obj: Context,
+    reference: str,
+    kinds,
+    reference_dataset,
+    current_dataset,
+    settings,
+    wait,
+    wait_timeout,
+    fail_on,
+):
+    """Queue checks of the given kinds on a version; with --wait, follow them to their outcome."""
+    model, version = _version_of(obj, reference)
+    inputs = {
+        "reference_dataset": reference_dataset,
+        "current_dataset": current_dataset,
+        "config": {key: _json_value(value) for key, value in _pairs(settings, "--config").items()} or None,
+    }
+    runs = [obj.client.check_run(kind, model, version, **inputs) for kind in kinds]
+    if not wait:
+        obj.emit(
+            [run.raw for run in runs], "\n".join(f"check {run.id} {run.kind} {run.status}" for run in runs)
+        )
+        return
+    runs = [_wait(obj, run, wait_timeout) for run in runs]
+    obj.emit(
+        [run.raw for run in runs],
+        "\n".join(
+            f"check {run.id} {run.kind} {run.status} {run.outcome or '-'} {run.outcome_reason or ''}".rstrip()
+            for run in runs
+        ),
+    )
+    if any(run.status != "succeeded" for run in runs):
+        sys.exit(EXIT_ERROR)
+    if any(OUTCOME_RANK.get(run.outcome or "pass", 0) >= OUTCOME_RANK[fail_on] for run in runs):
+        sys.exit(EXIT_DENIED)
+
+
+# -- approvals and the gate ------------------------------------------------------------------------
+
+
+@main.group()
+def approvals() -> None:
+    """Approval requests."""
+
+
+@approvals.command("request")
+@click.argument("reference", metavar="MODEL[:VERSION]")
+@click.option("--environment", type=click.Choice(["staging", "production"]), required=True)
+@click.option("--justification", default="")
+@pass_context
+def approvals_request(obj: Context, reference: str, environment: str, justification: str):
+    """Request approval of a version for an environment."""
+    model, version = _version_of(obj, reference)
+    approval = obj.client.approval_request(model, version, environment, justification)
+    obj.emit(
+        approval.raw, f"approval {approval.id} {approval.status} (stage {approval.current_stage or '-'})"
+    )
+
+
+@approvals.command("status")
+@click.argument("reference", metavar="MODEL[:VERSION]|ID")
+@click.option("--environment", type=click.Choice(["staging", "production"]))
+@pass_context
+def approvals_status(obj: Context, reference: str, environment: str | None):
+    """An approval by its id, or the approvals of a version (newest first)."""
+    if reference.isdigit():
+        found = [obj.client.approval_get(int(reference))]
+    else:
+        model, version = _version_of(obj, reference)
+        found = [
+            approval
+            for approval in obj.client.approvals(model_version__model__name=model, environment=environment)
+            if approval.version == version
+        ]
+    obj.emit(
+        [approval.raw for approval in found],
+        "\n".join(
+            f"approval {a.id} {a.model}:{a.version} {a.environment} {a.status} (stage {a.current_stage or '-'})"
+            for a in found
+        )
+        or "no approvals",
+    )
+
+
+@main.command()
+@click.argument("reference", metavar="MODEL[:VERSION]")
+@click.option("--environment", type=click.Choice(["staging", "production"]), required=True)
+@pass_context
+def gate(obj: Context, reference: str, environment: str):
+    """May this version be deployed? Exit 0 open, 1 closed (the reasons printed), 2 error."""
+    model, version = _version_of(obj, reference)
+    decision = obj.client.gate(model, version, environment)
+    verdict = "open" if decision.allowed else "closed"
+    lines = [f"gate {verdict} for {model}:{version} in {environment}"]
+    lines += [f"  reason: {reason}" for reason in decision.reasons]
+    lines += [f"  warning: {warning}" for warning in decision.warnings]
+    obj.emit(decision.raw, "\n".join(lines))
+    if not decision.allowed:
+        sys.exit(EXIT_DENIED)
+
+
+# -- reports ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def reports() -> None:
+    """Reports (PDF)."""
+
+
+@reports.command("generate")
+@click.argument("reference", metavar="MODEL[:VERSION]", required=False)
+@click.option(
+    "--kind",
+    type=click.Choice(["validation", "documentation", "monitoring", "audit_evidence"]),
+    default="validation",
+    show_default=True,
+)
+@click.option("--variant", type=click.Choice(["standard", "pdf/a-3b"]))
+@click.option("--approval", type=int, help="An approval's id (audit_evidence reports).")
+@click.option("--wait", is_flag=True, help="Wait until the report is ready.")
+@click.option("--wait-timeout", default=1800.0, show_default=True)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="With --wait: save the PDF here."
+)
+@pass_context
+def reports_generate(obj: Context, reference, kind, variant, approval, wait, wait_timeout, output):
+    """Queue a report; with --wait, follow it and save it to --output."""
+    if output and not wait:
+        raise click.UsageError("--output needs --wait (the PDF exists once the report has succeeded)")
+    subject: dict[str, Any] = {"variant": variant, "approval": approval}
+    if reference:
+        model, _, version = reference.partition(":")
+        subject.update(model=model, version=int(version) if version else None)
+    report = obj.client.report_generate(kind, **subject)
+    if wait:
+        report = _wait(obj, report, wait_timeout)
+        if report.status != "succeeded":
+            obj.emit(report.raw, f"report {report.id} {report.status}: {report.error or ''}")
+            sys.exit(EXIT_ERROR)
+        if output:
+            obj.client.report_download(report.id, output)
+            obj.note(f"saved {output}")
+    obj.emit(
+        report.raw,
+        f"report {report.id} {report.status}" + (f" sha256:{report.sha256}" if report.sha256 else ""),
+    )
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _version_of(obj: Context, reference: str) -> tuple[str, int]:
+    """``model:version``, or ``model`` for its newest version."""
+    model, _, version = reference.partition(":")
+    if version:
+        if not version.isdigit():
+            raise click.BadParameter(f"{reference!r}: expected MODEL or MODEL:VERSION")
+        return model, int(version)
+    latest = obj.client.model_get(model).latest_version
+    if latest is None:
+        raise click.ClickException(f"model {model} has no versions yet")
+    return model, latest
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r}: expected KEY=VALUE", param_hint=option)
+        pairs[key] = item
+    return pairs
+
+
+def _number(value: str) -> float | int | str:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
+
+
+def _json_value(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value  # a bare word: the string itself
+
+
+def _found(fetch: Callable[[], Any]) -> Any:
+    """What ``fetch`` answers, or None when the API says 404."""
+    try:
+        return fetch()
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+class UploadProgressDisplay:
+    """A Rich bar on a terminal; plain lines (start and end) elsewhere; nothing with --json."""
+
+    def __init__(self, obj: Context, file: Path):
+        self.obj, self.file = obj, file
+        self.bar = None
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        if self.obj.interactive:
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+            self.bar = Progress(
+                "{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=Console(stderr=True),  # stdout stays the answer
+            )
+            self.bar.start()
+            task = self.bar.add_task(f"uploading {self.file.name}", total=self.file.stat().st_size)
+            return lambda sent, total: self.bar.update(task, completed=sent, total=total)
+        self.obj.note(f"uploading {self.file} ({self.file.stat().st_size} bytes)")
+        return None
+
+    def __exit__(self, *exc) -> None:
+        if self.bar:
+            self.bar.stop()
+        elif exc[0] is None:
+            self.obj.note(f"uploaded {self.file.name}")
+
+
+def _wait(obj: Context, job: Job, timeout: float) -> Job:
+    label = f"check {job.id} ({job.kind})" if isinstance(job, CheckRun) else f"report {job.id}"
+    if obj.interactive:
+        from rich.console import Console
+
+        with Console(stderr=True).status(f"{label}: {job.status}") as status:
+            return obj.client.wait(
+                job, timeout=timeout, progress=lambda seen: status.update(_job_line(label, seen))
+            )
+    last: list[str] = []
+
+    def plain(seen: Job) -> None:
+        line = _job_line(label, seen)
+        if not last or line != last[-1]:  # a line per change, not per poll
+            last.append(line)
+            obj.note(line)
+
+    return obj.client.wait(job, timeout=timeout, progress=plain)
+
+
+def _job_line(label: str, job: Job) -> str:
+    progress = job.raw.get("progress")
+    detail = (progress.get("message") or progress.get("stage") or "") if isinstance(progress, dict) else ""
+    if detail in (job.status, "done"):  # says nothing the status does not
+        detail = ""
+    outcome = f" {job.outcome}" if isinstance(job, CheckRun) and job.outcome else ""
+    return f"{label}: {job.status}{outcome}" + (f" ({detail})" if detail else "")

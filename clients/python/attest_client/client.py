@@ -1,0 +1,352 @@
+"""``Client(url, token)``: the Attest API over httpx, with timeouts, retries, typed answers and job waits."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+
+from attest_client.errors import ApiError, AttestError, TransportError, WaitTimeout
+from attest_client.resources import (
+    Approval,
+    CheckRun,
+    DatasetVersion,
+    GateDecision,
+    Job,
+    Model,
+    Report,
+    Version,
+)
+
+API = "/api/v1"
+RETRIED_STATUSES = (429, 503)  # the API says when to come back (Retry-After)
+CHUNK = 1024 * 1024
+
+# (bytes sent so far, total bytes) as an upload streams; (the job as last seen) as a wait polls
+UploadProgress = Callable[[int, int], None]
+JobProgress = Callable[[Job], None]
+
+
+@dataclass
+class Page:
+    count: int
+    results: list[dict[str, Any]]
+    next: str | None
+
+
+class HashingReader:
+    """A file read in chunks for the request body, hashing and reporting each chunk as it is sent."""
+
+    def __init__(self, handle: BinaryIO, total: int, progress: UploadProgress | None = None):
+        self.handle = handle
+        self.total = total
+        self.sent = 0
+        self.digest = hashlib.sha256()
+        self.progress = progress
+
+    def fileno(self) -> int:  # httpx sizes the body from it: a Content-Length, not a chunked body
+        return self.handle.fileno()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """httpx rewinds before each (re)send of the body: the count and the digest start again."""
+        if (offset, whence) == (0, 0):
+            self.sent, self.digest = 0, hashlib.sha256()
+        return self.handle.seek(offset, whence)
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.handle.read(CHUNK if size is None or size < 0 else size)
+        if chunk:
+            self.digest.update(chunk)
+            self.sent += len(chunk)
+            if self.progress:
+                self.progress(self.sent, self.total)
+        return chunk
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Client:
+    """The API as one bearer token sees it.
+
+    Connect errors are retried by the transport; 429 and 503 answers are retried after the Retry-After
+    they carry (bounded by ``max_retry_wait``); any other error answer raises :class:`ApiError`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str = "",
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        max_retry_wait: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.url = url.rstrip("/")
+        self.retries = retries
+        self.max_retry_wait = max_retry_wait
+        headers = {"Accept": "application/json", "User-Agent": "attest-client/0.1"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.http = httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport or httpx.HTTPTransport(retries=retries),
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """One API call (a streamed upload is rewound by httpx before a retry sends it again)."""
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except httpx.TransportError as error:
+                raise TransportError(f"{method} {self.url}{path}: {error}") from error
+            if response.status_code in RETRIED_STATUSES and attempt < self.retries:
+                time.sleep(self._retry_after(response, attempt))
+                continue
+            break
+        if response.status_code >= 400:
+            raise ApiError.from_response(response.status_code, _json_or_none(response), response.text[:200])
+        return response
+
+    def _retry_after(self, response: httpx.Response, attempt: int) -> float:
+        header = response.headers.get("Retry-After", "")
+        seconds = float(2**attempt)
+        if header.isdigit():
+            seconds = float(header)
+        elif header:
+            when = email.utils.parsedate_to_datetime(header)
+            seconds = when.timestamp() - time.time() if when else seconds
+        return max(0.0, min(seconds, self.max_retry_wait))
+
+    def get(self, path: str, **params) -> dict[str, Any]:
+        return self.request("GET", path, params=_present(params)).json()
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", path, json=_present(body)).json()
+
+    def paginate(self, path: str, **params) -> Iterator[dict[str, Any]]:
+        """Every item of a list, following ``next`` page by page."""
+        page = self._page(self.request("GET", path, params=_present(params)).json())
+        while True:
+            yield from page.results
+            if not page.next:
+                return
+            page = self._page(self.request("GET", page.next).json())
+
+    @staticmethod
+    def _page(body: dict[str, Any]) -> Page:
+        return Page(count=body.get("count", 0), results=body.get("results", []), next=body.get("next"))
+
+    # -- auth --------------------------------------------------------------------------------------
+
+    def token_create(self, username: str, password: str, name: str = "attest-cli") -> dict[str, Any]:
+        return self.post(f"{API}/auth/token/", {"username": username, "password": password, "name": name})
+
+    # -- registry ----------------------------------------------------------------------------------
+
+    def model_register(
+        self, name: str, team: str, title: str, tier_answers: dict[str, str], **fields
+    ) -> Model:
+        body = {"name": name, "team": team, "title": title, "tier_answers": tier_answers, **fields}
+        return Model.from_api(self.post(f"{API}/models/", body))
+
+    def model_get(self, name: str) -> Model:
+        return Model.from_api(self.get(f"{API}/models/{name}/"))
+
+    def model_status(self, name: str, status: str, reason: str = "") -> Model:
+        """Move a model along its lifecycle (draft → in_development → in_validation → …)."""
+        return Model.from_api(self.post(f"{API}/models/{name}/status/", {"status": status, "reason": reason}))
+
+    def models(self, **filters) -> Iterator[Model]:
+        return (Model.from_api(item) for item in self.paginate(f"{API}/models/", **filters))
+
+    def dataset_create(self, name: str, team: str, title: str = "", **fields) -> dict[str, Any]:
+        return self.post(f"{API}/datasets/", {"name": name, "team": team, "title": title, **fields})
+
+    def dataset_upload(
+        self, dataset: str, path: Path, *, progress: UploadProgress | None = None, **fields
+    ) -> DatasetVersion:
+        """Upload a file as the dataset's next version (the same bytes again answer the existing one)."""
+        body = self._upload(f"{API}/datasets/{dataset}/versions/", "file", Path(path), fields, progress)
+        return DatasetVersion.from_api(body)
+
+    def version_upload(
+        self, model: str, path: Path, *, progress: UploadProgress | None = None, **fields
+    ) -> Version:
+        """Upload an artifact as the model's next version. ``tags``, ``signature``, ``parameters`` and
+        ``metrics`` may be dicts; ``training_datasets`` / ``validation_datasets`` lists of ``name:version``."""
+        body = self._upload(f"{API}/models/{model}/versions/", "artifact", Path(path), fields, progress)
+        return Version.from_api(body)
+
+    def version_get(self, model: str, version: int) -> Version:
+        return Version.from_api(self.get(f"{API}/models/{model}/versions/{version}/"))
+
+    def evidence_upload(
+        self,
+        model: str,
+        version: int,
+        evidence_type: str,
+        path: Path,
+        *,
+        title: str = "",
+        progress: UploadProgress | None = None,
+    ) -> dict[str, Any]:
+        """Attach a document to a version as evidence of ``evidence_type`` (e.g. ``validation_report``).
+        The API takes no declared digest here: the SHA-256 it answers is compared with the file's."""
+        fields = {"model": model, "version": version, "evidence_type": evidence_type, "title": title or None}
+        body = self._upload(f"{API}/evidence/", "file", Path(path), fields, progress, declare_sha256=False)
+        expected = file_sha256(Path(path))
+        if body.get("sha256") != expected:
+            raise AttestError(f"the server stored {path} as SHA-256 {body.get('sha256')}, not {expected}")
+        return body
+
+    def _upload(
+        self,
+        path: str,
+        file_field: str,
+        file: Path,
+        fields: dict[str, Any],
+        progress: UploadProgress | None,
+        *,
+        declare_sha256: bool = True,
+    ) -> dict[str, Any]:
+        """Stream ``file`` in chunks, never whole in memory. The form's ``sha256`` field precedes the file
+        in the body, so the digest is computed in a first streaming pass and declared: the server refuses
+        bytes that differ from it. The upload pass hashes again, so a file that changed between the two
+        passes is caught here too."""
+        declared = file_sha256(file)
+        data = _form_fields({**fields, "sha256": declared} if declare_sha256 else fields)
+        with file.open("rb") as handle:
+            reader = HashingReader(handle, file.stat().st_size, progress)
+            files = {file_field: (file.name, reader, "application/octet-stream")}
+            response = self.request("POST", path, data=data, files=files)
+        if reader.digest.hexdigest() != declared:
+            raise AttestError(f"{file} changed while it was uploaded (SHA-256 {declared} before)")
+        return response.json()
+
+    # -- checks, approvals, the gate, reports ------------------------------------------------------
+
+    def check_run(self, kind: str, model: str, version: int, **fields) -> CheckRun:
+        body = {"kind": kind, "model": model, "version": version, **fields}
+        return CheckRun.from_api(self.post(f"{API}/checks/", body))
+
+    def check_get(self, run_id: int) -> CheckRun:
+        return CheckRun.from_api(self.get(f"{API}/checks/{run_id}/"))
+
+    def checks(self, **filters) -> Iterator[CheckRun]:
+        return (CheckRun.from_api(item) for item in self.paginate(f"{API}/checks/", **filters))
+
+    def approval_request(
+        self, model: str, version: int, environment: str, justification: str = ""
+    ) -> Approval:
+        body = {
+            "model": model,
+            "version": version,
+            "environment": environment,
+            "justification": justification,
+        }
+        return Approval.from_api(self.post(f"{API}/approvals/", body))
+
+    def approval_get(self, approval_id: int) -> Approval:
+        return Approval.from_api(self.get(f"{API}/approvals/{approval_id}/"))
+
+    def approvals(self, **filters) -> Iterator[Approval]:
+        return (Approval.from_api(item) for item in self.paginate(f"{API}/approvals/", **filters))
+
+    def gate(self, model: str, version: int, environment: str) -> GateDecision:
+        body = self.get(f"{API}/gate/", model=model, version=version, environment=environment)
+        return GateDecision.from_api(body)
+
+    def report_generate(self, kind: str, **fields) -> Report:
+        return Report.from_api(self.post(f"{API}/reports/", {"kind": kind, **fields}))
+
+    def report_get(self, report_id: int) -> Report:
+        return Report.from_api(self.get(f"{API}/reports/{report_id}/"))
+
+    def report_download(self, report_id: int, destination: Path) -> Path:
+        with self.http.stream("GET", f"{API}/reports/{report_id}/download/") as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ApiError.from_response(
+                    response.status_code, _json_or_none(response), response.text[:200]
+                )
+            with Path(destination).open("wb") as out:
+                for chunk in response.iter_bytes(CHUNK):
+                    out.write(chunk)
+        return Path(destination)
+
+    def wait(
+        self,
+        job: Job,
+        *,
+        timeout: float = 1800.0,
+        interval: float = 2.0,
+        progress: JobProgress | None = None,
+    ) -> Job:
+        """Poll a check run or report until it has succeeded or failed; :class:`WaitTimeout` otherwise."""
+        fetch = self.check_get if isinstance(job, CheckRun) else self.report_get
+        deadline = time.monotonic() + timeout
+        while True:
+            if progress:
+                progress(job)
+            if job.finished:
+                return job
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"job {job.id} still {job.status} after {timeout:.0f} s")
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            job = fetch(job.id)
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _form_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Multipart values: objects as JSON text (the API parses them), lists as repeated fields."""
+    form: dict[str, Any] = {}
+    for key, value in _present(fields).items():
+        if isinstance(value, dict):
+            form[key] = json.dumps(value)
+        elif isinstance(value, list | tuple):
+            form[key] = [str(item) for item in value]
+        else:
+            form[key] = str(value)
+    return form
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def client_from_env(url: str | None = None, token: str | None = None) -> Client:
+    return Client(url or os.environ.get("ATTEST_URL", ""), token or os.environ.get("ATTEST_TOKEN", ""))
