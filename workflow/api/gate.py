@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import inputs
+from config.api.query import StrictQueryParameters
 from config.api.schema import POSITIVE_INTEGER, SLUG
 from config.api.viewsets import ScopedViewSet
 from registry import selectors as registry_selectors
@@ -28,7 +29,7 @@ class GateQuery(serializers.Serializer):
         return gate_services.environment_key(value)
 
 
-class GateView(APIView):
+class GateView(StrictQueryParameters, APIView):
     """May this version go to this environment?
 
     ``{allowed, reasons[], codes[], warnings[], approval, approval_digest, evidence_changed,
@@ -150,7 +151,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         return Response(self.Output(deployment).data)
 
 
-class ReviewClearView(APIView):
+class ReviewClearView(StrictQueryParameters, APIView):
     """A validator clears a model under review (``{model, reason}``), reopening its gate."""
 
     class Input(inputs.Input):
