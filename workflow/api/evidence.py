@@ -12,6 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from config.api import inputs
+from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.viewsets import ScopedViewSet
 from registry import storage
 from registry.api.common import UploadViewSetMixin, received_upload
@@ -22,14 +23,16 @@ from workflow.services import evidence as evidence_services
 
 
 class EvidenceFilter(django_filters.FilterSet):
-    model_version__model__name = django_filters.CharFilter()
-    model_version__version = django_filters.NumberFilter()
+    model = model_filter("model_version__model__name")
+    version = version_filter()
     # a key, like the model name: one that names no evidence type matches nothing (not a 400)
     evidence_type = django_filters.CharFilter(field_name="evidence_type_id")
+    model_version__model__name = deprecated_alias("model", model_filter("model_version__model__name"))
+    model_version__version = deprecated_alias("version", version_filter())
 
     class Meta:
         model = EvidenceDocument
-        fields = ["model_version__model__name", "model_version__version", "evidence_type"]
+        fields = ["model", "version", "evidence_type", "model_version__model__name", "model_version__version"]
 
 
 class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

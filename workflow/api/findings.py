@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -9,11 +10,22 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from config.api import inputs
+from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.viewsets import ScopedViewSet
 from registry import selectors as registry_selectors
 from workflow import selectors
-from workflow.models import FindingStatus, Severity
+from workflow.models import Finding, FindingStatus, Severity
 from workflow.services import findings as finding_services
+
+
+class FindingFilter(django_filters.FilterSet):
+    model = model_filter()
+    version = version_filter()
+    model__name = deprecated_alias("model", model_filter())
+
+    class Meta:
+        model = Finding
+        fields = ["model", "version", "status", "severity", "source", "model__name"]
 
 
 class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -51,12 +63,7 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
 
     selector = staticmethod(selectors.finding_list)
     serializer_class = Output
-    filterset_fields = {
-        "status": ["exact"],
-        "severity": ["exact"],
-        "model__name": ["exact"],
-        "source": ["exact"],
-    }
+    filterset_class = FindingFilter
     ordering_fields = ["raised_at", "due_date", "severity"]
     search_fields = ["title"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -9,13 +10,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import inputs
+from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.query import StrictQueryParameters
 from config.api.schema import POSITIVE_INTEGER, SLUG
 from config.api.viewsets import ScopedViewSet
 from registry import selectors as registry_selectors
 from workflow import selectors
 from workflow.api.common import visible_version
-from workflow.models import Strategy
+from workflow.models import Deployment, Strategy
 from workflow.services import gate as gate_services
 from workflow.services import reviews as review_services
 
@@ -86,6 +88,16 @@ class GateView(StrictQueryParameters, APIView):
         return Response(self.Output(body).data)
 
 
+class DeploymentFilter(django_filters.FilterSet):
+    model = model_filter("model_version__model__name")
+    version = version_filter()
+    model_version__model__name = deprecated_alias("model", model_filter("model_version__model__name"))
+
+    class Meta:
+        model = Deployment
+        fields = ["model", "version", "environment", "status", "model_version__model__name"]
+
+
 class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Deployment records; POST records one (409 with the gate's reasons when it is closed)."""
 
@@ -117,11 +129,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 
     selector = staticmethod(selectors.deployment_list)
     serializer_class = Output
-    filterset_fields = {
-        "environment": ["exact"],
-        "status": ["exact"],
-        "model_version__model__name": ["exact"],
-    }
+    filterset_class = DeploymentFilter
     ordering_fields = ["deployed_at"]
 
     @extend_schema(request=Input, responses={201: Output})

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import inputs
+from config.api.filters import deprecated_alias
 from config.api.schema import POSITIVE_INTEGER, SLUG
 from config.api.viewsets import ScopedViewSet
 from workflow import selectors
 from workflow.api.common import visible_version
-from workflow.models import EvidenceChange
+from workflow.models import Control, EvidenceChange
 from workflow.services import controls as control_services
 from workflow.services import policies as policy_services
 
@@ -79,6 +81,15 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         return Response(self.Output(policy).data, status=status.HTTP_201_CREATED)
 
 
+class ControlFilter(django_filters.FilterSet):
+    framework = django_filters.CharFilter(field_name="framework__key", help_text="Framework key.")
+    framework__key = deprecated_alias("framework", django_filters.CharFilter(field_name="framework__key"))
+
+    class Meta:
+        model = Control
+        fields = ["framework", "framework__key"]
+
+
 class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """The control catalogue (SR 11-7, EU AI Act Annex IV, NIST AI RMF, ISO/IEC 42001 Annex A)."""
 
@@ -101,7 +112,7 @@ class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     selector = staticmethod(selectors.control_list)
     error_statuses = (404,)  # coverage of a model or version the caller cannot see
     serializer_class = Output
-    filterset_fields = ["framework__key"]
+    filterset_class = ControlFilter
     search_fields = ["key", "title"]
 
     @extend_schema(
