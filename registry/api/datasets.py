@@ -23,7 +23,7 @@ from registry.api.common import (
     UploadViewSetMixin,
     received_upload,
 )
-from registry.api.versions import DOWNLOAD_BLOCK_BYTES, lineage_depth
+from registry.api.versions import DOWNLOAD_BLOCK_BYTES, LINEAGE_DEPTH, lineage_depth
 from registry.models.datasets import Dataset, DatasetRole, DatasetVersion
 from registry.services import datasets as dataset_services
 
@@ -205,6 +205,7 @@ class DatasetVersionViewSet(
         response["X-Checksum-SHA256"] = found.file_sha256
         return response
 
+    @extend_schema(parameters=[LINEAGE_DEPTH])
     @action(detail=True, methods=["get"])
     def lineage(self, request, dataset_name=None, version=None):
         return Response(

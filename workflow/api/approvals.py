@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from config.api import inputs
 from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.viewsets import ScopedViewSet
+from registry.api.references import model_reference_field
 from workflow import selectors
 from workflow.api.common import visible_version
 from workflow.models import ApprovalRequest, Decision, Environment, Meaning, Signature
@@ -99,8 +100,8 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     """Approval requests. ``?awaiting=me`` lists the ones whose open stage you can sign now."""
 
     class Input(inputs.Input):
-        model = serializers.SlugField(max_length=100)
-        version = serializers.IntegerField(min_value=1)
+        model = model_reference_field()
+        version = serializers.IntegerField(min_value=1, required=False)
         environment = serializers.ChoiceField(choices=Environment.choices)
         justification = serializers.CharField(max_length=5000, allow_blank=True, default="")
 
@@ -128,7 +129,7 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        version = visible_version(request.user, data["model"], data["version"])
+        version = visible_version(request.user, data["model"], data.get("version"))
         approval = approval_services.approval_request(
             actor=request.user,
             version=version,

@@ -16,6 +16,7 @@ from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.viewsets import ScopedViewSet
 from registry import storage
 from registry.api.common import UploadViewSetMixin, received_upload
+from registry.api.references import model_reference_field
 from workflow import selectors
 from workflow.api.common import visible_version
 from workflow.models import EvidenceDocument
@@ -51,8 +52,8 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         uploaded_at = serializers.DateTimeField()
 
     class Input(inputs.Input):
-        model = serializers.SlugField(max_length=100)
-        version = serializers.IntegerField(min_value=1)
+        model = model_reference_field()
+        version = serializers.IntegerField(min_value=1, required=False)
         evidence_type = serializers.SlugField(max_length=64)
         title = serializers.CharField(max_length=300, allow_blank=True, default="")
         file = serializers.FileField()
@@ -71,7 +72,7 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        version = visible_version(request.user, data["model"], data["version"])
+        version = visible_version(request.user, data["model"], data.get("version"))
         upload = received_upload(request, "file")
         existing = version.evidence.filter(sha256=upload.sha256).exists()
         document = evidence_services.evidence_add(

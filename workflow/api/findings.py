@@ -13,6 +13,8 @@ from config.api import inputs
 from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.viewsets import ScopedViewSet
 from registry import selectors as registry_selectors
+from registry.api.references import model_reference, model_reference_field
+from registry.references import MODEL_FORMS
 from workflow import selectors
 from workflow.models import Finding, FindingStatus, Severity
 from workflow.services import findings as finding_services
@@ -49,7 +51,9 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         closed_at = serializers.DateTimeField(allow_null=True)
 
     class Input(inputs.Input):
-        model = serializers.SlugField(max_length=100)
+        model = model_reference_field(
+            help_text=f"The model (a name), or one of its versions (with `version`, or {MODEL_FORMS})."
+        )
         version = serializers.IntegerField(min_value=1, required=False)
         severity = serializers.ChoiceField(choices=Severity.choices)
         title = serializers.CharField(max_length=300)
@@ -72,16 +76,15 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        model = registry_selectors.model_get(user=request.user, name=data["model"])
+        # a bare name is the model (a finding need not be on a version); `version`, `name:version` or
+        # `models:/…` name one of its versions
+        reference = model_reference(data["model"], data.get("version"))
+        model = registry_selectors.model_get(user=request.user, name=reference.name)
         version = None
-        if "version" in data:
-            version = registry_selectors.version_by_reference(
-                user=request.user, model_name=model.name, version=data["version"]
-            )
+        if not reference.is_bare_name:
+            version = registry_selectors.model_version_by_reference(user=request.user, reference=reference)
             if version is None:
-                raise serializers.ValidationError(
-                    {"version": [f"{model.name} has no version {data['version']}."]}
-                )
+                raise serializers.ValidationError({"version": [f"{model.name} has no such version."]})
         owner = _owner(data.get("owner"))
         finding = finding_services.finding_raise(
             actor=request.user,

@@ -15,6 +15,7 @@ from config.api.query import StrictQueryParameters
 from config.api.schema import POSITIVE_INTEGER, SLUG
 from config.api.viewsets import ScopedViewSet
 from registry import selectors as registry_selectors
+from registry.api.references import MODEL_FIELD_HELP, MODEL_REFERENCE, model_reference_field
 from workflow import selectors
 from workflow.api.common import visible_version
 from workflow.models import Deployment, Strategy
@@ -23,8 +24,8 @@ from workflow.services import reviews as review_services
 
 
 class GateQuery(serializers.Serializer):
-    model = serializers.SlugField(max_length=100)
-    version = serializers.IntegerField(min_value=1)
+    model = model_reference_field()
+    version = serializers.IntegerField(min_value=1, required=False)
     environment = serializers.SlugField(max_length=20)
 
     def validate_environment(self, value: str) -> str:
@@ -59,8 +60,8 @@ class GateView(StrictQueryParameters, APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("model", SLUG, required=True),
-            OpenApiParameter("version", POSITIVE_INTEGER, required=True),
+            OpenApiParameter("model", MODEL_REFERENCE, required=True, description=MODEL_FIELD_HELP),
+            OpenApiParameter("version", POSITIVE_INTEGER, required=False),
             OpenApiParameter("environment", {**SLUG, "maxLength": 20}, required=True),
         ],
         responses={200: Output},
@@ -69,7 +70,7 @@ class GateView(StrictQueryParameters, APIView):
         query = GateQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        version = visible_version(request.user, data["model"], data["version"])
+        version = visible_version(request.user, data["model"], data.get("version"))
         decision = gate_services.gate_evaluate(version=version, environment=data["environment"])
         body = {
             "model": version.model.name,
@@ -137,7 +138,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        version = visible_version(request.user, data["model"], data["version"])
+        version = visible_version(request.user, data["model"], data.get("version"))
         deployment = gate_services.deployment_record(
             actor=request.user,
             version=version,

@@ -10,8 +10,9 @@ from rest_framework.response import Response
 
 from config.api import inputs
 from config.api.filters import deprecated_alias
-from config.api.schema import POSITIVE_INTEGER, SLUG
+from config.api.schema import POSITIVE_INTEGER
 from config.api.viewsets import ScopedViewSet
+from registry.api.references import MODEL_FIELD_HELP, MODEL_REFERENCE, model_reference_field
 from workflow import selectors
 from workflow.api.common import visible_version
 from workflow.models import Control, EvidenceChange
@@ -117,8 +118,8 @@ class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("model", SLUG, required=True),
-            OpenApiParameter("version", POSITIVE_INTEGER, required=True),
+            OpenApiParameter("model", MODEL_REFERENCE, required=True, description=MODEL_FIELD_HELP),
+            OpenApiParameter("version", POSITIVE_INTEGER, required=False),
         ],
         responses={200: CoverageOutput},
     )
@@ -128,7 +129,7 @@ class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         reference = _VersionQuery(data=request.query_params)
         reference.is_valid(raise_exception=True)
         version = visible_version(
-            request.user, reference.validated_data["model"], reference.validated_data["version"]
+            request.user, reference.validated_data["model"], reference.validated_data.get("version")
         )
         rows = control_services.control_coverage(version)
         body = {
@@ -142,5 +143,5 @@ class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
 
 
 class _VersionQuery(serializers.Serializer):
-    model = serializers.SlugField(max_length=100)
-    version = serializers.IntegerField(min_value=1)
+    model = model_reference_field()
+    version = serializers.IntegerField(min_value=1, required=False)
