@@ -17,10 +17,21 @@ MODEL_REFERENCE_HELP = f"A model version: {MODEL_FORMS}."
 DATASET_REFERENCE_HELP = f"A dataset version: {DATASET_FORMS}."
 
 _NAME = r"[A-Za-z0-9_-]{1,100}"
-_NUMBER = r"[1-9][0-9]{0,9}"
+_NUMBER = r"[1-9][0-9]{0,8}"  # below 2^31: a version column is a 32-bit integer
 _ALIAS = r"[A-Za-z0-9_-]{1,64}"
-_PLAIN = re.compile(rf"(?P<name>{_NAME})(?::(?P<version>{_NUMBER}))?")
-_MLFLOW = re.compile(rf"models:/(?P<name>{_NAME})(?:/(?P<version>{_NUMBER})|@(?P<alias>{_ALIAS}))")
+_PLAIN = rf"(?P<name>{_NAME})(?::(?P<version>{_NUMBER}))?"
+_MLFLOW = rf"models:/(?P<name>{_NAME})(?:/(?P<version>{_NUMBER})|@(?P<alias>{_ALIAS}))"
+# The same grammar as JSON-schema patterns (no named groups), for the OpenAPI descriptions.
+
+
+def _unnamed(grammar: str) -> str:
+    return re.sub(r"\?P<\w+>", "?:", grammar)
+
+
+DATASET_PATTERN = f"^{_unnamed(_PLAIN)}$"
+MODEL_PATTERN = f"^(?:{_unnamed(_PLAIN)}|{_unnamed(_MLFLOW)})$"
+_PLAIN_RE = re.compile(_PLAIN)
+_MLFLOW_RE = re.compile(_MLFLOW)
 
 
 class InvalidReference(ValueError):
@@ -39,14 +50,14 @@ class Reference:
 
 
 def parse_model_reference(text: str) -> Reference:
-    match = _PLAIN.fullmatch(text.strip()) or _MLFLOW.fullmatch(text.strip())
+    match = _PLAIN_RE.fullmatch(text.strip()) or _MLFLOW_RE.fullmatch(text.strip())
     if match is None:
         raise InvalidReference(f"Not a model version reference: give {MODEL_FORMS}.")
     return _reference(match)
 
 
 def parse_dataset_reference(text: str) -> Reference:
-    match = _PLAIN.fullmatch(text.strip())
+    match = _PLAIN_RE.fullmatch(text.strip())
     if match is None:
         raise InvalidReference(f"Not a dataset version reference: give {DATASET_FORMS}.")
     return _reference(match)

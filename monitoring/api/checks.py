@@ -16,7 +16,7 @@ from monitoring import selectors
 from monitoring.api.common import DatasetVersionField, check_config, dataset_version_of, version_of
 from monitoring.models import CheckKind, CheckRun, Outcome, RunStatus
 from monitoring.services import runs as run_services
-from registry.api.references import dataset_reference_field, model_reference_field
+from registry.api.references import dataset_reference_field, model_reference_field, version_field
 from registry.references import DATASET_REFERENCE_HELP
 
 LIST_DEFERRED = ("results", "evaluations", "diagnostics", "config", "thresholds", "library_versions")
@@ -41,7 +41,7 @@ class CheckRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     class Input(inputs.Input):
         kind = serializers.ChoiceField(choices=CheckKind.choices)
         model = model_reference_field()
-        version = serializers.IntegerField(min_value=1, required=False)
+        version = version_field()
         reference_dataset = dataset_reference_field(
             required=False,
             allow_blank=True,

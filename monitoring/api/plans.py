@@ -24,7 +24,7 @@ from monitoring.api.common import (
 from monitoring.models import CheckKind
 from monitoring.models.plans import AlertOn
 from monitoring.services import plans as plan_services
-from registry.api.references import dataset_reference_field, model_reference_field
+from registry.api.references import dataset_reference_field, model_reference_field, version_field
 from registry.references import DATASET_REFERENCE_HELP
 
 
@@ -69,7 +69,7 @@ class MonitoringPlanViewSet(
     class Input(inputs.Input):
         title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
         model = model_reference_field()
-        version = serializers.IntegerField(min_value=1, required=False)
+        version = version_field()
         dataset = serializers.CharField(
             max_length=100, help_text="Dataset whose newest 'production batch' version each run checks."
         )

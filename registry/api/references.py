@@ -3,34 +3,60 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from registry import selectors
 from registry.models import DatasetVersion, ModelVersion
 from registry.references import (
+    DATASET_PATTERN,
     DATASET_REFERENCE_HELP,
     MODEL_FORMS,
+    MODEL_PATTERN,
     InvalidReference,
     Reference,
     parse_dataset_reference,
     parse_model_reference,
 )
 
-# the query parameter's schema: parse errors are a documented 400
-MODEL_REFERENCE = {"type": "string", "minLength": 1, "maxLength": 200}
+# the query parameter's schema: the grammar as a pattern, so schema-valid text always parses
+MODEL_REFERENCE = {"type": "string", "pattern": MODEL_PATTERN, "maxLength": 200}
 MODEL_FIELD_HELP = f"The model's name, with `version`; or, without `version`, a model version: {MODEL_FORMS}."
+
+
+# a version column is a 32-bit integer: a larger number names no version and must not reach the database
+VERSION_MAX = 2**31 - 1
+VERSION_PARAMETER = {"type": "integer", "minimum": 1, "maximum": VERSION_MAX}
+
+
+def version_field(**kwargs) -> serializers.IntegerField:
+    """``version`` beside ``model``: optional, since ``model`` may be a whole reference."""
+    kwargs.setdefault("required", False)
+    kwargs.setdefault(
+        "help_text", "The version number, when `model` is a bare name (without it: the newest)."
+    )
+    return serializers.IntegerField(min_value=1, max_value=VERSION_MAX, **kwargs)
 
 
 def model_reference_field(**kwargs) -> serializers.CharField:
     """``model`` in a request body: a name next to ``version``, or a whole reference."""
     kwargs.setdefault("help_text", MODEL_FIELD_HELP)
-    return serializers.CharField(max_length=200, **kwargs)
+    return _reference_field(MODEL_PATTERN, **kwargs)
 
 
 def dataset_reference_field(**kwargs) -> serializers.CharField:
     kwargs.setdefault("help_text", DATASET_REFERENCE_HELP)
-    return serializers.CharField(max_length=200, **kwargs)
+    return _reference_field(DATASET_PATTERN, **kwargs)
+
+
+def _reference_field(pattern: str, **kwargs) -> serializers.CharField:
+    """A text field documented with the grammar's pattern (empty text too, where blank is allowed)."""
+    if kwargs.get("allow_blank"):
+        pattern = f"^(?:{pattern[1:-1]})?$"
+    schema = {"type": "string", "pattern": pattern, "maxLength": 200}
+    field_class = extend_schema_field(schema)(type("ReferenceField", (serializers.CharField,), {}))
+    return field_class(max_length=200, **kwargs)
 
 
 def model_reference(text: str, version: int | None, field: str = "model") -> Reference:

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from config.api import inputs
 from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.viewsets import ScopedViewSet
-from registry.api.references import model_reference_field
+from registry.api.references import model_reference_field, version_field
 from workflow import selectors
 from workflow.api.common import visible_version
 from workflow.models import ApprovalRequest, Decision, Environment, Meaning, Signature
@@ -101,7 +101,7 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
 
     class Input(inputs.Input):
         model = model_reference_field()
-        version = serializers.IntegerField(min_value=1, required=False)
+        version = version_field()
         environment = serializers.ChoiceField(choices=Environment.choices)
         justification = serializers.CharField(max_length=5000, allow_blank=True, default="")
 

@@ -16,7 +16,7 @@ from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.viewsets import ScopedViewSet
 from registry import storage
 from registry.api.common import UploadViewSetMixin, received_upload
-from registry.api.references import model_reference_field
+from registry.api.references import model_reference_field, version_field
 from workflow import selectors
 from workflow.api.common import visible_version
 from workflow.models import EvidenceDocument
@@ -53,7 +53,7 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
 
     class Input(inputs.Input):
         model = model_reference_field()
-        version = serializers.IntegerField(min_value=1, required=False)
+        version = version_field()
         evidence_type = serializers.SlugField(max_length=64)
         title = serializers.CharField(max_length=300, allow_blank=True, default="")
         file = serializers.FileField()

@@ -12,10 +12,16 @@ from rest_framework.views import APIView
 from config.api import inputs
 from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.query import StrictQueryParameters
-from config.api.schema import POSITIVE_INTEGER, SLUG
+from config.api.schema import SLUG
 from config.api.viewsets import ScopedViewSet
 from registry import selectors as registry_selectors
-from registry.api.references import MODEL_FIELD_HELP, MODEL_REFERENCE, model_reference_field
+from registry.api.references import (
+    MODEL_FIELD_HELP,
+    MODEL_REFERENCE,
+    VERSION_PARAMETER,
+    model_reference_field,
+    version_field,
+)
 from workflow import selectors
 from workflow.api.common import visible_version
 from workflow.models import Deployment, Strategy
@@ -25,7 +31,7 @@ from workflow.services import reviews as review_services
 
 class GateQuery(serializers.Serializer):
     model = model_reference_field()
-    version = serializers.IntegerField(min_value=1, required=False)
+    version = version_field()
     environment = serializers.SlugField(max_length=20)
 
     def validate_environment(self, value: str) -> str:
@@ -61,7 +67,7 @@ class GateView(StrictQueryParameters, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("model", MODEL_REFERENCE, required=True, description=MODEL_FIELD_HELP),
-            OpenApiParameter("version", POSITIVE_INTEGER, required=False),
+            OpenApiParameter("version", VERSION_PARAMETER, required=False),
             OpenApiParameter("environment", {**SLUG, "maxLength": 20}, required=True),
         ],
         responses={200: Output},

@@ -10,9 +10,14 @@ from rest_framework.response import Response
 
 from config.api import inputs
 from config.api.filters import deprecated_alias
-from config.api.schema import POSITIVE_INTEGER
 from config.api.viewsets import ScopedViewSet
-from registry.api.references import MODEL_FIELD_HELP, MODEL_REFERENCE, model_reference_field
+from registry.api.references import (
+    MODEL_FIELD_HELP,
+    MODEL_REFERENCE,
+    VERSION_PARAMETER,
+    model_reference_field,
+    version_field,
+)
 from workflow import selectors
 from workflow.api.common import visible_version
 from workflow.models import Control, EvidenceChange
@@ -119,7 +124,7 @@ class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     @extend_schema(
         parameters=[
             OpenApiParameter("model", MODEL_REFERENCE, required=True, description=MODEL_FIELD_HELP),
-            OpenApiParameter("version", POSITIVE_INTEGER, required=False),
+            OpenApiParameter("version", VERSION_PARAMETER, required=False),
         ],
         responses={200: CoverageOutput},
     )
@@ -144,4 +149,4 @@ class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
 
 class _VersionQuery(serializers.Serializer):
     model = model_reference_field()
-    version = serializers.IntegerField(min_value=1, required=False)
+    version = version_field()
