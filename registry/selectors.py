@@ -25,6 +25,7 @@ from registry.models import (
 )
 from registry.models.inventory import ModelStatus
 from registry.models.lineage import EdgeKind
+from registry.references import InvalidReference, Reference, parse_dataset_reference
 
 
 def _latest_version_number():
@@ -105,6 +106,18 @@ def version_by_reference(*, user, model_name: str, version: int, action: str = "
     )
 
 
+def model_version_by_reference(*, user, reference: Reference, action: str = "view") -> ModelVersion | None:
+    """The version a parsed reference names (a number, an alias, or the newest), if the user may see it."""
+    queryset = access.scope(user, ModelVersion.objects.select_related("model"), action).filter(
+        model__name=reference.name
+    )
+    if reference.version is not None:
+        return queryset.filter(version=reference.version).first()
+    if reference.alias is not None:
+        return queryset.filter(aliases__name=reference.alias, aliases__model__name=reference.name).first()
+    return queryset.order_by("-version").first()
+
+
 def alias_list(*, user, model: RegisteredModel) -> QuerySet[ModelAlias]:
     queryset = ModelAlias.objects.select_related("model", "version", "updated_by").filter(model=model)
     return access.scope(user, queryset).order_by("name")
@@ -131,14 +144,19 @@ def dataset_version_list(*, user, dataset: Dataset | None = None) -> QuerySet[Da
     return access.scope(user, queryset).order_by("-version")
 
 
-def dataset_version_by_reference(*, user, reference: str) -> DatasetVersion | None:
-    """``name:version`` or ``name`` (its newest version), if the user may see it."""
-    name, _, number = reference.strip().partition(":")
-    queryset = access.scope(user, DatasetVersion.objects.select_related("dataset")).filter(dataset__name=name)
-    if number:
-        if not number.isdigit():
+def dataset_version_by_reference(*, user, reference: str | Reference) -> DatasetVersion | None:
+    """``name:version`` or ``name`` (its newest version), if the user may see it; None when it names
+    none (registry.references.parse_dataset_reference says why text does not parse)."""
+    if isinstance(reference, str):
+        try:
+            reference = parse_dataset_reference(reference)
+        except InvalidReference:
             return None
-        return queryset.filter(version=int(number)).first()
+    queryset = access.scope(user, DatasetVersion.objects.select_related("dataset")).filter(
+        dataset__name=reference.name
+    )
+    if reference.version is not None:
+        return queryset.filter(version=reference.version).first()
     return queryset.order_by("-version").first()
 
 

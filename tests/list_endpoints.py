@@ -131,7 +131,9 @@ class Listed:
     attr: str | None = None
     kwargs: Callable[[World], dict] | None = None
     marker: Callable[[object], str] | None = None
-    query: dict[str, str] | None = None  # a page's query string that shows every row (not a default tab)
+    # a page's query string that shows every row (not a default tab); an API list's, when it is not
+    # paginated (its operation refuses page_size, as every undocumented query parameter)
+    query: dict[str, str] | None = None
 
     def ident(self, row) -> object:
         return getattr(row, self.attr or self.key)
@@ -219,6 +221,7 @@ API: dict[str, Listed] = {
         key="alias",
         attr="name",
         kwargs=lambda world: {"model_name": world.model("credit-risk").name},
+        query={},
     ),
     "api:dataset-list": Listed(
         lambda world, team: rows.DatasetFactory(team=world.team(team), owner=world.owner(team)),
@@ -248,7 +251,10 @@ API: dict[str, Listed] = {
     ),
     "api:approval-list": Listed(_approval, TEAM),
     "api:signature-list": Listed(
-        _signature, TEAM_NESTED, kwargs=lambda world: {"approval_pk": world.approval("credit-risk").pk}
+        _signature,
+        TEAM_NESTED,
+        kwargs=lambda world: {"approval_pk": world.approval("credit-risk").pk},
+        query={},
     ),
     "api:finding-list": Listed(
         lambda world, team: rows.FindingFactory(model=world.model(team), model_version=world.version(team)),

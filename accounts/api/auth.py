@@ -17,6 +17,7 @@ from accounts.authentication import BearerTokenAuthentication
 from accounts.context import client_address
 from accounts.services import accounts, lockout
 from config.api import inputs
+from config.api.query import StrictQueryParameters
 
 LOCKED_OUT = "Too many failed sign-in attempts for this account or from this address; try again later."
 
@@ -28,7 +29,7 @@ class IssuedToken(serializers.Serializer):
     expiry = serializers.DateTimeField()
 
 
-class ObtainTokenView(APIView):
+class ObtainTokenView(StrictQueryParameters, APIView):
     """Exchange a username and password for a bearer token (``attest_…``)."""
 
     authentication_classes: list = []
@@ -78,7 +79,7 @@ def _create_token(user, data):
         raise serializers.ValidationError(exc.message_dict) from None
 
 
-class LogoutView(APIView):
+class LogoutView(StrictQueryParameters, APIView):
     """Revoke the token this request was made with."""
 
     authentication_classes = [BearerTokenAuthentication]
@@ -90,7 +91,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LogoutAllView(APIView):
+class LogoutAllView(StrictQueryParameters, APIView):
     """Revoke every token of the calling user."""
 
     authentication_classes = [BearerTokenAuthentication]
@@ -105,7 +106,7 @@ class LogoutAllView(APIView):
         return Response({"revoked": revoked})
 
 
-class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, GenericViewSet):
+class TokenViewSet(StrictQueryParameters, mixins.ListModelMixin, mixins.DestroyModelMixin, GenericViewSet):
     """The caller's own API tokens: list, create (the secret is returned once), revoke."""
 
     lookup_field = "token_key"

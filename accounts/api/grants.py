@@ -13,6 +13,7 @@ from accounts.models import Grant, GrantLevel, Team, User
 from accounts.services import grants as grant_services
 from config.api import inputs
 from config.api.filters import API_FILTER_BACKENDS
+from config.api.query import StrictQueryParameters
 from registry.models import Dataset, RegisteredModel
 
 
@@ -28,7 +29,7 @@ class GrantFilter(django_filters.FilterSet):
         fields = ["user", "team", "model", "dataset", "level"]
 
 
-class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+class GrantViewSet(StrictQueryParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
     """Grants: one user or team, ``view`` or ``change``, on one model or dataset.
 
     Create answers 201, or 200 with the existing grant when the same one is asked for again; 409

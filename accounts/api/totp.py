@@ -9,9 +9,10 @@ from rest_framework.views import APIView
 
 from accounts.services import totp
 from config.api import inputs
+from config.api.query import StrictQueryParameters
 
 
-class TotpView(APIView):
+class TotpView(StrictQueryParameters, APIView):
     """GET: enrolled or not. POST ``{}``: start enrolment (returns the secret and otpauth URI).
     POST ``{"code"}``: confirm. DELETE ``{"password"}``: remove."""
 

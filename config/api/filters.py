@@ -101,3 +101,20 @@ def _is_integer(filterset, query_filter) -> bool:
 # The API's filter backends: DEFAULT_FILTER_BACKENDS with DjangoFilterBackend made strict. Set on the
 # API's base viewsets (config.api.viewsets.ScopedViewSet and the few that do not derive from it).
 API_FILTER_BACKENDS = [StrictFilterBackend, OrderingFilter, SearchFilter]
+
+
+# The list filters every list names the same way (docs/ARCHITECTURE.md, "List filters"): `model` is a
+# model's name, `version` its version number, whatever path the list's rows take to reach them.
+def model_filter(field_name: str = "model__name") -> django_filters.CharFilter:
+    return django_filters.CharFilter(field_name=field_name, help_text="Model name.")
+
+
+def version_filter(field_name: str = "model_version__version") -> django_filters.NumberFilter:
+    return django_filters.NumberFilter(field_name=field_name, help_text="Version number (with `model`).")
+
+
+def deprecated_alias(of: str, query_filter: django_filters.Filter) -> django_filters.Filter:
+    """A filter's old name, still accepted and documented as deprecated (config.api.schema marks it)."""
+    query_filter.extra["help_text"] = f"Deprecated: the old name of `{of}`."
+    query_filter.deprecated = True
+    return query_filter

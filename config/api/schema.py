@@ -126,6 +126,20 @@ class AutoSchema(SpectacularAutoSchema):
         finally:
             self.method = "DELETE"
 
+    def _get_filter_parameters(self):
+        """Marks a filter's old name (config.api.filters.deprecated_alias) as deprecated."""
+        parameters = super()._get_filter_parameters()
+        filterset_class = getattr(self.view, "filterset_class", None)
+        if filterset_class is None:
+            return parameters
+        deprecated = {
+            name for name, f in filterset_class.base_filters.items() if getattr(f, "deprecated", False)
+        }
+        for parameter in parameters:
+            if parameter["name"] in deprecated:
+                parameter["deprecated"] = True
+        return parameters
+
     def _view_serializer_class(self) -> type | None:
         return getattr(self.view, "serializer_class", None)
 

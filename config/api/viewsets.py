@@ -16,9 +16,10 @@ from django.utils.module_loading import import_string
 from rest_framework import renderers, viewsets
 
 from config.api.filters import API_FILTER_BACKENDS
+from config.api.query import StrictQueryParameters
 
 
-class ScopedViewSet(viewsets.GenericViewSet):
+class ScopedViewSet(StrictQueryParameters, viewsets.GenericViewSet):
     """Subclasses set ``selector`` (a function of ``user=`` returning a queryset)."""
 
     selector: Callable[..., QuerySet]

@@ -16,6 +16,8 @@ from monitoring import selectors
 from monitoring.api.common import DatasetVersionField, check_config, dataset_version_of, version_of
 from monitoring.models import CheckKind, CheckRun, Outcome, RunStatus
 from monitoring.services import runs as run_services
+from registry.api.references import dataset_reference_field, model_reference_field, version_field
+from registry.references import DATASET_REFERENCE_HELP
 
 LIST_DEFERRED = ("results", "evaluations", "diagnostics", "config", "thresholds", "library_versions")
 
@@ -38,16 +40,14 @@ class CheckRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
 
     class Input(inputs.Input):
         kind = serializers.ChoiceField(choices=CheckKind.choices)
-        model = serializers.CharField(max_length=100)
-        version = serializers.IntegerField(min_value=1)
-        reference_dataset = serializers.CharField(
+        model = model_reference_field()
+        version = version_field()
+        reference_dataset = dataset_reference_field(
             required=False,
             allow_blank=True,
-            help_text="'dataset:version' (drift, data quality, SHAP background).",
+            help_text=f"{DATASET_REFERENCE_HELP} The baseline of drift, data quality and the SHAP background.",
         )
-        current_dataset = serializers.CharField(
-            required=False, allow_blank=True, help_text="'dataset:version'."
-        )
+        current_dataset = dataset_reference_field(required=False, allow_blank=True)
         config = JSONObjectField(required=False, default=dict)
 
         def validate(self, attrs):
@@ -126,7 +126,7 @@ class CheckRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         run = run_services.check_run_create(
             actor=user,
             kind=data["kind"],
-            version=version_of(user, data["model"], data["version"]),
+            version=version_of(user, data["model"], data.get("version")),
             reference=dataset_version_of(user, data.get("reference_dataset"), "reference_dataset"),
             current=dataset_version_of(user, data.get("current_dataset"), "current_dataset"),
             config=data.get("config") or {},

@@ -12,29 +12,24 @@ from rest_framework.exceptions import ValidationError
 
 from accounts import access
 from monitoring import checks
-from registry import selectors as registry_selectors
+from registry.api.references import dataset_version_named, model_version_named
 from registry.models import Dataset, DatasetVersion, ModelVersion
 
 
-def version_of(user, model: str, number: int) -> ModelVersion:
-    version = registry_selectors.version_by_reference(user=user, model_name=model, version=number)
+def version_of(user, model: str, number: int | None = None) -> ModelVersion:
+    """``model`` with ``number``, or a model version reference (registry.references)."""
+    version = model_version_named(user, model, number)
     if version is None:
-        raise ValidationError({"model": [f"No model {model!r} with version {number} that you can see."]})
+        named = model if number is None else f"{model}:{number}"
+        raise ValidationError({"model": [f"No model version {named!r} that you can see."]})
     return version
 
 
 def dataset_version_of(user, reference: str | None, field: str) -> DatasetVersion | None:
+    """``dataset:version`` or ``dataset`` (its newest version); None when the field is blank."""
     if not reference:
         return None
-    _name, _, number = reference.partition(":")
-    if not number:
-        raise ValidationError(
-            {field: ["Name a dataset version as 'dataset:version', e.g. 'german-credit:2'."]}
-        )
-    version = registry_selectors.dataset_version_by_reference(user=user, reference=reference)
-    if version is None:
-        raise ValidationError({field: [f"No dataset version {reference!r} that you can see."]})
-    return version
+    return dataset_version_named(user, reference, field)
 
 
 def check_config(kind: str, config) -> None:

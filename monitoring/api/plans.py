@@ -24,6 +24,8 @@ from monitoring.api.common import (
 from monitoring.models import CheckKind
 from monitoring.models.plans import AlertOn
 from monitoring.services import plans as plan_services
+from registry.api.references import dataset_reference_field, model_reference_field, version_field
+from registry.references import DATASET_REFERENCE_HELP
 
 
 class CheckEntry(inputs.Input):
@@ -66,13 +68,16 @@ class MonitoringPlanViewSet(
 
     class Input(inputs.Input):
         title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-        model = serializers.CharField(max_length=100)
-        version = serializers.IntegerField(min_value=1)
+        model = model_reference_field()
+        version = version_field()
         dataset = serializers.CharField(
             max_length=100, help_text="Dataset whose newest 'production batch' version each run checks."
         )
-        reference_dataset = serializers.CharField(
-            required=False, allow_blank=True, default="", help_text="'dataset:version' for drift/quality."
+        reference_dataset = dataset_reference_field(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text=f"{DATASET_REFERENCE_HELP} For drift/quality.",
         )
         checks = CheckEntry(many=True)
         crontab = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -92,7 +97,7 @@ class MonitoringPlanViewSet(
 
     class UpdateInput(inputs.Input):
         title = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        reference_dataset = serializers.CharField(required=False, allow_blank=True)
+        reference_dataset = dataset_reference_field(required=False, allow_blank=True)
         checks = CheckEntry(many=True, required=False)
         crontab = serializers.CharField(max_length=100, required=False, allow_blank=True)
         interval_seconds = serializers.IntegerField(
@@ -151,7 +156,7 @@ class MonitoringPlanViewSet(
         data = body.validated_data
         plan = plan_services.monitoring_plan_create(
             actor=user,
-            version=version_of(user, data["model"], data["version"]),
+            version=version_of(user, data["model"], data.get("version")),
             dataset=dataset_of(user, data["dataset"]),
             reference=dataset_version_of(user, data["reference_dataset"], "reference_dataset"),
             checks=[dict(entry) for entry in data["checks"]],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters
 from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 
 from accounts import access
 from config.api import inputs
+from config.api.filters import deprecated_alias
 from config.api.viewsets import ScopedViewSet
 from registry import graph, selectors
 from registry.api.common import (
@@ -21,8 +23,8 @@ from registry.api.common import (
     UploadViewSetMixin,
     received_upload,
 )
-from registry.api.versions import DOWNLOAD_BLOCK_BYTES, lineage_depth
-from registry.models.datasets import DatasetRole, DatasetVersion
+from registry.api.versions import DOWNLOAD_BLOCK_BYTES, LINEAGE_DEPTH, lineage_depth
+from registry.models.datasets import Dataset, DatasetRole, DatasetVersion
 from registry.services import datasets as dataset_services
 
 
@@ -37,6 +39,19 @@ class DatasetOutput(serializers.Serializer):
     latest_version = serializers.IntegerField(allow_null=True)
     version_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+
+
+class DatasetFilter(django_filters.FilterSet):
+    """``team`` and ``owner`` by name, as on the models list."""
+
+    team = django_filters.CharFilter(field_name="team__name", help_text="Team name.")
+    owner = django_filters.CharFilter(field_name="owner__username", help_text="Owner's username.")
+    team__name = deprecated_alias("team", django_filters.CharFilter(field_name="team__name"))
+    owner__username = deprecated_alias("owner", django_filters.CharFilter(field_name="owner__username"))
+
+    class Meta:
+        model = Dataset
+        fields = ["team", "owner", "team__name", "owner__username"]
 
 
 class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -57,7 +72,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     serializer_class = DatasetOutput
     lookup_field = "name"
     lookup_value_regex = NAME_REGEX
-    filterset_fields = {"team__name": ["exact"], "owner__username": ["exact"]}
+    filterset_class = DatasetFilter
     ordering_fields = ["name", "created_at"]
     ordering = ["name"]
     search_fields = ["name", "title", "description"]
@@ -190,6 +205,7 @@ class DatasetVersionViewSet(
         response["X-Checksum-SHA256"] = found.file_sha256
         return response
 
+    @extend_schema(parameters=[LINEAGE_DEPTH])
     @action(detail=True, methods=["get"])
     def lineage(self, request, dataset_name=None, version=None):
         return Response(

@@ -10,6 +10,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts import access
 from config.api import inputs
+from config.api.query import StrictQueryParameters
 from config.api.schema import JSONObjectField
 from registry import selectors
 from registry.services import inventory, lineage
@@ -64,7 +65,7 @@ RUN_EVENT_SCHEMA = {
 }
 
 
-class OpenLineageView(APIView):
+class OpenLineageView(StrictQueryParameters, APIView):
     """Accepts RunEvents as ``openlineage-python``'s HTTP transport sends them (Bearer token, JSON).
 
     The job maps to a model by its lineage namespace and job name, inputs and outputs to dataset
@@ -91,7 +92,7 @@ class TieringRuleOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class TieringRuleViewSet(mixins.ListModelMixin, GenericViewSet):
+class TieringRuleViewSet(StrictQueryParameters, mixins.ListModelMixin, GenericViewSet):
     """Versions of the risk-tiering rule, newest first; an administrator records a new one with POST."""
 
     class Input(inputs.Input):

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from accounts import access
 from accounts.models import User
 from config.api import inputs
+from config.api.filters import deprecated_alias, model_filter
 from config.api.viewsets import ScopedViewSet
 from registry import selectors
 from registry.api.common import NAME_REGEX, InventoryPagination, LabelField, StringMapField
@@ -274,6 +275,15 @@ def _upstream(user, names: list[str]) -> list[RegisteredModel]:
     return [found[name] for name in dict.fromkeys(names)]
 
 
+class TierChangeFilter(django_filters.FilterSet):
+    model = model_filter()
+    model__name = deprecated_alias("model", model_filter())
+
+    class Meta:
+        model = TierChange
+        fields = ["model", "status", "model__name"]
+
+
 class TierChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Questionnaire answers that would lower a model's tier, held until a risk officer accepts or rejects
     them (``POST …/accept/`` or ``…/reject/`` with a reason; never the person who asked)."""
@@ -297,7 +307,7 @@ class TierChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 
     selector = staticmethod(selectors.tier_change_list)
     serializer_class = Output
-    filterset_fields = {"status": ["exact"], "model__name": ["exact"]}
+    filterset_class = TierChangeFilter
     ordering_fields = ["requested_at"]
     lookup_value_regex = r"\d+"
 

@@ -15,8 +15,10 @@ from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from registry import graph, selectors
 from registry.api.common import ObjectField, StringMapField, UploadViewSetMixin, received_upload
+from registry.api.references import dataset_reference_field, dataset_version_named, model_version_named
 from registry.models import ModelAlias, ModelVersion
 from registry.models.lineage import EdgeKind
+from registry.references import DATASET_REFERENCE_HELP, MODEL_FORMS
 from registry.services import versions as version_services
 
 DOWNLOAD_BLOCK_BYTES = 1024 * 1024
@@ -83,6 +85,13 @@ class VersionOutput(serializers.Serializer):
         return None
 
 
+LINEAGE_DEPTH = OpenApiParameter(
+    "depth",
+    {"type": "integer", "minimum": 1, "maximum": graph.MAX_DEPTH},
+    description=f"1 to {graph.MAX_DEPTH}, default 2",
+)
+
+
 class ModelVersionViewSet(
     UploadViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
 ):
@@ -106,16 +115,15 @@ class ModelVersionViewSet(
         parameters = ObjectField(required=False)
         metrics = ObjectField(required=False)
         training_datasets = serializers.ListField(
-            child=serializers.CharField(max_length=200),
-            required=False,
-            max_length=100,
-            help_text="`dataset:version` (or `dataset` for its newest version)",
+            child=dataset_reference_field(), required=False, max_length=100, help_text=DATASET_REFERENCE_HELP
         )
         validation_datasets = serializers.ListField(
-            child=serializers.CharField(max_length=200), required=False, max_length=100
+            child=dataset_reference_field(), required=False, max_length=100, help_text=DATASET_REFERENCE_HELP
         )
         parent = serializers.CharField(
-            required=False, max_length=200, help_text="`model:version`, or a version of this model"
+            required=False,
+            max_length=200,
+            help_text=f"A version number of this model, or a model version: {MODEL_FORMS}.",
         )
 
     selector = staticmethod(selectors.version_list)
@@ -182,15 +190,7 @@ class ModelVersionViewSet(
         response["X-Checksum-SHA256"] = found.artifact_sha256
         return response
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "depth",
-                {"type": "integer", "minimum": 1, "maximum": graph.MAX_DEPTH},
-                description=f"1 to {graph.MAX_DEPTH}, default 2",
-            )
-        ]
-    )
+    @extend_schema(parameters=[LINEAGE_DEPTH])
     @action(detail=True, methods=["get"])
     def lineage(self, request, model_name=None, version=None):
         return Response(
@@ -206,24 +206,16 @@ def lineage_depth(request) -> int:
 
 
 def _datasets(user, references: list[str], field: str):
-    found = []
-    for reference in references:
-        version = selectors.dataset_version_by_reference(user=user, reference=reference)
-        if version is None:
-            raise serializers.ValidationError({field: [f"Unknown dataset version {reference!r}."]})
-        found.append(version)
-    return found
+    return [dataset_version_named(user, reference, field) for reference in references]
 
 
 def _parent(user, model_name: str, reference: str) -> ModelVersion | None:
     if not reference:
         return None
-    name, _, number = reference.rpartition(":")
-    if not number.isdigit():
-        raise serializers.ValidationError(
-            {"parent": ["Give `model:version` or a version number of this model."]}
-        )
-    parent = selectors.version_by_reference(user=user, model_name=name or model_name, version=int(number))
+    if reference.isdigit():
+        parent = model_version_named(user, model_name, int(reference), field="parent")
+    else:
+        parent = model_version_named(user, reference, field="parent")
     if parent is None:
         raise serializers.ValidationError({"parent": [f"Unknown version {reference!r}."]})
     return parent

@@ -16,6 +16,8 @@ from rest_framework.response import Response
 
 from config.api import inputs
 from config.api.viewsets import ScopedViewSet
+from registry.api.references import model_reference_field
+from registry.references import MODEL_FORMS
 from reports import selectors
 from reports.api.common import JobOutput, attachment_headers, subject_of
 from reports.models import EvidenceBundle, JobStatus
@@ -42,7 +44,11 @@ class EvidenceBundleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
     """Evidence bundles, newest first: one for a model version, or one for a period."""
 
     class Input(inputs.Input):
-        model = serializers.SlugField(max_length=100, required=False, allow_blank=True)
+        model = model_reference_field(
+            required=False,
+            allow_blank=True,
+            help_text=f"The model (a name), or one of its versions (with `version`, or {MODEL_FORMS}).",
+        )
         version = serializers.IntegerField(min_value=1, required=False, allow_null=True)
         period_start = serializers.DateTimeField(required=False, allow_null=True)
         period_end = serializers.DateTimeField(required=False, allow_null=True)

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import access
+from registry.api.references import model_reference
 from registry.models import ModelVersion, RegisteredModel
 from reports.models import Job
 from workflow.api.common import visible_version
@@ -20,12 +21,13 @@ def subject_of(
     user, model_name: str | None, version: int | None
 ) -> tuple[RegisteredModel | None, ModelVersion | None]:
     """The model (and version) named in a request body, if the user may see them; 404 otherwise,
-    exactly as for a model that does not exist."""
+    exactly as for a model that does not exist. A bare name is the model itself (the version is
+    optional here); ``version``, ``name:version`` or ``models:/…`` name one of its versions."""
     if not model_name:
         if version is not None:
             raise ValidationError({"model": ["Name the model of the version."]})
         return None, None
-    if version is not None:
+    if version is not None or not model_reference(model_name, None).is_bare_name:
         found = visible_version(user, model_name, version)
         return found.model, found
     model = access.scope(user, RegisteredModel.objects.all()).filter(name=model_name).first()

@@ -16,6 +16,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts.api.common import MayDo
 from config.api import inputs
+from config.api.query import StrictQueryParameters
 from reports import selectors
 from reports.api.common import choice
 from reports.models import CONNECTOR_EVENTS, ConnectorKind, Payload
@@ -44,7 +45,9 @@ class GrcDeliveryOutput(serializers.Serializer):
     delivered_at = serializers.DateTimeField(allow_null=True)
 
 
-class GrcConnectorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+class GrcConnectorViewSet(
+    StrictQueryParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
     """GRC connectors (administrators only). Deactivate one with ``is_active: false``; the log stays."""
 
     class Output(serializers.Serializer):

@@ -19,6 +19,7 @@ from rest_framework import renderers, serializers
 from rest_framework.views import APIView
 
 from config.api.filters import datetime_problem
+from config.api.query import StrictQueryParameters
 from config.api.viewsets import JsonErrors
 from reports.services import exports
 
@@ -37,7 +38,7 @@ class CSVRenderer(renderers.BaseRenderer):
         return renderers.JSONRenderer().render(data)
 
 
-class CheckResultsExportView(JsonErrors, APIView):
+class CheckResultsExportView(StrictQueryParameters, JsonErrors, APIView):
     """One page of check results as CSV: one row per result (and control), formula cells escaped."""
 
     renderer_classes = [renderers.JSONRenderer, CSVRenderer]

@@ -100,6 +100,18 @@ OPERATION_OVERRIDES: list[dict] = [
         "POST /api/v1/policies/",
         "POST /api/v1/tiering-rules/",
     ),
+    # `model` as a versioned reference (`name:3`, `models:/name@alias`) beside `version` is a 400: the
+    # version would be named twice (docs/ARCHITECTURE.md, "References"), a rule across two parameters.
+    *_also(
+        "positive_data_acceptance",
+        POSITIVE_ACCEPTED,
+        "400",
+        "a versioned model reference and version together name the version twice",
+        "GET /api/v1/gate/",
+        "GET /api/v1/controls/coverage/",
+        "POST /api/v1/approvals/",
+        "POST /api/v1/deployments/",
+    ),
 ]
 
 

@@ -98,7 +98,7 @@ def test_it_returns_progress_results_and_evaluations_on_the_detail(api, maya, ve
         ({"config": {"options": {"psi_bins": "ten"}}}, "config.options.psi_bins"),
         ({"reference_dataset": ""}, "reference_dataset"),
         ({"current_dataset": "applications:99"}, "current_dataset"),
-        ({"current_dataset": "applications"}, "current_dataset"),
+        ({"current_dataset": "applications:x"}, "current_dataset"),
         ({"kind": "vibes"}, "kind"),
     ],
 )

@@ -184,10 +184,11 @@ def test_it_reads_the_environment_case_insensitively(api, maya, quick_version):
 
 def test_it_hides_the_gate_from_an_outsider_and_checks_its_query(api, olga, maya, quick_version):
     """GIVEN a credit-risk version
-    WHEN the fraud team's engineer asks, and maya asks without a version
-    THEN 404, and 400 naming the version."""
+    WHEN the fraud team's engineer asks, and maya asks with a version that is not a number
+    THEN 404, and 400 naming the version (without one, the model's newest is meant: test_references)."""
     assert gate(api, olga, quick_version, "production").status_code == 404
-    bad = api.as_user(maya).get(reverse("api:gate"), {"model": "credit-scoring", "environment": "production"})
+    query = {"model": "credit-scoring", "version": "one", "environment": "production"}
+    bad = api.as_user(maya).get(reverse("api:gate"), query)
     assert bad.status_code == 400
     assert list(error(bad)["fields"]) == ["version"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
@@ -9,10 +10,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import inputs
+from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.viewsets import ScopedViewSet
+from registry.api.references import model_reference_field, version_field
 from workflow import selectors
 from workflow.api.common import visible_version
-from workflow.models import Decision, Environment, Meaning, Signature
+from workflow.models import ApprovalRequest, Decision, Environment, Meaning, Signature
 from workflow.services import approvals as approval_services
 from workflow.services.approvals import SignatureInput
 
@@ -83,12 +86,22 @@ class ApprovalOutput(serializers.Serializer):
         return stages
 
 
+class ApprovalFilter(django_filters.FilterSet):
+    model = model_filter("model_version__model__name")
+    version = version_filter()
+    model_version__model__name = deprecated_alias("model", model_filter("model_version__model__name"))
+
+    class Meta:
+        model = ApprovalRequest
+        fields = ["model", "version", "status", "environment", "model_version__model__name"]
+
+
 class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Approval requests. ``?awaiting=me`` lists the ones whose open stage you can sign now."""
 
     class Input(inputs.Input):
-        model = serializers.SlugField(max_length=100)
-        version = serializers.IntegerField(min_value=1)
+        model = model_reference_field()
+        version = version_field()
         environment = serializers.ChoiceField(choices=Environment.choices)
         justification = serializers.CharField(max_length=5000, allow_blank=True, default="")
 
@@ -97,11 +110,7 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
 
     selector = staticmethod(selectors.approval_list)
     serializer_class = ApprovalOutput
-    filterset_fields = {
-        "status": ["exact"],
-        "environment": ["exact"],
-        "model_version__model__name": ["exact"],
-    }
+    filterset_class = ApprovalFilter
     ordering_fields = ["requested_at", "completed_at"]
 
     @extend_schema(parameters=[OpenApiParameter("awaiting", str, enum=["me"], required=False)])
@@ -120,7 +129,7 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        version = visible_version(request.user, data["model"], data["version"])
+        version = visible_version(request.user, data["model"], data.get("version"))
         approval = approval_services.approval_request(
             actor=request.user,
             version=version,

@@ -23,6 +23,7 @@ from audit import exports
 from config.api import inputs
 from config.api.filters import API_FILTER_BACKENDS, UtcDateTimeFilter
 from config.api.pagination import PageNumberPagination, StrictPageSize
+from config.api.query import StrictQueryParameters
 from config.api.viewsets import JsonErrors
 from workflow import audit_selectors as selectors
 from workflow.services import audit as audit_services
@@ -47,7 +48,7 @@ class CheckpointPagination(AuditCursorPagination):
     ordering = "number"
 
 
-class AuditViewSet(GenericViewSet):
+class AuditViewSet(StrictQueryParameters, GenericViewSet):
     filter_backends = API_FILTER_BACKENDS
     permission_classes = [permissions.IsAuthenticated, CanAudit]
     pagination_class = AuditCursorPagination

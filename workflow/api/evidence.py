@@ -12,9 +12,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from config.api import inputs
+from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.viewsets import ScopedViewSet
 from registry import storage
 from registry.api.common import UploadViewSetMixin, received_upload
+from registry.api.references import model_reference_field, version_field
 from workflow import selectors
 from workflow.api.common import visible_version
 from workflow.models import EvidenceDocument
@@ -22,14 +24,16 @@ from workflow.services import evidence as evidence_services
 
 
 class EvidenceFilter(django_filters.FilterSet):
-    model_version__model__name = django_filters.CharFilter()
-    model_version__version = django_filters.NumberFilter()
+    model = model_filter("model_version__model__name")
+    version = version_filter()
     # a key, like the model name: one that names no evidence type matches nothing (not a 400)
     evidence_type = django_filters.CharFilter(field_name="evidence_type_id")
+    model_version__model__name = deprecated_alias("model", model_filter("model_version__model__name"))
+    model_version__version = deprecated_alias("version", version_filter())
 
     class Meta:
         model = EvidenceDocument
-        fields = ["model_version__model__name", "model_version__version", "evidence_type"]
+        fields = ["model", "version", "evidence_type", "model_version__model__name", "model_version__version"]
 
 
 class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -48,8 +52,8 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         uploaded_at = serializers.DateTimeField()
 
     class Input(inputs.Input):
-        model = serializers.SlugField(max_length=100)
-        version = serializers.IntegerField(min_value=1)
+        model = model_reference_field()
+        version = version_field()
         evidence_type = serializers.SlugField(max_length=64)
         title = serializers.CharField(max_length=300, allow_blank=True, default="")
         file = serializers.FileField()
@@ -68,7 +72,7 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        version = visible_version(request.user, data["model"], data["version"])
+        version = visible_version(request.user, data["model"], data.get("version"))
         upload = received_upload(request, "file")
         existing = version.evidence.filter(sha256=upload.sha256).exists()
         document = evidence_services.evidence_add(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -9,11 +10,24 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from config.api import inputs
+from config.api.filters import deprecated_alias, model_filter, version_filter
 from config.api.viewsets import ScopedViewSet
 from registry import selectors as registry_selectors
+from registry.api.references import model_reference, model_reference_field
+from registry.references import MODEL_FORMS
 from workflow import selectors
-from workflow.models import FindingStatus, Severity
+from workflow.models import Finding, FindingStatus, Severity
 from workflow.services import findings as finding_services
+
+
+class FindingFilter(django_filters.FilterSet):
+    model = model_filter()
+    version = version_filter()
+    model__name = deprecated_alias("model", model_filter())
+
+    class Meta:
+        model = Finding
+        fields = ["model", "version", "status", "severity", "source", "model__name"]
 
 
 class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -37,7 +51,9 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         closed_at = serializers.DateTimeField(allow_null=True)
 
     class Input(inputs.Input):
-        model = serializers.SlugField(max_length=100)
+        model = model_reference_field(
+            help_text=f"The model (a name), or one of its versions (with `version`, or {MODEL_FORMS})."
+        )
         version = serializers.IntegerField(min_value=1, required=False)
         severity = serializers.ChoiceField(choices=Severity.choices)
         title = serializers.CharField(max_length=300)
@@ -51,12 +67,7 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
 
     selector = staticmethod(selectors.finding_list)
     serializer_class = Output
-    filterset_fields = {
-        "status": ["exact"],
-        "severity": ["exact"],
-        "model__name": ["exact"],
-        "source": ["exact"],
-    }
+    filterset_class = FindingFilter
     ordering_fields = ["raised_at", "due_date", "severity"]
     search_fields = ["title"]
 
@@ -65,16 +76,15 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        model = registry_selectors.model_get(user=request.user, name=data["model"])
+        # a bare name is the model (a finding need not be on a version); `version`, `name:version` or
+        # `models:/…` name one of its versions
+        reference = model_reference(data["model"], data.get("version"))
+        model = registry_selectors.model_get(user=request.user, name=reference.name)
         version = None
-        if "version" in data:
-            version = registry_selectors.version_by_reference(
-                user=request.user, model_name=model.name, version=data["version"]
-            )
+        if not reference.is_bare_name:
+            version = registry_selectors.model_version_by_reference(user=request.user, reference=reference)
             if version is None:
-                raise serializers.ValidationError(
-                    {"version": [f"{model.name} has no version {data['version']}."]}
-                )
+                raise serializers.ValidationError({"version": [f"{model.name} has no such version."]})
         owner = _owner(data.get("owner"))
         finding = finding_services.finding_raise(
             actor=request.user,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -9,26 +10,35 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import inputs
-from config.api.schema import POSITIVE_INTEGER, SLUG
+from config.api.filters import deprecated_alias, model_filter, version_filter
+from config.api.query import StrictQueryParameters
+from config.api.schema import SLUG
 from config.api.viewsets import ScopedViewSet
 from registry import selectors as registry_selectors
+from registry.api.references import (
+    MODEL_FIELD_HELP,
+    MODEL_REFERENCE,
+    VERSION_PARAMETER,
+    model_reference_field,
+    version_field,
+)
 from workflow import selectors
 from workflow.api.common import visible_version
-from workflow.models import Strategy
+from workflow.models import Deployment, Strategy
 from workflow.services import gate as gate_services
 from workflow.services import reviews as review_services
 
 
 class GateQuery(serializers.Serializer):
-    model = serializers.SlugField(max_length=100)
-    version = serializers.IntegerField(min_value=1)
+    model = model_reference_field()
+    version = version_field()
     environment = serializers.SlugField(max_length=20)
 
     def validate_environment(self, value: str) -> str:
         return gate_services.environment_key(value)
 
 
-class GateView(APIView):
+class GateView(StrictQueryParameters, APIView):
     """May this version go to this environment?
 
     ``{allowed, reasons[], codes[], warnings[], approval, approval_digest, evidence_changed,
@@ -56,8 +66,8 @@ class GateView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("model", SLUG, required=True),
-            OpenApiParameter("version", POSITIVE_INTEGER, required=True),
+            OpenApiParameter("model", MODEL_REFERENCE, required=True, description=MODEL_FIELD_HELP),
+            OpenApiParameter("version", VERSION_PARAMETER, required=False),
             OpenApiParameter("environment", {**SLUG, "maxLength": 20}, required=True),
         ],
         responses={200: Output},
@@ -66,7 +76,7 @@ class GateView(APIView):
         query = GateQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        version = visible_version(request.user, data["model"], data["version"])
+        version = visible_version(request.user, data["model"], data.get("version"))
         decision = gate_services.gate_evaluate(version=version, environment=data["environment"])
         body = {
             "model": version.model.name,
@@ -83,6 +93,16 @@ class GateView(APIView):
             "expires_at": decision.expires_at,
         }
         return Response(self.Output(body).data)
+
+
+class DeploymentFilter(django_filters.FilterSet):
+    model = model_filter("model_version__model__name")
+    version = version_filter()
+    model_version__model__name = deprecated_alias("model", model_filter("model_version__model__name"))
+
+    class Meta:
+        model = Deployment
+        fields = ["model", "version", "environment", "status", "model_version__model__name"]
 
 
 class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -116,11 +136,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 
     selector = staticmethod(selectors.deployment_list)
     serializer_class = Output
-    filterset_fields = {
-        "environment": ["exact"],
-        "status": ["exact"],
-        "model_version__model__name": ["exact"],
-    }
+    filterset_class = DeploymentFilter
     ordering_fields = ["deployed_at"]
 
     @extend_schema(request=Input, responses={201: Output})
@@ -128,7 +144,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        version = visible_version(request.user, data["model"], data["version"])
+        version = visible_version(request.user, data["model"], data.get("version"))
         deployment = gate_services.deployment_record(
             actor=request.user,
             version=version,
@@ -150,7 +166,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         return Response(self.Output(deployment).data)
 
 
-class ReviewClearView(APIView):
+class ReviewClearView(StrictQueryParameters, APIView):
     """A validator clears a model under review (``{model, reason}``), reopening its gate."""
 
     class Input(inputs.Input):

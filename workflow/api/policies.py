@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import inputs
-from config.api.schema import POSITIVE_INTEGER, SLUG
+from config.api.filters import deprecated_alias
 from config.api.viewsets import ScopedViewSet
+from registry.api.references import (
+    MODEL_FIELD_HELP,
+    MODEL_REFERENCE,
+    VERSION_PARAMETER,
+    model_reference_field,
+    version_field,
+)
 from workflow import selectors
 from workflow.api.common import visible_version
-from workflow.models import EvidenceChange
+from workflow.models import Control, EvidenceChange
 from workflow.services import controls as control_services
 from workflow.services import policies as policy_services
 
@@ -79,6 +87,15 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         return Response(self.Output(policy).data, status=status.HTTP_201_CREATED)
 
 
+class ControlFilter(django_filters.FilterSet):
+    framework = django_filters.CharFilter(field_name="framework__key", help_text="Framework key.")
+    framework__key = deprecated_alias("framework", django_filters.CharFilter(field_name="framework__key"))
+
+    class Meta:
+        model = Control
+        fields = ["framework", "framework__key"]
+
+
 class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """The control catalogue (SR 11-7, EU AI Act Annex IV, NIST AI RMF, ISO/IEC 42001 Annex A)."""
 
@@ -101,13 +118,13 @@ class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     selector = staticmethod(selectors.control_list)
     error_statuses = (404,)  # coverage of a model or version the caller cannot see
     serializer_class = Output
-    filterset_fields = ["framework__key"]
+    filterset_class = ControlFilter
     search_fields = ["key", "title"]
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("model", SLUG, required=True),
-            OpenApiParameter("version", POSITIVE_INTEGER, required=True),
+            OpenApiParameter("model", MODEL_REFERENCE, required=True, description=MODEL_FIELD_HELP),
+            OpenApiParameter("version", VERSION_PARAMETER, required=False),
         ],
         responses={200: CoverageOutput},
     )
@@ -117,7 +134,7 @@ class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         reference = _VersionQuery(data=request.query_params)
         reference.is_valid(raise_exception=True)
         version = visible_version(
-            request.user, reference.validated_data["model"], reference.validated_data["version"]
+            request.user, reference.validated_data["model"], reference.validated_data.get("version")
         )
         rows = control_services.control_coverage(version)
         body = {
@@ -131,5 +148,5 @@ class ControlViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
 
 
 class _VersionQuery(serializers.Serializer):
-    model = serializers.SlugField(max_length=100)
-    version = serializers.IntegerField(min_value=1)
+    model = model_reference_field()
+    version = version_field()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import inputs
+from config.api.filters import deprecated_alias, model_filter
 from config.api.viewsets import ScopedViewSet
 from registry import selectors as registry_selectors
 from workflow import selectors
-from workflow.models import ReviewConclusion
+from workflow.models import PeriodicReview, ReviewConclusion
 from workflow.services import reviews as review_services
 
 
@@ -49,6 +51,15 @@ class ReviewOutput(serializers.Serializer):
         ]
 
 
+class ReviewFilter(django_filters.FilterSet):
+    model = model_filter()
+    model__name = deprecated_alias("model", model_filter())
+
+    class Meta:
+        model = PeriodicReview
+        fields = ["model", "status", "model__name"]
+
+
 class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Periodic reviews of the models the caller may see. Only a completed (signed) review sets a model's
     ``last_reviewed_on`` and may extend its ``valid_until``."""
@@ -72,7 +83,7 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
 
     selector = staticmethod(selectors.review_list)
     serializer_class = ReviewOutput
-    filterset_fields = {"status": ["exact"], "model__name": ["exact"]}
+    filterset_class = ReviewFilter
     ordering_fields = ["opened_at"]
     lookup_value_regex = r"\d+"
 

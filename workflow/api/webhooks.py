@@ -10,6 +10,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts.api.common import MayDo
 from config.api import inputs
+from config.api.query import StrictQueryParameters
 from workflow import selectors
 from workflow.models.notifications import WEBHOOK_EVENTS
 from workflow.services import notifications
@@ -29,7 +30,11 @@ class DeliveryOutput(serializers.Serializer):
 
 
 class WebhookViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, GenericViewSet
+    StrictQueryParameters,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    GenericViewSet,
 ):
     """Webhook endpoints. The signing secret (``whsec_…``) is returned once, when the endpoint is created."""
 
