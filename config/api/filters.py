@@ -118,3 +118,12 @@ def deprecated_alias(of: str, query_filter: django_filters.Filter) -> django_fil
     query_filter.extra["help_text"] = f"Deprecated: the old name of `{of}`."
     query_filter.deprecated = True
     return query_filter
+
+
+class VersionRecordFilter(django_filters.FilterSet):
+    """The filters of a record that belongs to a model version (approvals, deployments, evidence):
+    ``model`` and ``version``, and ``model``'s old name."""
+
+    model = model_filter("model_version__model__name")
+    version = version_filter()
+    model_version__model__name = deprecated_alias("model", model_filter("model_version__model__name"))

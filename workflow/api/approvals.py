@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
@@ -10,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import inputs
-from config.api.filters import deprecated_alias, model_filter, version_filter
+from config.api.filters import VersionRecordFilter
 from config.api.viewsets import ScopedViewSet
 from registry.api.references import model_reference_field, version_field
 from workflow import selectors
@@ -86,11 +85,7 @@ class ApprovalOutput(serializers.Serializer):
         return stages
 
 
-class ApprovalFilter(django_filters.FilterSet):
-    model = model_filter("model_version__model__name")
-    version = version_filter()
-    model_version__model__name = deprecated_alias("model", model_filter("model_version__model__name"))
-
+class ApprovalFilter(VersionRecordFilter):
     class Meta:
         model = ApprovalRequest
         fields = ["model", "version", "status", "environment", "model_version__model__name"]

@@ -12,7 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from config.api import inputs
-from config.api.filters import deprecated_alias, model_filter, version_filter
+from config.api.filters import VersionRecordFilter, deprecated_alias, version_filter
 from config.api.viewsets import ScopedViewSet
 from registry import storage
 from registry.api.common import UploadViewSetMixin, received_upload
@@ -23,12 +23,9 @@ from workflow.models import EvidenceDocument
 from workflow.services import evidence as evidence_services
 
 
-class EvidenceFilter(django_filters.FilterSet):
-    model = model_filter("model_version__model__name")
-    version = version_filter()
+class EvidenceFilter(VersionRecordFilter):
     # a key, like the model name: one that names no evidence type matches nothing (not a 400)
     evidence_type = django_filters.CharFilter(field_name="evidence_type_id")
-    model_version__model__name = deprecated_alias("model", model_filter("model_version__model__name"))
     model_version__version = deprecated_alias("version", version_filter())
 
     class Meta:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -10,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import inputs
-from config.api.filters import deprecated_alias, model_filter, version_filter
+from config.api.filters import VersionRecordFilter
 from config.api.query import StrictQueryParameters
 from config.api.schema import SLUG
 from config.api.viewsets import ScopedViewSet
@@ -95,11 +94,7 @@ class GateView(StrictQueryParameters, APIView):
         return Response(self.Output(body).data)
 
 
-class DeploymentFilter(django_filters.FilterSet):
-    model = model_filter("model_version__model__name")
-    version = version_filter()
-    model_version__model__name = deprecated_alias("model", model_filter("model_version__model__name"))
-
+class DeploymentFilter(VersionRecordFilter):
     class Meta:
         model = Deployment
         fields = ["model", "version", "environment", "status", "model_version__model__name"]
