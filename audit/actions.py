@@ -112,6 +112,15 @@ ACTIONS: dict[str, str] = {
     "grc.delivery_failed": "A delivery to a GRC system failed.",
     "connector.changed": "A GRC connector was created or changed.",
     "connector.tested": "An administrator sent a GRC connector a test event.",
+    # integrations: MLflow tracking servers
+    "mlflow_registry.created": "An MLflow tracking server was connected for a team's models.",
+    "mlflow_sync.requested": "An import or sync of an MLflow registry was queued (by a person, a webhook "
+    "delivery or a poll).",
+    "mlflow_sync.finished": "An MLflow import or sync finished; what it did and its problems are recorded.",
+    "mlflow.model_linked": "An MLflow registered model was linked to the Attest model it is imported into.",
+    "mlflow.version_imported": "An MLflow model version was imported as an Attest version (or linked to the "
+    "version with the same artifact).",
+    "mlflow.version_tags_changed": "An imported MLflow model version's tags changed in MLflow.",
 }
 
 # Background jobs (the jobs app): the same four events for every kind of job, named by the kind.
@@ -123,6 +132,7 @@ JOB_KINDS = (
     "audit_verification",
     "webhook_delivery",
     "grc_delivery",
+    "mlflow_sync",
 )
 JOB_EVENTS = {
     "started": "A worker claimed the {kind} job (attempt n).",

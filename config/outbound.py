@@ -23,7 +23,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -213,6 +213,30 @@ def send(target: Target, body: bytes, headers: dict[str, str], *, timeout: float
     try:
         connection.request("POST", target.request_target, body=body, headers=headers)
         return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def request(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float,
+    allow: AllowList | None = None,
+) -> Iterator[http.client.HTTPResponse]:
+    """Any request to ``url`` (an API an administrator connected, e.g. an MLflow tracking server), made to
+    the checked addresses; yields the response, whose body the caller reads (streamed) before leaving.
+
+    Raises what ``post`` raises.
+    """
+    target = resolve(url, allow=allow)
+    connection = _connection(target, timeout)
+    try:
+        connection.request(method, target.request_target, body=body, headers=headers or {})
+        yield connection.getresponse()
     finally:
         connection.close()
 

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "monitoring",
     "workflow",  # the governance workflow; its models moved from "governance" (accounts) keeping their tables
     "reports",
+    "integrations",  # MLflow tracking servers: import, webhooks and polls, write-back
     "workers",
     "web",  # the pages that compose several apps; no models
 ]
@@ -423,6 +424,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     # forget day-old wrong-password counts with no lock in force (accounts.services.lockout)
     "governance-purge-sign-in-counts": {"task": "governance.tasks.purge_sign_in_counts", "schedule": 3600.0},
+    # queue an incremental poll of each connected MLflow registry whose interval passed (integrations)
+    "integrations-mlflow-poll": {"task": "integrations.tasks.mlflow_poll", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 

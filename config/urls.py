@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("registry.api.urls")),
     path("", include("monitoring.api.urls")),
     path("", include("reports.api.urls")),
+    path("", include("integrations.api.urls")),
 ]
 
 urlpatterns = [

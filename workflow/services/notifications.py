@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import logging
 import secrets
 import uuid
 from functools import partial
@@ -30,9 +31,11 @@ from audit.chain import jsonable
 from config import outbound
 from jobs import leases
 from jobs.kinds import FAILED, QUEUED, RETRYING, RUNNING, SUCCEEDED, JobKind, register
-from workflow import dispatch
+from workflow import dispatch, signals
 from workflow.models import WebhookDelivery, WebhookEndpoint
 from workflow.models.notifications import WEBHOOK_EVENTS
+
+logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 # A delivery waiting this long without a claim has its task sent again (the broker may have lost it).
@@ -75,7 +78,15 @@ def notify(
     ids = [delivery.pk for delivery in deliveries]
     emails = sorted({user.email for user in recipients or [] if user.email and user.is_active})
     transaction.on_commit(lambda: _queue(ids, event_type, body, emails))
+    transaction.on_commit(lambda: _announce_to_listeners(event_type, body["data"]))
     return deliveries
+
+
+def _announce_to_listeners(event_type: str, data: dict[str, Any]) -> None:
+    """Other apps' receivers (write-backs); one that fails is logged, never the caller's failure."""
+    for receiver, answer in signals.announced.send_robust(sender=None, event_type=event_type, payload=data):
+        if isinstance(answer, Exception):
+            logger.error("%s failed on %s: %r", getattr(receiver, "__name__", receiver), event_type, answer)
 
 
 def _queue(delivery_ids: list[int], event_type: str, body: dict[str, Any], emails: list[str]) -> None:
