@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import Team
 from audit import checkpoints, record
 from audit.models import AuditVerification
+from integrations.models import MlflowRegistry, MlflowSync
 from tests.factories import TeamFactory, UserFactory
 from tests.factories import records as rows
 
@@ -199,6 +200,17 @@ def _bundle(world: World, team: str):
 
 
 # Keyed by URL name (``api:<basename>-list``). Every router list route must appear here.
+def _mlflow_registry(world: World, team: str) -> MlflowRegistry:
+    return MlflowRegistry.objects.create(
+        name=f"mlflow-{team}-{MlflowRegistry.objects.count()}",
+        tracking_uri="https://mlflow.example.com",
+        team=world.team(team),
+        run_as=world.owner(team),
+        secret="not-used-here",
+        created_by=world.owner(team),
+    )
+
+
 API: dict[str, Listed] = {
     "api:team-list": Listed(_team_of_members, TEAM, key="name"),
     "api:token-list": Listed(
@@ -289,6 +301,13 @@ API: dict[str, Listed] = {
         lambda world, team: rows.ReportFactory(model_version=world.version(team)), TEAM
     ),
     "api:evidence-bundle-list": Listed(_bundle, AUDIT_ROWS),
+    "api:mlflow-registry-list": Listed(_mlflow_registry, TEAM, key="name"),
+    "api:mlflow-sync-list": Listed(
+        lambda world, team: MlflowSync.objects.create(
+            registry=_mlflow_registry(world, team), requested_by=world.owner(team)
+        ),
+        TEAM,
+    ),
 }
 
 

@@ -8,7 +8,6 @@ import logging
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +17,7 @@ from accounts import access
 from accounts.api.common import MayDo
 from accounts.models import User
 from config.api import inputs
+from config.api.errors import error_body
 from config.api.query import StrictQueryParameters
 from integrations.models import MlflowRegistry, MlflowSync
 from integrations.services import mlflow_sync, registries
@@ -69,8 +69,16 @@ class SyncOutput(serializers.Serializer):
         return {"current": job.progress_current, "total": total, "percent": min(percent, 100.0)}
 
 
+class ChangeToCreate:
+    """Anyone may list what their teams hold (auditors and risk officers everything); creating needs
+    a role that changes models (the service then checks the team)."""
+
+    def get_permissions(self):
+        return [MayDo.of("change" if self.action == "create" else "view")()]
+
+
 class RegistryViewSet(
-    StrictQueryParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+    ChangeToCreate, StrictQueryParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
 ):
     """MLflow tracking servers whose registries are imported into the caller's teams."""
 
@@ -86,8 +94,7 @@ class RegistryViewSet(
         write_back = serializers.BooleanField(default=True)
 
     serializer_class = RegistryOutput
-    permission_classes = [MayDo.of("change")]
-    pagination_class = PageNumberPagination
+    filter_backends: list = []
     lookup_field = "name"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
@@ -121,7 +128,9 @@ class RegistryViewSet(
         )
 
 
-class SyncViewSet(StrictQueryParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+class SyncViewSet(
+    ChangeToCreate, StrictQueryParameters, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
     """Imports and syncs: POST queues one (202; a sync of the same scope already waiting is returned, 200);
     GET shows its progress and, when done, what it did and each problem."""
 
@@ -130,8 +139,7 @@ class SyncViewSet(StrictQueryParameters, mixins.ListModelMixin, mixins.RetrieveM
         model = serializers.CharField(max_length=256, required=False, allow_blank=True, default="")
 
     serializer_class = SyncOutput
-    permission_classes = [MayDo.of("change")]
-    pagination_class = PageNumberPagination
+    filter_backends: list = []
     lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
@@ -179,7 +187,7 @@ class DeliveryOutput(serializers.Serializer):
     sync = serializers.IntegerField(allow_null=True)
 
 
-class WebhookReceiver(APIView):
+class WebhookReceiver(StrictQueryParameters, APIView):
     """Where MLflow delivers its model-registry webhooks (``MlflowClient().create_webhook(url=…, secret=…)``).
 
     The delivery is accepted only with a valid ``X-MLflow-Signature`` (HMAC-SHA256 with the registry's
@@ -213,12 +221,5 @@ class WebhookReceiver(APIView):
 
 
 def _refused() -> Response:
-    return Response(
-        {
-            "error": {
-                "code": "not_authenticated",
-                "message": "The delivery's signature could not be verified.",
-            }
-        },
-        status=status.HTTP_401_UNAUTHORIZED,
-    )
+    body = error_body("not_authenticated", "The delivery's signature could not be verified.")
+    return Response(body, status=status.HTTP_401_UNAUTHORIZED)
