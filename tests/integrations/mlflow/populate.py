@@ -8,6 +8,8 @@ does both). Not a test module (pytest collects ``test_*.py`` only) and not impor
     populate.py new-version NAME                 one more version of an existing registered model
     populate.py alias NAME ALIAS VERSION         points ALIAS at VERSION
     populate.py tag NAME VERSION KEY VALUE       sets a model-version tag
+    populate.py unalias NAME ALIAS               deletes an alias
+    populate.py untag NAME VERSION KEY           deletes a model-version tag
     populate.py webhook URL SECRET [EVENT ...]   an MLflow webhook (default: every model-version event)
     populate.py bulk NAME COUNT                  COUNT versions of NAME sharing one logged model (benchmark)
 
@@ -184,6 +186,16 @@ def cmd_tag(args) -> dict:
     return {"name": args.name, "version": args.version, "key": args.key, "value": args.value}
 
 
+def cmd_unalias(args) -> dict:
+    MlflowClient().delete_registered_model_alias(args.name, args.alias)
+    return {"name": args.name, "alias": args.alias}
+
+
+def cmd_untag(args) -> dict:
+    MlflowClient().delete_model_version_tag(args.name, args.version, args.key)
+    return {"name": args.name, "version": args.version, "key": args.key}
+
+
 def cmd_webhook(args) -> dict:
     events = args.events or MODEL_VERSION_EVENTS
     webhook = MlflowClient().create_webhook(
@@ -235,6 +247,12 @@ def parser() -> argparse.ArgumentParser:
     tag = commands.add_parser("tag")
     for field in ("name", "version", "key", "value"):
         tag.add_argument(field)
+    unalias = commands.add_parser("unalias")
+    for field in ("name", "alias"):
+        unalias.add_argument(field)
+    untag = commands.add_parser("untag")
+    for field in ("name", "version", "key"):
+        untag.add_argument(field)
     webhook = commands.add_parser("webhook")
     webhook.add_argument("url")
     webhook.add_argument("secret")
@@ -252,6 +270,8 @@ COMMANDS = {
     "new-version": cmd_new_version,
     "alias": cmd_alias,
     "tag": cmd_tag,
+    "unalias": cmd_unalias,
+    "untag": cmd_untag,
     "webhook": cmd_webhook,
     "bulk": cmd_bulk,
 }

@@ -111,6 +111,8 @@ class MlflowServer:
     folder: Path
     python: Path = field(default_factory=mlflow_python)
     port: int = field(default_factory=free_port)
+    # changes to the server's and scripts' environment; None removes a variable (e.g. MLflow's defaults)
+    env_overrides: dict[str, str | None] = field(default_factory=dict)
     process: subprocess.Popen | None = None
 
     @property
@@ -122,7 +124,7 @@ class MlflowServer:
         return self.folder / "server.log"
 
     def env(self) -> dict[str, str]:
-        return {
+        env = {
             **os.environ,
             **QUIET_ENV,
             "MLFLOW_TRACKING_URI": self.url,
@@ -132,6 +134,12 @@ class MlflowServer:
             "MLFLOW_WEBHOOK_CACHE_TTL": "1",
             "PYTHONPATH": "",  # Attest's own path has nothing for the MLflow venv
         }
+        for name, value in self.env_overrides.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return env
 
     def command(self) -> list[str]:
         return [

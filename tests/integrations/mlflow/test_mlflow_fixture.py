@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.integrations.mlflow.fixtures import start_server
-from tests.integrations.mlflow.server import MlflowEnvMissing, mlflow_python, webhook_signature
+from tests.integrations.mlflow.server import MlflowEnvMissing, MlflowServer, mlflow_python, webhook_signature
 
 API = "/api/2.0/mlflow"
 
@@ -128,48 +128,68 @@ def test_bulk_versions_share_one_logged_model(mlflow_server, mlflow_model_name):
     assert made["seconds_versions"] >= 0  # reported for the benchmark, not judged here
 
 
+def received(receiver, name: str, entity: str, action: str):
+    """The delivery of this event about model ``name``, and its parsed body."""
+
+    def matches(delivery):
+        payload = json.loads(delivery.body)
+        return (payload["entity"], payload["action"], payload["data"]["name"]) == (entity, action, name)
+
+    delivery = receiver.wait_for(matches)
+    return delivery, json.loads(delivery.body)
+
+
 def test_webhooks_reach_127_0_0_1_signed(mlflow_server, mlflow_model_name, webhook_receiver):
     secret = "attest-webhook-secret"
     hook = mlflow_server.populate("webhook", webhook_receiver.url, secret)
     assert hook["id"]
 
-    mlflow_server.populate("sklearn", mlflow_model_name)  # creates version 1, alias champion, a tag
+    made = mlflow_server.populate("sklearn", mlflow_model_name)  # version 1, alias champion, a tag
+    mlflow_server.populate("untag", mlflow_model_name, "1", "validation_status")
+    mlflow_server.populate("unalias", mlflow_model_name, "champion")
 
-    def event(entity, action):
-        def matches(delivery):
-            payload = json.loads(delivery.body)
-            return (payload["entity"], payload["action"], payload["data"]["name"]) == (
-                entity,
-                action,
-                mlflow_model_name,
-            )
-
-        return matches
-
-    created = webhook_receiver.wait_for(event("model_version", "created"))
-    payload = json.loads(created.body)
-    assert payload["data"]["version"] == "1"
-    assert payload["data"]["source"].startswith("models:/m-")
+    created, payload = received(webhook_receiver, mlflow_model_name, "model_version", "created")
+    assert set(payload) == {"entity", "action", "timestamp", "data"}
+    # the logged model is registered by model_id: the payload has no run_id, the REST version has it
+    assert payload["data"] == {
+        "name": mlflow_model_name,
+        "version": "1",
+        "source": f"models:/{made['model_id']}",
+        "run_id": None,
+        "tags": {},
+        "description": None,
+    }
     headers = {key.lower(): value for key, value in created.headers.items()}
-    expected = webhook_signature(
+    assert headers["x-mlflow-timestamp"].isdigit()
+    assert headers["x-mlflow-signature"] == webhook_signature(
         secret, headers["x-mlflow-delivery-id"], headers["x-mlflow-timestamp"], created.body
     )
-    assert headers["x-mlflow-signature"] == expected
-    assert (
-        webhook_signature(
-            "another secret", headers["x-mlflow-delivery-id"], headers["x-mlflow-timestamp"], created.body
-        )
-        != expected
-    )
-    alias = json.loads(webhook_receiver.wait_for(event("model_version_alias", "created")).body)
+    _, alias = received(webhook_receiver, mlflow_model_name, "model_version_alias", "created")
     assert alias["data"] == {"name": mlflow_model_name, "alias": "champion", "version": "1"}
-    tag = json.loads(webhook_receiver.wait_for(event("model_version_tag", "set")).body)
+    _, tag = received(webhook_receiver, mlflow_model_name, "model_version_tag", "set")
     assert tag["data"] == {
         "name": mlflow_model_name,
         "version": "1",
         "key": "validation_status",
         "value": "pending",
     }
+    _, untag = received(webhook_receiver, mlflow_model_name, "model_version_tag", "deleted")
+    assert untag["data"] == {"name": mlflow_model_name, "version": "1", "key": "validation_status"}
+    _, unalias = received(webhook_receiver, mlflow_model_name, "model_version_alias", "deleted")
+    assert unalias["data"] == {"name": mlflow_model_name, "alias": "champion"}
+
+
+def test_mlflow_refuses_webhooks_to_127_0_0_1_by_default(tmp_path):
+    """What an MLflow administrator must change for Attest on a private address: both variables."""
+    defaults = {"MLFLOW_WEBHOOK_ALLOWED_SCHEMES": None, "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": None}
+    server = MlflowServer(tmp_path / "mlflow", env_overrides=defaults).start()
+    try:
+        with pytest.raises(RuntimeError, match="Invalid webhook URL scheme: 'http'"):
+            server.populate("webhook", "http://127.0.0.1:9/hook", "secret")
+        with pytest.raises(RuntimeError, match="public IP"):
+            server.populate("webhook", "https://127.0.0.1:9/hook", "secret")
+    finally:
+        server.stop()
 
 
 def test_a_fresh_server_has_an_empty_registry(mlflow_server, fresh_mlflow_server, mlflow_model_name):
