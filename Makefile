@@ -5,13 +5,18 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# MLflow for the MLflow import/sync tests, in a venv of its own: its pins clash with ours and Attest talks to
+# it over REST only, like to the database (tests/integrations/mlflow/server.py starts it).
+MLFLOW_VENV  := var/mlflow-venv
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed-stamp
+MLFLOW_REQS  := tests/integrations/mlflow/requirements.txt
 
-.PHONY: run test install system-check lint format migrations-check clean screenshots
+.PHONY: run test install system-check lint format migrations-check clean screenshots mlflow-env
 
 run: install
 	@$(PY) -m config.devstack run
 
-test: install lint
+test: install lint mlflow-env
 	@$(PY) -m config.devstack test $(PYTEST_ARGS)
 
 install: system-check $(STAMP)
@@ -25,6 +30,14 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@echo "[attest] installing dependencies into $(VENV) (first time: a few minutes)"
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e clients/python
 	@touch $(STAMP)
+
+mlflow-env: system-check $(MLFLOW_STAMP)
+
+$(MLFLOW_STAMP): $(MLFLOW_REQS)
+	@test -x $(MLFLOW_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_VENV)
+	@echo "[attest] installing MLflow into $(MLFLOW_VENV) for the MLflow tests (first time: about a minute)"
+	@$(MLFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(MLFLOW_REQS)
+	@touch $@
 
 lint: install
 	@$(PY) -m ruff check .

@@ -1,0 +1,289 @@
+"""Fills a live MLflow server with what Attest imports: run INSIDE the MLflow venv (var/mlflow-venv), never
+by Attest's own interpreter, with MLFLOW_TRACKING_URI set (the ``mlflow_server`` fixture's ``run_script``
+does both). Not a test module (pytest collects ``test_*.py`` only) and not importable from the app.
+
+    populate.py sklearn NAME                     a registered LogisticRegression, alias champion, a tag
+    populate.py onnx NAME                        the same model converted with skl2onnx, mlflow.onnx flavor
+    populate.py dataset NAME                     a model whose run has training and validation datasets
+    populate.py new-version NAME                 one more version of an existing registered model
+    populate.py alias NAME ALIAS VERSION         points ALIAS at VERSION
+    populate.py tag NAME VERSION KEY VALUE       sets a model-version tag
+    populate.py unalias NAME ALIAS               deletes an alias
+    populate.py untag NAME VERSION KEY           deletes a model-version tag
+    populate.py webhook URL SECRET [EVENT ...]   an MLflow webhook (default: every model-version event)
+    populate.py bulk NAME COUNT                  COUNT versions of NAME sharing one logged model (benchmark)
+
+Each prints one JSON object as its last line of stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+from sklearn.linear_model import LogisticRegression
+
+MODEL_VERSION_EVENTS = [
+    "model_version.created",
+    "model_version_alias.created",
+    "model_version_alias.deleted",
+    "model_version_tag.set",
+    "model_version_tag.deleted",
+]
+DATASET_SOURCE = "s3://attest-fixtures/credit"
+
+
+def credit_frame(seed: int, rows: int = 60) -> pd.DataFrame:
+    """A tiny synthetic credit frame whose label depends on income and debt, so the fit is not trivial."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "income": rng.normal(50.0, 15.0, rows).round(2),
+            "debt_ratio": rng.uniform(0.0, 1.0, rows).round(3),
+            "age": rng.integers(21, 70, rows).astype("float64"),
+        }
+    )
+    frame["label"] = ((frame["debt_ratio"] * 60 - frame["income"] * 0.5 + rng.normal(0, 5, rows)) > 0).astype(
+        "int64"
+    )
+    return frame
+
+
+def features(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=["label"])
+
+
+def fit(frame: pd.DataFrame, c: float = 1.0) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=500).fit(features(frame), frame["label"])
+
+
+def log_training(model: LogisticRegression, frame: pd.DataFrame, kind: str, c: float) -> dict:
+    """Params, metrics and tags of the active run; returns them for the printed summary."""
+    params = {"C": c, "max_iter": 500, "solver": model.solver}
+    metrics = {
+        "accuracy": float(model.score(features(frame), frame["label"])),
+        "train_rows": float(len(frame)),
+    }
+    tags = {"team": "credit-risk", "attest.fixture": kind}
+    mlflow.log_params(params)
+    mlflow.log_metrics(metrics)
+    mlflow.set_tags(tags)
+    return {
+        "params": {key: str(value) for key, value in params.items()},
+        "metrics": metrics,
+        "run_tags": tags,
+    }
+
+
+def log_sklearn(model: LogisticRegression, frame: pd.DataFrame, name: str):
+    inputs = features(frame)
+    return mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=infer_signature(inputs, model.predict(inputs)),
+        input_example=inputs.head(3),
+        registered_model_name=name,
+    )
+
+
+def summary(name: str, run, info, **extra) -> dict:
+    return {
+        "name": name,
+        "version": str(info.registered_model_version),
+        "run_id": run.info.run_id,
+        "experiment_id": run.info.experiment_id,
+        "model_id": info.model_id,
+        "model_uri": info.model_uri,
+        "artifact_uri": info.artifact_path,
+        **extra,
+    }
+
+
+def cmd_sklearn(args) -> dict:
+    frame = credit_frame(seed=1)
+    model = fit(frame)
+    with mlflow.start_run() as run:
+        logged = log_training(model, frame, "sklearn", 1.0)
+        info = log_sklearn(model, frame, args.name)
+    version = str(info.registered_model_version)
+    client = MlflowClient()
+    client.set_registered_model_alias(args.name, "champion", version)
+    client.set_model_version_tag(args.name, version, "validation_status", "pending")
+    return summary(
+        args.name,
+        run,
+        info,
+        alias="champion",
+        version_tags={"validation_status": "pending"},
+        flavor="sklearn",
+        **logged,
+    )
+
+
+def cmd_onnx(args) -> dict:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    frame = credit_frame(seed=2)
+    model = fit(frame)
+    width = features(frame).shape[1]
+    onnx_model = convert_sklearn(
+        model, initial_types=[("input", FloatTensorType([None, width]))], options={"zipmap": False}
+    )
+    with mlflow.start_run() as run:
+        logged = log_training(model, frame, "onnx", 1.0)
+        info = mlflow.onnx.log_model(onnx_model, name="model", registered_model_name=args.name)
+    return summary(args.name, run, info, flavor="onnx", **logged)
+
+
+def dataset(frame: pd.DataFrame, part: str):
+    return mlflow.data.from_pandas(
+        frame, source=f"{DATASET_SOURCE}/{part}.csv", name=f"credit-{part}", targets="label"
+    )
+
+
+def cmd_dataset(args) -> dict:
+    train, valid = credit_frame(seed=3), credit_frame(seed=4, rows=30)
+    model = fit(train)
+    datasets = [(dataset(train, "train"), "training"), (dataset(valid, "valid"), "validation")]
+    with mlflow.start_run() as run:
+        logged = log_training(model, train, "dataset", 1.0)
+        for data, context in datasets:
+            mlflow.log_input(data, context=context)
+        info = log_sklearn(model, train, args.name)
+    described = [
+        {"name": data.name, "digest": data.digest, "context": context, "source": data.source.uri}
+        for data, context in datasets
+    ]
+    return summary(args.name, run, info, datasets=described, flavor="sklearn", **logged)
+
+
+def cmd_new_version(args) -> dict:
+    seed = int(time.time_ns() % 10_000)
+    frame = credit_frame(seed=seed)
+    model = fit(frame, c=0.5)
+    with mlflow.start_run() as run:
+        logged = log_training(model, frame, "new-version", 0.5)
+        info = log_sklearn(model, frame, args.name)
+    return summary(args.name, run, info, flavor="sklearn", **logged)
+
+
+def cmd_alias(args) -> dict:
+    MlflowClient().set_registered_model_alias(args.name, args.alias, args.version)
+    return {"name": args.name, "alias": args.alias, "version": args.version}
+
+
+def cmd_tag(args) -> dict:
+    MlflowClient().set_model_version_tag(args.name, args.version, args.key, args.value)
+    return {"name": args.name, "version": args.version, "key": args.key, "value": args.value}
+
+
+def cmd_unalias(args) -> dict:
+    MlflowClient().delete_registered_model_alias(args.name, args.alias)
+    return {"name": args.name, "alias": args.alias}
+
+
+def cmd_untag(args) -> dict:
+    MlflowClient().delete_model_version_tag(args.name, args.version, args.key)
+    return {"name": args.name, "version": args.version, "key": args.key}
+
+
+def cmd_webhook(args) -> dict:
+    events = args.events or MODEL_VERSION_EVENTS
+    webhook = MlflowClient().create_webhook(
+        name=f"attest-{uuid.uuid4().hex[:8]}", url=args.url, events=events, secret=args.secret
+    )
+    return {"id": webhook.webhook_id, "url": webhook.url, "events": [str(event) for event in webhook.events]}
+
+
+def cmd_bulk(args) -> dict:
+    """COUNT versions fast: one run and one small logged model, then only create_model_version calls (one
+    REST request each), each version with its own tags; params and metrics are the shared run's."""
+    started = time.perf_counter()
+    frame = credit_frame(seed=5, rows=30)
+    model = fit(frame)
+    client = MlflowClient()
+    with mlflow.start_run() as run:
+        logged = log_training(model, frame, "bulk", 1.0)
+        info = log_sklearn(model, frame, args.name)  # version 1
+    prepared = time.perf_counter()
+    for index in range(2, args.count + 1):
+        client.create_model_version(
+            args.name,
+            source=info.model_uri,
+            run_id=run.info.run_id,
+            model_id=info.model_id,
+            tags={"batch": "bulk", "index": str(index), "parity": "even" if index % 2 == 0 else "odd"},
+        )
+    finished = time.perf_counter()
+    return summary(
+        args.name,
+        run,
+        info,
+        count=args.count,
+        last_version=str(args.count),
+        seconds_setup=round(prepared - started, 3),
+        seconds_versions=round(finished - prepared, 3),
+        **logged,
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = root.add_subparsers(dest="command", required=True)
+    for command in ("sklearn", "onnx", "dataset", "new-version"):
+        commands.add_parser(command).add_argument("name")
+    alias = commands.add_parser("alias")
+    for field in ("name", "alias", "version"):
+        alias.add_argument(field)
+    tag = commands.add_parser("tag")
+    for field in ("name", "version", "key", "value"):
+        tag.add_argument(field)
+    unalias = commands.add_parser("unalias")
+    for field in ("name", "alias"):
+        unalias.add_argument(field)
+    untag = commands.add_parser("untag")
+    for field in ("name", "version", "key"):
+        untag.add_argument(field)
+    webhook = commands.add_parser("webhook")
+    webhook.add_argument("url")
+    webhook.add_argument("secret")
+    webhook.add_argument("events", nargs="*")
+    bulk = commands.add_parser("bulk")
+    bulk.add_argument("name")
+    bulk.add_argument("count", type=int)
+    return root
+
+
+COMMANDS = {
+    "sklearn": cmd_sklearn,
+    "onnx": cmd_onnx,
+    "dataset": cmd_dataset,
+    "new-version": cmd_new_version,
+    "alias": cmd_alias,
+    "tag": cmd_tag,
+    "unalias": cmd_unalias,
+    "untag": cmd_untag,
+    "webhook": cmd_webhook,
+    "bulk": cmd_bulk,
+}
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    result = COMMANDS[args.command](args)
+    # one line, last: mlflow itself prints run links and progress on stdout before it
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
