@@ -11,7 +11,8 @@ does both). Not a test module (pytest collects ``test_*.py`` only) and not impor
     populate.py unalias NAME ALIAS               deletes an alias
     populate.py untag NAME VERSION KEY           deletes a model-version tag
     populate.py webhook URL SECRET [EVENT ...]   an MLflow webhook (default: every model-version event)
-    populate.py bulk NAME COUNT                  COUNT versions of NAME sharing one logged model (benchmark)
+    populate.py external-onnx NAME               an ONNX model whose weights are external data (refused)
+    populate.py bulk NAME COUNT                  COUNT versions of NAME, each its own small ONNX model
 
 Each prints one JSON object as its last line of stdout.
 """
@@ -19,10 +20,13 @@ Each prints one JSON object as its last line of stdout.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -123,6 +127,7 @@ def cmd_sklearn(args) -> dict:
         info,
         alias="champion",
         version_tags={"validation_status": "pending"},
+        signature_inputs=list(features(frame).columns),
         flavor="sklearn",
         **logged,
     )
@@ -144,26 +149,70 @@ def cmd_onnx(args) -> dict:
     return summary(args.name, run, info, flavor="onnx", **logged)
 
 
-def dataset(frame: pd.DataFrame, part: str):
+def dataset(frame: pd.DataFrame, part: str, source: str | None = None):
     return mlflow.data.from_pandas(
-        frame, source=f"{DATASET_SOURCE}/{part}.csv", name=f"credit-{part}", targets="label"
+        frame, source=source or f"{DATASET_SOURCE}/{part}.csv", name=f"credit-{part}", targets="label"
     )
 
 
+def served_csv(frame: pd.DataFrame, name: str) -> tuple[str, str]:
+    """Log ``frame`` as a CSV artifact of the active run; returns the URL the tracking server serves it at
+    (an HTTP dataset source, which Attest can read) and the file's SHA-256."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        frame.to_csv(path, index=False)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        mlflow.log_artifact(str(path), "datasets")
+    proxied = mlflow.get_artifact_uri(f"datasets/{name}").removeprefix("mlflow-artifacts:/")
+    return f"{mlflow.get_tracking_uri()}/api/2.0/mlflow-artifacts/artifacts/{proxied}", digest
+
+
 def cmd_dataset(args) -> dict:
+    """Training data served by the tracking server (http source); validation data on s3 (not reachable)."""
     train, valid = credit_frame(seed=3), credit_frame(seed=4, rows=30)
     model = fit(train)
-    datasets = [(dataset(train, "train"), "training"), (dataset(valid, "valid"), "validation")]
     with mlflow.start_run() as run:
+        url, served_sha256 = served_csv(train, "train.csv")
+        datasets = [(dataset(train, "train", url), "training"), (dataset(valid, "valid"), "validation")]
         logged = log_training(model, train, "dataset", 1.0)
         for data, context in datasets:
             mlflow.log_input(data, context=context)
         info = log_sklearn(model, train, args.name)
     described = [
-        {"name": data.name, "digest": data.digest, "context": context, "source": data.source.uri}
+        {
+            "name": data.name,
+            "digest": data.digest,
+            "context": context,
+            "source": data.source.url if hasattr(data.source, "url") else data.source.uri,
+        }
         for data, context in datasets
     ]
-    return summary(args.name, run, info, datasets=described, flavor="sklearn", **logged)
+    return summary(
+        args.name, run, info, datasets=described, served_sha256=served_sha256, flavor="sklearn", **logged
+    )
+
+
+def cmd_external_onnx(args) -> dict:
+    """An ONNX model whose weights MLflow saves as external data (a tensor above onnx's 1 KiB threshold):
+    Attest refuses it, since the file it would read is named by the uploader."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.arange(1024, dtype=np.float32).reshape(1024, 1), "weights")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["input", "weights"], ["output"])],
+        "external",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, 1024])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [None, 1])],
+        initializer=[weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    with mlflow.start_run() as run:
+        info = mlflow.onnx.log_model(
+            model, name="model", registered_model_name=args.name, save_as_external_data=True
+        )
+    return summary(args.name, run, info, flavor="onnx")
 
 
 def cmd_new_version(args) -> dict:
@@ -204,42 +253,73 @@ def cmd_webhook(args) -> dict:
     return {"id": webhook.webhook_id, "url": webhook.url, "events": [str(event) for event in webhook.events]}
 
 
+def tiny_onnx(bias: float) -> bytes:
+    """A one-node ONNX model (y = x + bias): each version of the bulk registry its own bytes."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["input", "bias"], ["output"])],
+        "bulk",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, 1])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [None, 1])],
+        initializer=[numpy_helper.from_array(np.array([bias], dtype=np.float32), "bias")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+MLMODEL = """flavors:
+  onnx:
+    data: model.onnx
+    onnx_version: 1.17.0
+  python_function:
+    loader_module: mlflow.onnx
+    data: model.onnx
+mlflow_version: {version}
+signature:
+  inputs: '[{{"type": "tensor", "tensor-spec": {{"dtype": "float32", "shape": [-1, 1]}}}}]'
+  outputs: '[{{"type": "tensor", "tensor-spec": {{"dtype": "float32", "shape": [-1, 1]}}}}]'
+"""
+
+
 def cmd_bulk(args) -> dict:
-    """COUNT versions fast: one run and one small logged model, then only create_model_version calls (one
-    REST request each), each version with its own tags; params and metrics are the shared run's."""
+    """COUNT versions, each its own small ONNX model (an MLflow model folder with its MLmodel), logged as
+    the artifacts of one run in one upload, then one create_model_version call each with its own tags."""
     started = time.perf_counter()
-    frame = credit_frame(seed=5, rows=30)
-    model = fit(frame)
     client = MlflowClient()
-    with mlflow.start_run() as run:
-        logged = log_training(model, frame, "bulk", 1.0)
-        info = log_sklearn(model, frame, args.name)  # version 1
+    client.create_registered_model(args.name)
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
+        mlflow.log_params({"kind": "bulk", "count": args.count})
+        mlflow.log_metric("auc", 0.75)
+        for index in range(1, args.count + 1):
+            model = Path(folder) / f"m{index}"
+            model.mkdir()
+            (model / "model.onnx").write_bytes(tiny_onnx(float(index)))
+            (model / "MLmodel").write_text(MLMODEL.format(version=mlflow.__version__))
+        mlflow.log_artifacts(folder, "models")
+        root = run.info.artifact_uri
     prepared = time.perf_counter()
-    for index in range(2, args.count + 1):
+    for index in range(1, args.count + 1):
         client.create_model_version(
             args.name,
-            source=info.model_uri,
+            source=f"{root}/models/m{index}",
             run_id=run.info.run_id,
-            model_id=info.model_id,
             tags={"batch": "bulk", "index": str(index), "parity": "even" if index % 2 == 0 else "odd"},
         )
     finished = time.perf_counter()
-    return summary(
-        args.name,
-        run,
-        info,
-        count=args.count,
-        last_version=str(args.count),
-        seconds_setup=round(prepared - started, 3),
-        seconds_versions=round(finished - prepared, 3),
-        **logged,
-    )
+    return {
+        "name": args.name,
+        "run_id": run.info.run_id,
+        "count": args.count,
+        "last_version": str(args.count),
+        "seconds_setup": round(prepared - started, 3),
+        "seconds_versions": round(finished - prepared, 3),
+    }
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = root.add_subparsers(dest="command", required=True)
-    for command in ("sklearn", "onnx", "dataset", "new-version"):
+    for command in ("sklearn", "onnx", "dataset", "new-version", "external-onnx"):
         commands.add_parser(command).add_argument("name")
     alias = commands.add_parser("alias")
     for field in ("name", "alias", "version"):
@@ -267,6 +347,7 @@ COMMANDS = {
     "sklearn": cmd_sklearn,
     "onnx": cmd_onnx,
     "dataset": cmd_dataset,
+    "external-onnx": cmd_external_onnx,
     "new-version": cmd_new_version,
     "alias": cmd_alias,
     "tag": cmd_tag,
