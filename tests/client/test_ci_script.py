@@ -10,11 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from tests.conftest import ROOT, WorkerProcess
-from tests.monitoring.factories import credit_frame, csv_bytes
+from tests.client.data import fair_applicants
+from tests.conftest import ROOT
+from tests.monitoring.factories import csv_bytes
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -26,23 +26,6 @@ def documented_script() -> str:
     # the package is installed here already; deploying is echoing
     script = script.replace("pip install --quiet ./clients/python", ": already installed")
     return script.replace('./deploy.sh "$VERSION"', 'echo "deployed $VERSION"')
-
-
-def fair_applicants(seed: int):
-    """Seeded applicants whose sex is drawn apart from everything else and whose scores rank them well, so
-    the checks pass."""
-    frame = credit_frame(seed=seed)
-    rng = np.random.default_rng(seed + 100)
-    frame["sex"] = rng.choice(["f", "m"], len(frame))
-    frame["score"] = (0.6 * frame["label"] + 0.4 * rng.random(len(frame))).round(4)
-    return frame
-
-
-@pytest.fixture
-def worker(worker_env, server_media):
-    process = WorkerProcess({**worker_env, **server_media}).start()
-    yield process
-    process.stop()
 
 
 def test_the_documented_ci_script_runs_up_to_a_closed_gate(cli_env, worker, credit_risk, tmp_path):

@@ -9,19 +9,10 @@ import pytest
 from attest_client.cli import main
 from click.testing import CliRunner
 
-from tests.conftest import WorkerProcess
 from tests.monitoring.factories import credit_frame, csv_bytes
 from tests.registry.conftest import LOW_RISK
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker(worker_env, server_media):
-    """A worker reading the blobs the server wrote."""
-    process = WorkerProcess({**worker_env, **server_media}).start()
-    yield process
-    process.stop()
 
 
 def attest(env, *args: str):

@@ -184,7 +184,7 @@ def datasets_upload(obj: Context, name: str, file: Path, team: str | None, sensi
     if team and _found(lambda: obj.client.get(f"/api/v1/datasets/{name}/")) is None:
         obj.client.dataset_create(name, team)
         obj.note(f"created dataset {name} for team {team}")
-    fields["sensitive_columns"] = list(sensitive_columns) or None
+    fields = _given({**fields, "sensitive_columns": sensitive_columns})
     with TransferProgressDisplay.upload(obj, file) as progress:
         version = obj.client.dataset_upload(name, file, progress=progress, **fields)
     obj.emit(version.raw, f"{version.reference} sha256:{version.sha256}")
@@ -215,8 +215,7 @@ def versions() -> None:
 @pass_context
 def versions_upload(obj: Context, model: str, file: Path, tags, parameters, metrics, **fields):
     """Upload FILE as the next version of MODEL (the same bytes again answer the existing version)."""
-    fields["training_datasets"] = list(fields["training_datasets"]) or None
-    fields["validation_datasets"] = list(fields["validation_datasets"]) or None
+    fields = _given(fields)
     fields["tags"] = _pairs(tags, "--tag") or None
     fields["parameters"] = _pairs(parameters, "--param") or None
     fields["metrics"] = {key: _number(value) for key, value in _pairs(metrics, "--metric").items()} or None
@@ -514,6 +513,17 @@ def _version_of(obj: Context, reference: str) -> tuple[str, int]:
     if latest is None:
         raise click.ClickException(f"model {model} has no versions yet")
     return model, latest
+
+
+def _given(fields: dict[str, Any]) -> dict[str, Any]:
+    """Options as the API should see them: an empty value is an option left out (a CI template passes
+    its inputs through whether or not they were set), a repeated option a list."""
+    given: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, tuple):
+            value = [item for item in value if item]
+        given[key] = value or None
+    return given
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
