@@ -1,6 +1,6 @@
 """The CI script of docs/CLI.md, run as written (bash, the installed ``attest``) against a live server and a
-real worker: everything up to the gate succeeds, and the gate, closed until the approval is signed, stops
-the deployment with exit code 1 and its reasons (about 25 s: the checks and the report run for real)."""
+real worker: everything up to the gate succeeds (a new model is handed to validation on the first run), and
+the gate, closed until the approval is signed, stops the deployment with exit code 1 and its reasons (about 25 s: the checks and the report run for real)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from registry.models import RegisteredModel
 from tests.client.data import fair_applicants
 from tests.conftest import ROOT
 from tests.monitoring.factories import csv_bytes
@@ -55,8 +56,13 @@ def test_the_documented_ci_script_runs_up_to_a_closed_gate(cli_env, worker, cred
     assert re.search(r"check \d+ drift succeeded (pass|warn)", run.stdout), log
     assert re.search(r"check \d+ data_quality succeeded (pass|warn)", run.stdout), log
     assert (tmp_path / "validation-report.pdf").read_bytes().startswith(b"%PDF")
-    # a draft model's approval request is refused with the API's reason; the build goes on to the gate
-    assert "error: 409 invalid_transition" in run.stderr, log
+    # the first run hands the new (draft) model to validation
+    assert "registered pd-retail (tier 1, status draft)" in run.stdout, log
+    assert "pd-retail is in_validation" in run.stdout, log
+    assert RegisteredModel.objects.get(name="pd-retail").status == "in_validation"
+    # the tier-1 policy's evidence documents are not there: the request is refused with each missing item
+    assert "error: 409 prerequisites_missing" in run.stderr, log
+    assert "  missing: evidence 'conceptual_soundness_memo'" in run.stderr, log
     assert "approval not requested yet" in run.stdout, log
     assert run.returncode == 1, log
     assert "gate closed for pd-retail:1 in production" in run.stdout, log
