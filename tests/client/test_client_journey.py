@@ -1,6 +1,6 @@
-"""clients/python/examples/ml_team_journey.py, the Python client's documented path, run as `make run` runs it
-(a separate process) against a live server and a real worker: a first run takes a new model as far as a
-pending approval and a closed gate; a second finds everything it made and requests nothing twice."""
+"""clients/python/examples/ml_team_journey.py, the Python client's documented path, run in its own process
+against a live server and a real worker: a first run takes a new model as far as a pending approval and a
+closed gate; a second, started as `make run` starts it, finds everything it made and requests nothing twice."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
+from config import devstack
 from registry.models import ModelVersion, RegisteredModel
 from reports.models import Report
 from tests.conftest import ROOT
@@ -34,7 +35,7 @@ def journey(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_client_journey_ends_at_a_closed_gate_and_runs_again_without_repeating_itself(
-    cli_env, worker, credit_risk, maya
+    cli_env, worker, credit_risk, maya, tmp_path, capsys
 ):
     first = journey(cli_env)
 
@@ -50,18 +51,21 @@ def test_the_client_journey_ends_at_a_closed_gate_and_runs_again_without_repeati
     assert f"approval {approval.pk} requested (stage validation)" in first.stdout
     assert Report.objects.get().status == "succeeded"
 
-    # a password instead of a token, as `make run` signs in (hashed as the server's settings hash it, not
-    # with the tests' fast hasher); the same bytes find the same versions
+    # as `make run` starts it once the demo server answers (config.devstack): signed in with maya's password
+    # (hashed as the server's settings hash it, not with the tests' fast hasher); the same bytes find the
+    # same versions, and the pending request is kept
     hasher = PBKDF2PasswordHasher()
     maya.password = hasher.encode(PASSWORD, hasher.salt())
     maya.save(update_fields=["password"])
-    second = journey({"ATTEST_URL": cli_env["ATTEST_URL"], "ATTEST_TOKEN": ""}, "--username", "maya",
-                     "--password", PASSWORD)  # fmt: skip
+    second = devstack.ClientJourney(cli_env["ATTEST_URL"], PASSWORD)
+    second.log_path = tmp_path / "client-journey.log"
 
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert "registered" not in second.stdout
-    assert "version pd-client-journey:1 " in second.stdout
-    assert f"approval {approval.pk} pending (requested before)" in second.stdout
+    assert second.run() == 0, second.log_path.read_text()
+    log = second.log_path.read_text()
+    assert "registered" not in log
+    assert "version pd-client-journey:1 " in log
+    assert f"approval {approval.pk} pending (requested before)" in log
+    assert "client journey done" in capsys.readouterr().out
     assert ModelVersion.objects.filter(model__name="pd-client-journey").count() == 1
     assert ApprovalRequest.objects.get() == approval
 
@@ -70,3 +74,11 @@ def test_the_client_journey_exits_2_with_the_apis_message(cli_env, credit_risk):
     result = journey({**cli_env, "ATTEST_TOKEN": "not-a-token"})
     assert result.returncode == 2
     assert result.stderr.startswith("error: 401 ")
+
+
+def test_make_run_logs_a_journey_it_could_not_make_and_goes_on(tmp_path, capsys):
+    journey = devstack.ClientJourney("http://127.0.0.1:9", "any", ready_timeout=0)  # nothing listens there
+    journey.log_path = tmp_path / "client-journey.log"
+    assert journey.run() is None
+    assert "client journey skipped: http://127.0.0.1:9 did not answer" in capsys.readouterr().out
+    assert not journey.log_path.exists()
