@@ -347,11 +347,7 @@ def approvals_status(obj: Context, reference: str, environment: str | None):
         found = [obj.client.approval_get(int(reference))]
     else:
         model, version = _version_of(obj, reference)
-        found = [
-            approval
-            for approval in obj.client.approvals(model_version__model__name=model, environment=environment)
-            if approval.version == version
-        ]
+        found = list(obj.client.approvals(model=model, version=version, environment=environment))
     obj.emit(
         [approval.raw for approval in found],
         "\n".join(
