@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -169,6 +170,66 @@ def stop_all(processes: dict[str, subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+class ClientJourney:
+    """The Python client's documented journey (clients/python/examples/ml_team_journey.py), run once against
+    the demo server as maya when it answers, so that path is exercised whenever the demo starts.
+
+    Its output goes to var/client-journey.log. It runs beside the demo, never in its way: a failure is a log
+    line, and ATTEST_DEMO_CLIENT_JOURNEY=0 turns it off."""
+
+    SCRIPT = BASE_DIR / "clients" / "python" / "examples" / "ml_team_journey.py"
+
+    def __init__(self, url: str, password: str, *, ready_timeout: float = 120.0) -> None:
+        self.url, self.password, self.ready_timeout = url, password, ready_timeout
+        self.log_path = VAR_DIR / "client-journey.log"
+        self.process: subprocess.Popen | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from config.env import env_bool
+
+        if env_bool("ATTEST_DEMO_CLIENT_JOURNEY", True):
+            self.thread = threading.Thread(target=self.run, name="client-journey", daemon=True)
+            self.thread.start()
+
+    def run(self) -> int | None:
+        """The journey's exit code; None when the server never answered or the journey could not start."""
+        if not self.server_answers():
+            log(f"client journey skipped: {self.url} did not answer within {self.ready_timeout:.0f} s")
+            return None
+        try:
+            with self.log_path.open("w") as out:
+                self.process = subprocess.Popen(
+                    [sys.executable, str(self.SCRIPT), "--url", self.url, "--username", "maya"],
+                    cwd=BASE_DIR,
+                    env={**os.environ, "ATTEST_PASSWORD": self.password},  # not in argv, where ps shows it
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+                code = self.process.wait()
+        except OSError as error:
+            log(f"client journey not run: {error}")
+            return None
+        log(f"client journey {'done' if code == 0 else f'failed (exit {code})'}: see {self.log_path}")
+        return code
+
+    def server_answers(self) -> bool:
+        import urllib.request
+
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5):  # noqa: S310 (our own 127.0.0.1 URL)
+                    return True
+            except OSError:
+                time.sleep(1)
+        return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+
 def debug_requested() -> bool:
     """Whether the developer asked for Django's debug pages; `make run` itself never turns them on, so the
     demo shows the app's own error pages (config/settings.py reads the same flag, refused in production)."""
@@ -223,6 +284,8 @@ def run() -> int:
         ),
     }
     print_banner(port)
+    journey = ClientJourney(f"http://127.0.0.1:{port}", os.environ["ATTEST_DEMO_PASSWORD"])
+    journey.start()
     stopping = []
 
     def request_stop(signum, frame):
@@ -240,6 +303,7 @@ def run() -> int:
                 break
             time.sleep(0.5)
     finally:
+        journey.stop()
         stop_all(processes)
         if server is not None:
             server.cleanup()

@@ -14,7 +14,7 @@ from urllib.request import urlopen
 import pytest
 
 from accounts.services import accounts
-from tests.conftest import ROOT, database_url_for_tests
+from tests.conftest import ROOT, WorkerProcess, database_url_for_tests
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,11 @@ def cli_env(api_server, maya_token, tmp_path, monkeypatch) -> dict[str, str]:
     """What a CI job sets: the server and a token; the config folder is this test's own."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     return {"ATTEST_URL": api_server, "ATTEST_TOKEN": maya_token}
+
+
+@pytest.fixture
+def worker(worker_env, server_media):
+    """A real worker reading the blobs the server wrote."""
+    process = WorkerProcess({**worker_env, **server_media}).start()
+    yield process
+    process.stop()

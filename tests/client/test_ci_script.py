@@ -1,6 +1,6 @@
 """The CI script of docs/CLI.md, run as written (bash, the installed ``attest``) against a live server and a
-real worker: everything up to the gate succeeds, and the gate, closed until the approval is signed, stops
-the deployment with exit code 1 and its reasons (about 25 s: the checks and the report run for real)."""
+real worker: everything up to the gate succeeds (a new model is handed to validation on the first run), and
+the gate, closed until the approval is signed, stops the deployment with exit code 1 and its reasons (about 25 s: the checks and the report run for real)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from tests.conftest import ROOT, WorkerProcess
-from tests.monitoring.factories import credit_frame, csv_bytes
+from registry.models import RegisteredModel
+from tests.client.data import fair_applicants
+from tests.conftest import ROOT
+from tests.monitoring.factories import csv_bytes
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -26,23 +27,6 @@ def documented_script() -> str:
     # the package is installed here already; deploying is echoing
     script = script.replace("pip install --quiet ./clients/python", ": already installed")
     return script.replace('./deploy.sh "$VERSION"', 'echo "deployed $VERSION"')
-
-
-def fair_applicants(seed: int):
-    """Seeded applicants whose sex is drawn apart from everything else and whose scores rank them well, so
-    the checks pass."""
-    frame = credit_frame(seed=seed)
-    rng = np.random.default_rng(seed + 100)
-    frame["sex"] = rng.choice(["f", "m"], len(frame))
-    frame["score"] = (0.6 * frame["label"] + 0.4 * rng.random(len(frame))).round(4)
-    return frame
-
-
-@pytest.fixture
-def worker(worker_env, server_media):
-    process = WorkerProcess({**worker_env, **server_media}).start()
-    yield process
-    process.stop()
 
 
 def test_the_documented_ci_script_runs_up_to_a_closed_gate(cli_env, worker, credit_risk, tmp_path):
@@ -72,8 +56,13 @@ def test_the_documented_ci_script_runs_up_to_a_closed_gate(cli_env, worker, cred
     assert re.search(r"check \d+ drift succeeded (pass|warn)", run.stdout), log
     assert re.search(r"check \d+ data_quality succeeded (pass|warn)", run.stdout), log
     assert (tmp_path / "validation-report.pdf").read_bytes().startswith(b"%PDF")
-    # a draft model's approval request is refused with the API's reason; the build goes on to the gate
-    assert "error: 409 invalid_transition" in run.stderr, log
+    # the first run hands the new (draft) model to validation
+    assert "registered pd-retail (tier 1, status draft)" in run.stdout, log
+    assert "pd-retail is in_validation" in run.stdout, log
+    assert RegisteredModel.objects.get(name="pd-retail").status == "in_validation"
+    # the tier-1 policy's evidence documents are not there: the request is refused with each missing item
+    assert "error: 409 prerequisites_missing" in run.stderr, log
+    assert "  missing: evidence 'conceptual_soundness_memo'" in run.stderr, log
     assert "approval not requested yet" in run.stdout, log
     assert run.returncode == 1, log
     assert "gate closed for pd-retail:1 in production" in run.stdout, log

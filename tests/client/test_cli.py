@@ -12,6 +12,7 @@ from attest_client import ApiError, Client
 from attest_client.cli import Context, main
 from click.testing import CliRunner
 
+from accounts.services import accounts
 from registry.models import ModelVersion
 from tests.factories.records import ApprovalRequestFactory
 from tests.registry.conftest import CSV, LOW_RISK
@@ -254,3 +255,41 @@ def test_evidence_is_uploaded_to_a_version_and_its_hash_checked(registered, cli_
     code, _out, err = attest(cli_env, "evidence", "upload", "pd-cli", str(memo), "--type", "no_such_type")
     assert code == 2
     assert "evidence_type:" in err
+
+
+def test_deploy_is_refused_with_the_gates_reasons_while_the_gate_is_closed(registered, cli_env):
+    code, out, err = attest(
+        cli_env, "deploy", "pd-cli:1", "--environment", "production", "--target", "k8s/prod"
+    )
+    assert code == 1
+    assert "error: 409 gate_closed" in err
+    assert "  reasons: no completed approval of pd-cli v1 for production" in err
+
+    code, out, _err = attest(cli_env, "--json", "deploy", "pd-cli", "--environment", "production")
+    assert code == 1
+    assert json.loads(out)["error"]["details"]["codes"]
+
+    code, _out, err = attest(cli_env, "deploy", "no-such-model:1", "--environment", "production")
+    assert code == 2
+    assert "404" in err
+
+
+def test_a_bundle_is_for_the_roles_that_audit_and_without_wait_only_queued(
+    registered, cli_env, aaron, tmp_path, monkeypatch
+):
+    code, _out, err = attest(cli_env, "bundles", "download", "pd-cli:1")
+    assert code == 2
+    assert "error: 403" in err  # maya, an ML engineer, may not read audit records
+
+    _token, secret = accounts.token_create(actor=aaron, name="bundles", expires_in_days=1)
+    auditor = {**cli_env, "ATTEST_TOKEN": secret}
+    monkeypatch.chdir(tmp_path)
+    code, out, err = attest(auditor, "bundles", "download", "pd-cli:1")
+    assert code == 0, err
+    bundle_id = int(out.split()[1])
+    assert out.startswith(f"bundle {bundle_id} queued: `attest bundles download {bundle_id} --wait`")
+    assert not list(tmp_path.glob("*.zip"))  # no worker here: nothing is built, nothing saved
+
+    code, out, err = attest(auditor, "bundles", "download", str(bundle_id), "--wait", "--wait-timeout", "0")
+    assert code == 2
+    assert f"job {bundle_id} still queued" in err

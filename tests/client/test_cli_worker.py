@@ -1,27 +1,21 @@
-"""``attest checks run --wait`` on a real worker: the CLI follows a queued check to its outcome and its
-exit code follows ``--fail-on``."""
+"""Jobs on a real worker: ``attest checks run --wait`` follows a queued check to its outcome and its exit
+code follows ``--fail-on``; ``attest bundles download --wait`` follows a bundle's build and saves its zip."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zipfile
 
 import pytest
 from attest_client.cli import main
 from click.testing import CliRunner
 
-from tests.conftest import WorkerProcess
+from accounts.services import accounts
 from tests.monitoring.factories import credit_frame, csv_bytes
 from tests.registry.conftest import LOW_RISK
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker(worker_env, server_media):
-    """A worker reading the blobs the server wrote."""
-    process = WorkerProcess({**worker_env, **server_media}).start()
-    yield process
-    process.stop()
 
 
 def attest(env, *args: str):
@@ -61,3 +55,38 @@ def test_checks_run_waits_for_the_outcome_and_exits_by_fail_on(cli_env, worker, 
     (run,) = json.loads(result.stdout)
     assert run["status"] == "succeeded"
     assert result.exit_code == (0 if run["outcome"] == "pass" else 1)
+
+
+def test_an_evidence_bundle_is_built_then_downloaded_with_its_hash_checked(
+    cli_env, worker, credit_risk, aaron, tmp_path
+):
+    answers = [arg for key, value in LOW_RISK.items() for arg in ("--answer", f"{key}={value}")]
+    result = attest(
+        cli_env, "models", "register", "pd-bundle", "--team", "credit-risk", "--title", "PD", *answers
+    )
+    assert result.exit_code == 0, result.output
+    artifact = tmp_path / "model.bin"
+    artifact.write_bytes(b"opaque")
+    assert attest(cli_env, "versions", "upload", "pd-bundle", str(artifact)).exit_code == 0
+    _token, secret = accounts.token_create(actor=aaron, name="bundles", expires_in_days=1)
+    auditor = {**cli_env, "ATTEST_TOKEN": secret}
+    output = tmp_path / "evidence.zip"
+
+    result = attest(auditor, "--json", "bundles", "download", "pd-bundle:1", "--wait", "--wait-timeout", "120",
+                    "--output", str(output))  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(result.stdout)
+    assert bundle["status"] == "succeeded"
+    assert hashlib.sha256(output.read_bytes()).hexdigest() == bundle["sha256"]
+    with zipfile.ZipFile(output) as archive:
+        assert any(name.endswith("bagit.txt") for name in archive.namelist())
+    assert not list(tmp_path.glob("*.part"))
+
+    # the same bundle again by its id, with plain progress lines
+    result = attest(
+        auditor, "bundles", "download", str(bundle["id"]), "--output", str(tmp_path / "again.zip")
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{tmp_path / 'again.zip'} sha256:{bundle['sha256']}\n"
+    assert "downloaded again.zip" in result.stderr

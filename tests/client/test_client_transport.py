@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
 from attest_client import ApiError, Client, WaitTimeout
+from attest_client.errors import AttestError
 from attest_client.resources import CheckRun
 
 
@@ -77,3 +80,22 @@ def test_wait_gives_up_at_its_timeout():
     queued = {"id": 7, "status": "queued", "kind": "drift", "model": "pd", "version": 1}
     with pytest.raises(WaitTimeout):
         client_answering().wait(CheckRun.from_api(queued), timeout=0)
+
+
+def test_a_download_is_kept_only_when_its_bytes_match_the_stated_sha256(tmp_path):
+    body = b"PK\x03\x04 a bundle"
+    stated = {"X-Checksum-SHA256": hashlib.sha256(body).hexdigest()}
+    client = client_answering(
+        httpx.Response(200, headers=stated, content=body),
+        httpx.Response(200, headers=stated, content=body + b" altered on the way"),
+    )
+    seen: list[tuple[int, int]] = []
+    saved = client.bundle_download(
+        3, tmp_path / "bundle.zip", progress=lambda got, total: seen.append((got, total))
+    )
+    assert saved.read_bytes() == body
+    assert seen[-1] == (len(body), len(body))
+
+    with pytest.raises(AttestError, match="the server stated"):
+        client.bundle_download(3, tmp_path / "altered.zip")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bundle.zip"]  # no partial file either

@@ -2,14 +2,26 @@
 
 from attest_client.client import Client, Page
 from attest_client.errors import ApiError, TransportError, WaitTimeout
-from attest_client.resources import Approval, CheckRun, DatasetVersion, GateDecision, Model, Report, Version
+from attest_client.resources import (
+    Approval,
+    Bundle,
+    CheckRun,
+    DatasetVersion,
+    Deployment,
+    GateDecision,
+    Model,
+    Report,
+    Version,
+)
 
 __all__ = [
     "ApiError",
     "Approval",
+    "Bundle",
     "CheckRun",
     "Client",
     "DatasetVersion",
+    "Deployment",
     "GateDecision",
     "Model",
     "Page",

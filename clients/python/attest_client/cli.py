@@ -19,7 +19,7 @@ import click
 from attest_client import config
 from attest_client.client import Client
 from attest_client.errors import ApiError, AttestError
-from attest_client.resources import CheckRun, Job
+from attest_client.resources import Bundle, CheckRun, Job
 
 EXIT_DENIED = 1
 EXIT_ERROR = 2
@@ -67,13 +67,13 @@ class Group(click.Group):
             )
 
 
-def _fail(ctx: click.Context, body: dict, text: str) -> None:
+def _fail(ctx: click.Context, body: dict, text: str, code: int = EXIT_ERROR) -> None:
     as_json = bool(ctx.find_root().params.get("as_json"))
     if as_json:
         click.echo(json.dumps({"error": body}, indent=2, sort_keys=True))
     else:
         click.echo(f"error: {text}", err=True)
-    ctx.exit(EXIT_ERROR)
+    ctx.exit(code)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -184,8 +184,8 @@ def datasets_upload(obj: Context, name: str, file: Path, team: str | None, sensi
     if team and _found(lambda: obj.client.get(f"/api/v1/datasets/{name}/")) is None:
         obj.client.dataset_create(name, team)
         obj.note(f"created dataset {name} for team {team}")
-    fields["sensitive_columns"] = list(sensitive_columns) or None
-    with UploadProgressDisplay(obj, file) as progress:
+    fields = _given({**fields, "sensitive_columns": sensitive_columns})
+    with TransferProgressDisplay.upload(obj, file) as progress:
         version = obj.client.dataset_upload(name, file, progress=progress, **fields)
     obj.emit(version.raw, f"{version.reference} sha256:{version.sha256}")
 
@@ -215,12 +215,11 @@ def versions() -> None:
 @pass_context
 def versions_upload(obj: Context, model: str, file: Path, tags, parameters, metrics, **fields):
     """Upload FILE as the next version of MODEL (the same bytes again answer the existing version)."""
-    fields["training_datasets"] = list(fields["training_datasets"]) or None
-    fields["validation_datasets"] = list(fields["validation_datasets"]) or None
+    fields = _given(fields)
     fields["tags"] = _pairs(tags, "--tag") or None
     fields["parameters"] = _pairs(parameters, "--param") or None
     fields["metrics"] = {key: _number(value) for key, value in _pairs(metrics, "--metric").items()} or None
-    with UploadProgressDisplay(obj, file) as progress:
+    with TransferProgressDisplay.upload(obj, file) as progress:
         version = obj.client.version_upload(model, file, progress=progress, **fields)
     obj.emit(version.raw, f"{version.reference} sha256:{version.sha256}")
 
@@ -239,7 +238,7 @@ def evidence() -> None:
 def evidence_upload(obj: Context, reference: str, file: Path, evidence_type: str, title: str):
     """Attach FILE to a version as evidence (its SHA-256 is checked against what the server stored)."""
     model, version = _version_of(obj, reference)
-    with UploadProgressDisplay(obj, file) as progress:
+    with TransferProgressDisplay.upload(obj, file) as progress:
         body = obj.client.evidence_upload(model, version, evidence_type, file, title=title, progress=progress)
     obj.emit(
         body, f"evidence {body['id']} {body['evidence_type']} on {model}:{version} sha256:{body['sha256']}"
@@ -348,11 +347,7 @@ def approvals_status(obj: Context, reference: str, environment: str | None):
         found = [obj.client.approval_get(int(reference))]
     else:
         model, version = _version_of(obj, reference)
-        found = [
-            approval
-            for approval in obj.client.approvals(model_version__model__name=model, environment=environment)
-            if approval.version == version
-        ]
+        found = list(obj.client.approvals(model=model, version=version, environment=environment))
     obj.emit(
         [approval.raw for approval in found],
         "\n".join(
@@ -378,6 +373,38 @@ def gate(obj: Context, reference: str, environment: str):
     obj.emit(decision.raw, "\n".join(lines))
     if not decision.allowed:
         sys.exit(EXIT_DENIED)
+
+
+@main.command()
+@click.argument("reference", metavar="MODEL[:VERSION]")
+@click.option("--environment", type=click.Choice(["staging", "production"]), required=True)
+@click.option("--strategy", type=click.Choice(["full", "canary", "shadow", "blue_green"]), default="full",
+              show_default=True)  # fmt: skip
+@click.option("--traffic-percent", type=click.IntRange(1, 100), help="The share a canary takes (1-99).")
+@click.option("--target", help="Where it went (a cluster, an endpoint): kept in the deployment's note.")
+@click.option("--note", default="", help="Free text kept with the deployment (a change ticket, a URL).")
+@click.pass_context
+def deploy(
+    ctx: click.Context, reference: str, environment: str, strategy: str, traffic_percent, target, note: str
+):
+    """Record that a version was deployed. The server asks the gate first: exit 1 with the gate's reasons
+    when it is closed (nothing recorded), 2 on any other error."""
+    obj: Context = ctx.obj
+    model, version = _version_of(obj, reference)
+    note = "\n".join(line for line in (f"target: {target}" if target else "", note) if line)
+    try:
+        deployment = obj.client.deployment_record(
+            model, version, environment, strategy=strategy, traffic_percent=traffic_percent, note=note
+        )
+    except ApiError as error:
+        if error.code != "gate_closed":
+            raise
+        _fail(ctx, error.as_dict(), error.describe(), EXIT_DENIED)
+    obj.emit(
+        deployment.raw,
+        f"deployment {deployment.id} {deployment.reference} to {deployment.environment} "
+        f"({deployment.strategy}, approval {deployment.approval or '-'}) {deployment.status}",
+    )
 
 
 # -- reports ---------------------------------------------------------------------------------------
@@ -419,12 +446,53 @@ def reports_generate(obj: Context, reference, kind, variant, approval, wait, wai
             obj.emit(report.raw, f"report {report.id} {report.status}: {report.error or ''}")
             sys.exit(EXIT_ERROR)
         if output:
-            obj.client.report_download(report.id, output)
+            obj.client.report_download(report.id, output, expected_sha256=report.sha256 or "")
             obj.note(f"saved {output}")
     obj.emit(
         report.raw,
         f"report {report.id} {report.status}" + (f" sha256:{report.sha256}" if report.sha256 else ""),
     )
+
+
+# -- evidence bundles ------------------------------------------------------------------------------
+
+
+@main.group()
+def bundles() -> None:
+    """Evidence bundles (BagIt zips; auditors, risk officers and administrators)."""
+
+
+@bundles.command("download")
+@click.argument("reference", metavar="MODEL[:VERSION]|ID")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="The zip (default: BAG_NAME.zip)."
+)
+@click.option("--wait", is_flag=True, help="Wait until the bundle is built, then download it.")
+@click.option("--wait-timeout", default=1800.0, show_default=True)
+@pass_context
+def bundles_download(obj: Context, reference: str, output: Path | None, wait: bool, wait_timeout: float):
+    """Download an evidence bundle, its SHA-256 checked against the server's. MODEL[:VERSION] requests a
+    new bundle of the version's records as they are now; ID is a bundle requested before. A bundle that is
+    not built yet is downloaded with --wait; without it its id is printed (exit 0, nothing saved)."""
+    if reference.isdigit():
+        bundle = obj.client.bundle_get(int(reference))
+    else:
+        bundle = obj.client.bundle_request(*_version_of(obj, reference))
+        obj.note(f"requested bundle {bundle.id} ({bundle.bag_name})")
+    if wait:
+        bundle = _wait(obj, bundle, wait_timeout)
+    if bundle.status == "failed":
+        obj.emit(bundle.raw, f"bundle {bundle.id} failed: {bundle.error or ''}")
+        sys.exit(EXIT_ERROR)
+    if not bundle.finished:
+        obj.emit(
+            bundle.raw, f"bundle {bundle.id} {bundle.status}: `attest bundles download {bundle.id} --wait`"
+        )
+        return
+    output = output or Path(f"{bundle.bag_name}.zip")
+    with TransferProgressDisplay(obj, output.name, bundle.size or 0, "downloading") as progress:
+        obj.client.bundle_download(bundle.id, output, progress=progress, expected_sha256=bundle.sha256 or "")
+    obj.emit(bundle.raw, f"{output} sha256:{bundle.sha256}")
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -441,6 +509,17 @@ def _version_of(obj: Context, reference: str) -> tuple[str, int]:
     if latest is None:
         raise click.ClickException(f"model {model} has no versions yet")
     return model, latest
+
+
+def _given(fields: dict[str, Any]) -> dict[str, Any]:
+    """Options as the API should see them: an empty value is an option left out (a CI template passes
+    its inputs through whether or not they were set), a repeated option a list."""
+    given: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, tuple):
+            value = [item for item in value if item]
+        given[key] = value or None
+    return given
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -479,12 +558,16 @@ def _found(fetch: Callable[[], Any]) -> Any:
         raise
 
 
-class UploadProgressDisplay:
+class TransferProgressDisplay:
     """A Rich bar on a terminal; plain lines (start and end) elsewhere; nothing with --json."""
 
-    def __init__(self, obj: Context, file: Path):
-        self.obj, self.file = obj, file
+    def __init__(self, obj: Context, name: str, size: int, verb: str):
+        self.obj, self.name, self.size, self.verb = obj, name, size, verb
         self.bar = None
+
+    @classmethod
+    def upload(cls, obj: Context, file: Path) -> TransferProgressDisplay:
+        return cls(obj, file.name, file.stat().st_size, "uploading")
 
     def __enter__(self) -> Callable[[int, int], None] | None:
         if self.obj.interactive:
@@ -499,20 +582,21 @@ class UploadProgressDisplay:
                 console=Console(stderr=True),  # stdout stays the answer
             )
             self.bar.start()
-            task = self.bar.add_task(f"uploading {self.file.name}", total=self.file.stat().st_size)
-            return lambda sent, total: self.bar.update(task, completed=sent, total=total)
-        self.obj.note(f"uploading {self.file} ({self.file.stat().st_size} bytes)")
+            task = self.bar.add_task(f"{self.verb} {self.name}", total=self.size or None)
+            return lambda done, total: self.bar.update(task, completed=done, total=total or self.size or None)
+        self.obj.note(f"{self.verb} {self.name} ({self.size} bytes)")
         return None
 
     def __exit__(self, *exc) -> None:
         if self.bar:
             self.bar.stop()
         elif exc[0] is None:
-            self.obj.note(f"uploaded {self.file.name}")
+            self.obj.note(f"{self.verb.replace('ing', 'ed')} {self.name}")
 
 
 def _wait(obj: Context, job: Job, timeout: float) -> Job:
     label = f"check {job.id} ({job.kind})" if isinstance(job, CheckRun) else f"report {job.id}"
+    label = f"bundle {job.id}" if isinstance(job, Bundle) else label
     if obj.interactive:
         from rich.console import Console
 

@@ -17,8 +17,10 @@ import httpx
 from attest_client.errors import ApiError, AttestError, TransportError, WaitTimeout
 from attest_client.resources import (
     Approval,
+    Bundle,
     CheckRun,
     DatasetVersion,
+    Deployment,
     GateDecision,
     Job,
     Model,
@@ -30,8 +32,10 @@ API = "/api/v1"
 RETRIED_STATUSES = (429, 503)  # the API says when to come back (Retry-After)
 CHUNK = 1024 * 1024
 
-# (bytes sent so far, total bytes) as an upload streams; (the job as last seen) as a wait polls
+# (bytes sent so far, total bytes) as an upload streams (received so far, total or 0 when unknown, as a
+# download does); (the job as last seen) as a wait polls
 UploadProgress = Callable[[int, int], None]
+DownloadProgress = Callable[[int, int], None]
 JobProgress = Callable[[Job], None]
 
 
@@ -290,17 +294,99 @@ class Client:
     def report_get(self, report_id: int) -> Report:
         return Report.from_api(self.get(f"{API}/reports/{report_id}/"))
 
-    def report_download(self, report_id: int, destination: Path) -> Path:
-        with self.http.stream("GET", f"{API}/reports/{report_id}/download/") as response:
+    def report_download(
+        self,
+        report_id: int,
+        destination: Path,
+        *,
+        progress: DownloadProgress | None = None,
+        expected_sha256: str = "",
+    ) -> Path:
+        """Save a finished report's PDF, its SHA-256 checked against the one the server states."""
+        url = f"{API}/reports/{report_id}/download/"
+        return self._download(url, Path(destination), progress, expected_sha256)
+
+    # -- deployments and evidence bundles ----------------------------------------------------------
+
+    def deployment_record(
+        self,
+        model: str,
+        version: int,
+        environment: str,
+        *,
+        strategy: str | None = None,
+        traffic_percent: int | None = None,
+        note: str = "",
+    ) -> Deployment:
+        """Record that a version went to an environment. The server asks the gate first: a closed gate
+        raises :class:`ApiError` 409 ``gate_closed`` with the gate's ``reasons`` in ``details``."""
+        body = {
+            "model": model,
+            "version": version,
+            "environment": environment,
+            "strategy": strategy,
+            "traffic_percent": traffic_percent,
+            "note": note,
+        }
+        return Deployment.from_api(self.post(f"{API}/deployments/", body))
+
+    def deployments(self, **filters) -> Iterator[Deployment]:
+        return (Deployment.from_api(item) for item in self.paginate(f"{API}/deployments/", **filters))
+
+    def bundle_request(self, model: str, version: int) -> Bundle:
+        """Queue an evidence bundle of a version (auditors, risk officers and administrators)."""
+        return Bundle.from_api(self.post(f"{API}/evidence-bundles/", {"model": model, "version": version}))
+
+    def bundle_get(self, bundle_id: int) -> Bundle:
+        return Bundle.from_api(self.get(f"{API}/evidence-bundles/{bundle_id}/"))
+
+    def bundles(self, **filters) -> Iterator[Bundle]:
+        return (Bundle.from_api(item) for item in self.paginate(f"{API}/evidence-bundles/", **filters))
+
+    def bundle_download(
+        self,
+        bundle_id: int,
+        destination: Path,
+        *,
+        progress: DownloadProgress | None = None,
+        expected_sha256: str = "",
+    ) -> Path:
+        """Save a finished bundle's zip, its SHA-256 checked against the one the server states (in the
+        response's ``X-Checksum-SHA256``, and ``expected_sha256`` from the bundle's body when given)."""
+        url = f"{API}/evidence-bundles/{bundle_id}/download/"
+        return self._download(url, Path(destination), progress, expected_sha256)
+
+    def _download(
+        self, path: str, destination: Path, progress: DownloadProgress | None, expected: str = ""
+    ) -> Path:
+        """Stream ``path`` to a temporary file beside ``destination``, hashing each chunk; rename it into
+        place only when the digest matches the ``X-Checksum-SHA256`` the server sent (and ``expected``, the
+        job's stated ``sha256``), so a partial or altered file never takes the name."""
+        partial = destination.with_name(destination.name + ".part")
+        with self.http.stream("GET", path) as response:
             if response.status_code >= 400:
                 response.read()
                 raise ApiError.from_response(
                     response.status_code, _json_or_none(response), response.text[:200]
                 )
-            with Path(destination).open("wb") as out:
+            stated = response.headers.get("X-Checksum-SHA256", "")
+            total = int(response.headers.get("Content-Length") or 0)
+            digest, received = hashlib.sha256(), 0
+            with partial.open("wb") as out:
                 for chunk in response.iter_bytes(CHUNK):
                     out.write(chunk)
-        return Path(destination)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    if progress:
+                        progress(received, total)
+        for claimed in {stated, expected} - {""}:
+            if digest.hexdigest() != claimed:
+                partial.unlink()
+                raise AttestError(
+                    f"{path}: received SHA-256 {digest.hexdigest()}, the server stated {claimed}"
+                )
+        partial.replace(destination)
+        return destination
 
     def wait(
         self,
@@ -310,8 +396,9 @@ class Client:
         interval: float = 2.0,
         progress: JobProgress | None = None,
     ) -> Job:
-        """Poll a check run or report until it has succeeded or failed; :class:`WaitTimeout` otherwise."""
-        fetch = self.check_get if isinstance(job, CheckRun) else self.report_get
+        """Poll a check run, report or bundle until it has succeeded or failed; :class:`WaitTimeout`
+        otherwise."""
+        fetch = {CheckRun: self.check_get, Report: self.report_get, Bundle: self.bundle_get}[type(job)]
         deadline = time.monotonic() + timeout
         while True:
             if progress:

@@ -66,7 +66,7 @@ class DatasetVersion(Resource):
 
 @dataclass
 class Job(Resource):
-    """A queued piece of work the API answers 202 for: a check run or a report."""
+    """A queued piece of work the API answers 202 for: a check run, a report or an evidence bundle."""
 
     id: int
     status: str
@@ -100,6 +100,20 @@ class Report(Job):
 
 
 @dataclass
+class Bundle(Job):
+    """An evidence bundle (a BagIt zip of a version's or a period's records), built by a worker."""
+
+    bag_name: str | None
+    sha256: str | None
+    size: int | None
+    error: str | None
+    progress: Any
+    subject: dict[str, Any] | None
+    download_url: str | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
 class Approval(Resource):
     id: int
     model: str
@@ -121,3 +135,25 @@ class GateDecision(Resource):
     codes: list[str]
     warnings: list[str]
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Deployment(Resource):
+    """A deployment the gate allowed when it was recorded, and the approval it rested on."""
+
+    id: int
+    model: str
+    version: int
+    environment: str
+    strategy: str
+    traffic_percent: int
+    approval: int | None
+    status: str
+    note: str
+    deployed_by: str
+    deployed_at: str | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def reference(self) -> str:
+        return f"{self.model}:{self.version}"
