@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from audit.models import AuditEvent
 from integrations.models import MlflowDatasetLink, MlflowModelLink, MlflowSync, MlflowVersionLink
 from integrations.services import mlflow_sync, registries, writeback
+from workflow.services.gate import gate_evaluate
 from registry.models import ModelAlias, ModelVersion
 from registry.models.lineage import LineageEdge
 from tests.workflow.helpers import approved_request
@@ -148,6 +149,7 @@ def test_changes_made_in_mlflow_arrive_with_the_next_poll(mlflow_server, registr
     mlflow_server.populate("alias", mlflow_model_name, "champion", "2")
     mlflow_server.populate("tag", mlflow_model_name, "1", "stage", "retired")
 
+    registry.refresh_from_db()
     (poll,) = registries.polls_due(now=registry.last_synced_at.replace(year=registry.last_synced_at.year + 1))
     assert poll.trigger == "poll"
     assert poll.requested_by == registry.run_as
@@ -185,6 +187,7 @@ def test_the_approval_and_gate_state_is_written_back_as_mlflow_tags(
 
     approved_request(version, "production", requester=maya)
     written = writeback.write_back_version(version.pk)
+    print(gate_evaluate(version=version, environment="production"))
     after = mlflow_tags(mlflow_server, mlflow_model_name, 1)
 
     assert (before["attest.approval"], before["attest.gate.production"]) == ("none", "closed")
