@@ -6,7 +6,7 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import force_instance
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -126,15 +126,6 @@ class AutoSchema(SpectacularAutoSchema):
         finally:
             self.method = "DELETE"
 
-    def _get_request_for_media_type(self, serializer, direction="request"):
-        """A body that is one of several (an upload with a JSON metadata part, or the older form) is
-        required when each of them has a required member, as a single serializer's body is."""
-        schema, required = super()._get_request_for_media_type(serializer, direction)
-        serializer = force_instance(serializer)
-        if isinstance(serializer, PolymorphicProxySerializer) and isinstance(serializer.serializers, list):
-            required = all(_has_required_member(force_instance(each)) for each in serializer.serializers)
-        return schema, required
-
     def _get_filter_parameters(self):
         """Marks a filter's old name (config.api.filters.deprecated_alias) as deprecated."""
         parameters = super()._get_filter_parameters()
@@ -200,10 +191,6 @@ class AutoSchema(SpectacularAutoSchema):
         *outer, inner = qualname.split(".")
         prefix = "".join(_strip_suffix(part) for part in outer)
         return f"{prefix}{inner}"
-
-
-def _has_required_member(serializer) -> bool:
-    return any(field.required and not field.read_only for field in serializer.fields.values())
 
 
 def _class_of(serializer) -> type | None:

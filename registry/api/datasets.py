@@ -155,14 +155,15 @@ class DatasetVersionViewSet(
     the other fields in one JSON part ``metadata`` (or, the older form, as separate form fields); the
     profile is computed in the background (``profile_status`` goes pending → succeeded)."""
 
-    class MetadataInput(inputs.Input):
-        """The file, and the dataset version's fields as one JSON part."""
+    class Input(inputs.Input):
+        """The file, and the dataset version's fields as one JSON part (the file alone takes the defaults)."""
 
         file = serializers.FileField(help_text=FILE_HELP)
-        metadata = DatasetUploadMetadata(help_text=METADATA_HELP)
+        metadata = DatasetUploadMetadata(required=False, help_text=METADATA_HELP)
 
-    class Input(DatasetUploadMetadata):
-        """The file, and the dataset version's fields as form fields (lists repeated)."""
+    class FormInput(DatasetUploadMetadata):
+        """The older form, still read though not in the schema: a multipart field per member (lists as
+        repeated fields)."""
 
         file = serializers.FileField(help_text=FILE_HELP)
 
@@ -195,11 +196,7 @@ class DatasetVersionViewSet(
         return self._parent_dataset
 
     @extend_schema(
-        request={
-            "multipart/form-data": upload_request(
-                name="DatasetVersionUpload", with_metadata=MetadataInput, form=Input
-            )
-        },
+        request={"multipart/form-data": upload_request(Input)},
         responses={201: DatasetVersionDetailOutput, 200: DatasetVersionDetailOutput},
     )
     def create(self, request, dataset_name=None):
@@ -207,7 +204,7 @@ class DatasetVersionViewSet(
         access.require(request.user, "change", dataset)  # before the body is read
         upload = received_upload(request, "file")
         data = upload_fields(
-            request, file_field="file", metadata_input=DatasetUploadMetadata, form_input=self.Input
+            request, file_field="file", metadata_input=DatasetUploadMetadata, form_input=self.FormInput
         )
         version, created = dataset_services.dataset_version_upload(
             actor=request.user, dataset=dataset, upload=upload, declared_sha256=data.pop("sha256", ""), **data

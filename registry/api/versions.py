@@ -137,14 +137,15 @@ class ModelVersionViewSet(
     """Versions of one model. Create is a multipart upload with the file in field ``artifact`` and the
     other fields in one JSON part ``metadata`` (or, the older form, as separate form fields)."""
 
-    class MetadataInput(inputs.Input):
-        """The artifact, and the version's fields as one JSON part."""
+    class Input(inputs.Input):
+        """The artifact, and the version's fields as one JSON part (the artifact alone sets none)."""
 
         artifact = serializers.FileField(help_text="The model file.")
-        metadata = VersionUploadMetadata(help_text=METADATA_HELP)
+        metadata = VersionUploadMetadata(required=False, help_text=METADATA_HELP)
 
-    class Input(VersionUploadMetadata):
-        """The artifact, and the version's fields as form fields (objects as JSON text, lists repeated)."""
+    class FormInput(VersionUploadMetadata):
+        """The older form, still read though not in the schema: a multipart field per member (objects as
+        JSON text, lists as repeated fields)."""
 
         artifact = serializers.FileField(help_text="The model file.")
 
@@ -173,11 +174,7 @@ class ModelVersionViewSet(
         return self._parent_model
 
     @extend_schema(
-        request={
-            "multipart/form-data": upload_request(
-                name="ModelVersionUpload", with_metadata=MetadataInput, form=Input
-            )
-        },
+        request={"multipart/form-data": upload_request(Input)},
         responses={201: VersionOutput, 200: VersionOutput},
     )
     def create(self, request, model_name=None):
@@ -185,7 +182,7 @@ class ModelVersionViewSet(
         access.require(request.user, "change", model)  # before the body is read
         upload = received_upload(request, "artifact")
         data = upload_fields(
-            request, file_field="artifact", metadata_input=VersionUploadMetadata, form_input=self.Input
+            request, file_field="artifact", metadata_input=VersionUploadMetadata, form_input=self.FormInput
         )
         declared = data.pop("sha256", "")
         metadata = version_services.VersionMetadata(

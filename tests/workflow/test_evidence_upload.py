@@ -83,3 +83,11 @@ def test_it_hides_a_version_the_caller_may_not_see_named_in_the_metadata(api, ol
     response = post(api.as_user(olga), metadata=json_part(metadata))
     assert response.status_code == 404, response.content
     assert not EvidenceDocument.objects.exists()
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x", None])
+def test_an_empty_body_is_a_400_naming_the_missing_fields(api, maya, content_type):
+    extra = {"content_type": content_type} if content_type else {}
+    response = api.as_user(maya).generic("POST", EVIDENCE, b"", **extra)
+    assert response.status_code == 400, response.content
+    assert {"model", "evidence_type", "file"} <= set(response.json()["error"]["fields"])

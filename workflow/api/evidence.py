@@ -64,14 +64,14 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         uploaded_by = serializers.CharField(source="uploaded_by.username")
         uploaded_at = serializers.DateTimeField()
 
-    class MetadataInput(inputs.Input):
+    class Input(inputs.Input):
         """The document, and its fields as one JSON part."""
 
         file = serializers.FileField()
         metadata = EvidenceUploadMetadata(help_text=METADATA_HELP)
 
-    class Input(EvidenceUploadMetadata):
-        """The document, and its fields as form fields."""
+    class FormInput(EvidenceUploadMetadata):
+        """The older form, still read though not in the schema: a multipart field per member."""
 
         file = serializers.FileField()
 
@@ -85,16 +85,12 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         return settings.ATTEST_MAX_DATASET_BYTES
 
     @extend_schema(
-        request={
-            "multipart/form-data": upload_request(
-                name="EvidenceUpload", with_metadata=MetadataInput, form=Input
-            )
-        },
+        request={"multipart/form-data": upload_request(Input)},
         responses={201: Output, 200: Output},
     )
     def create(self, request):
         data = upload_fields(
-            request, file_field="file", metadata_input=EvidenceUploadMetadata, form_input=self.Input
+            request, file_field="file", metadata_input=EvidenceUploadMetadata, form_input=self.FormInput
         )
         version = visible_version(request.user, data["model"], data.get("version"))
         upload = received_upload(request, "file")
