@@ -15,6 +15,7 @@ from rest_framework.exceptions import ValidationError
 
 from config import strict_json
 from config.api import inputs
+from config.api.errors import PayloadTooLarge
 from config.api.pagination import PageNumberPagination
 from registry import labels, storage, uploads
 from registry.services import declarations
@@ -118,7 +119,7 @@ def _metadata_text(part) -> str:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # the cap of a JSON body
     raw = part.read(limit + 1)
     if len(raw) > limit:
-        raise ValidationError({METADATA_PART: [f"The metadata part is limited to {limit} bytes."]})
+        raise PayloadTooLarge(f"The metadata part is limited to {limit} bytes, as a JSON body is.")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -136,10 +136,12 @@ def test_it_refuses_two_metadata_parts(api, model, maya):
     assert not ModelVersion.objects.exists()
 
 
-def test_it_refuses_a_metadata_part_over_the_json_body_cap(api, model, maya, settings):
+@pytest.mark.parametrize("as_file", [True, False])
+def test_it_refuses_a_metadata_part_over_the_json_body_cap_with_413(api, model, maya, settings, as_file):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
-    response = upload_version(api.as_user(maya), json_part({"description": "x" * 2000}))
-    assert refused_fields(response) == ["metadata"]
+    metadata = {"description": "x" * 2000}
+    response = upload_version(api.as_user(maya), json_part(metadata) if as_file else json.dumps(metadata))
+    assert response.status_code == 413, response.content
     assert not ModelVersion.objects.exists()
 
 
