@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 
 from accounts import access
 from config.api import inputs
+from config.api.filters import model_filter, version_filter
 from config.api.schema import JSONObjectField
 from config.api.viewsets import ScopedViewSet
 from monitoring import selectors
@@ -22,7 +24,7 @@ from monitoring.api.common import (
     version_of,
 )
 from monitoring.models import CheckKind
-from monitoring.models.plans import AlertOn
+from monitoring.models.plans import AlertOn, MonitoringPlan
 from monitoring.services import plans as plan_services
 from registry.api.references import dataset_reference_field, model_reference_field, version_field
 from registry.references import DATASET_REFERENCE_HELP
@@ -59,6 +61,17 @@ class AlertOutput(serializers.Serializer):
         help_text="Every breaching evaluation, worst first, with its exceedance."
     )
     created_at = serializers.DateTimeField()
+
+
+class MonitoringPlanFilter(django_filters.FilterSet):
+    """``model`` and ``version`` as on every list of a version's records; ``enabled`` for paused plans."""
+
+    model = model_filter("model_version__model__name")
+    version = version_filter()
+
+    class Meta:
+        model = MonitoringPlan
+        fields = ["model", "version", "enabled"]
 
 
 class MonitoringPlanViewSet(
@@ -140,6 +153,7 @@ class MonitoringPlanViewSet(
 
     selector = staticmethod(selectors.monitoring_plan_list)
     serializer_class = Output
+    filterset_class = MonitoringPlanFilter
     ordering_fields = ["created_at", "next_run_at"]
     search_fields = ["title", "model_version__model__name"]
     lookup_value_regex = r"\d+"
@@ -188,7 +202,8 @@ class MonitoringPlanViewSet(
     def perform_destroy(self, instance):
         plan_services.monitoring_plan_delete(actor=self.request.user, plan=instance)
 
-    @extend_schema(responses={200: AlertOutput(many=True)})
+    # the plans' filters, ordering and search are not the alerts' (the list is the plan's, newest first)
+    @extend_schema(responses={200: AlertOutput(many=True)}, filters=False)
     @action(detail=True, methods=["get"])
     def alerts(self, request, pk=None):
         """Alerts this plan's runs raised, newest first."""

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.utils.functional import cached_property
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiRequest, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from config import strict_json
+from config.api import inputs
+from config.api.errors import PayloadTooLarge
 from config.api.pagination import PageNumberPagination
 from registry import labels, storage, uploads
 from registry.services import declarations
@@ -49,9 +53,100 @@ def received_upload(request, field_name: str) -> storage.Upload:
     )
 
 
+# The part of an upload that carries its fields as one JSON object, beside the file.
+METADATA_PART = "metadata"
+METADATA_HELP = (
+    "The upload's fields as one JSON object (lists as arrays, objects as objects), sent as a part of type "
+    "application/json beside the file. The older form, a multipart field per member (objects as JSON "
+    "text, lists as repeated fields), is still accepted; never both (a 400 naming `metadata`)."
+)
+# JSON types named in messages about the metadata part as a whole
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def upload_request(with_metadata: type[inputs.Input]) -> OpenApiRequest:
+    """An upload's multipart body as the schema documents it: the file and its ``metadata`` JSON part.
+
+    The older form (a multipart field per member) is still read but described only in words: schemathesis
+    cannot generate a ``oneOf`` of two forms that hold a binary file, and new clients should not use it.
+    """
+    return OpenApiRequest(with_metadata, encoding={METADATA_PART: {"contentType": "application/json"}})
+
+
+def upload_fields(
+    request, *, file_field: str, metadata_input: type[inputs.Input], form_input: type[inputs.Input]
+) -> dict:
+    """An upload's validated fields, without the file: from its ``metadata`` JSON part, read by
+    ``metadata_input``, or from the older per-field form, read by ``form_input``."""
+    metadata = upload_metadata(request, file_field)
+    serializer = form_input(data=request.data) if metadata is None else metadata_input(data=metadata)
+    serializer.is_valid(raise_exception=True)
+    fields = dict(serializer.validated_data)
+    fields.pop(file_field, None)
+    return fields
+
+
+def upload_metadata(request, file_field: str) -> dict | None:
+    """The ``metadata`` part's JSON object, or None when the upload sends its fields as form fields.
+
+    The part may come as a file (``curl -F metadata=@meta.json``) or as a text field; sent beside the
+    per-field form it is refused, so no field is read from two places."""
+    if not isinstance(request.data, QueryDict):
+        return None  # a body without a media type: DRF reads it as {}, and the form's checks refuse it
+    sent = request.data.getlist(METADATA_PART)
+    if not sent:
+        return None
+    if len(sent) > 1:
+        raise ValidationError({METADATA_PART: ["Send one metadata part."]})
+    others = sorted(
+        strict_json.printable(name) for name in request.data if name not in (METADATA_PART, file_field)
+    )
+    if others:
+        raise ValidationError(
+            {
+                METADATA_PART: [
+                    "Give the fields either in the metadata part or as form fields, not both "
+                    f"(also sent: {', '.join(others)})."
+                ]
+            }
+        )
+    return _metadata_object(_metadata_text(sent[0]))
+
+
+def _metadata_text(part) -> str:
+    if isinstance(part, str):
+        return part
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # the cap of a JSON body
+    raw = part.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"The metadata part is limited to {limit} bytes, as a JSON body is.")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError({METADATA_PART: ["Must be UTF-8 encoded JSON."]}) from None
+
+
+def _metadata_object(text: str) -> dict:
+    try:
+        value = strict_json.loads(text)
+    except strict_json.UnsafeJSON as exc:  # NUL, a lone surrogate, a too deep or too long value
+        raise ValidationError({exc.field or METADATA_PART: [exc.message]}) from None
+    except ValueError as exc:
+        raise ValidationError({METADATA_PART: [f"Not valid JSON: {exc}"]}) from None
+    if not isinstance(value, dict):
+        kind = "null" if value is None else _JSON_KINDS.get(type(value), "another type")
+        raise ValidationError({METADATA_PART: [f"Must be a JSON object of the upload's fields, not {kind}."]})
+    return value
+
+
+def _from_form(field: serializers.Field) -> bool:
+    """Whether the field is read from a form, whose values are all text (a JSON body has its own types)."""
+    return isinstance(getattr(field.root, "initial_data", None), QueryDict)
+
+
 def _json_value(field: serializers.Field, data):
-    """Multipart forms carry JSON as a string; JSON bodies carry the object itself."""
-    if isinstance(data, bytes | str):
+    """Multipart forms carry JSON as a string; JSON bodies (and metadata parts) carry the object itself."""
+    if isinstance(data, bytes | str) and _from_form(field):
         try:
             return strict_json.loads(data.decode() if isinstance(data, bytes) else data)
         except strict_json.UnsafeJSON as exc:
@@ -63,6 +158,7 @@ def _json_value(field: serializers.Field, data):
     return data
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
 class StringMapField(serializers.JSONField):
     """A JSON object of strings (MLflow tags); a JSON string is accepted from multipart forms."""
 
@@ -77,6 +173,7 @@ class StringMapField(serializers.JSONField):
         return value
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}})
 class ObjectField(serializers.JSONField):
     """A JSON object (parameters, metrics, signature); a JSON string is accepted from multipart forms."""
 
@@ -98,8 +195,9 @@ LABEL_SCHEMA = {
 class LabelField(serializers.Field):
     """A class label: an integer or a text, or null (``registry.services.declarations.favourable_label``).
 
-    With ``from_text`` (multipart forms, where every value is text) the value is read as JSON when it is
-    JSON, so ``1`` is the integer 1 and ``"1"`` the text "1", and as plain text otherwise (``good``).
+    With ``from_text``, a value from a multipart form (where every value is text) is read as JSON when it
+    is JSON, so ``1`` is the integer 1 and ``"1"`` the text "1", and as plain text otherwise (``good``);
+    a JSON metadata part has its own types.
     """
 
     def __init__(self, *, from_text: bool = False, **kwargs):
@@ -108,7 +206,7 @@ class LabelField(serializers.Field):
         self.from_text = from_text
 
     def to_internal_value(self, data):
-        if self.from_text and isinstance(data, str):
+        if self.from_text and isinstance(data, str) and _from_form(self):
             text = data.strip()
             try:
                 data = strict_json.loads(text) if text else None

@@ -17,11 +17,14 @@ from config.api.filters import deprecated_alias
 from config.api.viewsets import ScopedViewSet
 from registry import graph, selectors
 from registry.api.common import (
+    METADATA_HELP,
     NAME_REGEX,
     InventoryPagination,
     LabelField,
     UploadViewSetMixin,
     received_upload,
+    upload_fields,
+    upload_request,
 )
 from registry.api.versions import DOWNLOAD_BLOCK_BYTES, LINEAGE_DEPTH, lineage_depth
 from registry.models.datasets import Dataset, DatasetRole, DatasetVersion
@@ -121,31 +124,48 @@ class DatasetVersionDetailOutput(DatasetVersionOutput):
     profile = serializers.JSONField(allow_null=True)
 
 
+FILE_HELP = "CSV (UTF-8, with a header) or Parquet."
+
+
+class DatasetUploadMetadata(inputs.Input):
+    """A dataset version's fields beside its file: the ``metadata`` part's members, or the older form's."""
+
+    sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False)
+    role = serializers.ChoiceField(choices=DatasetRole.choices, default=DatasetRole.OTHER)
+    target_column = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    prediction_column = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    sensitive_columns = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=200
+    )
+    favourable_label = LabelField(
+        from_text=True,
+        required=False,
+        default=None,
+        help_text="The target column's value that is the favourable outcome for the person "
+        '(credit granted: good). In a form field it is text: 1 is the integer 1, "1" (quoted) the text; '
+        "in the metadata part, a JSON integer or string.",
+    )
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class DatasetVersionViewSet(
     UploadViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
 ):
-    """Versions of one dataset. Create is a multipart upload with the CSV or Parquet file in ``file``;
-    the profile is computed in the background (``profile_status`` goes pending → succeeded)."""
+    """Versions of one dataset. Create is a multipart upload with the CSV or Parquet file in ``file`` and
+    the other fields in one JSON part ``metadata`` (or, the older form, as separate form fields); the
+    profile is computed in the background (``profile_status`` goes pending → succeeded)."""
 
     class Input(inputs.Input):
-        file = serializers.FileField(help_text="CSV (UTF-8, with a header) or Parquet.")
-        sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False)
-        role = serializers.ChoiceField(choices=DatasetRole.choices, default=DatasetRole.OTHER)
-        target_column = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
-        prediction_column = serializers.CharField(
-            required=False, allow_blank=True, max_length=200, default=""
-        )
-        sensitive_columns = serializers.ListField(
-            child=serializers.CharField(max_length=200), required=False, default=list, max_length=200
-        )
-        favourable_label = LabelField(
-            from_text=True,
-            required=False,
-            default=None,
-            help_text="The target column's value that is the favourable outcome for the person "
-            '(credit granted: good). Sent as text: 1 is the integer 1, "1" (quoted) the text.',
-        )
-        description = serializers.CharField(required=False, allow_blank=True, default="")
+        """The file, and the dataset version's fields as one JSON part (the file alone takes the defaults)."""
+
+        file = serializers.FileField(help_text=FILE_HELP)
+        metadata = DatasetUploadMetadata(required=False, help_text=METADATA_HELP)
+
+    class FormInput(DatasetUploadMetadata):
+        """The older form, still read though not in the schema: a multipart field per member (lists as
+        repeated fields)."""
+
+        file = serializers.FileField(help_text=FILE_HELP)
 
     selector = staticmethod(selectors.dataset_version_list)
     serializer_class = DatasetVersionOutput
@@ -176,17 +196,16 @@ class DatasetVersionViewSet(
         return self._parent_dataset
 
     @extend_schema(
-        request={"multipart/form-data": Input},
+        request={"multipart/form-data": upload_request(Input)},
         responses={201: DatasetVersionDetailOutput, 200: DatasetVersionDetailOutput},
     )
     def create(self, request, dataset_name=None):
         dataset = self.parent_dataset()
         access.require(request.user, "change", dataset)  # before the body is read
         upload = received_upload(request, "file")
-        serializer = self.Input(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        data.pop("file")
+        data = upload_fields(
+            request, file_field="file", metadata_input=DatasetUploadMetadata, form_input=self.FormInput
+        )
         version, created = dataset_services.dataset_version_upload(
             actor=request.user, dataset=dataset, upload=upload, declared_sha256=data.pop("sha256", ""), **data
         )

@@ -14,7 +14,15 @@ from accounts import access
 from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from registry import graph, selectors
-from registry.api.common import ObjectField, StringMapField, UploadViewSetMixin, received_upload
+from registry.api.common import (
+    METADATA_HELP,
+    ObjectField,
+    StringMapField,
+    UploadViewSetMixin,
+    received_upload,
+    upload_fields,
+    upload_request,
+)
 from registry.api.references import dataset_reference_field, dataset_version_named, model_version_named
 from registry.models import ModelAlias, ModelVersion
 from registry.models.lineage import EdgeKind
@@ -92,39 +100,54 @@ LINEAGE_DEPTH = OpenApiParameter(
 )
 
 
+class VersionUploadMetadata(inputs.Input):
+    """A version's fields beside its artifact: the ``metadata`` part's members, or the older form's fields."""
+
+    sha256 = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$", required=False, help_text="Checked against the bytes."
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    run_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    run_link = serializers.URLField(required=False, allow_blank=True, max_length=1000)
+    tags = StringMapField(required=False)
+    signature = ObjectField(required=False)
+    framework = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    framework_version = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    source_repository = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    source_commit = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    parameters = ObjectField(required=False)
+    metrics = ObjectField(required=False)
+    training_datasets = serializers.ListField(
+        child=dataset_reference_field(), required=False, max_length=100, help_text=DATASET_REFERENCE_HELP
+    )
+    validation_datasets = serializers.ListField(
+        child=dataset_reference_field(), required=False, max_length=100, help_text=DATASET_REFERENCE_HELP
+    )
+    parent = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text=f"A version number of this model, or a model version: {MODEL_FORMS}.",
+    )
+
+
 class ModelVersionViewSet(
     UploadViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
 ):
-    """Versions of one model. Create is a multipart upload with the file in field ``artifact``."""
+    """Versions of one model. Create is a multipart upload with the file in field ``artifact`` and the
+    other fields in one JSON part ``metadata`` (or, the older form, as separate form fields)."""
 
     class Input(inputs.Input):
-        artifact = serializers.FileField(help_text="The model file (multipart).")
-        sha256 = serializers.RegexField(
-            r"^[0-9a-fA-F]{64}$", required=False, help_text="Checked against the bytes."
-        )
-        description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-        source = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-        run_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
-        run_link = serializers.URLField(required=False, allow_blank=True, max_length=1000)
-        tags = StringMapField(required=False)
-        signature = ObjectField(required=False)
-        framework = serializers.CharField(required=False, allow_blank=True, max_length=100)
-        framework_version = serializers.CharField(required=False, allow_blank=True, max_length=50)
-        source_repository = serializers.CharField(required=False, allow_blank=True, max_length=500)
-        source_commit = serializers.CharField(required=False, allow_blank=True, max_length=64)
-        parameters = ObjectField(required=False)
-        metrics = ObjectField(required=False)
-        training_datasets = serializers.ListField(
-            child=dataset_reference_field(), required=False, max_length=100, help_text=DATASET_REFERENCE_HELP
-        )
-        validation_datasets = serializers.ListField(
-            child=dataset_reference_field(), required=False, max_length=100, help_text=DATASET_REFERENCE_HELP
-        )
-        parent = serializers.CharField(
-            required=False,
-            max_length=200,
-            help_text=f"A version number of this model, or a model version: {MODEL_FORMS}.",
-        )
+        """The artifact, and the version's fields as one JSON part (the artifact alone sets none)."""
+
+        artifact = serializers.FileField(help_text="The model file.")
+        metadata = VersionUploadMetadata(required=False, help_text=METADATA_HELP)
+
+    class FormInput(VersionUploadMetadata):
+        """The older form, still read though not in the schema: a multipart field per member (objects as
+        JSON text, lists as repeated fields)."""
+
+        artifact = serializers.FileField(help_text="The model file.")
 
     selector = staticmethod(selectors.version_list)
     serializer_class = VersionOutput
@@ -150,15 +173,17 @@ class ModelVersionViewSet(
             self._parent_model = selectors.model_get(user=self.request.user, name=self.kwargs["model_name"])
         return self._parent_model
 
-    @extend_schema(request={"multipart/form-data": Input}, responses={201: VersionOutput, 200: VersionOutput})
+    @extend_schema(
+        request={"multipart/form-data": upload_request(Input)},
+        responses={201: VersionOutput, 200: VersionOutput},
+    )
     def create(self, request, model_name=None):
         model = self.parent_model()
         access.require(request.user, "change", model)  # before the body is read
         upload = received_upload(request, "artifact")
-        serializer = self.Input(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        data.pop("artifact")
+        data = upload_fields(
+            request, file_field="artifact", metadata_input=VersionUploadMetadata, form_input=self.FormInput
+        )
         declared = data.pop("sha256", "")
         metadata = version_services.VersionMetadata(
             training_datasets=_datasets(request.user, data.pop("training_datasets", []), "training_datasets"),

@@ -245,3 +245,33 @@ def test_it_lists_a_plans_alerts(api, maya, aaron, version, dataset, reference):
     assert alert["check_run"] == run.pk
     assert alert["severity"] == "critical"
     assert CheckRun.objects.get(pk=run.pk).plan_id == plan.pk
+
+
+def test_it_filters_plans_by_model_version_and_enabled_like_every_list(
+    api, maya, credit_risk, version, dataset, reference
+):
+    """GIVEN plans on versions 1 and 2 of one model (version 2's paused) and on another model
+    WHEN maya lists them with `model`, `version` and `enabled`
+    THEN only the matching plans come back, and an unknown or malformed filter is a 400 naming it."""
+    second = factories.pickle_version(maya, version.model)
+    other = factories.skops_version(maya, factories.make_model(maya, credit_risk, name="other-model"))
+    first_plan = make_plan(maya, version, dataset, reference)
+    paused = make_plan(maya, second, dataset, reference, enabled=False)
+    elsewhere = make_plan(maya, other, dataset, reference)
+    client = api.as_user(maya)
+
+    def listed(**query) -> set[int]:
+        response = client.get(LIST, query)
+        assert response.status_code == 200, response.content
+        return {plan["id"] for plan in response.json()["results"]}
+
+    assert listed() == {first_plan.pk, paused.pk, elsewhere.pk}
+    assert listed(model="credit-scoring") == {first_plan.pk, paused.pk}
+    assert listed(model="credit-scoring", version=2) == {paused.pk}
+    assert listed(model="other-model") == {elsewhere.pk}
+    assert listed(enabled="false") == {paused.pk}
+    assert listed(model="no-such-model") == set()
+    for query, field in (({"model_version": 1}, "model_version"), ({"version": "two"}, "version")):
+        response = client.get(LIST, query)
+        assert response.status_code == 400, response.content
+        assert list(response.json()["error"]["fields"]) == [field]

@@ -23,6 +23,11 @@ def _tier_change(version):
     return rows.TierChangeFactory(model=version.model, status="rejected")
 
 
+def _plan(version):
+    dataset = rows.DatasetFactory(team=version.model.team, owner=version.model.owner)
+    return rows.MonitoringPlanFactory(model_version=version, dataset=dataset)
+
+
 def _review(version):
     return rows.PeriodicReviewFactory(model=version.model)
 
@@ -36,6 +41,7 @@ LISTS = {
     "api:check-run-list": (lambda v: rows.CheckRunFactory(model_version=v), ["version"]),
     "api:report-list": (lambda v: rows.ReportFactory(model_version=v), ["version"]),
     "api:evidence-bundle-list": (lambda v: rows.EvidenceBundleFactory(model_version=v), ["version"]),
+    "api:monitoring-plan-list": (_plan, ["version"]),
     "api:review-list": (_review, []),
     "api:tier-change-list": (_tier_change, []),
 }

@@ -15,7 +15,13 @@ from config.api import inputs
 from config.api.filters import VersionRecordFilter, deprecated_alias, version_filter
 from config.api.viewsets import ScopedViewSet
 from registry import storage
-from registry.api.common import UploadViewSetMixin, received_upload
+from registry.api.common import (
+    METADATA_HELP,
+    UploadViewSetMixin,
+    received_upload,
+    upload_fields,
+    upload_request,
+)
 from registry.api.references import model_reference_field, version_field
 from workflow import selectors
 from workflow.api.common import visible_version
@@ -33,8 +39,18 @@ class EvidenceFilter(VersionRecordFilter):
         fields = ["model", "version", "evidence_type", "model_version__model__name", "model_version__version"]
 
 
+class EvidenceUploadMetadata(inputs.Input):
+    """A document's fields beside its file: the ``metadata`` part's members, or the older form's fields."""
+
+    model = model_reference_field()
+    version = version_field()
+    evidence_type = serializers.SlugField(max_length=64)
+    title = serializers.CharField(max_length=300, allow_blank=True, default="")
+
+
 class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    """Evidence documents. Upload: ``model``, ``version``, ``evidence_type``, ``title`` and the ``file``."""
+    """Evidence documents. Upload: the ``file``, with ``model``, ``version``, ``evidence_type`` and ``title``
+    in one JSON part ``metadata`` (or, the older form, as separate form fields)."""
 
     class Output(serializers.Serializer):
         id = serializers.IntegerField()
@@ -49,10 +65,14 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         uploaded_at = serializers.DateTimeField()
 
     class Input(inputs.Input):
-        model = model_reference_field()
-        version = version_field()
-        evidence_type = serializers.SlugField(max_length=64)
-        title = serializers.CharField(max_length=300, allow_blank=True, default="")
+        """The document, and its fields as one JSON part."""
+
+        file = serializers.FileField()
+        metadata = EvidenceUploadMetadata(help_text=METADATA_HELP)
+
+    class FormInput(EvidenceUploadMetadata):
+        """The older form, still read though not in the schema: a multipart field per member."""
+
         file = serializers.FileField()
 
     selector = staticmethod(selectors.evidence_list)
@@ -64,11 +84,14 @@ class EvidenceViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     def upload_max_bytes() -> int:
         return settings.ATTEST_MAX_DATASET_BYTES
 
-    @extend_schema(request=Input, responses={201: Output, 200: Output})
+    @extend_schema(
+        request={"multipart/form-data": upload_request(Input)},
+        responses={201: Output, 200: Output},
+    )
     def create(self, request):
-        serializer = self.Input(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = upload_fields(
+            request, file_field="file", metadata_input=EvidenceUploadMetadata, form_input=self.FormInput
+        )
         version = visible_version(request.user, data["model"], data.get("version"))
         upload = received_upload(request, "file")
         existing = version.evidence.filter(sha256=upload.sha256).exists()

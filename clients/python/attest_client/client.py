@@ -241,16 +241,16 @@ class Client:
         *,
         declare_sha256: bool = True,
     ) -> dict[str, Any]:
-        """Stream ``file`` in chunks, never whole in memory. The form's ``sha256`` field precedes the file
-        in the body, so the digest is computed in a first streaming pass and declared: the server refuses
-        bytes that differ from it. The upload pass hashes again, so a file that changed between the two
-        passes is caught here too."""
+        """Stream ``file`` in chunks, never whole in memory, after the fields as one JSON ``metadata``
+        part. That part, with its ``sha256``, precedes the file in the body, so the digest is computed in
+        a first streaming pass and declared: the server refuses bytes that differ from it. The upload pass
+        hashes again, so a file that changed between the two passes is caught here too."""
         declared = file_sha256(file)
-        data = _form_fields({**fields, "sha256": declared} if declare_sha256 else fields)
+        metadata = _metadata_part({**fields, "sha256": declared} if declare_sha256 else fields)
         with file.open("rb") as handle:
             reader = HashingReader(handle, file.stat().st_size, progress)
-            files = {file_field: (file.name, reader, "application/octet-stream")}
-            response = self.request("POST", path, data=data, files=files)
+            files = {"metadata": metadata, file_field: (file.name, reader, "application/octet-stream")}
+            response = self.request("POST", path, files=files)
         if reader.digest.hexdigest() != declared:
             raise AttestError(f"{file} changed while it was uploaded (SHA-256 {declared} before)")
         return response.json()
@@ -415,17 +415,24 @@ def _present(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _form_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """Multipart values: objects as JSON text (the API parses them), lists as repeated fields."""
-    form: dict[str, Any] = {}
-    for key, value in _present(fields).items():
-        if isinstance(value, dict):
-            form[key] = json.dumps(value)
-        elif isinstance(value, list | tuple):
-            form[key] = [str(item) for item in value]
-        else:
-            form[key] = str(value)
-    return form
+def _metadata_part(fields: dict[str, Any]) -> tuple[str, bytes, str]:
+    """The upload's fields as the API's ``metadata`` part: one JSON object, lists and objects as they are."""
+    values = {
+        key: list(value) if isinstance(value, tuple) else value for key, value in _present(fields).items()
+    }
+    label = values.get("favourable_label")
+    if isinstance(label, str):  # read as the older form read its text: 1 the integer, good the text
+        values["favourable_label"] = _label_from_text(label)
+    return ("metadata.json", json.dumps(values).encode(), "application/json")
+
+
+def _label_from_text(text: str) -> Any:
+    """JSON when it is JSON (the server checks the type), else the text; blank is none."""
+    text = text.strip()
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text
 
 
 def _json_or_none(response: httpx.Response) -> Any:
