@@ -12,10 +12,9 @@ from django.core.exceptions import ValidationError
 from audit.models import AuditEvent
 from integrations.models import MlflowDatasetLink, MlflowModelLink, MlflowSync, MlflowVersionLink
 from integrations.services import mlflow_sync, registries, writeback
-from workflow.services.gate import gate_evaluate
 from registry.models import ModelAlias, ModelVersion
 from registry.models.lineage import LineageEdge
-from tests.workflow.helpers import approved_request
+from tests.workflow.helpers import approved_request, move_model
 
 pytestmark = pytest.mark.django_db
 
@@ -99,10 +98,10 @@ def test_a_re_import_changes_nothing(mlflow_server, registry, maya, mlflow_model
 
     assert counts(again) == {"models": 1, "tags_written": 0, "versions_unchanged": 1}
     assert ModelVersion.objects.count() == versions
-    # only the sync's own two events: requested and finished
+    # only the sync job's own events
     assert list(AuditEvent.objects.filter(seq__gt=0).order_by("seq").values_list("action", flat=True))[
         events:
-    ] == ["mlflow_sync.requested", "mlflow_sync.finished"]
+    ] == ["mlflow_sync.requested", "mlflow_sync.started", "mlflow_sync.finished"]
 
 
 def test_an_onnx_version_is_stored_as_an_executable_onnx_model(
@@ -178,16 +177,16 @@ def test_an_alias_removed_in_mlflow_is_removed_in_attest(mlflow_server, registry
 
 
 def test_the_approval_and_gate_state_is_written_back_as_mlflow_tags(
-    mlflow_server, registry, maya, mlflow_model_name
+    mlflow_server, registry, maya, admin_user, mlflow_model_name
 ):
     mlflow_server.populate("sklearn", mlflow_model_name)
     sync(registry, maya)
     version = MlflowVersionLink.objects.get(mlflow_name=mlflow_model_name).version
     before = mlflow_tags(mlflow_server, mlflow_model_name, 1)
 
+    move_model(admin_user, version.model, "in_development", "in_validation")
     approved_request(version, "production", requester=maya)
     written = writeback.write_back_version(version.pk)
-    print(gate_evaluate(version=version, environment="production"))
     after = mlflow_tags(mlflow_server, mlflow_model_name, 1)
 
     assert (before["attest.approval"], before["attest.gate.production"]) == ("none", "closed")
@@ -195,7 +194,7 @@ def test_the_approval_and_gate_state_is_written_back_as_mlflow_tags(
     assert written == 2
     assert (after["attest.approval"], after["attest.gate.production"]) == ("approved:production", "open")
     # the user's own tags are untouched, and Attest's are not mirrored back as MLflow changes
-    assert after["stage"] == before["stage"]
+    assert after["validation_status"] == before["validation_status"] == "pending"
     assert counts(sync(registry, maya)).get("versions_tags_changed") is None
 
 
