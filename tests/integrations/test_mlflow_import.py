@@ -268,3 +268,29 @@ def test_the_mlflow_server_itself_serves_what_attest_read(mlflow_server, registr
     import hashlib
 
     assert hashlib.sha256(served.content).hexdigest() == link.version.artifact_sha256
+
+
+def test_an_announced_approval_event_writes_the_verdict_back_at_once(
+    mlflow_server, registry, maya, admin_user, mlflow_model_name, django_capture_on_commit_callbacks
+):
+    """Approvals announce their events (webhooks, e-mail); the integrations listen to the same
+    announcement and queue a write-back of the version's tags, run here in line."""
+    from config.celery_app import app
+    from workflow.services import notifications
+
+    mlflow_server.populate("sklearn", mlflow_model_name)
+    sync(registry, maya)
+    version = MlflowVersionLink.objects.get(mlflow_name=mlflow_model_name).version
+    move_model(admin_user, version.model, "in_development", "in_validation")
+    approval = approved_request(version, "production", requester=maya)
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            notifications.notify(
+                "approval.approved", {"approval": approval.pk, "model": version.model.name, "version": 1}
+            )
+    finally:
+        app.conf.task_always_eager = eager
+
+    tags = mlflow_tags(mlflow_server, mlflow_model_name, 1)
+    assert (tags["attest.approval"], tags["attest.gate.production"]) == ("approved:production", "open")
