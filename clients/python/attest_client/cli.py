@@ -554,7 +554,6 @@ def mlflow_import(
     with --fail-on-problems), 2 when the API refused or could not be reached."""
     registry = _mlflow_registry(obj, tracking_uri, team, registry_name)
     job = obj.client.mlflow_sync(registry.name, model)
-    obj.note(f"sync {job.id} of {registry.name}{f' ({model})' if model else ''}: {job.status}")
     if not wait:
         obj.emit(job.raw, f"sync {job.id} {job.status}")
         return
@@ -600,7 +599,7 @@ def _registry_slug(uri: str) -> str:
 def _sync_summary(job: MlflowSync) -> str:
     scope = f"{job.registry} ({job.model})" if job.model else job.registry
     lines = [f"sync {job.id} of {scope} {job.status}" + (f": {job.error}" if job.error else "")]
-    lines += [f"  {name}: {count}" for name, count in job.counts.items()]
+    lines += [f"  {name}: {count}" for name, count in sorted(job.counts.items())]
     lines += [
         f"  problem: {problem.get('where', '')}: {problem.get('message', '')}" for problem in job.problems
     ]
