@@ -1,7 +1,8 @@
 """``attest mlflow import`` against the live server, a real worker and a real MLflow tracking server: the
 first run connects the tracking server (its webhook secret printed that once) and imports; a second run
 finds the registry and changes nothing; a tracking server that does not answer fails the job (exit 1); a
-validator may not connect one (the API's 403, exit 2)."""
+validator may not connect one (the API's 403, exit 2); problems are printed, and fail the command only
+with ``--fail-on-problems``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import json
 import socket
 
 import pytest
+from attest_client import Client
 from attest_client.cli import main
 from click.testing import CliRunner
 
 from accounts.services import accounts
+from integrations.models import MlflowSync
 from integrations.services.mlflow_sync import attest_name
 from registry.models import RegisteredModel
 
@@ -116,3 +119,21 @@ def test_problems_are_printed_and_fail_the_import_only_when_asked(
 
     assert result.exit_code == 1, result.output
     assert f"  problem: {mlflow_model_name} version 1: " in result.stdout
+
+
+def test_a_model_the_registry_does_not_import_is_refused_before_a_sync_is_queued(
+    cli_env, api_server, maya_token, credit_risk
+):
+    with Client(api_server, maya_token) as client:
+        made = client.mlflow_registry_create(
+            "lab", "http://127.0.0.1:9/", "credit-risk", model_names=["pd-retail"]
+        )
+        (found,) = client.mlflow_registries(tracking_uri="http://127.0.0.1:9")
+    assert made.secret
+    assert (found.name, found.model_names, found.secret) == ("lab", ["pd-retail"], None)
+
+    result = attest(cli_env, "mlflow", "import", "--tracking-uri", "http://127.0.0.1:9", "--model", "churn")
+
+    assert result.exit_code == 2
+    assert "imports only pd-retail; churn is not one of them" in result.stderr
+    assert not MlflowSync.objects.exists()

@@ -553,6 +553,12 @@ def mlflow_import(
     that once. Exit 0 when the import succeeded (its problems printed), 1 when it failed (or had problems,
     with --fail-on-problems), 2 when the API refused or could not be reached."""
     registry = _mlflow_registry(obj, tracking_uri, team, registry_name)
+    if model and registry.model_names and model not in registry.model_names:
+        # the server would run the sync and import nothing: say so instead of reporting a success
+        raise click.UsageError(
+            f"MLflow registry {registry.name} imports only {', '.join(registry.model_names)}; "
+            f"{model} is not one of them (an administrator changes the registry's model names)"
+        )
     job = obj.client.mlflow_sync(registry.name, model)
     if not wait:
         obj.emit(job.raw, f"sync {job.id} {job.status}")
