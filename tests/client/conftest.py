@@ -15,6 +15,14 @@ import pytest
 
 from accounts.services import accounts
 from tests.conftest import ROOT, WorkerProcess, database_url_for_tests
+from tests.integrations.mlflow.fixtures import (  # noqa: F401 (for test_cli_mlflow.py; started when asked for)
+    mlflow_model_name,
+    mlflow_server,
+)
+
+# an administrator's allow-list entry (config.outbound) for the server and its workers: the MLflow tracking
+# server the CLI tests connect runs on 127.0.0.1, which the outbound guard refuses otherwise
+LOOPBACK_ALLOWED = {"ATTEST_OUTBOUND_ALLOW_HOSTS": "127.0.0.1"}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +39,7 @@ def server_process(django_db_setup, django_db_blocker, tmp_path_factory):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, **media, "DATABASE_URL": database_url_for_tests()}
+    env = {**os.environ, **media, **LOOPBACK_ALLOWED, "DATABASE_URL": database_url_for_tests()}
     log = (folder / "gunicorn.log").open("wb")
     command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -90,6 +98,6 @@ def cli_env(api_server, maya_token, tmp_path, monkeypatch) -> dict[str, str]:
 @pytest.fixture
 def worker(worker_env, server_media):
     """A real worker reading the blobs the server wrote."""
-    process = WorkerProcess({**worker_env, **server_media}).start()
+    process = WorkerProcess({**worker_env, **server_media, **LOOPBACK_ALLOWED}).start()
     yield process
     process.stop()

@@ -1,7 +1,7 @@
 """The ``attest`` command line: the client's calls for CI scripts and people.
 
 Exit codes: 0 done (gate open, checks within ``--fail-on``), 1 a decision against you (gate closed, a
-check at or beyond ``--fail-on``), 2 an error (the API refused, the server was unreachable, a job failed).
+check at or beyond ``--fail-on``, an MLflow import that failed), 2 an error (the API refused, the server was unreachable, a job failed).
 ``--json`` prints the API's bodies; on a terminal uploads and waits show a Rich progress bar, elsewhere
 plain lines.
 """
@@ -9,21 +9,31 @@ plain lines.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
 from attest_client import config
 from attest_client.client import Client
 from attest_client.errors import ApiError, AttestError
-from attest_client.resources import Bundle, CheckRun, Job
+from attest_client.resources import Bundle, CheckRun, Job, MlflowRegistry, MlflowSync
 
 EXIT_DENIED = 1
 EXIT_ERROR = 2
 OUTCOME_RANK = {"pass": 0, "warn": 1, "fail": 2}
+# what Attest follows in an MLflow registry between imports (integrations.services.registries)
+MLFLOW_WEBHOOK_EVENTS = [
+    "model_version.created",
+    "model_version_tag.set",
+    "model_version_tag.deleted",
+    "model_version_alias.created",
+    "model_version_alias.deleted",
+]
 
 
 class Context:
@@ -493,6 +503,148 @@ def bundles_download(obj: Context, reference: str, output: Path | None, wait: bo
     with TransferProgressDisplay(obj, output.name, bundle.size or 0, "downloading") as progress:
         obj.client.bundle_download(bundle.id, output, progress=progress, expected_sha256=bundle.sha256 or "")
     obj.emit(bundle.raw, f"{output} sha256:{bundle.sha256}")
+
+
+# -- MLflow ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def mlflow() -> None:
+    """MLflow tracking servers: connect one, import its registered models (docs/MLFLOW.md)."""
+
+
+@mlflow.command("registries")
+@pass_context
+def mlflow_registries(obj: Context):
+    """The connected MLflow tracking servers you can see."""
+    found = list(obj.client.mlflow_registries())
+    obj.emit(
+        [registry.raw for registry in found],
+        "\n".join(
+            f"{r.name} {r.tracking_uri} team {r.team} (last synced {r.last_synced_at or 'never'})"
+            for r in found
+        )
+        or "no MLflow registries connected",
+    )
+
+
+@mlflow.command("import")
+@click.option("--tracking-uri", required=True, help="The MLflow tracking server, e.g. http://mlflow:5000")
+@click.option("--model", help="Import only this registered model (default: every one).")
+@click.option("--team", help="Connect the tracking server for this team when it is not connected yet.")
+@click.option("--registry", "registry_name", help="The name to connect it under (default: from the URI).")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the import to its end.")
+@click.option("--wait-timeout", default=1800.0, show_default=True, help="Seconds to wait in all.")
+@click.option("--fail-on-problems", is_flag=True, help="Exit 1 when the import reports any problem.")
+@pass_context
+def mlflow_import(
+    obj: Context,
+    tracking_uri: str,
+    model: str | None,
+    team: str | None,
+    registry_name: str | None,
+    wait: bool,
+    wait_timeout: float,
+    fail_on_problems: bool,
+):
+    """Import MLflow's registered models (their versions, runs, aliases and tags) into Attest.
+
+    The tracking server is connected on first use (--team needed then); its webhook secret is printed
+    that once. Exit 0 when the import succeeded (its problems printed), 1 when it failed (or had problems,
+    with --fail-on-problems), 2 when the API refused or could not be reached."""
+    registry = _mlflow_registry(obj, tracking_uri, team, registry_name)
+    if model and registry.model_names and model not in registry.model_names:
+        # the server would run the sync and import nothing: say so instead of reporting a success
+        raise click.UsageError(
+            f"MLflow registry {registry.name} imports only {', '.join(registry.model_names)}; "
+            f"{model} is not one of them (an administrator changes the registry's model names)"
+        )
+    job = obj.client.mlflow_sync(registry.name, model)
+    if not wait:
+        obj.emit(job.raw, f"sync {job.id} {job.status}")
+        return
+    job = _wait_sync(obj, job, wait_timeout)
+    obj.emit(job.raw, _sync_summary(job))
+    if job.status == "failed" or (fail_on_problems and job.problems):
+        sys.exit(EXIT_DENIED)
+
+
+def _mlflow_registry(obj: Context, uri: str, team: str | None, name: str | None) -> MlflowRegistry:
+    """The registry connected for ``uri``, or a new one for ``team`` (its secret printed, once)."""
+    uri = uri.rstrip("/")
+    found = next(iter(obj.client.mlflow_registries(tracking_uri=uri)), None)
+    if found is not None:
+        return found
+    if not team:
+        raise click.UsageError(f"{uri} is not connected yet: give --team to connect it")
+    registry = obj.client.mlflow_registry_create(name or _registry_slug(uri), uri, team)
+    # stderr even with --json: stdout is the job's body, and the secret is never shown again
+    for line in (
+        f"connected {registry.tracking_uri} as MLflow registry {registry.name} for team {registry.team}",
+        f"  webhook URL: {registry.webhook_url}",
+        f"  webhook secret (shown once): {registry.secret}",
+        "  create the webhook in MLflow (with MLFLOW_TRACKING_URI set to this server): "
+        f"MlflowClient().create_webhook(name='attest', url='{registry.webhook_url}', "
+        f"events={MLFLOW_WEBHOOK_EVENTS!r}, secret='<the secret above>')",
+    ):
+        click.echo(line, err=True)
+    return registry
+
+
+def _registry_slug(uri: str) -> str:
+    """``http://mlflow.example.com:5000`` → ``mlflow-example-com-5000``: the API's slug of at most 64."""
+    parts = urlsplit(uri)
+    if not parts.hostname:
+        raise click.BadParameter(
+            f"{uri!r}: expected a URL such as http://mlflow:5000", param_hint="--tracking-uri"
+        )
+    host = f"{parts.hostname}-{parts.port}" if parts.port else parts.hostname
+    return re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-")[:64].rstrip("-")
+
+
+def _sync_summary(job: MlflowSync) -> str:
+    scope = f"{job.registry} ({job.model})" if job.model else job.registry
+    lines = [f"sync {job.id} of {scope} {job.status}" + (f": {job.error}" if job.error else "")]
+    lines += [f"  {name}: {count}" for name, count in sorted(job.counts.items())]
+    lines += [
+        f"  problem: {problem.get('where', '')}: {problem.get('message', '')}" for problem in job.problems
+    ]
+    return "\n".join(lines)
+
+
+def _sync_line(job: MlflowSync) -> str:
+    progress = job.progress or {}
+    done = f" {progress.get('current', 0)}/{progress['total']} versions" if progress.get("total") else ""
+    return f"sync {job.id}: {job.status}{done}"
+
+
+def _wait_sync(obj: Context, job: MlflowSync, timeout: float) -> MlflowSync:
+    """A Rich bar of versions looked at on a terminal; a plain line per change elsewhere."""
+    if obj.interactive:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+        with Progress(
+            "{task.description}", BarColumn(), MofNCompleteColumn(), console=Console(stderr=True)
+        ) as bar:
+            task = bar.add_task(f"sync {job.id}", total=None)
+
+            def show(seen: Job) -> None:
+                progress = seen.raw.get("progress") or {}
+                total = progress.get("total") or None
+                bar.update(task, completed=progress.get("current", 0), total=total,
+                           description=f"sync {seen.id} {seen.status}")  # fmt: skip
+
+            return obj.client.wait(job, timeout=timeout, progress=show)
+    last: list[str] = []
+
+    def plain(seen: Job) -> None:
+        line = _sync_line(seen)
+        if not last or line != last[-1]:
+            last.append(line)
+            obj.note(line)
+
+    return obj.client.wait(job, timeout=timeout, progress=plain)
 
 
 # -- helpers ---------------------------------------------------------------------------------------

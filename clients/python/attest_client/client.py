@@ -23,6 +23,8 @@ from attest_client.resources import (
     Deployment,
     GateDecision,
     Job,
+    MlflowRegistry,
+    MlflowSync,
     Model,
     Report,
     Version,
@@ -356,6 +358,44 @@ class Client:
         url = f"{API}/evidence-bundles/{bundle_id}/download/"
         return self._download(url, Path(destination), progress, expected_sha256)
 
+    # -- MLflow ------------------------------------------------------------------------------------
+
+    def mlflow_registries(self, tracking_uri: str | None = None) -> Iterator[MlflowRegistry]:
+        """The connected MLflow tracking servers this token sees (only the one at ``tracking_uri``)."""
+        found = self.paginate(f"{API}/mlflow/registries/", tracking_uri=tracking_uri)
+        return (MlflowRegistry.from_api(item) for item in found)
+
+    def mlflow_registry_create(
+        self,
+        name: str,
+        tracking_uri: str,
+        team: str,
+        *,
+        run_as: str | None = None,
+        model_names: list[str] | None = None,
+        poll_minutes: int | None = None,
+        write_back: bool | None = None,
+    ) -> MlflowRegistry:
+        """Connect a tracking server for ``team``. The answer carries the webhook ``secret``, once."""
+        body = {
+            "name": name,
+            "tracking_uri": tracking_uri,
+            "team": team,
+            "run_as": run_as,
+            "model_names": model_names,
+            "poll_minutes": poll_minutes,
+            "write_back": write_back,
+        }
+        return MlflowRegistry.from_api(self.post(f"{API}/mlflow/registries/", body))
+
+    def mlflow_sync(self, registry: str, model: str | None = None) -> MlflowSync:
+        """Queue an import of a registry (or of one MLflow model); a sync of the same scope already
+        waiting is answered instead of a second one."""
+        return MlflowSync.from_api(self.post(f"{API}/mlflow/syncs/", {"registry": registry, "model": model}))
+
+    def mlflow_sync_get(self, sync_id: int) -> MlflowSync:
+        return MlflowSync.from_api(self.get(f"{API}/mlflow/syncs/{sync_id}/"))
+
     def _download(
         self, path: str, destination: Path, progress: DownloadProgress | None, expected: str = ""
     ) -> Path:
@@ -396,9 +436,14 @@ class Client:
         interval: float = 2.0,
         progress: JobProgress | None = None,
     ) -> Job:
-        """Poll a check run, report or bundle until it has succeeded or failed; :class:`WaitTimeout`
-        otherwise."""
-        fetch = {CheckRun: self.check_get, Report: self.report_get, Bundle: self.bundle_get}[type(job)]
+        """Poll a check run, report, bundle or MLflow sync until it has succeeded or failed;
+        :class:`WaitTimeout` otherwise."""
+        fetch = {
+            CheckRun: self.check_get,
+            Report: self.report_get,
+            Bundle: self.bundle_get,
+            MlflowSync: self.mlflow_sync_get,
+        }[type(job)]
         deadline = time.monotonic() + timeout
         while True:
             if progress:

@@ -66,7 +66,8 @@ class DatasetVersion(Resource):
 
 @dataclass
 class Job(Resource):
-    """A queued piece of work the API answers 202 for: a check run, a report or an evidence bundle."""
+    """A queued piece of work the API answers 202 for: a check run, a report, an evidence bundle or an
+    MLflow sync."""
 
     id: int
     status: str
@@ -110,6 +111,44 @@ class Bundle(Job):
     progress: Any
     subject: dict[str, Any] | None
     download_url: str | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class MlflowSync(Job):
+    """An import or sync of a connected MLflow registry (or of one of its models), run by a worker."""
+
+    registry: str
+    model: str
+    trigger: str
+    progress: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error: str | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return (self.result or {}).get("counts") or {}
+
+    @property
+    def problems(self) -> list[dict[str, str]]:
+        return (self.result or {}).get("problems") or []
+
+
+@dataclass
+class MlflowRegistry(Resource):
+    """An MLflow tracking server connected to a team; ``secret`` only in the answer that connected it."""
+
+    name: str
+    tracking_uri: str
+    team: str
+    run_as: str
+    model_names: list[str]
+    poll_minutes: int
+    write_back: bool
+    last_synced_at: str | None
+    webhook_url: str
+    secret: str | None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
