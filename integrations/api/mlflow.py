@@ -101,7 +101,7 @@ class RegistryViewSet(
     def get_queryset(self):
         found = access.scope(self.request.user, MlflowRegistry.objects.select_related("team", "run_as"))
         uri = self.request.query_params.get("tracking_uri")
-        return found.filter(tracking_uri=uri.rstrip("/")) if uri else found
+        return found.filter(tracking_uri=registries.normalised_uri(uri)) if uri else found
 
     @extend_schema(
         parameters=[OpenApiParameter("tracking_uri", str, description="Only the registry of this server.")]

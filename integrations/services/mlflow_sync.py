@@ -92,6 +92,10 @@ def sync_request(
     it to the caller to run (``manage.py mlflow_import`` runs it in its own process).
     """
     access.require(actor, "change", registry)
+    if model_name and registry.model_names and model_name not in registry.model_names:
+        raise ValidationError(
+            {"model": [f"The registry {registry.name} imports only: {', '.join(registry.model_names)}."]}
+        )
     with transaction.atomic():
         MlflowRegistry.objects.select_for_update().filter(pk=registry.pk).first()
         waiting = MlflowSync.objects.filter(

@@ -10,6 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -53,7 +54,7 @@ def registry_create(
     names = _model_names(model_names)
     registry = MlflowRegistry(
         name=name,
-        tracking_uri=tracking_uri.rstrip("/"),
+        tracking_uri=normalised_uri(tracking_uri),
         team=team,
         run_as=run_as,
         model_names=names,
@@ -72,6 +73,21 @@ def registry_create(
     except IntegrityError:
         raise ValidationError({"name": ["An MLflow registry of this name is already connected."]}) from None
     return registry
+
+
+def normalised_uri(url: str) -> str:
+    """One spelling per server, so a lookup by URI finds it: scheme and host in lower case, no default port,
+    no trailing slash (``HTTPS://MLflow.example.com:443/`` → ``https://mlflow.example.com``)."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        return url.strip().rstrip("/")
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, outbound.SCHEMES.get(scheme)) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, "")).rstrip("/")
 
 
 def _check_tracking_uri(url: str) -> None:

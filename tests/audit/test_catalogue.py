@@ -16,7 +16,18 @@ from audit.actions import ACTIONS, JOB_EVENTS, JOB_KINDS
 from jobs import kinds
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "audit", "config", "integrations", "jobs", "monitoring", "registry", "reports", "workers", "workflow")
+APPS = (
+    "accounts",
+    "audit",
+    "config",
+    "integrations",
+    "jobs",
+    "monitoring",
+    "registry",
+    "reports",
+    "workers",
+    "workflow",
+)
 CATALOGUE = ROOT / "audit" / "actions.py"
 
 

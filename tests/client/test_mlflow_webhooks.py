@@ -11,7 +11,6 @@ import pytest
 from integrations.models import MlflowDelivery, MlflowSync, MlflowVersionLink
 from integrations.services import registries
 from registry.models import ModelAlias
-from tests.integrations.mlflow.fixtures import mlflow_model_name, mlflow_server  # noqa: F401
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -32,8 +31,8 @@ def idle(registry) -> bool:
 
 
 def test_a_new_version_and_an_alias_move_arrive_through_mlflows_webhook(
-    mlflow_server,  # noqa: F811
-    mlflow_model_name,  # noqa: F811
+    mlflow_server,
+    mlflow_model_name,
     api_server,
     worker,
     maya,

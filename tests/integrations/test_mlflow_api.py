@@ -234,3 +234,26 @@ def test_attests_own_tags_and_other_models_are_ignored(api, registry):
 
     assert [a.json()["status"] for a in (echoed, other, prompt)] == ["ignored"] * 3
     assert not MlflowSync.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("HTTPS://MLflow.Example.com:443/", "https://mlflow.example.com"),
+        ("http://127.0.0.1:80/mlflow/", "http://127.0.0.1/mlflow"),
+        ("http://[::1]:5000", "http://[::1]:5000"),
+    ],
+)
+def test_a_tracking_uri_has_one_spelling(typed, stored):
+    assert registries.normalised_uri(typed) == stored
+
+
+def test_a_sync_of_a_model_the_registry_does_not_import_is_refused(api, registry, maya):
+    registry.model_names = ["pd-retail"]
+    registry.save()
+
+    answer = api.as_user(maya).post(SYNCS, {"registry": "research", "model": "fraud-model"}, format="json")
+
+    assert answer.status_code == 400
+    assert "model" in answer.json()["error"]["fields"]
+    assert not MlflowSync.objects.exists()

@@ -55,7 +55,7 @@ class Command(BaseCommand):
             raise CommandError(job.error or "the sync failed")
 
     def _registry(self, actor: User, options) -> MlflowRegistry:
-        uri = (options.get("tracking_uri") or "").rstrip("/")
+        uri = registries.normalised_uri(options.get("tracking_uri") or "")
         found = MlflowRegistry.objects.filter(name=options["registry"]) if options.get("registry") else None
         if found is None and uri:
             found = MlflowRegistry.objects.filter(tracking_uri=uri)
