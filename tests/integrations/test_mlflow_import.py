@@ -117,7 +117,7 @@ def test_an_onnx_version_is_stored_as_an_executable_onnx_model(
 
 
 def test_logged_datasets_become_dataset_versions_or_are_listed_as_unreachable(
-    mlflow_server, registry, maya, mlflow_model_name
+    mlflow_server, registry, maya, olga, client, mlflow_model_name
 ):
     made = mlflow_server.populate("dataset", mlflow_model_name)
 
@@ -139,6 +139,13 @@ def test_logged_datasets_become_dataset_versions_or_are_listed_as_unreachable(
         (elsewhere["name"], elsewhere["digest"], "validation")
     ]
     assert "s3://" in link.unresolved_datasets[0]["source"]
+    # the version's page says where it came from and what was not carried over
+    client.force_login(maya)
+    page = client.get(f"/models/{link.version.model.name}/versions/1/").content.decode()
+    assert f"Version 1 of <code>{mlflow_model_name}</code> in the registry <strong>research</strong>" in page
+    assert f"<code>{elsewhere['name']}</code> (validation, MLflow digest {elsewhere['digest']})" in page
+    client.force_login(olga)
+    assert client.get(f"/models/{link.version.model.name}/versions/1/").status_code == 404
 
 
 def test_changes_made_in_mlflow_arrive_with_the_next_poll(mlflow_server, registry, maya, mlflow_model_name):

@@ -1,7 +1,8 @@
 """A model's page and a version's page: the registry's record with what the other apps hang off it.
 
 The model page adds its monitoring plans and their newest alerts (monitoring); the version page adds its
-check runs (monitoring) and its evidence with the form to add more (governance). Every object is fetched
+check runs (monitoring), its evidence with the form to add more (governance) and, for a version imported
+from MLflow, where it came from and what MLflow says of it now (integrations). Every object is fetched
 through its app's selectors, so a page shows exactly what the API would show the same user, and an object
 outside the user's scope is a 404. The registry's own pages (the list, the forms) are ``registry/views.py``.
 """
@@ -14,6 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from accounts import access
+from integrations.models import MlflowVersionLink
 from monitoring import selectors as monitoring_selectors
 from registry import graph, selectors, ui_lineage
 from registry.models import ModelVersion, RegisteredModel
@@ -92,6 +94,9 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
         "lineage": ui_lineage.layout(graph.lineage_graph(user=user, root=version, depth=LINEAGE_DEPTH)),
         "can_run_checks": access.can(user, "run_checks", version),
         "evidence_form": EvidenceForm() if may_add_evidence(user, model) else None,
+        "mlflow_links": access.scope(
+            user, MlflowVersionLink.objects.filter(version=version).select_related("registry")
+        ),
     }
     return render(request, "registry/version_detail.html", context)
 
