@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/mlflow_import.py                    # 1,000 versions (a few minutes)
     .venv/bin/python benchmarks/mlflow_import.py --versions 50      # a quick check
     .venv/bin/python benchmarks/mlflow_import.py --profile          # and where the import's time goes
+    .venv/bin/python benchmarks/mlflow_import.py --write-back-off   # and an import without write-back
 
 One run, one registry, in this order:
 
@@ -22,7 +23,8 @@ One run, one registry, in this order:
 Works in a throwaway database ``attest_bench_mlflow`` on the configured server (the embedded one when
 DATABASE_URL is unset), migrated from scratch and dropped at the end; the MLflow server, its artifacts,
 Attest's blobs, broker folder and keys live in a temporary folder that is removed at the end.
-``--profile`` imports a second registered model of the same size under cProfile (so the timed import is
+``--write-back-off`` also imports a second registered model of the same size with write-back off (the
+cost of the three tags per version). ``--profile`` imports a second registered model of the same size under cProfile (so the timed import is
 not slowed by it) and prints the top functions by cumulative time.
 """
 
@@ -224,12 +226,19 @@ def check_import(registry, name: str, count: int, first: dict, again: dict) -> l
     return wrong
 
 
-def connect(server, actor, team, name: str):
+def connect(server, actor, team, name: str, *, write_back: bool = True):
     from integrations.services import registries
 
     return registries.registry_create(
-        actor=actor, name=name, tracking_uri=server.url, team=team, model_names=[name]
+        actor=actor, name=name, tracking_uri=server.url, team=team, model_names=[name], write_back=write_back
     )
+
+
+def import_without_write_back(server, actor, team, count: int) -> dict:
+    """A second model of the same size imported by a registry with write-back off (what the tags cost)."""
+    name = f"{MODEL}-no-write-back"
+    populate(server, name, count)
+    return attest_import(connect(server, actor, team, name, write_back=False), actor)
 
 
 def profile_import(server, actor, team, count: int) -> str:
@@ -250,7 +259,7 @@ def profile_import(server, actor, team, count: int) -> str:
 # ---------------------------------------------------------------------------------------------- report
 
 
-def report(count: int, made: dict, baseline: dict, first: dict, again: dict) -> None:
+def report(count: int, made: dict, baseline: dict, first: dict, again: dict, bare: dict | None) -> None:
     rate = lambda seconds: count / seconds if seconds else None  # noqa: E731 (a table helper)
     print(f"\nMLflow import, one registered model of {count:,} versions (one ONNX model folder each)")
     common.print_table(
@@ -283,16 +292,31 @@ def report(count: int, made: dict, baseline: dict, first: dict, again: dict) -> 
                 f"unchanged {again['counts'].get('versions_unchanged', 0):,}, "
                 f"tags written {again['counts'].get('tags_written', 0)}",
             ],
-        ],
+        ]
+        + (
+            [
+                [
+                    "Attest import, write-back off",
+                    bare["seconds"],
+                    rate(bare["seconds"]),
+                    f"another model; imported {bare['counts'].get('versions_imported', 0):,}, "
+                    f"problems {bare['counts'].get('problems', 0)}",
+                ]
+            ]
+            if bare
+            else []
+        ),
     )
     print()
-    common.print_table(
-        ["ratio", "value"],
-        [
-            ["Attest import / MLflow client read", first["seconds"] / baseline["seconds"]],
-            ["Attest re-import / Attest import", again["seconds"] / first["seconds"]],
-        ],
-    )
+    ratios = [
+        ["Attest import / MLflow client read", first["seconds"] / baseline["seconds"]],
+        ["Attest re-import / Attest import", again["seconds"] / first["seconds"]],
+    ]
+    if bare:
+        ratios.append(
+            ["Attest import, write-back off / MLflow client read", bare["seconds"] / baseline["seconds"]]
+        )
+    common.print_table(["ratio", "value"], ratios)
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -309,6 +333,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--versions", type=versions_count, default=1000, help="versions in the registry")
     parser.add_argument("--profile", action="store_true", help="profile a second import (top functions)")
+    parser.add_argument(
+        "--write-back-off", action="store_true", help="also import another model with write-back off"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and temporary folder")
     args = parser.parse_args()
     print(common.machine_note())
@@ -329,7 +356,8 @@ def main() -> int:
         again = attest_import(registry, actor)
         print(f"Attest re-import {again['seconds']:.1f} s: {again['counts']}")
         wrong = check_import(registry, MODEL, args.versions, first, again)
-        report(args.versions, made, baseline, first, again)
+        bare = import_without_write_back(server, actor, team, args.versions) if args.write_back_off else None
+        report(args.versions, made, baseline, first, again, bare)
         print(
             "\ncorrectness: "
             + ("; ".join(wrong) if wrong else f"OK ({args.versions:,} versions, links, 0 problems)")
