@@ -148,6 +148,10 @@ class SyncViewSet(
         if params.get("registry"):
             found = found.filter(registry__name=params["registry"])
         if params.get("status"):
+            if params["status"] not in MlflowSync.Status.values:
+                raise serializers.ValidationError(
+                    {"status": [f"One of: {', '.join(MlflowSync.Status.values)}."]}
+                )
             found = found.filter(status=params["status"])
         return found
 
@@ -182,7 +186,7 @@ class SyncViewSet(
         )
 
 
-class DeliveryOutput(serializers.Serializer):
+class MlflowDeliveryOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=["queued", "coalesced", "duplicate", "ignored"])
     sync = serializers.IntegerField(allow_null=True)
 
@@ -199,7 +203,7 @@ class WebhookReceiver(StrictQueryParameters, APIView):
     permission_classes = [AllowAny]
     parser_classes: list = []  # the signature covers the raw body: it is read as bytes, never parsed first
 
-    @extend_schema(request=None, responses={202: DeliveryOutput, 200: DeliveryOutput, 401: None})
+    @extend_schema(request=None, responses={202: MlflowDeliveryOutput, 200: MlflowDeliveryOutput, 401: None})
     def post(self, request, name: str):
         registry = MlflowRegistry.objects.filter(name=name).select_related("run_as").first()
         body = request.body

@@ -422,7 +422,7 @@ class Sync:
 
     def _metadata(self, entry: dict, run: dict | None, described, inputs) -> versions.VersionMetadata:
         data = (run or {}).get("data", {})
-        run_tags = {tag["key"]: tag.get("value", "") for tag in data.get("tags", [])}
+        run_tags = {tag["key"]: tag.get("value", "") for tag in _entries(data, "tags")}
         return versions.VersionMetadata(
             description=(entry.get("description") or "")[:10_000],
             source=(entry.get("source") or "")[:1000],
@@ -434,8 +434,8 @@ class Sync:
             framework_version=described.framework_version,
             source_repository=run_tags.get("mlflow.source.git.repoURL", "")[:500],
             source_commit=run_tags.get("mlflow.source.git.commit", "")[:64],
-            parameters={param["key"]: param.get("value", "") for param in data.get("params", [])},
-            metrics=_latest_metrics(data.get("metrics", [])),
+            parameters={param["key"]: param.get("value", "") for param in _entries(data, "params")},
+            metrics=_latest_metrics(_entries(data, "metrics")),
             training_datasets=[version for version, role in inputs if role == DatasetRole.TRAINING],
             validation_datasets=[version for version, role in inputs if role == DatasetRole.VALIDATION],
         )
@@ -549,6 +549,12 @@ def attest_tags(entry: dict) -> dict[str, str]:
     tags = entry.get("tags", [])
     pairs = tags.items() if isinstance(tags, dict) else ((tag["key"], tag.get("value", "")) for tag in tags)
     return {key: str(value) for key, value in pairs if key.startswith(ATTEST_TAG_PREFIX)}
+
+
+def _entries(run_data: dict, key: str) -> list[dict]:
+    """A list of ``{"key", "value", …}`` entries from an MLflow run's ``data`` (params, metrics, tags)."""
+    found = run_data.get(key)
+    return found if isinstance(found, list) else []
 
 
 def _latest_metrics(metrics: list[dict]) -> dict[str, float]:

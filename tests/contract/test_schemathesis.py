@@ -99,6 +99,8 @@ OPERATION_OVERRIDES: list[dict] = [
         "PATCH /api/v1/grc-connectors/{id}/",
         "POST /api/v1/policies/",
         "POST /api/v1/tiering-rules/",
+        "POST /api/v1/mlflow/registries/",
+        "POST /api/v1/mlflow/syncs/",
     ),
     # `model` as a versioned reference (`name:3`, `models:/name@alias`) beside `version` is a 400: the
     # version would be named twice (docs/ARCHITECTURE.md, "References"), a rule across two parameters.

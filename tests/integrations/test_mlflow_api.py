@@ -31,10 +31,11 @@ def registry(maya, credit_risk):
     )
 
 
-def deliver(api, registry, payload: dict, *, secret=None, delivery_id=None, timestamp=None, tamper=False):
+def deliver(api, registry, payload: dict, *, secret=None, delivery_id=None, skew=0, tamper=False):
+    """POST ``payload`` as MLflow would, signed (``skew`` seconds away from now, counted at the call)."""
     body = json.dumps(payload)
     delivery_id = delivery_id or str(uuid.uuid4())
-    timestamp = str(int(time.time()) if timestamp is None else timestamp)
+    timestamp = str(int(time.time()) + skew)
     signature = registries.signature_of(secret or registry.secret, delivery_id, timestamp, body)
     sent = body.replace("created", "deleted") if tamper else body
     return api.post(
@@ -189,8 +190,8 @@ def test_deliveries_while_a_sync_waits_make_one_sync(api, registry):
     [
         {"secret": "someone-elses-secret"},
         {"tamper": True},
-        {"timestamp": int(time.time()) - registries.TOLERANCE_SECONDS - 60},
-        {"timestamp": int(time.time()) + registries.TOLERANCE_SECONDS + 60},
+        {"skew": -registries.TOLERANCE_SECONDS - 60},
+        {"skew": registries.TOLERANCE_SECONDS + 60},
     ],
     ids=["wrong-secret", "body-changed", "stale", "from-the-future"],
 )

@@ -358,7 +358,28 @@ COMMANDS = {
 }
 
 
+REPLY = "@@attest-populate "  # marks the serve loop's answers among what mlflow prints on stdout
+
+
+def serve() -> int:
+    """One command per stdin line (a JSON list of arguments), one ``REPLY``-marked JSON answer each: the
+    fixture keeps this process, so mlflow and scikit-learn are imported once per test session, not per
+    command (seconds each on two busy cores)."""
+    for line in sys.stdin:
+        try:
+            args = parser().parse_args(json.loads(line))
+            answer = {"result": COMMANDS[args.command](args)}
+        except BaseException as exc:  # the fixture raises it, with the traceback, in the test
+            import traceback
+
+            answer = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        print(REPLY + json.dumps(answer), flush=True)
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["serve"]:
+        return serve()
     args = parser().parse_args(argv)
     result = COMMANDS[args.command](args)
     # one line, last: mlflow itself prints run links and progress on stdout before it

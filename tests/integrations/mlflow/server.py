@@ -50,6 +50,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[3]
 VENV = ROOT / "var" / "mlflow-venv"
 POPULATE = Path(__file__).resolve().parent / "populate.py"
+POPULATE_REPLY = (
+    "@@attest-populate "  # populate.py's REPLY (that script runs in the MLflow venv: not imported)
+)
 START_TIMEOUT_SECONDS = 120
 STOP_GRACE_SECONDS = 15
 SCRIPT_TIMEOUT_SECONDS = 600
@@ -114,6 +117,7 @@ class MlflowServer:
     # changes to the server's and scripts' environment; None removes a variable (e.g. MLflow's defaults)
     env_overrides: dict[str, str | None] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    populator: subprocess.Popen | None = None  # the ``populate.py serve`` process, started on first use
 
     @property
     def url(self) -> str:
@@ -193,6 +197,13 @@ class MlflowServer:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
+        if self.populator is not None and self.populator.poll() is None:
+            self.populator.stdin.close()
+            try:
+                self.populator.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.populator.kill()
+                self.populator.wait()
         if self.process is None or self.process.poll() is not None:
             return
         os.killpg(self.process.pid, signal.SIGTERM)
@@ -226,5 +237,34 @@ class MlflowServer:
         return last_json_line(done.stdout)
 
     def populate(self, *args: str, timeout: float = SCRIPT_TIMEOUT_SECONDS):
-        """tests/integrations/mlflow/populate.py with these arguments (``sklearn NAME``, ``bulk NAME 1000``…)."""
-        return self.run_script(POPULATE, *args, timeout=timeout)
+        """tests/integrations/mlflow/populate.py with these arguments (``sklearn NAME``, ``bulk NAME 1000``…),
+        run by one long-lived ``populate.py serve`` process (started on first use, stopped with the server)."""
+        if self.populator is None or self.populator.poll() is not None:
+            self.populator = subprocess.Popen(
+                [str(self.python), str(POPULATE), "serve"],
+                cwd=self.folder,
+                env=self.env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                start_new_session=True,
+            )
+        self.populator.stdin.write(json.dumps([str(arg) for arg in args]) + "\n")
+        self.populator.stdin.flush()
+        answer = self._populate_answer(timeout)
+        if "error" in answer:
+            raise RuntimeError(
+                f"populate {' '.join(map(str, args))}: {answer['error']}\n{answer['traceback']}"
+            )
+        return answer["result"]
+
+    def _populate_answer(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.populator.stdout.readline()
+            if not line:
+                raise RuntimeError(f"populate.py serve exited with {self.populator.wait()}")
+            if line.startswith(POPULATE_REPLY):
+                return json.loads(line[len(POPULATE_REPLY) :])
+        raise TimeoutError(f"populate.py gave no answer within {timeout:.0f} s")
