@@ -28,7 +28,7 @@ from reports.services import reports as report_services
 class ReportFilter(filters.FilterSet):
     model = filters.CharFilter(field_name="model__name", help_text="Model name.")
     version = filters.NumberFilter(field_name="model_version__version", help_text="Version number.")
-    kind = filters.ChoiceFilter(choices=kinds.choices)
+    kind = filters.ChoiceFilter(choices=kinds.choices())  # evaluated now, so the schema lists them (enum)
     status = filters.ChoiceFilter(choices=JobStatus.choices)
 
     class Meta:
