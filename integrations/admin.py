@@ -119,6 +119,18 @@ class MlflowSyncAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "trigger", "registry")
     list_select_related = ("registry",)
+    fields = (
+        "registry",
+        "model_name",
+        "trigger",
+        "status",
+        "requested_by",
+        ("progress_current", "progress_total"),
+        "result",
+        "error",
+        "attempts",
+        ("created_at", "started_at", "finished_at"),
+    )
 
 
 @admin.register(MlflowVersionLink)

@@ -86,6 +86,7 @@ class MlflowSync(LeasedJob):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status"], name="integrations_sync_status")]
+        verbose_name = "MLflow sync"
 
     def __str__(self) -> str:
         return f"MLflow sync {self.pk} of {self.registry.name}"
@@ -107,6 +108,7 @@ class MlflowModelLink(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["registry", "mlflow_name"], name="integrations_model_link"),
         ]
+        verbose_name = "MLflow model link"
 
     def __str__(self) -> str:
         return f"MLflow {self.mlflow_name} → {self.model_id}"
@@ -140,6 +142,7 @@ class MlflowVersionLink(models.Model):
                 fields=["registry", "mlflow_name", "mlflow_version"], name="integrations_version_link"
             ),
         ]
+        verbose_name = "MLflow version link"
 
     def __str__(self) -> str:
         return f"MLflow {self.mlflow_name} version {self.mlflow_version}"
@@ -164,6 +167,7 @@ class MlflowDatasetLink(models.Model):
                 fields=["registry", "mlflow_name", "mlflow_digest"], name="integrations_dataset_link"
             ),
         ]
+        verbose_name = "MLflow dataset link"
 
     def __str__(self) -> str:
         return f"MLflow dataset {self.mlflow_name} ({self.mlflow_digest})"
@@ -183,6 +187,7 @@ class MlflowDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["registry", "delivery_id"], name="integrations_delivery_once"),
         ]
+        verbose_name = "MLflow webhook delivery"
 
     def __str__(self) -> str:
         return f"MLflow delivery {self.delivery_id}"

@@ -55,6 +55,8 @@ def write_back(
         changed = {key: value for key, value in wanted.items() if current.get(key) != value}
         if changed:
             owed.append((link, wanted, changed))
+        elif link.written_back != wanted:  # MLflow shows it already (written before, by another link)
+            MlflowVersionLink.objects.filter(pk=link.pk).update(written_back=wanted)
     written = 0
     with ThreadPoolExecutor(max_workers=PARALLEL_WRITES) as pool:
         outcomes = pool.map(lambda item: _write(mlflow, item[0], item[2]), owed)

@@ -88,6 +88,7 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
         "model": model,
         "version": version,
         "run_link": _web_link(version.run_link),
+        "signature": _signature(version.signature),
         "inputs": _inputs(version),
         "runs": runs,
         "evidence": evidence,
@@ -99,6 +100,27 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
         ),
     }
     return render(request, "registry/version_detail.html", context)
+
+
+def _signature(signature: dict) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Each part of a signature (inputs, outputs, params) as (name, type) lines: a column is its name and
+    type, a tensor (MLflow's ``{"type": "tensor", "tensor-spec": {dtype, shape}}``) its dtype and shape."""
+    parts = []
+    for part, items in (signature or {}).items():
+        lines = []
+        for item in items if isinstance(items, list) else [items]:
+            if not isinstance(item, dict):
+                lines.append(("", str(item)))
+                continue
+            spec = item.get("tensor-spec") if isinstance(item.get("tensor-spec"), dict) else None
+            kind = (
+                f"tensor of {spec.get('dtype', '?')}, shape {spec.get('shape', '?')}"
+                if spec
+                else item.get("type", "")
+            )
+            lines.append((str(item.get("name", "")), str(kind)))
+        parts.append((str(part), lines))
+    return parts
 
 
 def _inputs(version: ModelVersion) -> dict[str, list]:
