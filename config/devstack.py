@@ -184,6 +184,7 @@ class ClientJourney:
         self.log_path = VAR_DIR / "client-journey.log"
         self.process: subprocess.Popen | None = None
         self.thread: threading.Thread | None = None
+        self.stopping = False
 
     def start(self) -> None:
         from config.env import env_bool
@@ -210,8 +211,13 @@ class ClientJourney:
         except OSError as error:
             log(f"client journey not run: {error}")
             return None
-        log(f"client journey {'done' if code == 0 else f'failed (exit {code})'}: see {self.log_path}")
+        log(f"client journey {self._outcome(code)}: see {self.log_path}")
         return code
+
+    def _outcome(self, code: int) -> str:
+        if code == 0:
+            return "done"
+        return "stopped with the demo" if self.stopping else f"failed (exit {code})"
 
     def server_answers(self) -> bool:
         import urllib.request
@@ -227,6 +233,7 @@ class ClientJourney:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.stopping = True
             self.process.terminate()
 
 

@@ -82,3 +82,15 @@ def test_make_run_logs_a_journey_it_could_not_make_and_goes_on(tmp_path, capsys)
     assert journey.run() is None
     assert "client journey skipped: http://127.0.0.1:9 did not answer" in capsys.readouterr().out
     assert not journey.log_path.exists()
+
+
+def test_a_journey_stopped_with_the_demo_is_logged_as_stopped_not_failed():
+    journey = devstack.ClientJourney("http://127.0.0.1:9", "any", ready_timeout=0)
+    journey.process = subprocess.Popen(["sleep", "30"])  # a journey still running when the demo stops
+
+    journey.stop()
+
+    code = journey.process.wait(timeout=10)
+    assert code < 0  # ended by the signal
+    assert journey._outcome(code) == "stopped with the demo"
+    assert devstack.ClientJourney("http://127.0.0.1:9", "any")._outcome(2) == "failed (exit 2)"
