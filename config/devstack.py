@@ -215,9 +215,13 @@ class ClientJourney:
         return code
 
     def _outcome(self, code: int) -> str:
+        """A journey ends with an exit code of its own (0 done, 1 or 2 a failure it reports); one ended by
+        SIGTERM or SIGINT was stopped with the demo (Ctrl-C or a process-group kill reaches it directly)."""
         if code == 0:
             return "done"
-        return "stopped with the demo" if self.stopping else f"failed (exit {code})"
+        if self.stopping or code in (-signal.SIGTERM, -signal.SIGINT):
+            return "stopped with the demo"
+        return f"failed (exit {code})"
 
     def server_answers(self) -> bool:
         import urllib.request
