@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.permissions import AllowAny
@@ -214,10 +213,9 @@ class WebhookReceiver(StrictQueryParameters, APIView):
         except registries.DeliveryRefused as exc:
             logger.warning("MLflow delivery to %s refused: %s", registry.name, exc)
             return _refused()
-        with transaction.atomic():
-            outcome = registries.delivery_receive(
-                registry=registry, delivery_id=request.headers[registries.DELIVERY_HEADER], payload=payload
-            )
+        outcome = registries.delivery_receive(  # one transaction, in the service
+            registry=registry, delivery_id=request.headers[registries.DELIVERY_HEADER], payload=payload
+        )
         code = status.HTTP_202_ACCEPTED if outcome.status == "queued" else status.HTTP_200_OK
         return Response(
             {"status": outcome.status, "sync": outcome.sync.pk if outcome.sync else None}, status=code

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts import access
 from accounts.models import Team, User
@@ -211,8 +212,6 @@ def _own_tag(entity: str, data: dict) -> bool:
 
 def polls_due(*, now=None) -> list[MlflowSync]:
     """Queue a poll of each registry whose interval has passed (beat calls this every minute)."""
-    from django.utils import timezone
-
     now = now or timezone.now()
     queued = []
     for registry in MlflowRegistry.objects.filter(poll_minutes__gt=0).select_related("run_as"):
