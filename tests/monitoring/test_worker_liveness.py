@@ -57,7 +57,12 @@ def test_a_run_survives_its_pool_and_its_worker_being_killed_and_healthz_shows_t
 
         kill_everything(slow)
         status, checks = wait_for(
-            lambda: (answer := checks_queue(client, "/healthz/workers"))[1]["status"] == "stuck" and answer,
+            lambda: (
+                (answer := checks_queue(client, "/healthz/workers"))[1]["status"] == "stuck"
+                # first a silent worker, then (its heartbeat expired) no live worker: wait for the second
+                and "No live worker" in answer[1].get("reason", "")
+                and answer
+            ),
             timeout=120,
             message="/healthz to report the checks queue stuck",
         )
