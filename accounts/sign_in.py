@@ -10,8 +10,9 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from accounts.backends import PASSWORDS_OFF
 from accounts.context import client_address
-from accounts.services import accounts, lockout
+from accounts.services import accounts, federation, lockout
 
 LOCKED_OUT = (
     "Too many failed sign-in attempts for this account or from this address. "
@@ -26,6 +27,8 @@ class LockoutMixin:
 
     def clean(self):
         username = self.cleaned_data.get("username")
+        if username and not federation.local_password_allowed(username):
+            raise ValidationError(PASSWORDS_OFF, code="passwords_off")
         if username:
             client = client_address(self.request)
             self.locked = lockout.lock_for(username=username, client=client)

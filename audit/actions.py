@@ -17,6 +17,15 @@ ACTIONS: dict[str, str] = {
     "auth.password_changed": "A user changed their password, or an administrator set it.",
     "auth.totp_enrolled": "A user enrolled a TOTP authenticator.",
     "auth.totp_removed": "A TOTP authenticator was removed by its user, or by an administrator (a lost device).",
+    "auth.sso_login": "A person signed in through an identity provider (OpenID Connect or SAML); their roles "
+    "and mapped teams were brought up to date from the IdP's groups.",
+    "auth.sso_refused": "An identity provider vouched for someone Attest refused (no role mapped, account "
+    "deactivated, or the username belongs to an account the IdP is not linked to).",
+    "auth.identity_linked": "An identity provider's subject was linked to an Attest account at its first sign-in.",
+    "auth.step_up_started": "A signer began re-authenticating at their identity provider for one signature.",
+    "auth.step_up_completed": "The identity provider re-authenticated a signer for one signature.",
+    "auth.step_up_refused": "A re-authentication at the identity provider was refused (someone else, not "
+    "fresh, expired, or without the required authentication context).",
     "token.created": "An API token was issued.",
     "token.revoked": "An API token was revoked.",
     "user.created": "A user account was created.",

@@ -136,7 +136,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- accounts ------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "governance.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.LocalPasswordBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -251,6 +251,17 @@ ATTEST_LOCKOUT_CLIENT_FAILURES = env_int("ATTEST_LOCKOUT_CLIENT_FAILURES", 20, m
 ATTEST_LOCKOUT_WINDOW_SECONDS = env_int("ATTEST_LOCKOUT_WINDOW_SECONDS", 15 * 60, minimum=1)
 ATTEST_LOCKOUT_SECONDS = env_int("ATTEST_LOCKOUT_SECONDS", 60, minimum=1)
 ATTEST_LOCKOUT_MAX_SECONDS = env_int("ATTEST_LOCKOUT_MAX_SECONDS", 3600, minimum=1)
+
+# --- single sign-on (accounts.services.federation, docs/SSO.md) -----------------------------------------
+# "on": everyone with a password may sign in with it; "break-glass": only the accounts named in
+# ATTEST_BREAK_GLASS_USERS may (an administrator who can get in when the IdP is down), everyone else
+# signs in through an identity provider.
+ATTEST_LOCAL_PASSWORDS = env_str("ATTEST_LOCAL_PASSWORDS", "on")
+if ATTEST_LOCAL_PASSWORDS not in ("on", "break-glass"):
+    raise ImproperlyConfigured('ATTEST_LOCAL_PASSWORDS must be "on" or "break-glass"')
+ATTEST_BREAK_GLASS_USERS = env_list("ATTEST_BREAK_GLASS_USERS", [])
+# How far the IdP's clock may be from ours when its times (iat, auth_time, NotOnOrAfter) are checked.
+ATTEST_SSO_CLOCK_SKEW_SECONDS = env_int("ATTEST_SSO_CLOCK_SKEW_SECONDS", 60, minimum=0, maximum=600)
 
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

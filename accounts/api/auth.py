@@ -14,8 +14,9 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts import selectors
 from accounts.authentication import BearerTokenAuthentication
+from accounts.backends import PASSWORDS_OFF
 from accounts.context import client_address
-from accounts.services import accounts, lockout
+from accounts.services import accounts, federation, lockout
 from config.api import inputs
 from config.api.query import StrictQueryParameters
 
@@ -55,6 +56,8 @@ class ObtainTokenView(StrictQueryParameters, APIView):
         if locked is not None:  # the password is not checked while the account or the address is locked
             accounts.login_failed(username=data["username"], client=client, locked=locked)
             raise Throttled(wait=locked.retry_after, detail=LOCKED_OUT)
+        if not federation.local_password_allowed(data["username"]):
+            raise AuthenticationFailed(PASSWORDS_OFF)
         user = authenticate(request, username=data["username"], password=data["password"])
         if user is None:  # django.contrib.auth signalled the failure: audited and counted (accounts.signals)
             raise AuthenticationFailed("Unable to sign in with those credentials.")

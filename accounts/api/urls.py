@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.api.auth import LogoutAllView, LogoutView, ObtainTokenView, TokenViewSet
 from accounts.api.grants import GrantViewSet
+from accounts.api.step_up import StepUpDetailView, StepUpView
 from accounts.api.teams import TeamViewSet
 from accounts.api.totp import TotpView
 
@@ -18,5 +19,7 @@ urlpatterns = [
     path("auth/logout/", LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all/", LogoutAllView.as_view(), name="auth-logout-all"),
     path("auth/totp/", TotpView.as_view(), name="auth-totp"),
+    path("auth/step-up/", StepUpView.as_view(), name="auth-step-up"),
+    path("auth/step-up/<int:pk>/", StepUpDetailView.as_view(), name="auth-step-up-detail"),
     path("", include(router.urls)),
 ]

@@ -1,14 +1,19 @@
-"""Accounts and access: users and teams, API tokens, authenticators, sign-in locks and object grants."""
+"""Accounts and access: users and teams, single sign-on, API tokens, authenticators, sign-in locks and object grants."""
 
 from accounts.models.accounts import ApiToken, AuthThrottle, Team, User
+from accounts.models.federation import FederatedIdentity, GroupMapping, IdentityProvider, StepUp
 from accounts.models.grants import Grant, GrantLevel
 from accounts.models.totp import TotpDevice
 
 __all__ = [
     "ApiToken",
     "AuthThrottle",
+    "FederatedIdentity",
     "Grant",
     "GrantLevel",
+    "GroupMapping",
+    "IdentityProvider",
+    "StepUp",
     "Team",
     "TotpDevice",
     "User",

@@ -144,15 +144,32 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         return Response(ApprovalOutput(approval).data)
 
 
-class SignatureViewSet(mixins.ListModelMixin, ScopedViewSet):
-    """Signatures of one request. POST signs: ``{decision, meaning, comment, password[, totp]}``."""
+class SigningCredentials(inputs.Input):
+    """What a signer re-enters for one signature: their password (and TOTP code), or the id of a
+    re-authentication completed at their identity provider."""
 
-    class Input(inputs.Input):
+    password = serializers.CharField(
+        max_length=4096, trim_whitespace=False, write_only=True, required=False, default=""
+    )
+    totp = serializers.CharField(max_length=16, allow_blank=True, default="", write_only=True)
+    step_up = serializers.IntegerField(min_value=1, required=False, default=None, write_only=True)
+
+    def validate(self, attrs):
+        if not attrs.get("password") and attrs.get("step_up") is None:
+            raise serializers.ValidationError(
+                {"password": ["Re-enter your password, or give step_up if you sign in through an IdP."]}
+            )
+        return attrs
+
+
+class SignatureViewSet(mixins.ListModelMixin, ScopedViewSet):
+    """Signatures of one request. POST signs: ``{decision, meaning, comment, password[, totp]}``, or, for
+    someone who signs in through an identity provider, ``{…, step_up}`` (POST /api/v1/auth/step-up/)."""
+
+    class Input(SigningCredentials):
         decision = serializers.ChoiceField(choices=Decision.choices)
         meaning = serializers.ChoiceField(choices=Meaning.choices)
         comment = serializers.CharField(max_length=5000, allow_blank=True, default="")
-        password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
-        totp = serializers.CharField(max_length=16, allow_blank=True, default="", write_only=True)
 
     selector = staticmethod(selectors.signature_list)
     serializer_class = SignatureOutput
@@ -181,6 +198,7 @@ class SignatureViewSet(mixins.ListModelMixin, ScopedViewSet):
             comment=data["comment"],
             password=data["password"],
             totp_code=data["totp"],
+            step_up=data["step_up"],
         )
         signature = approval_services.approval_sign(actor=request.user, request=approval, signing=signing)
         return Response(SignatureOutput(signature).data, status=status.HTTP_201_CREATED)

@@ -13,6 +13,7 @@ from config.api.filters import deprecated_alias, model_filter
 from config.api.viewsets import ScopedViewSet
 from registry import selectors as registry_selectors
 from workflow import selectors
+from workflow.api.approvals import SigningCredentials
 from workflow.models import PeriodicReview, ReviewConclusion
 from workflow.services import reviews as review_services
 
@@ -71,12 +72,10 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     class AttachInput(inputs.Input):
         document = serializers.IntegerField(min_value=1)
 
-    class CompleteInput(inputs.Input):
+    class CompleteInput(SigningCredentials):
         conclusion = serializers.ChoiceField(choices=ReviewConclusion.choices)
         summary = serializers.CharField(max_length=20000)
         valid_until = serializers.DateField(required=False, allow_null=True, default=None)
-        password = serializers.CharField(max_length=4096, trim_whitespace=False)
-        totp = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
 
     class CancelInput(inputs.Input):
         reason = serializers.CharField(max_length=5000)
@@ -126,6 +125,7 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
             password=data["password"],
             totp_code=data["totp"],
             valid_until=data["valid_until"],
+            step_up=data["step_up"],
         )
         review_services.review_complete(actor=request.user, review=review, signing=signing)
         return Response(self._output(review.pk))

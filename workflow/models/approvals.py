@@ -111,7 +111,9 @@ class Signature(models.Model):
     meaning = models.CharField(max_length=20, choices=Meaning.choices)
     comment = models.TextField(blank=True)
     signed_at = models.DateTimeField()
-    auth_method = models.CharField(max_length=30)
+    auth_method = models.CharField(max_length=80)
+    # When the identity provider re-authenticated the signer for this signature (SSO signers only).
+    idp_authenticated_at = models.DateTimeField(null=True, blank=True)
     evidence_digest = models.CharField(max_length=64)
     policy_version = models.PositiveIntegerField()
     policy_tier = models.PositiveSmallIntegerField()

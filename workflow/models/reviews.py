@@ -74,7 +74,9 @@ class PeriodicReview(models.Model):
     printed_name = models.CharField(max_length=300, blank=True)
     roles = models.JSONField(default=list, blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
-    auth_method = models.CharField(max_length=30, blank=True)
+    auth_method = models.CharField(max_length=80, blank=True)
+    # When the identity provider re-authenticated the signer for this signature (SSO signers only).
+    idp_authenticated_at = models.DateTimeField(null=True, blank=True)
     payload = models.BinaryField(null=True, blank=True)
     server_signature = models.CharField(max_length=128, blank=True)
     key_id = models.CharField(max_length=64, blank=True)

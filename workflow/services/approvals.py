@@ -31,7 +31,7 @@ from accounts.errors import (
     SignatureRefused,
 )
 from accounts.models import User
-from accounts.services import lockout, totp
+from accounts.services import federation, lockout, totp
 from audit import keys as signing_keys
 from audit import record
 from registry.models import ModelVersion, RegisteredModel
@@ -235,6 +235,15 @@ class SignatureInput:
     comment: str
     password: str
     totp_code: str = ""
+    step_up: int | None = None  # a completed re-authentication at the IdP (accounts.services.federation)
+
+
+@dataclass(frozen=True)
+class Reauthentication:
+    """How a signer proved, for this one signature, that they are who is signed in."""
+
+    method: str  # password, password+totp, oidc:<provider>, saml:<provider>
+    idp_authenticated_at: dt.datetime | None = None
 
 
 def approval_sign(*, actor: User, request: ApprovalRequest, signing: SignatureInput) -> Signature:
@@ -249,7 +258,13 @@ def approval_sign(*, actor: User, request: ApprovalRequest, signing: SignatureIn
         _require_signer_allowed_now(actor, request.pk)
         # Re-authenticate before the signing transaction: an accepted TOTP code is then consumed for good
         # even when the signature is refused below (RFC 6238 5.2: an accepted code is never accepted again).
-        method = reauthenticate(actor, signing.password, signing.totp_code)
+        method = reauthenticate(
+            actor,
+            signing.password,
+            signing.totp_code,
+            step_up=signing.step_up,
+            purpose=f"approval:{request.pk}",
+        )
         with transaction.atomic():
             return _sign(actor, request.pk, signing, method)
     except (ReauthenticationFailed, SignatureRefused) as refusal:
@@ -303,14 +318,21 @@ def _require_pending(request: ApprovalRequest) -> None:
         )
 
 
-def reauthenticate(actor: User, password: str, totp_code: str = "") -> str:
+def reauthenticate(
+    actor: User, password: str, totp_code: str = "", *, step_up: int | None = None, purpose: str = ""
+) -> Reauthentication:
     """21 CFR 11.200: both components of the signing credential are re-entered for each signature.
 
+    Someone who signs in through an identity provider re-authenticates there instead (``step_up``: a
+    completed re-authentication begun for this ``purpose``, used once), and the method names the IdP.
     Returns the method (``password`` or ``password+totp``); raises ReauthenticationFailed (401). A wrong
     password, a wrong or missing code and a locked account or address (accounts.services.lockout) get
     one and the same refusal, so that someone holding a stolen session or token learns nothing from it;
     wrong guesses count towards the lockout like wrong sign-in passwords.
     """
+    if step_up is not None or federation.signing_provider(actor) is not None:
+        used = federation.step_up_consume(user=actor, step_up_id=step_up, purpose=purpose)
+        return Reauthentication(used.provider.method_prefix, used.idp_authenticated_at)
     enrolled = totp.is_enrolled(actor)
     refusal = _reauthentication_refused(enrolled)
     username, client = actor.get_username(), context.current().client_ip
@@ -320,7 +342,7 @@ def reauthenticate(actor: User, password: str, totp_code: str = "") -> str:
         lockout.failure_record(username=username, client=client, attempt="signature")
         raise refusal
     lockout.success_record(username=username)
-    return "password+totp" if enrolled else "password"
+    return Reauthentication("password+totp" if enrolled else "password")
 
 
 def _credentials_correct(actor: User, password: str, totp_code: str, enrolled: bool) -> bool:
@@ -402,7 +424,7 @@ def _require_meaning(stage: dict[str, Any], signing: SignatureInput) -> None:
         raise ValidationError({"comment": ["Say why you reject."]})
 
 
-def _create_signature(actor, request, stage, signing: SignatureInput, method: str) -> Signature:
+def _create_signature(actor, request, stage, signing: SignatureInput, method: Reauthentication) -> Signature:
     parties = request.segregated_parties()
     signature = Signature(
         request=request,
@@ -414,7 +436,8 @@ def _create_signature(actor, request, stage, signing: SignatureInput, method: st
         meaning=signing.meaning,
         comment=signing.comment,
         signed_at=timezone.now(),
-        auth_method=method,
+        auth_method=method.method,
+        idp_authenticated_at=method.idp_authenticated_at,
         evidence_digest=request.evidence_digest,
         policy_version=request.policy.version,
         policy_tier=request.policy.tier,
@@ -450,7 +473,15 @@ def signed_fields(signature: Signature) -> dict[str, Any]:
         "auth_method": signature.auth_method,
         "evidence_digest": signature.evidence_digest,
         "policy": {"tier": signature.policy_tier, "version": signature.policy_version},
-    }
+    } | signed_idp_time(signature.idp_authenticated_at)
+
+
+def signed_idp_time(authenticated_at: dt.datetime | None) -> dict[str, str]:
+    """When the IdP re-authenticated the signer; absent for a password signature (whose payload, signed
+    before SSO existed, must still verify)."""
+    if authenticated_at is None:
+        return {}
+    return {"idp_authenticated_at": authenticated_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def verify_signature(signature: Signature) -> bool:
@@ -587,6 +618,7 @@ def _signature_facts(signature: Signature) -> dict[str, Any]:
         "decision": signature.decision,
         "meaning": signature.meaning,
         "auth_method": signature.auth_method,
+        "idp_authenticated_at": signature.idp_authenticated_at,
         "evidence_digest": signature.evidence_digest,
         "server_signature": signature.server_signature,
     }

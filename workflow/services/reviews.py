@@ -29,7 +29,7 @@ from registry.models.inventory import ModelStatus
 from registry.services.inventory import model_review_recorded, model_status_set_by_workflow
 from workflow.models import EvidenceDocument, PeriodicReview, ReviewConclusion, ReviewNotice, ReviewStatus
 from workflow.services import notifications
-from workflow.services.approvals import reauthenticate
+from workflow.services.approvals import Reauthentication, reauthenticate, signed_idp_time
 
 REVIEW_SCHEMA = "attest.periodic-review.v1"
 MAX_VALIDITY_YEARS = 5
@@ -127,6 +127,7 @@ class ReviewSigning:
     password: str
     totp_code: str = ""
     valid_until: dt.date | None = None
+    step_up: int | None = None  # a completed re-authentication at the IdP (accounts.services.federation)
 
 
 def review_complete(*, actor: User, review: PeriodicReview, signing: ReviewSigning) -> PeriodicReview:
@@ -139,7 +140,9 @@ def review_complete(*, actor: User, review: PeriodicReview, signing: ReviewSigni
     try:
         _require_signer(actor, review.model)
         _check_conclusion(signing)
-        method = reauthenticate(actor, signing.password, signing.totp_code)
+        method = reauthenticate(
+            actor, signing.password, signing.totp_code, step_up=signing.step_up, purpose=f"review:{review.pk}"
+        )
         with transaction.atomic():
             return _sign(actor, review.pk, signing, method)
     except (ReauthenticationFailed, SignatureRefused) as refusal:
@@ -216,7 +219,7 @@ def _locked_open(review: PeriodicReview) -> PeriodicReview:
     return review
 
 
-def _sign(actor: User, review_id: int, signing: ReviewSigning, method: str) -> PeriodicReview:
+def _sign(actor: User, review_id: int, signing: ReviewSigning, method: Reauthentication) -> PeriodicReview:
     review = _locked_open(PeriodicReview(pk=review_id))
     model = RegisteredModel.objects.select_for_update().get(pk=review.model_id)
     now = timezone.now()
@@ -230,9 +233,10 @@ def _sign(actor: User, review_id: int, signing: ReviewSigning, method: str) -> P
         actor.printed_name,
         sorted(access.roles_of(actor)),
     )
+    review.idp_authenticated_at = method.idp_authenticated_at
     review.signed_at, review.auth_method, review.status, review.closed_at = (
         now,
-        method,
+        method.method,
         ReviewStatus.COMPLETED,
         now,
     )
@@ -267,7 +271,7 @@ def signed_fields(review: PeriodicReview) -> dict[str, Any]:
         "roles": review.roles,
         "signed_at": review.signed_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "auth_method": review.auth_method,
-    }
+    } | signed_idp_time(review.idp_authenticated_at)
 
 
 def _facts(review: PeriodicReview) -> dict[str, Any]:
@@ -279,5 +283,6 @@ def _facts(review: PeriodicReview) -> dict[str, Any]:
         "valid_until": review.valid_until,
         "printed_name": review.printed_name,
         "auth_method": review.auth_method,
+        "idp_authenticated_at": review.idp_authenticated_at,
         "server_signature": review.server_signature,
     }
