@@ -121,6 +121,8 @@ ACTIONS: dict[str, str] = {
     "grc.delivery_failed": "A delivery to a GRC system failed.",
     "connector.changed": "A GRC connector was created or changed.",
     "connector.tested": "An administrator sent a GRC connector a test event.",
+    "siem.destination_created": "An administrator connected a SIEM the audit trail is forwarded to.",
+    "siem.destination_changed": "A SIEM destination's settings changed (address, token, format, enabled).",
     # integrations: MLflow tracking servers
     "mlflow_registry.created": "An MLflow tracking server was connected for a team's models.",
     "mlflow_sync.requested": "An import or sync of an MLflow registry was queued (by a person, a webhook "

@@ -437,6 +437,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "governance-purge-sign-in-counts": {"task": "governance.tasks.purge_sign_in_counts", "schedule": 3600.0},
     # queue an incremental poll of each connected MLflow registry whose interval passed (integrations)
     "integrations-mlflow-poll": {"task": "integrations.tasks.mlflow_poll", "schedule": 60.0},
+    # forward new audit events to each enabled SIEM destination (integrations.services.siem); a run that
+    # finds the destination locked by another leaves it alone, so overlapping runs never send twice
+    "integrations-siem-forward": {
+        "task": "integrations.tasks.siem_forward",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
 }
 CELERY_TIMEZONE = "UTC"
 

@@ -1,5 +1,6 @@
 """MLflow registries in the admin console: connected through the service (the webhook secret shown once),
-an "Import now" action that queues a sync, and the read-only log of syncs and what they linked."""
+an "Import now" action that queues a sync, and the read-only log of syncs and what they linked; SIEM
+destinations of the audit trail (through ``integrations.services.siem``: audited, the token write-only)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.admin_support import ReadOnlyAdmin, ServiceAdmin
-from integrations.models import MlflowRegistry, MlflowSync, MlflowVersionLink
-from integrations.services import mlflow_sync, registries
+from integrations.models import MlflowRegistry, MlflowSync, MlflowVersionLink, SiemDestination
+from integrations.services import mlflow_sync, registries, siem
 
 SHOWN_ONCE_TEMPLATE = "admin/attest/secret_once.html"
 
@@ -141,3 +142,125 @@ class MlflowVersionLinkAdmin(ReadOnlyAdmin):
     list_filter = ("registry",)
     search_fields = ("mlflow_name", "run_id")
     list_select_related = ("registry", "version__model")
+
+
+# --- SIEM destinations -----------------------------------------------------------------------------------
+
+
+class SiemDestinationForm(forms.ModelForm):
+    token = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        max_length=500,
+        help_text="Splunk HEC: the collector's token; OTLP: the Authorization header's value (e.g. "
+        "“Bearer …”). Never shown again; on a saved destination, leave empty to keep it.",
+    )
+    url = forms.URLField(
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        label="URL",
+        help_text=SiemDestination.url.field.help_text,
+    )
+
+    class Meta:
+        model = SiemDestination
+        fields = (
+            "name",
+            "kind",
+            "host",
+            "port",
+            "url",
+            "token",
+            "ca_bundle",
+            "format",
+            "enabled",
+            "batch_size",
+        )
+        widgets = {"kind": forms.RadioSelect, "format": forms.RadioSelect}
+        labels = {"ca_bundle": "CA bundle (PEM)", "format": "Syslog message format"}
+
+    def clean(self):
+        """The service's checks, so that a refused host or an unreadable CA bundle is shown at its field."""
+        data = super().clean()
+        if self.errors:
+            return data
+        stored = self.instance
+        fields = {name: data.get(name, getattr(stored, name)) for name in siem.EDITABLE}
+        fields["token"] = fields["token"] or (stored.token if stored.pk else "")
+        candidate = SiemDestination(kind=data.get("kind") or stored.kind, **fields)
+        try:
+            siem.check(candidate)
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return data
+
+
+@admin.register(SiemDestination)
+class SiemDestinationAdmin(ServiceAdmin):
+    """Where the audit trail is forwarded; each row shows how far it has got and its last error."""
+
+    section = "integrations"
+    section_position = 4
+    form = SiemDestinationForm
+    list_display = (
+        "name",
+        "kind",
+        "where",
+        "enabled",
+        "last_seq_sent",
+        "last_sent_at",
+        "attempts",
+        "last_error",
+    )
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "host", "url")
+    actions = ("forward_now",)
+    position_fields = (
+        "last_seq_sent",
+        "last_sent_at",
+        "attempts",
+        "last_error",
+        "last_error_at",
+        "next_attempt_at",
+    )
+
+    @admin.display(description="receiver")
+    def where(self, destination: SiemDestination) -> str:
+        return destination.url or f"{destination.host}:{destination.port}"
+
+    def get_fields(self, request, obj=None):
+        fields = SiemDestinationForm.Meta.fields
+        return fields if obj is None else (*fields, *self.position_fields, "created_by", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("name", "kind", *self.position_fields, "created_by", "created_at")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # disable instead: the position and the audit trail of its changes stay
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        fields = {name: data[name] for name in siem.EDITABLE if name in data}
+        if change:
+            changed = {name: fields[name] for name in form.changed_data if name in fields}
+            siem.destination_update(
+                actor=request.user, destination=SiemDestination.objects.get(pk=obj.pk), **changed
+            )
+            return
+        created = siem.destination_create(actor=request.user, name=data["name"], kind=data["kind"], **fields)
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        pass  # nothing related; the service saved the destination
+
+    @admin.action(description="Forward pending audit events now")
+    def forward_now(self, request, queryset):
+        for destination in queryset:
+            outcome = siem.forward(destination.pk, max_seconds=10.0, ignore_backoff=True)
+            level = messages.ERROR if outcome.status == "failed" else messages.INFO
+            detail = f": {outcome.error}" if outcome.error else ""
+            self.message_user(
+                request, f"{destination.name}: {outcome.sent} sent, {outcome.status}{detail}", level
+            )

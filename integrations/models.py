@@ -191,3 +191,60 @@ class MlflowDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"MLflow delivery {self.delivery_id}"
+
+
+class SiemDestination(models.Model):
+    """A SIEM the audit trail is forwarded to, and how far it has got (``integrations.services.siem``).
+
+    ``last_seq_sent`` is the position: every audit event up to it was acknowledged by the receiver. It is
+    advanced in the same transaction that holds this row's lock while the batch is sent, so two workers
+    never send the same batch and a crash before the commit re-sends one batch at most (at-least-once).
+    ``token`` is the Splunk HEC token or the OTLP ``Authorization`` header value; it is never shown again.
+    """
+
+    class Kind(models.TextChoices):
+        SYSLOG = "syslog", "Syslog over TCP (RFC 5424, RFC 6587 octet counting)"
+        SYSLOG_TLS = "syslog_tls", "Syslog over TLS (RFC 5425)"
+        OTLP_HTTP = "otlp_http", "OpenTelemetry logs (OTLP/HTTP JSON)"
+        SPLUNK_HEC = "splunk_hec", "Splunk HTTP Event Collector"
+
+    class Format(models.TextChoices):
+        CEF = "cef", "CEF"
+        JSON = "json", "JSON (the audit export's record)"
+
+    SYSLOG_KINDS = (Kind.SYSLOG, Kind.SYSLOG_TLS)
+
+    name = models.SlugField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    host = models.CharField(
+        max_length=253, blank=True, help_text="Syslog: the receiver's host name or address."
+    )
+    port = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    url = models.URLField(max_length=500, blank=True, help_text="OTLP and HEC: the collector's base URL.")
+    token = models.CharField(max_length=500, blank=True)
+    ca_bundle = models.TextField(
+        blank=True, help_text="Syslog over TLS: CA certificates (PEM); empty: system CAs."
+    )
+    format = models.CharField(max_length=8, choices=Format.choices, default=Format.CEF)
+    enabled = models.BooleanField(default=True)
+    batch_size = models.PositiveIntegerField(
+        default=500, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+    last_seq_sent = models.BigIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Failed sends since the last success.")
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SIEM destination"
+
+    def __str__(self) -> str:
+        return self.name

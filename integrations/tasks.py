@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integrations.services import mlflow_sync, registries, writeback
+from integrations.services import mlflow_sync, registries, siem, writeback
 
 
 @shared_task(name="integrations.tasks.mlflow_sync")
@@ -24,3 +24,9 @@ def mlflow_poll() -> int:
 def mlflow_write_back(version_id: int) -> int:
     """Write an Attest version's approval and gate state to the MLflow versions it came from."""
     return writeback.write_back_version(version_id)
+
+
+@shared_task(name="integrations.tasks.siem_forward")
+def siem_forward() -> int:
+    """Forward new audit events to every enabled SIEM destination (beat, every five seconds)."""
+    return sum(outcome.sent for outcome in siem.forward_all())

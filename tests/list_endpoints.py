@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import Team
 from audit import checkpoints, record
 from audit.models import AuditVerification
-from integrations.models import MlflowRegistry, MlflowSync
+from integrations.models import MlflowRegistry, MlflowSync, SiemDestination
 from tests.factories import TeamFactory, UserFactory
 from tests.factories import records as rows
 
@@ -200,6 +200,16 @@ def _bundle(world: World, team: str):
 
 
 # Keyed by URL name (``api:<basename>-list``). Every router list route must appear here.
+def _siem_destination(world: World, team: str) -> SiemDestination:
+    return SiemDestination.objects.create(
+        name=f"siem-{team}-{SiemDestination.objects.count()}",
+        kind=SiemDestination.Kind.SYSLOG,
+        host="siem.example.com",
+        port=6514,
+        created_by=world.users["admin_user"],
+    )
+
+
 def _mlflow_registry(world: World, team: str) -> MlflowRegistry:
     return MlflowRegistry.objects.create(
         name=f"mlflow-{team}-{MlflowRegistry.objects.count()}",
@@ -302,6 +312,7 @@ API: dict[str, Listed] = {
     ),
     "api:evidence-bundle-list": Listed(_bundle, AUDIT_ROWS),
     "api:mlflow-registry-list": Listed(_mlflow_registry, TEAM, key="name"),
+    "api:siem-destination-list": Listed(_siem_destination, ADMIN, key="name"),
     "api:mlflow-sync-list": Listed(
         lambda world, team: MlflowSync.objects.create(
             registry=_mlflow_registry(world, team), requested_by=world.owner(team)

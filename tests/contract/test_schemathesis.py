@@ -101,6 +101,8 @@ OPERATION_OVERRIDES: list[dict] = [
         "POST /api/v1/tiering-rules/",
         "POST /api/v1/mlflow/registries/",
         "POST /api/v1/mlflow/syncs/",
+        "POST /api/v1/siem/destinations/",
+        "PATCH /api/v1/siem/destinations/{name}/",
     ),
     # `model` as a versioned reference (`name:3`, `models:/name@alias`) beside `version` is a 400: the
     # version would be named twice (docs/ARCHITECTURE.md, "References"), a rule across two parameters.
