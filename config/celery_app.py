@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import beat_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -11,6 +12,21 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # the worker's heartbeat and liveness probe (workers.bootsteps; read by /healthz)
 app.steps["consumer"].add("workers.bootsteps:LivenessStep")
+
+
+@worker_process_init.connect(weak=False)
+def _trace_pool_child(**kwargs) -> None:
+    """Tracing (when on) starts in each pool child, where tasks run: export threads do not survive a fork."""
+    from config import tracing
+
+    tracing.setup("attest-worker")
+
+
+@beat_init.connect(weak=False)
+def _trace_beat(**kwargs) -> None:
+    from config import tracing
+
+    tracing.setup("attest-beat")
 
 
 def task_named(name: str):

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.metrics.MetricsMiddleware",  # first: counts and times every request (/metrics)
     "accounts.context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security_headers.SecurityHeadersMiddleware",  # CSP with a per-request nonce, Permissions-Policy
@@ -446,6 +447,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 CELERY_TIMEZONE = "UTC"
+
+# --- operations: /metrics and tracing (config.metrics, config.tracing, docs/OPERATIONS.md) --------------
+# the bearer token Prometheus presents; unset, /metrics answers 404
+ATTEST_METRICS_TOKEN = env_str("ATTEST_METRICS_TOKEN", "")
+if ATTEST_METRICS_TOKEN and len(ATTEST_METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("ATTEST_METRICS_TOKEN must be at least 16 characters long (or unset).")
+# collectors read at each scrape (named, since config imports no app): jobs, queues, workers, audit chain
+ATTEST_METRICS_COLLECTORS = ["workers.metrics.OperationsCollector"]
+# OpenTelemetry traces (pip install ".[otel]"), exported over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT
+ATTEST_OTEL_TRACES = env_bool("ATTEST_OTEL_TRACES", False)
 
 # --- email ---------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

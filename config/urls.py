@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from config import views
+from config import metrics, views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -23,6 +23,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("healthz/workers", views.healthz_workers, name="healthz-workers"),
+    path("metrics", metrics.metrics, name="metrics"),  # Prometheus, behind ATTEST_METRICS_TOKEN
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

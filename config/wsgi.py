@@ -6,7 +6,11 @@ import os
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from config import tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# before the application exists: the tracing middleware must be in MIDDLEWARE when Django loads it
+tracing.setup("attest-web")
 application = get_wsgi_application()
 
 # Import the URLconf (and with it the views and the metrics library) now rather than on the first request:
