@@ -11,14 +11,15 @@ MLFLOW_VENV  := var/mlflow-venv
 MLFLOW_STAMP := $(MLFLOW_VENV)/.installed-stamp
 MLFLOW_REQS  := tests/integrations/mlflow/requirements.txt
 
-.PHONY: run test install system-check lint format migrations-check clean screenshots mlflow-env
+.PHONY: run test install system-check lint format migrations-check clean screenshots mlflow-env oidc-provider
 
 run: install
 	@$(PY) -m config.devstack run
 
-# The MLflow venv installs beside Attest's own venv and the lint (they share nothing), saving its minute.
+# The MLflow venv (and the SSO tests' OpenID Provider) install beside Attest's own venv and the lint (they
+# share nothing), saving their minute.
 test: system-check
-	@mkdir -p var; $(MAKE) --no-print-directory mlflow-env > var/mlflow-env.log 2>&1 & mlflow=$$!; \
+	@mkdir -p var; $(MAKE) --no-print-directory mlflow-env oidc-provider > var/mlflow-env.log 2>&1 & mlflow=$$!; \
 	$(MAKE) --no-print-directory lint; linted=$$?; \
 	wait $$mlflow; built=$$?; grep '^\[attest\]' var/mlflow-env.log || true; \
 	if [ $$built -ne 0 ]; then cat var/mlflow-env.log; fi; \
@@ -38,6 +39,10 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@touch $(STAMP)
 
 mlflow-env: system-check $(MLFLOW_STAMP)
+
+# The OpenID Provider the SSO tests sign in at (Node.js; npm ci into var/oidc-provider-node, ~10 s once).
+oidc-provider: system-check
+	@$(PYTHON) tests/accounts/sso/oidc_provider/install.py
 
 $(MLFLOW_STAMP): $(MLFLOW_REQS)
 	@test -x $(MLFLOW_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_VENV)

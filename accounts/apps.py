@@ -18,7 +18,7 @@ class AccountsConfig(AppConfig):
 
         import accounts.admin_grants  # noqa: F401  (the admin console's grant pages)
         import config.api.schema  # noqa: F401  (registers the OpenAPI auth extensions)
-        from accounts import signals, tasks  # noqa: F401  (connect receivers and task hooks)
+        from accounts import admin_sso, signals, tasks  # noqa: F401  (receivers, task hooks, the SSO admin pages)
         from accounts.services.roles import ensure_role_groups
 
         # Role groups follow accounts.roles after every migrate, so a new role needs no migration.

@@ -26,6 +26,13 @@ ACTIONS: dict[str, str] = {
     "auth.step_up_completed": "The identity provider re-authenticated a signer for one signature.",
     "auth.step_up_refused": "A re-authentication at the identity provider was refused (someone else, not "
     "fresh, expired, or without the required authentication context).",
+    "sso.provider_created": "An administrator added an identity provider (OpenID Connect or SAML); its client "
+    "secret is never recorded, only whether one was set.",
+    "sso.provider_changed": "An administrator changed an identity provider's settings (the changed fields, "
+    "a new client secret only as changed).",
+    "sso.provider_deleted": "An administrator deleted an identity provider nobody had signed in through.",
+    "sso.mapping_changed": "An administrator added, changed or removed a mapping from an identity provider's "
+    "group to a role or a team.",
     "token.created": "An API token was issued.",
     "token.revoked": "An API token was revoked.",
     "user.created": "A user account was created.",

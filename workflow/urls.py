@@ -9,6 +9,11 @@ urlpatterns = [
     path("approvals/new/", approvals.approval_new, name="approval-new"),
     path("approvals/<int:pk>/", approvals.approval_detail, name="approval-detail"),
     path("approvals/<int:pk>/sign/", approvals.approval_sign, name="approval-sign"),
+    path(
+        "approvals/<int:pk>/sign/step-up/<int:step_up_id>/",
+        approvals.approval_sign_finish,
+        name="approval-sign-finish",
+    ),
     path("approvals/<int:pk>/cancel/", approvals.approval_cancel, name="approval-cancel"),
     path("evidence/<int:pk>/", evidence.evidence_detail, name="evidence-detail"),
     path(
@@ -18,6 +23,11 @@ urlpatterns = [
     path("reviews/<int:pk>/", reviews.review_detail, name="review-detail"),
     path("reviews/<int:pk>/attach/", reviews.review_attach, name="review-attach"),
     path("reviews/<int:pk>/complete/", reviews.review_complete, name="review-complete"),
+    path(
+        "reviews/<int:pk>/complete/step-up/<int:step_up_id>/",
+        reviews.review_complete_finish,
+        name="review-complete-finish",
+    ),
     path("reviews/<int:pk>/cancel/", reviews.review_cancel, name="review-cancel"),
     re_path(
         r"^tier-changes/(?P<pk>[0-9]+)/(?P<decision>accept|reject)/$",

@@ -4,6 +4,7 @@ writes through services."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -12,11 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import NoReverseMatch, reverse, reverse_lazy
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from accounts import selectors
-from accounts.services import accounts
+from accounts.services import accounts, federation
 from accounts.services import totp as totp_services
 from accounts.sign_in import LockoutAuthenticationForm
 from audit import record
@@ -29,12 +31,35 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
     authentication_form = LockoutAuthenticationForm
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sso_buttons"] = _sso_buttons(context.get("next", ""))
+        context["break_glass"] = settings.ATTEST_LOCAL_PASSWORDS == "break-glass"
+        return context
+
     def form_invalid(self, form):
         response = super().form_invalid(form)
         if form.locked is not None:  # a lock is "too many requests", with when to come back
             response.status_code = 429
             response["Retry-After"] = str(form.locked.retry_after)
         return response
+
+
+def _sso_buttons(next_url: str) -> list[dict]:
+    """A "Sign in with …" button per enabled provider whose protocol is installed (``sso-<protocol>-login``)."""
+    buttons = []
+    for provider in federation.enabled_providers():
+        try:
+            url = reverse(f"sso-{provider.protocol}-login", args=[provider.name])
+        except NoReverseMatch:
+            continue
+        buttons.append(
+            {
+                "title": provider.title or provider.name,
+                "url": url + (f"?{urlencode({'next': next_url})}" if next_url else ""),
+            }
+        )
+    return buttons
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -27,6 +27,7 @@ from workflow.models import ApprovalRequest, ApprovalStatus, Decision, Environme
 from workflow.services import approvals as approval_services
 from workflow.services.approvals import SignatureInput
 from workflow.services.evidence import material_changes, signed_evidence
+from workflow.views import step_up
 
 SORTS = {"requested": "requested_at", "completed": "completed_at"}
 ANY = [("", "Any")]
@@ -68,6 +69,11 @@ class SignForm(forms.Form):
         label="Authenticator code",
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+    def __init__(self, *args, idp: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if idp:  # someone who signs in through an IdP re-authenticates there, not with a password
+            del self.fields["password"], self.fields["totp"]
 
 
 class CancelForm(forms.Form):
@@ -173,8 +179,9 @@ def _visible_approval(request: HttpRequest, pk: int) -> ApprovalRequest:
 def _detail_context(request: HttpRequest, approval: ApprovalRequest, sign_form=None, **extra) -> dict:
     offers = selectors.approval_offers(user=request.user, request=approval)
     open_stage = approval.policy.stage(approval.current_stage_key) if offers["sign"] else None
+    signing_idp = step_up.provider_for(request)
     if sign_form is None and open_stage is not None:
-        sign_form = SignForm(initial={"meaning": open_stage["meaning"]})
+        sign_form = SignForm(initial={"meaning": open_stage["meaning"]}, idp=signing_idp is not None)
     evidence = signed_evidence(approval.model_version, approval)
     return {
         "approval": approval,
@@ -192,6 +199,7 @@ def _detail_context(request: HttpRequest, approval: ApprovalRequest, sign_form=N
         "meaning_statement": Meaning(open_stage["meaning"]).label if open_stage else "",
         "sign_form": sign_form,
         "totp_required": bool(open_stage and _totp_enrolled(request)),
+        "signing_idp": signing_idp,
         **extra,
     }
 
@@ -210,34 +218,59 @@ def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def approval_sign(request: HttpRequest, pk: int) -> HttpResponse:
-    """Sign the open stage. Errors come back inside the dialog (htmx) or on the page with the dialog open."""
+    """Sign the open stage. Errors come back inside the dialog (htmx) or on the page with the dialog open.
+    Someone who signs in through an IdP is sent there to re-authenticate first (``approval_sign_finish``)."""
     approval = _visible_approval(request, pk)
-    form = SignForm(request.POST)
-    error, status = "", 400
-    if form.is_valid():
-        data = form.cleaned_data
-        signing = SignatureInput(
-            decision=data["decision"],
-            meaning=data["meaning"],
-            comment=data["comment"],
-            password=data["password"],
-            totp_code=data["totp"],
-        )
+    idp = step_up.provider_for(request)
+    form = SignForm(request.POST, idp=idp is not None)
+    if not form.is_valid():
+        return _sign_refused(request, pk, form, "Nothing was signed: correct the fields below.", 400)
+    data = form.cleaned_data
+    fields = {name: data[name] for name in ("decision", "meaning", "comment")}
+    if idp is not None:
+
+        def finish(step_up_id: int) -> str:
+            return reverse("approval-sign-finish", args=[approval.pk, step_up_id])
+
         try:
-            approval_services.approval_sign(actor=request.user, request=approval, signing=signing)
+            return step_up.begin(request, idp, f"approval:{approval.pk}", fields, finish)
         except ServiceError as refusal:
-            error, status = refusal.message, refusal.status_code
-            for field, errors in refusal.fields.items():
-                if field in form.fields:
-                    form.add_error(field, errors)
-        except ValidationError as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(request, _signed_message(approval, data["decision"]))
-            target = reverse("approval-detail", args=[approval.pk])
-            return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
-    else:
-        error = "Nothing was signed: correct the fields below."
+            return _sign_refused(request, pk, form, refusal.message, refusal.status_code)
+    signing = SignatureInput(**fields, password=data["password"], totp_code=data["totp"])
+    return _sign(request, approval, form, signing)
+
+
+@login_required
+@require_http_methods(["GET"])
+def approval_sign_finish(request: HttpRequest, pk: int, step_up_id: int) -> HttpResponse:
+    """Back from the IdP: make the signature kept for this step-up (once; the step-up is consumed)."""
+    approval = _visible_approval(request, pk)
+    fields = step_up.take(request, step_up_id, f"approval:{approval.pk}")
+    if fields is None:
+        message = "This signature was already made or was never started here; nothing was signed."
+        return _sign_refused(request, pk, SignForm(idp=True), message, 400)
+    form = SignForm(fields, idp=True)
+    form.is_valid()
+    return _sign(request, approval, form, SignatureInput(**fields, password="", step_up=step_up_id))
+
+
+def _sign(request: HttpRequest, approval: ApprovalRequest, form: SignForm, signing: SignatureInput):
+    try:
+        approval_services.approval_sign(actor=request.user, request=approval, signing=signing)
+    except ServiceError as refusal:
+        for field, errors in refusal.fields.items():
+            if field in form.fields:
+                form.add_error(field, errors)
+        return _sign_refused(request, approval.pk, form, refusal.message, refusal.status_code)
+    except ValidationError as refusal:
+        add_refusal(form, refusal)
+        return _sign_refused(request, approval.pk, form, "", 400)
+    messages.success(request, _signed_message(approval, signing.decision))
+    target = reverse("approval-detail", args=[approval.pk])
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+
+
+def _sign_refused(request: HttpRequest, pk: int, form: SignForm, error: str, status: int) -> HttpResponse:
     approval = _visible_approval(request, pk)  # a refusal may have closed or invalidated it
     context = _detail_context(request, approval, sign_form=form, sign_error=error, dialog_open=True)
     if request.htmx:

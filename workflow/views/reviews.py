@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
@@ -19,6 +20,7 @@ from registry.services import inventory
 from workflow import selectors
 from workflow.models import PeriodicReview, ReviewConclusion
 from workflow.services import reviews as review_services
+from workflow.views import step_up
 
 
 class OpenForm(forms.Form):
@@ -47,6 +49,11 @@ class CompleteForm(forms.Form):
     )
     totp = forms.CharField(max_length=16, required=False, label="Authenticator code")
 
+    def __init__(self, *args, idp: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if idp:  # someone who signs in through an IdP re-authenticates there, not with a password
+            del self.fields["password"], self.fields["totp"]
+
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
@@ -64,12 +71,14 @@ def _context(request: HttpRequest, review: PeriodicReview, **extra) -> dict:
         for d in documents.exclude(pk__in=review.documents.values("pk"))
     ]
     reviewer = access.may(request.user, "sign")
+    signing_idp = step_up.provider_for(request)
     return {
         "review": review,
         "model": review.model,
         "documents": list(review.documents.select_related("model_version")),
         "attach_form": attach,
-        "complete_form": extra.pop("complete_form", None) or CompleteForm(),
+        "complete_form": extra.pop("complete_form", None) or CompleteForm(idp=signing_idp is not None),
+        "signing_idp": signing_idp,
         "may_act": reviewer and review.status == "open",
         "may_cancel": review.status == "open"
         and (request.user.pk == review.opened_by_id or access.may(request.user, "administer")),
@@ -127,30 +136,72 @@ def review_attach(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def review_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Conclude and sign; someone who signs in through an IdP re-authenticates there first
+    (``review_complete_finish`` signs when they come back)."""
     review = _review(request, pk)
-    form = CompleteForm(request.POST)
-    status = 400
-    if form.is_valid():
-        data = form.cleaned_data
-        signing = review_services.ReviewSigning(
-            conclusion=data["conclusion"],
-            summary=data["summary"],
-            password=data["password"],
-            totp_code=data["totp"],
-            valid_until=data["valid_until"],
-        )
+    idp = step_up.provider_for(request)
+    form = CompleteForm(request.POST, idp=idp is not None)
+    if not form.is_valid():
+        return _complete_refused(request, pk, form, 400)
+    data = form.cleaned_data
+    fields = {
+        "conclusion": data["conclusion"],
+        "summary": data["summary"],
+        "valid_until": data["valid_until"],
+    }
+    if idp is not None:
+        kept = fields | {"valid_until": data["valid_until"].isoformat() if data["valid_until"] else None}
         try:
-            review_services.review_complete(actor=request.user, review=review, signing=signing)
+            return step_up.begin(
+                request, idp, f"review:{review.pk}", kept, lambda step_up_id: _finish_url(review, step_up_id)
+            )
         except ServiceError as refusal:
             add_refusal(form, refusal)
-            status = refusal.status_code
-        except ValidationError as refusal:
-            add_refusal(form, refusal)
-        else:
-            messages.success(
-                request, f"Signed: periodic review #{review.pk} of {review.model.name} is complete."
-            )
-            return redirect("review-detail", pk=review.pk)
+            return _complete_refused(request, pk, form, refusal.status_code)
+    signing = review_services.ReviewSigning(**fields, password=data["password"], totp_code=data["totp"])
+    return _complete(request, review, form, signing)
+
+
+def _finish_url(review: PeriodicReview, step_up_id: int) -> str:
+    return reverse("review-complete-finish", args=[review.pk, step_up_id])
+
+
+@login_required
+@require_http_methods(["GET"])
+def review_complete_finish(request: HttpRequest, pk: int, step_up_id: int) -> HttpResponse:
+    """Back from the IdP: sign the conclusion kept for this step-up (once; the step-up is consumed)."""
+    review = _review(request, pk)
+    fields = step_up.take(request, step_up_id, f"review:{review.pk}")
+    form = CompleteForm(fields, idp=True)
+    if fields is None or not form.is_valid():
+        form = CompleteForm(idp=True)
+        form.add_error(None, "This signature was already made or was never started here; nothing was signed.")
+        return _complete_refused(request, pk, form, 400)
+    data = form.cleaned_data
+    signing = review_services.ReviewSigning(
+        conclusion=data["conclusion"],
+        summary=data["summary"],
+        valid_until=data["valid_until"],
+        password="",
+        step_up=step_up_id,
+    )
+    return _complete(request, review, form, signing)
+
+
+def _complete(request: HttpRequest, review: PeriodicReview, form: CompleteForm, signing) -> HttpResponse:
+    try:
+        review_services.review_complete(actor=request.user, review=review, signing=signing)
+    except ServiceError as refusal:
+        add_refusal(form, refusal)
+        return _complete_refused(request, review.pk, form, refusal.status_code)
+    except ValidationError as refusal:
+        add_refusal(form, refusal)
+        return _complete_refused(request, review.pk, form, 400)
+    messages.success(request, f"Signed: periodic review #{review.pk} of {review.model.name} is complete.")
+    return redirect("review-detail", pk=review.pk)
+
+
+def _complete_refused(request: HttpRequest, pk: int, form: CompleteForm, status: int) -> HttpResponse:
     review = _review(request, pk)
     return page(
         request,
