@@ -20,6 +20,7 @@ class AccountsConfig(AppConfig):
         import config.api.schema  # noqa: F401  (registers the OpenAPI auth extensions)
         from accounts import admin_sso, signals, tasks  # noqa: F401  (receivers, task hooks, the SSO admin pages)
         from accounts.services.roles import ensure_role_groups
+        from accounts.sso import checks  # noqa: F401  (check --deploy: SAML needs xmlsec1)
 
         # Role groups follow accounts.roles after every migrate, so a new role needs no migration.
         post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="governance-role-groups")

@@ -14,4 +14,5 @@ urlpatterns = [
     path("account/totp/", accounts.totp, name="totp"),
     path("account/totp/remove/", accounts.totp_remove, name="totp-remove"),
     path("sso/oidc/", include("accounts.sso.oidc_urls")),
+    path("sso/saml/", include("accounts.sso.saml_urls")),
 ]

@@ -263,6 +263,10 @@ if ATTEST_LOCAL_PASSWORDS not in ("on", "break-glass"):
 ATTEST_BREAK_GLASS_USERS = env_list("ATTEST_BREAK_GLASS_USERS", [])
 # How far the IdP's clock may be from ours when its times (iat, auth_time, NotOnOrAfter) are checked.
 ATTEST_SSO_CLOCK_SKEW_SECONDS = env_int("ATTEST_SSO_CLOCK_SKEW_SECONDS", 60, minimum=0, maximum=600)
+# SAML: the service provider's signing key and certificate (RSA, self-signed), written at first use when
+# absent; the certificate is in the SP metadata the IdP imports (accounts.sso.saml).
+ATTEST_SAML_SP_KEY = env_path("ATTEST_SAML_SP_KEY", VAR_DIR / "keys" / "saml-sp.key")
+ATTEST_SAML_SP_CERT = env_path("ATTEST_SAML_SP_CERT", VAR_DIR / "keys" / "saml-sp.crt")
 
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
