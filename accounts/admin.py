@@ -10,13 +10,13 @@ rules as the API and is audited with the same actions.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 
 from accounts.admin_people import RoleAdmin, TeamAdmin, UserAdmin
 from accounts.admin_support import ReadOnlyAdmin, ServiceAdmin, display_names
-from accounts.models import ApiToken, AuthThrottle, Team, TotpDevice, User
-from accounts.services import accounts, lockout, totp
+from accounts.models import ApiToken, AuthThrottle, ScimClient, Team, TotpDevice, User
+from accounts.services import accounts, lockout, scim, totp
 from accounts.sign_in import LockoutAdminAuthenticationForm
 from audit.models import AuditCheckpoint, AuditEvent, AuditVerification
 
@@ -29,6 +29,7 @@ display_names(Group, "role", "roles")
 display_names(AuthThrottle, "sign-in lock", "sign-in locks")
 display_names(ApiToken, "API token", "API tokens")
 display_names(TotpDevice, "authenticator app", "authenticator apps")
+display_names(ScimClient, "SCIM provisioning client", "SCIM provisioning clients")
 display_names(AuditVerification, "audit-chain verification", "audit-chain verifications")
 
 admin.site.unregister(Group)
@@ -100,6 +101,51 @@ class AuthThrottleAdmin(ServiceAdmin):
 
     def delete_model(self, request, obj):
         lockout.lock_lift(actor=request.user, throttle=obj)
+
+
+@admin.register(ScimClient)
+class ScimClientAdmin(ServiceAdmin):
+    """An identity provider's SCIM connector (``accounts.services.scim``). Creating one shows its bearer
+    token once (``scim.client_created``); it is revoked, never deleted (``scim.client_revoked``), because
+    the accounts it manages keep pointing at it. Its identity provider is changed through the service
+    (``scim.client_changed``)."""
+
+    section = "people"
+    list_display = ("name", "provider", "active", "created_at", "last_used_at")
+    list_filter = ("active",)
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        return (
+            ("name", "provider")
+            if obj is None
+            else ("name", "provider", "active", "created_at", "last_used_at")
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("name", "active", "created_at", "last_used_at")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            scim.client_update(actor=request.user, client=obj, provider=form.cleaned_data["provider"])
+            return
+        client, token = scim.client_create(
+            actor=request.user, name=form.cleaned_data["name"], provider=form.cleaned_data["provider"]
+        )
+        obj.pk, obj.token_sha256, obj.created_at = client.pk, client.token_sha256, client.created_at
+        messages.warning(
+            request,
+            f"The bearer token of {client.name}, shown this once (put it in the identity provider's SCIM "
+            f"settings; only its hash is kept): {token}",
+        )
+
+    @admin.action(description="Revoke (the token stops working; the accounts stay)")
+    def revoke(self, request, queryset):
+        for client in queryset.filter(active=True):
+            scim.client_revoke(actor=request.user, client=client)
 
 
 # --- the audit trail ---------------------------------------------------------------------------------

@@ -33,6 +33,20 @@ ACTIONS: dict[str, str] = {
     "sso.provider_deleted": "An administrator deleted an identity provider nobody had signed in through.",
     "sso.mapping_changed": "An administrator added, changed or removed a mapping from an identity provider's "
     "group to a role or a team.",
+    "scim.client_created": "An administrator created a SCIM provisioning client (its bearer token is shown once).",
+    "scim.client_changed": "An administrator pointed a SCIM client's groups at another identity provider's "
+    "group mappings.",
+    "scim.client_revoked": "A SCIM provisioning client was switched off; its token no longer works.",
+    "scim.user_linked": "A SCIM client began managing an account: one it created, or a password-less one it "
+    "adopted.",
+    "scim.user_changed": "A SCIM client changed what it keeps about an account (its externalId, its e-mails).",
+    "scim.user_deprovisioned": "A SCIM client deactivated an account: its API tokens were revoked and its "
+    "sessions ended at once.",
+    "scim.user_unlinked": "A SCIM client deleted an account: it stays, deactivated, and the client no longer "
+    "manages it.",
+    "scim.group_created": "A SCIM client pushed a group (its name feeds the identity provider's group mappings).",
+    "scim.group_changed": "A SCIM group's name, externalId or members changed.",
+    "scim.group_deleted": "A SCIM client deleted a group; its members' mapped roles and teams were re-evaluated.",
     "token.created": "An API token was issued.",
     "token.revoked": "An API token was revoked.",
     "user.created": "A user account was created.",

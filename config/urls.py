@@ -31,6 +31,7 @@ urlpatterns = [
     # after every API route: unknown /api/ paths get the JSON error body even with DEBUG on
     re_path(r"^api/(?P<unmatched>.*)$", views.api_not_found),
     path("admin/", admin.site.urls),
+    path("scim/v2/", include("accounts.scim.urls")),  # SCIM 2.0 provisioning (docs/SCIM.md)
     path("", include("registry.urls")),
     path("", include("monitoring.urls")),
     path("", include("reports.urls")),

@@ -1,8 +1,9 @@
-"""Accounts and access: users and teams, single sign-on, API tokens, authenticators, sign-in locks and object grants."""
+"""Accounts and access: users and teams, single sign-on, SCIM provisioning, API tokens, authenticators, sign-in locks and object grants."""
 
 from accounts.models.accounts import ApiToken, AuthThrottle, Team, User
 from accounts.models.federation import FederatedIdentity, GroupMapping, IdentityProvider, StepUp
 from accounts.models.grants import Grant, GrantLevel
+from accounts.models.scim import ScimClient, ScimGroup, ScimIdentity
 from accounts.models.totp import TotpDevice
 
 __all__ = [
@@ -13,6 +14,9 @@ __all__ = [
     "GrantLevel",
     "GroupMapping",
     "IdentityProvider",
+    "ScimClient",
+    "ScimGroup",
+    "ScimIdentity",
     "StepUp",
     "Team",
     "TotpDevice",

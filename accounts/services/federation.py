@@ -70,6 +70,16 @@ def mapped_access(provider: IdentityProvider, groups: Iterable[str]) -> MappedAc
     )
 
 
+def access_apply(user: User, provider: IdentityProvider, groups: Iterable[str]) -> MappedAccess:
+    """Bring ``user``'s roles and mapped teams in line with ``groups`` under ``provider``'s mappings: what
+    an SSO sign-in does, and what a SCIM group change does for the group's members. Audited."""
+    access = mapped_access(provider, groups)
+    with transaction.atomic():
+        _roles_apply(user, access)
+        _teams_apply(user, access)
+    return access
+
+
 # --- signing in ---------------------------------------------------------------------------------------
 
 
