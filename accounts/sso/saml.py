@@ -295,7 +295,8 @@ def step_up_start(request: HttpRequest, name: str) -> HttpResponse:
         or timezone.now() > step_up.expires_at
     ):
         raise SamlRefused("This re-authentication is unknown, expired or not yours; start signing again.")
-    return _authn_request(request, provider, state, {"next": None, "step_up": step_up.pk}, force=True)
+    next_url = _safe_next(request, request.GET.get("next", ""))  # where the signing page resumes
+    return _authn_request(request, provider, state, {"next": next_url, "step_up": step_up.pk}, force=True)
 
 
 def _authn_request(
@@ -352,18 +353,20 @@ def acs(request: HttpRequest, name: str) -> HttpResponse:
         _refuse_audited(provider, "it comes from another identity provider than the one asked")
     assertion = _assertion(provider, answer)
     if pending["step_up"]:
-        return _complete_step_up(request, pending["step_up"], assertion)
+        return _complete_step_up(request, pending["step_up"], assertion, pending.get("next"))
     user = federation.federated_sign_in(assertion)
     login(request, user, backend=BACKEND)
     return HttpResponseRedirect(pending["next"] or "/")
 
 
-def _complete_step_up(request: HttpRequest, step_up_id: int, assertion: federation.SignInAssertion):
+def _complete_step_up(
+    request: HttpRequest, step_up_id: int, assertion: federation.SignInAssertion, next_url: str | None
+):
     step_up = StepUp.objects.select_related("provider", "user").filter(pk=step_up_id).first()
     if step_up is None or step_up.user_id != getattr(request.user, "pk", None):
         raise SamlRefused("This re-authentication is not yours; nothing was signed.")
     federation.step_up_complete(step_up=step_up, assertion=assertion)
-    next_url = request.session.pop(f"step_up_next:{step_up.pk}", "/")
+    next_url = next_url or request.session.pop(f"step_up_next:{step_up.pk}", "/")
     return HttpResponseRedirect(_safe_next(request, next_url) or "/")
 
 
