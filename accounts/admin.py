@@ -15,7 +15,16 @@ from django.contrib.auth.models import Group
 
 from accounts.admin_people import RoleAdmin, TeamAdmin, UserAdmin
 from accounts.admin_support import ReadOnlyAdmin, ServiceAdmin, display_names
-from accounts.models import ApiToken, AuthThrottle, ScimClient, Team, TotpDevice, User
+from accounts.models import (
+    ApiToken,
+    AuthThrottle,
+    ScimClient,
+    ScimGroup,
+    ScimIdentity,
+    Team,
+    TotpDevice,
+    User,
+)
 from accounts.services import accounts, lockout, scim, totp
 from accounts.sign_in import LockoutAdminAuthenticationForm
 from audit.models import AuditCheckpoint, AuditEvent, AuditVerification
@@ -30,6 +39,8 @@ display_names(AuthThrottle, "sign-in lock", "sign-in locks")
 display_names(ApiToken, "API token", "API tokens")
 display_names(TotpDevice, "authenticator app", "authenticator apps")
 display_names(ScimClient, "SCIM provisioning client", "SCIM provisioning clients")
+display_names(ScimIdentity, "SCIM-provisioned account", "SCIM-provisioned accounts")
+display_names(ScimGroup, "SCIM group", "SCIM groups")
 display_names(AuditVerification, "audit-chain verification", "audit-chain verifications")
 
 admin.site.unregister(Group)
@@ -146,6 +157,27 @@ class ScimClientAdmin(ServiceAdmin):
     def revoke(self, request, queryset):
         for client in queryset.filter(active=True):
             scim.client_revoke(actor=request.user, client=client)
+
+
+SCIM_MANAGED = "Kept by the identity provider through SCIM (/scim/v2/); change it there, not here."
+
+
+@admin.register(ScimIdentity)
+class ScimIdentityAdmin(ReadOnlyAdmin):
+    section = "people"
+    read_only_reason = SCIM_MANAGED
+    list_display = ("user", "scim_client", "external_id", "created_at")
+    list_filter = ("scim_client",)
+    search_fields = ("user__username", "external_id")
+
+
+@admin.register(ScimGroup)
+class ScimGroupAdmin(ReadOnlyAdmin):
+    section = "people"
+    read_only_reason = SCIM_MANAGED
+    list_display = ("display_name", "scim_client", "external_id", "created_at")
+    list_filter = ("scim_client",)
+    search_fields = ("display_name", "external_id")
 
 
 # --- the audit trail ---------------------------------------------------------------------------------

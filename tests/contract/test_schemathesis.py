@@ -103,6 +103,10 @@ OPERATION_OVERRIDES: list[dict] = [
         "POST /api/v1/mlflow/syncs/",
         "POST /api/v1/siem/destinations/",
         "PATCH /api/v1/siem/destinations/{name}/",
+        "POST /api/v1/reviews/{id}/documents/",
+        # a password, or the id of a re-authentication at the IdP: one of the two (a rule across fields)
+        "POST /api/v1/approvals/{approval_pk}/signatures/",
+        "POST /api/v1/reviews/{id}/complete/",
     ),
     # `model` as a versioned reference (`name:3`, `models:/name@alias`) beside `version` is a 400: the
     # version would be named twice (docs/ARCHITECTURE.md, "References"), a rule across two parameters.
