@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 import textwrap
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -643,12 +644,25 @@ def _short(label: str, limit: int = 32) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+SVG_STYLE_ELEMENT = re.compile(
+    rb"\s*<style type=\"text/css\">\*\{stroke-linejoin: round; stroke-linecap: butt\}</style>"
+)
+
+
 def _svg(fig: Figure, name: str) -> bytes:
     buffer = io.BytesIO()
     # A fixed salt per chart instead of a random UUID: stable ids, unique if charts are ever inlined.
     with mpl.rc_context({"svg.hashsalt": f"attest:{name}"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "Attest"})
-    return buffer.getvalue()
+    return _without_style_element(buffer.getvalue())
+
+
+def _without_style_element(svg: bytes) -> bytes:
+    """Matplotlib puts its one CSS rule in a ``<style>`` element, which the pages' Content-Security-Policy
+    refuses when the chart is inlined (style-src 'self'); the same rule as inherited presentation
+    attributes on the root draws the same chart, in the browser and in the PDF."""
+    svg = SVG_STYLE_ELEMENT.sub(b"", svg, count=1)
+    return svg.replace(b"<svg ", b'<svg stroke-linejoin="round" stroke-linecap="butt" ', 1)
 
 
 def _distribution_axes(ax, item: Distribution, *, legend: bool) -> None:

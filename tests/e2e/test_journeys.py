@@ -3,6 +3,7 @@
 Each journey signs in through the login page and works only through what a person sees and clicks.
 """
 
+import re
 import zipfile
 
 import pytest
@@ -41,21 +42,28 @@ def demo(settings, shared_media):
     return settings.ATTEST_DEMO_PASSWORD
 
 
-def test_it_walks_through_a_day_of_model_risk_governance(page, demo, celery_worker):
+def test_it_walks_through_a_day_of_model_risk_governance(page, demo, celery_worker, csp_refusals):
     """GIVEN the demo data and a worker
     WHEN rita signs the pending approval, aaron verifies the audit chain and downloads an evidence
     bundle, and maya runs a drift check
-    THEN each sees the outcome in the browser, and screenshots of the main pages are saved."""
+    THEN each sees the outcome in the browser, screenshots of the main pages are saved, and nothing on the
+    way was refused by the Content-Security-Policy (config.security_headers) or raised a script error.
+    (One journey for both: seeding the demo costs most of a minute.)"""
     password = demo
 
     # Risk officer: sign the approval waiting for her; a wrong password first.
     sign_in(page, "rita", password)
     screenshot(page, "dashboard")
+    _what_used_to_be_inline_works_under_the_policy(page)
     page.goto("/approvals/")
     screenshot(page, "approvals-queue")
     page.locator("table").get_by_role("link", name="#").first.click()
-    page.locator("#sign-open").click()
+    page.locator("#sign-open").click()  # the nonced inline script opens it
     dialog = page.locator("#sign-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()  # data-close-dialog, in static/js/attest.js
+    expect(dialog).to_be_hidden()
+    page.locator("#sign-open").click()
     expect(dialog).to_be_visible()
     dialog.get_by_label("Approve").check()
     dialog.get_by_label("Comment").fill("Risk approval for production.")
@@ -110,3 +118,20 @@ def test_it_walks_through_a_day_of_model_risk_governance(page, demo, celery_work
     status = page.locator("#run-status")
     expect(status).to_have_text("succeeded", timeout=240_000)
     screenshot(page, "check-run")
+    assert csp_refusals == []
+
+
+def _what_used_to_be_inline_works_under_the_policy(page) -> None:
+    """The token page selects a new secret on click (data-select-on-click); the API docs render."""
+    page.goto("/account/totp/")
+    page.goto("/account/tokens/")
+    page.get_by_role("button", name=re.compile("Create", re.IGNORECASE)).click()
+    page.locator("#new-secret").click()
+    start, end, length = page.evaluate(
+        "() => { const e = document.getElementById('new-secret');"
+        " return [e.selectionStart, e.selectionEnd, e.value.length]; }"
+    )
+    assert (start, end) == (0, length)
+    assert length > 0
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .info")).to_contain_text("Attest API")
