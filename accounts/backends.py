@@ -28,3 +28,15 @@ class LocalPasswordBackend(ModelBackend):
         from django.contrib.auth import get_user_model
 
         return get_user_model().USERNAME_FIELD
+
+
+class FederatedBackend(ModelBackend):
+    """The backend a session begun through an identity provider is recorded under (Django keeps one per
+    session and asks it for the user at each request, refusing an account deactivated since). It checks no
+    password: ``authenticate`` never vouches for anyone; the IdP did, in accounts.sso."""
+
+    def authenticate(self, request, **kwargs):
+        return None
+
+
+FEDERATED_BACKEND = "accounts.backends.FederatedBackend"

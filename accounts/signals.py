@@ -6,6 +6,7 @@ guardian's admin views; these receivers record them. Our own services never rely
 
 from __future__ import annotations
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -13,6 +14,7 @@ from django.dispatch import receiver
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from accounts import context
+from accounts.backends import FEDERATED_BACKEND
 from accounts.models import User
 from accounts.services import accounts
 from audit import record
@@ -21,6 +23,8 @@ from audit import record
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
     context.update(auth_method="session", actor_id=user.pk)
+    if getattr(request, "session", {}).get(BACKEND_SESSION_KEY) == FEDERATED_BACKEND:
+        return  # not a password sign-in: federated_sign_in recorded auth.sso_login, naming the IdP
     accounts.login_succeeded(user=user)
 
 

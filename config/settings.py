@@ -138,6 +138,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "governance.User"
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.LocalPasswordBackend",
+    "accounts.backends.FederatedBackend",  # sessions begun at an identity provider (accounts.sso)
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -38,6 +38,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+from accounts.backends import FEDERATED_BACKEND
 from accounts.models import IdentityProvider
 from accounts.services import federation
 from config import outbound
@@ -52,9 +53,7 @@ REQUIRED_METADATA = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 PENDING_KEY = "sso_oidc_pending"  # session: the sign-ins and step-ups sent to a provider, by state digest
 PENDING_MAX = 5
 LOGOUT_KEY = "sso_logout"  # session: where an SSO session ends (provider and ID token hint)
-SESSION_BACKEND = (
-    "accounts.backends.LocalPasswordBackend"  # the session needs a backend; no password is checked
-)
+SESSION_BACKEND = FEDERATED_BACKEND  # the session needs a backend; no password is checked
 
 
 class OidcError(ServiceError):

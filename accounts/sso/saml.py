@@ -43,6 +43,7 @@ from saml2.metadata import create_metadata_string
 from saml2.saml import NAMEID_FORMAT_TRANSIENT
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
+from accounts.backends import FEDERATED_BACKEND
 from accounts.errors import ReauthenticationFailed
 from accounts.models import IdentityProvider, StepUp
 from accounts.services import federation
@@ -50,7 +51,7 @@ from accounts.sso.saml_keys import SpKeyError, sp_key_pair
 from audit import record
 from config import outbound
 
-BACKEND = "accounts.backends.LocalPasswordBackend"
+BACKEND = FEDERATED_BACKEND  # the session needs a backend; no password is checked
 PENDING = "saml_pending"  # session: {sha256(RelayState): {"id", "provider", "next", "step_up"}}
 PENDING_MAX = 10  # open sign-ins per session (tabs); the oldest is dropped
 METADATA_CACHE_SECONDS = 3600

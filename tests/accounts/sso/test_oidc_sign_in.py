@@ -42,6 +42,7 @@ def test_first_sign_in_creates_the_account_with_the_mapped_role_and_team(sso_cli
     assert (identity.subject, identity.groups) == ("vera", ["credit-risk", "mrm-validators"])
     assert sso_client.get(reverse("dashboard")).status_code == 200
     assert AuditEvent.objects.filter(action="auth.sso_login", actor_username="vera").exists()
+    assert not AuditEvent.objects.filter(action="auth.login", actor_username="vera").exists()  # no password
 
 
 def test_the_role_follows_the_idp_groups_at_the_next_sign_in(sso_client, corp, idp, credit_risk):
