@@ -20,6 +20,8 @@ from audit.models import AuditEvent, AuditVerification
 from audit.recorder import object_type
 from tests.audit.conftest import verify, write_events
 
+pytestmark = pytest.mark.slow  # tens of seconds: scheduled first (tests/conftest.py)
+
 BEFORE_THE_MOVE = [("governance", "0012_auth_throttle"), ("audit", None), ("workflow", None)]
 MODELS = ("auditevent", "auditcheckpoint", "auditverification")
 

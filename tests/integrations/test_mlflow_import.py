@@ -16,7 +16,7 @@ from registry.models import ModelAlias, ModelVersion
 from registry.models.lineage import LineageEdge
 from tests.workflow.helpers import approved_request, move_model
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 READ_TAGS = """
 import json, sys

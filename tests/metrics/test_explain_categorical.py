@@ -12,6 +12,8 @@ from sklearn.preprocessing import OneHotEncoder
 from monitoring.metrics.categorical import DecodingClassifier, numeric_view
 from monitoring.metrics.explain import explain_model
 
+pytestmark = pytest.mark.slow  # tens of seconds: scheduled first (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def data():

@@ -26,6 +26,8 @@ from audit.recorder import object_type
 from tests.audit.conftest import verify
 from workflow.models import ApprovalRequest, Finding, Signature
 
+pytestmark = pytest.mark.slow  # tens of seconds: scheduled first (tests/conftest.py)
+
 MOVE = ("governance", "0014_workflow_moves_out")
 
 
