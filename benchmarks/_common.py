@@ -215,3 +215,24 @@ def machine_note() -> str:
     """The load on the machine right now, printed beside results because other work skews them."""
     one, five, fifteen = os.getloadavg()
     return f"machine: {os.cpu_count()} cores, load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min)"
+
+
+def admin_sql(url: str, sql: str) -> None:
+    """Run one statement outside a transaction on the server of ``url`` (a database URL): the benchmarks'
+    throwaway databases are created and dropped with it."""
+    import psycopg2
+
+    from config.env import parse_database_url
+
+    settings = parse_database_url("bench", url)
+    connection = psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+    )
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+    connection.close()

@@ -90,8 +90,8 @@ def create_database(*, fresh: bool = True) -> object | None:
     os.environ["DATABASE_URL"] = f"{admin_url}/{BENCH_DB}{query}"
     if not fresh:
         return server
-    _admin_sql(f"{admin_url}/postgres{query}", f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-    _admin_sql(f"{admin_url}/postgres{query}", f'CREATE DATABASE "{BENCH_DB}"')
+    common.admin_sql(f"{admin_url}/postgres{query}", f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
+    common.admin_sql(f"{admin_url}/postgres{query}", f'CREATE DATABASE "{BENCH_DB}"')
     subprocess.run(
         [sys.executable, str(common.REPO / "manage.py"), "migrate", "-v", "0"], check=True, cwd=common.REPO
     )
@@ -102,26 +102,7 @@ def drop_database() -> None:
     base = os.environ["DATABASE_URL"]
     query = "?" + base.split("?", 1)[1] if "?" in base else ""
     admin_url = base.split("?", 1)[0].rpartition("/")[0]
-    _admin_sql(f"{admin_url}/postgres{query}", f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-def _admin_sql(url: str, sql: str) -> None:
-    import psycopg2
-
-    from config.env import parse_database_url
-
-    settings = parse_database_url("bench", url)
-    connection = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"] or None,
-        password=settings["PASSWORD"] or None,
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-    connection.close()
+    common.admin_sql(f"{admin_url}/postgres{query}", f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 # ---------------------------------------------------------------------------------------------- workers

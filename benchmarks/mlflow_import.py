@@ -115,8 +115,8 @@ def create_database(tmp: Path) -> object | None:
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }
     )
-    _admin_sql(f"{admin}/postgres{query}", f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    _admin_sql(f"{admin}/postgres{query}", f'CREATE DATABASE "{BENCH_DB}"')
+    common.admin_sql(f"{admin}/postgres{query}", f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    common.admin_sql(f"{admin}/postgres{query}", f'CREATE DATABASE "{BENCH_DB}"')
     subprocess.run(
         [sys.executable, str(common.REPO / "manage.py"), "migrate", "-v", "0"], check=True, cwd=common.REPO
     )
@@ -132,28 +132,9 @@ def drop_database() -> None:
     connections.close_all()
     base, _, query = os.environ["DATABASE_URL"].partition("?")
     query = f"?{query}" if query else ""
-    _admin_sql(
+    common.admin_sql(
         f"{base.rpartition('/')[0]}/postgres{query}", f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'
     )
-
-
-def _admin_sql(url: str, sql: str) -> None:
-    import psycopg2
-
-    from config.env import parse_database_url
-
-    settings = parse_database_url("bench", url)
-    connection = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"] or None,
-        password=settings["PASSWORD"] or None,
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-    connection.close()
 
 
 def engineer():

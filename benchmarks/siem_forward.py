@@ -44,23 +44,8 @@ def _urls() -> tuple[str, str]:
 
 
 def _admin_sql(sql: str) -> None:
-    import psycopg2
-
-    from config.env import parse_database_url
-
     admin_url, query = _urls()
-    settings = parse_database_url("bench", f"{admin_url}/postgres{query}")
-    connection = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"] or None,
-        password=settings["PASSWORD"] or None,
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-    connection.close()
+    common.admin_sql(f"{admin_url}/postgres{query}", sql)
 
 
 def create_database() -> None:

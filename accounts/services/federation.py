@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
@@ -364,7 +363,3 @@ def step_up_consume(*, user: User, step_up_id: int | str | None, purpose: str) -
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def role_groups() -> dict[str, Group]:
-    return {group.name: group for group in Group.objects.filter(name__in=ROLE_NAMES)}
