@@ -52,3 +52,14 @@ class GateClosed(ServiceError):
 class InvalidTransition(ServiceError):
     status_code = 409
     code = "invalid_transition"
+
+
+class DelegationRefused(ServiceError):
+    """The colleague an approval stage would be handed to may not sign it (role, team, segregation of
+    duties, already signed or assigned): the input naming them is at fault."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, code: str, **kwargs):
+        super().__init__(message, **kwargs)
+        self.code = code

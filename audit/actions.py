@@ -111,6 +111,11 @@ ACTIONS: dict[str, str] = {
     "approval.rejected": "An approval request was rejected.",
     "approval.cancelled": "An approval request was withdrawn by its requester or an administrator.",
     "approval.invalidated": "An approval request was invalidated because its evidence changed.",
+    "approval.stage_delegated": "A signer handed their signature on an approval stage to a qualified colleague.",
+    "approval.stage_reassigned": "An administrator assigned an approval stage to a named, qualified person.",
+    "approval.assignment_refused": "Handing an approval stage to someone was refused (not the actor's signature "
+    "to give, or the colleague may not sign it: role, team, segregation of duties, already signed or assigned).",
+    "notification.digest_sent": "A person was e-mailed their daily digest of unread notifications.",
     "finding.raised": "A finding was raised.",
     "finding.changed": "A finding's status or fields changed.",
     "deployment.recorded": "A deployment was recorded.",

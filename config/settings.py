@@ -439,6 +439,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "governance.tasks.mark_overdue_reviews",
         "schedule": crontab(minute=0, hour=6),
     },
+    # notify the signers of approval stages due within a day or overdue, and owners of findings due soon
+    # (workflow.services.approval_logistics; idempotent: once per stage per day)
+    "governance-reminders": {"task": "governance.tasks.send_reminders", "schedule": 3600.0},
+    # e-mail each person their digest of unread notifications, at most once a day (workflow.services.inbox)
+    "governance-notification-digests": {
+        "task": "governance.tasks.send_notification_digests",
+        "schedule": crontab(minute=0, hour=7),
+    },
     # forget day-old wrong-password counts with no lock in force (accounts.services.lockout)
     "governance-purge-sign-in-counts": {"task": "governance.tasks.purge_sign_in_counts", "schedule": 3600.0},
     # queue an incremental poll of each connected MLflow registry whose interval passed (integrations)

@@ -313,6 +313,9 @@ API: dict[str, Listed] = {
     "api:evidence-bundle-list": Listed(_bundle, AUDIT_ROWS),
     "api:mlflow-registry-list": Listed(_mlflow_registry, TEAM, key="name"),
     "api:siem-destination-list": Listed(_siem_destination, ADMIN, key="name"),
+    "api:notification-list": Listed(
+        lambda world, team: rows.NotificationFactory(recipient=world.owner(team)), OWN
+    ),
     "api:mlflow-sync-list": Listed(
         lambda world, team: MlflowSync.objects.create(
             registry=_mlflow_registry(world, team), requested_by=world.owner(team)
@@ -337,6 +340,12 @@ PAGES: dict[str, Listed] = {
     ),
     "finding-list": Listed(API["api:finding-list"].seed, TEAM, marker=_link("finding-detail", "pk")),
     "token-list": Listed(API["api:token-list"].seed, OWN, marker=_link("token-revoke", "token_key")),
+    "notification-list": Listed(
+        API["api:notification-list"].seed,
+        OWN,
+        marker=lambda row: f'id="notification-{row.pk}"',
+        query={"show": "all"},
+    ),
     "audit-log": Listed(_audit_event, AUDIT, marker=lambda event: f"of event #{event.seq}</span>"),
 }
 # UI list pages not named ``*-list`` (the resolver cannot tell them apart from other pages).

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts import access
+from workflow import selectors
 
 
 def _everyone(user) -> bool:
@@ -66,6 +67,18 @@ def nav_links(request: HttpRequest) -> list[dict]:
     return links
 
 
+def unread_notifications(request: HttpRequest) -> int:
+    """How many of the signed-in user's notifications are unread (the inbox badge)."""
+    user = getattr(request, "user", None)
+    if user is None or not access.is_active_user(user):
+        return 0
+    return selectors.notification_list(user=user).filter(read_at__isnull=True).count()
+
+
 def navigation(request: HttpRequest) -> dict:
-    """Template context processor: ``nav_links`` for the signed-in user (computed when first used)."""
-    return {"nav_links": lambda: nav_links(request)}
+    """Template context processor: ``nav_links`` and ``unread_notifications`` for the signed-in user
+    (each computed when first used)."""
+    return {
+        "nav_links": lambda: nav_links(request),
+        "unread_notifications": lambda: unread_notifications(request),
+    }

@@ -26,10 +26,13 @@ from workflow.models import (
     EvidenceType,
     Finding,
     Framework,
+    Notification,
+    NotificationDigest,
     PeriodicReview,
     Policy,
     ReviewNotice,
     Signature,
+    StageAssignment,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -37,6 +40,8 @@ from workflow.models import (
 display_names(Policy, "policy", "policies")
 display_names(WebhookDelivery, "webhook delivery", "webhook deliveries")
 display_names(ReviewNotice, "overdue-review notice", "overdue-review notices")
+display_names(StageAssignment, "stage delegation", "stage delegations")
+display_names(NotificationDigest, "notification digest", "notification digests")
 
 admin.site.register(Policy, PolicyAdmin)
 admin.site.register(Control, ControlAdmin)
@@ -150,3 +155,39 @@ class ReviewNoticeAdmin(ReadOnlyAdmin):
     read_only_reason = "Written by the daily job that announces each overdue review once."
     list_display = ("model", "due_date", "notified_at")
     list_select_related = ("model",)
+
+
+@admin.register(StageAssignment)
+class StageAssignmentAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = (
+        "Stages are delegated by their signers and reassigned by administrators on the approval's page, "
+        "where the signing rules are checked; each is audited."
+    )
+    list_display = ("request", "stage_key", "assignee", "replaces", "kind", "assigned_by", "assigned_at")
+    list_filter = ("kind",)
+    search_fields = ("=request__id", "assignee__username", "request__model_version__model__name")
+    list_select_related = ("request__model_version__model", "assignee", "replaces", "assigned_by")
+
+    def view_on_site(self, obj):
+        return reverse("approval-detail", args=[obj.request_id])
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = (
+        "Notifications are written by the events they tell of; each person reads their own inbox."
+    )
+    list_display = ("recipient", "kind", "title", "created_at", "read_at")
+    list_filter = ("kind",)
+    search_fields = ("recipient__username", "title")
+    list_select_related = ("recipient",)
+
+
+@admin.register(NotificationDigest)
+class NotificationDigestAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = "Written by the daily digest job: when each person was last e-mailed their digest."
+    list_display = ("user", "last_sent_at", "notifications_sent")
+    list_select_related = ("user",)

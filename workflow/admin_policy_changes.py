@@ -19,7 +19,7 @@ from workflow.admin_policy_forms import (
     metric_label,
 )
 from workflow.models import EvidenceChange, Severity
-from workflow.services.policies import SEGREGATION_PARTIES
+from workflow.services.policies import DEFAULT_STAGE_DUE_DAYS, SEGREGATION_PARTIES
 
 
 @dataclass
@@ -48,6 +48,7 @@ def describe_changes(
         _evidence(old.get("required_evidence") or [], new.get("required_evidence") or [], titles),
         _stages(old.get("stages") or [], new.get("stages") or []),
         _environments(old.get("gated_environments") or {}, new.get("gated_environments") or {}),
+        _promotions(old.get("environment_promotions") or {}, new.get("environment_promotions") or {}),
         _segregation(old, new),
         _calendar(old, new),
         _findings(old, new),
@@ -165,8 +166,8 @@ def _stages(old: list[dict], new: list[dict]) -> Topic:
             continue
         changes = [
             f"{name} {_stage_value(name, was.get(name))} becomes {_stage_value(name, stage.get(name))}"
-            for name in ("title", "role", "quorum", "meaning")
-            if was.get(name) != stage.get(name)
+            for name in ("title", "role", "quorum", "meaning", "due_days")
+            if _stage_field(was, name) != _stage_field(stage, name)
         ]
         if changes:
             topic.add("changed", f"Stage {stage.get('key')}: {'; '.join(changes)}.")
@@ -175,6 +176,13 @@ def _stages(old: list[dict], new: list[dict]) -> Topic:
     if kept_before != kept_after:
         topic.add("changed", f"Signing order {' → '.join(kept_before)} becomes {' → '.join(kept_after)}.")
     return topic
+
+
+def _stage_field(stage: dict, name: str) -> Any:
+    """A stage's value, ``due_days`` read with its default (a stage without one is due in 5 days)."""
+    if name == "due_days":
+        return stage.get("due_days", DEFAULT_STAGE_DUE_DAYS)
+    return stage.get(name)
 
 
 def _stage_value(name: str, value: Any) -> str:
@@ -196,6 +204,19 @@ def _environments(old: dict[str, list], new: dict[str, list]) -> Topic:
     for name in old:
         if name not in new:
             topic.add("removed", f"{name} will no longer be gated: deployments to it will need no approval.")
+    return topic
+
+
+def _promotions(old: dict[str, list], new: dict[str, list]) -> Topic:
+    topic = Topic("Approvals that cover other environments")
+    for name in sorted(set(old) | set(new)):
+        before, after = list(old.get(name) or []), list(new.get(name) or [])
+        for covered in after:
+            if covered not in before:
+                topic.add("added", f"An approval for {name} will also open the gate to {covered}.")
+        for covered in before:
+            if covered not in after:
+                topic.add("removed", f"An approval for {name} will no longer open the gate to {covered}.")
     return topic
 
 

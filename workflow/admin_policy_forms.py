@@ -22,7 +22,14 @@ from monitoring.metrics import catalogue
 from monitoring.thresholds import known_names
 from workflow.models import EvidenceChange, EvidenceType, Policy, Severity
 from workflow.models.approvals import Meaning
-from workflow.services.policies import CHECK_KINDS, FINDING_SOURCES, RULE_FIELDS, SEGREGATION_PARTIES
+from workflow.services.policies import (
+    CHECK_KINDS,
+    DEFAULT_STAGE_DUE_DAYS,
+    FINDING_SOURCES,
+    RULE_FIELDS,
+    SEGREGATION_PARTIES,
+    STAGE_DUE_DAYS_RANGE,
+)
 from workflow.thresholds import threshold_name
 
 BLANK = [("", "—")]
@@ -105,10 +112,22 @@ class StageForm(forms.Form):
         min_value=1, max_value=20, initial=1, label="Signers", help_text="distinct people"
     )
     meaning = forms.ChoiceField(choices=BLANK + [(value, value) for value in Meaning.values])
+    due_days = forms.IntegerField(
+        min_value=STAGE_DUE_DAYS_RANGE[0],
+        max_value=STAGE_DUE_DAYS_RANGE[1],
+        initial=DEFAULT_STAGE_DUE_DAYS,
+        label="Due in (days)",
+        help_text="after the stage opens",
+    )
 
     def rule(self) -> dict[str, Any]:
+        """The stage as the policy stores it; ``due_days`` only when it is not the default (a stage without
+        one is due in the default number of days, so both read the same)."""
         data = self.cleaned_data
-        return {name: data[name] for name in ("key", "title", "role", "quorum", "meaning")}
+        rule = {name: data[name] for name in ("key", "title", "role", "quorum", "meaning")}
+        if data.get("due_days") not in (None, DEFAULT_STAGE_DUE_DAYS):
+            rule["due_days"] = data["due_days"]
+        return rule
 
 
 class RequiredCheckForm(forms.Form):
@@ -166,6 +185,15 @@ class EnvironmentForm(forms.Form):
 
     name = forms.SlugField(max_length=64, label="Environment", help_text="e.g. staging, production")
     stages = StageKeysField(widget=forms.CheckboxSelectMultiple, label="Stages it needs")
+    covers = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Its approval also covers",
+        help_text="other gated environments, comma-separated (e.g. staging)",
+    )
+
+    def clean_covers(self) -> list[str]:
+        return [name.strip() for name in self.cleaned_data.get("covers", "").split(",") if name.strip()]
 
     def __init__(self, *args, stage_keys: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
@@ -319,7 +347,11 @@ class PolicyEditor:
             prefix="check",
         )
         environments = rules.get("gated_environments") or {}
-        env_initial = [{"name": name, "stages": keys} for name, keys in environments.items()]
+        promotions = rules.get("environment_promotions") or {}
+        env_initial = [
+            {"name": name, "stages": keys, "covers": ", ".join(promotions.get(name) or [])}
+            for name, keys in environments.items()
+        ]
         self.environments = EnvironmentsFormSet(
             data, initial=env_initial, prefix="env", form_kwargs={"stage_keys": self._stage_keys(data, rules)}
         )
@@ -348,6 +380,11 @@ class PolicyEditor:
         rules["gated_environments"] = {
             form.cleaned_data["name"]: form.cleaned_data["stages"] for form in environments
         }
+        rules["environment_promotions"] = {
+            form.cleaned_data["name"]: form.cleaned_data["covers"]
+            for form in environments
+            if form.cleaned_data["covers"]
+        }
         return rules
 
     def show_service_errors(self, refusal: ValidationError) -> None:
@@ -365,11 +402,12 @@ class PolicyEditor:
                 target = forms_[index]
                 target.add_error(attribute if attribute in target.fields else None, message)
                 return
-        environment = re.fullmatch(r"gated_environments\.(.+)", key)
+        environment = re.fullmatch(r"(gated_environments|environment_promotions)\.(.+)", key)
         if environment:
+            target = "stages" if environment.group(1) == "gated_environments" else "covers"
             for form in self.row_forms.get("gated_environments", []):
-                if form.cleaned_data.get("name") == environment.group(1):
-                    form.add_error("stages", message)
+                if form.cleaned_data.get("name") == environment.group(2):
+                    form.add_error(target, message)
                     return
         formset = {
             "stages": self.stages,

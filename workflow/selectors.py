@@ -21,12 +21,14 @@ from workflow.models import (
     EvidenceDocument,
     Finding,
     FindingStatus,
+    Notification,
     PeriodicReview,
     Policy,
     Signature,
     WebhookEndpoint,
 )
 from workflow.models.findings import FINDING_TRANSITIONS, SEVERITY_RANK
+from workflow.services.approvals import stage_due_days
 
 # --- governance workflow -----------------------------------------------------------------------------
 
@@ -53,7 +55,7 @@ def evidence_list(*, user) -> QuerySet:
 def approval_list(*, user) -> QuerySet:
     requests = ApprovalRequest.objects.select_related(
         "model_version__model__team", "model_version__model__owner", "policy", "requested_by"
-    ).prefetch_related("signatures__signer")
+    ).prefetch_related("signatures__signer", "assignments__assignee", "assignments__replaces")
     return access.scope(user, requests).order_by("-requested_at")
 
 
@@ -70,8 +72,28 @@ def approvals_awaiting(*, user) -> list:
             sig.signer_id == user.pk for sig in request.signatures.all()
         ):
             continue
+        if any(  # handed to a colleague: theirs to sign now
+            handed.replaces_id == user.pk and handed.stage_key == stage["key"]
+            for handed in request.assignments.all()
+        ):
+            continue
         waiting.append(request)
     return waiting
+
+
+def approvals_overdue(*, user, now: dt.datetime | None = None) -> QuerySet:
+    """Pending requests the user may see whose open stage is past its due date, most overdue first."""
+    now = now or timezone.now()
+    overdue = approval_list(user=user).filter(status=ApprovalStatus.PENDING, stage_due_at__lt=now)
+    return overdue.order_by("stage_due_at", "pk")
+
+
+def notification_list(*, user) -> QuerySet[Notification]:
+    """The user's own notifications, newest first: nobody reads another person's inbox, whatever their
+    role (an administrator neither)."""
+    if not access.is_active_user(user):
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
 
 
 def signature_list(*, user) -> QuerySet:
@@ -123,7 +145,20 @@ def approval_stages(request: ApprovalRequest) -> list[dict]:
             state = "closed"
         else:
             state = "open" if index == request.stage_index else "waiting"
-        stages.append({**stage, "state": state, "signatures": signed.get(key, [])})
+        due = (request.stage_due_dates or {}).get(key)
+        stages.append(
+            {
+                **stage,
+                "state": state,
+                "signatures": signed.get(key, []),
+                "due_at": dt.datetime.fromisoformat(due) if due else None,
+                "overdue": bool(
+                    state == "open" and request.stage_due_at and request.stage_due_at < timezone.now()
+                ),
+                "due_days": stage_due_days(stage),
+                "assignments": [item for item in request.assignments.all() if item.stage_key == key],
+            }
+        )
     return stages
 
 
@@ -243,8 +278,17 @@ def approval_offers(*, user, request: ApprovalRequest) -> dict[str, bool]:
     (the requester or an administrator). The services decide again, with every rule, on submit."""
     pending = request.status == ApprovalStatus.PENDING
     stage = request.policy.stage(request.current_stage_key) if pending else None
+    handed_away = bool(stage) and any(
+        handed.replaces_id == user.pk and handed.stage_key == stage["key"]
+        for handed in request.assignments.all()
+    )
     return {
-        "sign": bool(stage and stage["role"] in access.roles_of(user) and access.can(user, "sign", request)),
+        "sign": bool(
+            stage
+            and not handed_away
+            and stage["role"] in access.roles_of(user)
+            and access.can(user, "sign", request)
+        ),
         "cancel": pending and (request.requested_by_id == user.pk or access.may(user, "administer")),
     }
 

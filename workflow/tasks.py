@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from audit import checkpoints
-from workflow.services import audit, findings, notifications, reviews
+from workflow.services import approval_logistics, audit, findings, inbox, notifications, reviews
 
 
 @shared_task(name="governance.tasks.audit_checkpoint")
@@ -69,3 +69,16 @@ def sweep_check_outcomes() -> int:
 @shared_task(name="governance.tasks.mark_overdue_reviews")
 def mark_overdue_reviews() -> list[str]:
     return reviews.reviews_mark_overdue()
+
+
+@shared_task(name="governance.tasks.send_reminders")
+def send_reminders() -> dict[str, int]:
+    """Notify the signers of approval stages due within a day or overdue, and the owners of findings due
+    soon or overdue (hourly through beat; idempotent, once per stage per day)."""
+    return approval_logistics.reminders_send()
+
+
+@shared_task(name="governance.tasks.send_notification_digests")
+def send_notification_digests() -> list[str]:
+    """E-mail each person with unread notifications one digest, at most once a day (daily through beat)."""
+    return inbox.digests_send()

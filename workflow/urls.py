@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from workflow.views import approvals, audit, evidence, findings, reviews
+from workflow.views import approvals, audit, evidence, findings, notifications, reviews
 
 urlpatterns = [
     path("approvals/", approvals.approval_list, name="approval-list"),
@@ -15,6 +15,10 @@ urlpatterns = [
         name="approval-sign-finish",
     ),
     path("approvals/<int:pk>/cancel/", approvals.approval_cancel, name="approval-cancel"),
+    path("approvals/<int:pk>/delegate/", approvals.approval_delegate, name="approval-delegate"),
+    path("notifications/", notifications.notification_list, name="notification-list"),
+    path("notifications/read-all/", notifications.notification_read_all, name="notification-read-all"),
+    path("notifications/<int:pk>/read/", notifications.notification_read, name="notification-read"),
     path("evidence/<int:pk>/", evidence.evidence_detail, name="evidence-detail"),
     path(
         "models/<slug:name>/versions/<int:number>/evidence/new/", evidence.evidence_new, name="evidence-new"

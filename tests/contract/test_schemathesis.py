@@ -107,6 +107,9 @@ OPERATION_OVERRIDES: list[dict] = [
         # a password, or the id of a re-authentication at the IdP: one of the two (a rule across fields)
         "POST /api/v1/approvals/{approval_pk}/signatures/",
         "POST /api/v1/reviews/{id}/complete/",
+        # the colleague named (a username) must exist and may sign the stage by every signing rule
+        "POST /api/v1/approvals/{id}/delegate/",
+        "POST /api/v1/approvals/{id}/reassign/",
     ),
     # `model` as a versioned reference (`name:3`, `models:/name@alias`) beside `version` is a 400: the
     # version would be named twice (docs/ARCHITECTURE.md, "References"), a rule across two parameters.

@@ -26,6 +26,7 @@ from workflow.models import (
     EvidenceType,
     Finding,
     Framework,
+    Notification,
     PeriodicReview,
     Policy,
     Signature,
@@ -280,3 +281,12 @@ class ApiTokenFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         instance, _secret = model_class.objects.create(*args, **kwargs)
         return instance
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    kind = "review_due"
+    title = factory.Sequence(lambda n: f"Notification {n}")
+    link = "/approvals/"

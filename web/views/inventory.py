@@ -22,6 +22,7 @@ from registry.models import ModelVersion, RegisteredModel
 from registry.models.lineage import EdgeKind
 from registry.tiering import FACTORS
 from workflow import selectors as governance_selectors
+from workflow.services import gate as gate_services
 from workflow.views.evidence import EvidenceForm, may_add_evidence
 
 LINEAGE_DEPTH = 2
@@ -85,6 +86,7 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
     )
     evidence = governance_selectors.evidence_list(user=user).filter(model_version=version)
     context = {
+        "gates": _gates(user, version),
         "model": model,
         "version": version,
         "run_link": _web_link(version.run_link),
@@ -100,6 +102,19 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
         ),
     }
     return render(request, "registry/version_detail.html", context)
+
+
+def _gates(user, version: ModelVersion) -> list:
+    """The gate's answer per environment (``gate_by_environment``: what ``GET /api/v1/gate/`` answers),
+    each with the pending request for it, if any, and that request's open stage."""
+    pending = governance_selectors.approval_list(user=user).filter(model_version=version, status="pending")
+    waiting = {approval.environment: approval for approval in pending}
+    gates = gate_services.gate_by_environment(version=version)
+    for gate in gates:
+        gate.pending = waiting.get(gate.environment)
+        if gate.pending is not None:
+            gate.pending.open_stage = gate.pending.policy.stage(gate.pending.current_stage_key)
+    return gates
 
 
 def _signature(signature: dict) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -8,6 +8,8 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts import access
+from accounts.models import User
 from config.api import inputs
 from config.api.filters import VersionRecordFilter
 from config.api.viewsets import ScopedViewSet
@@ -15,6 +17,7 @@ from registry.api.references import model_reference_field, version_field
 from workflow import selectors
 from workflow.api.common import visible_version
 from workflow.models import ApprovalRequest, Decision, Environment, Meaning, Signature
+from workflow.services import approval_logistics as logistics
 from workflow.services import approvals as approval_services
 from workflow.services.approvals import SignatureInput
 
@@ -43,6 +46,17 @@ class SignatureOutput(serializers.Serializer):
         return bytes(signature.payload).decode()
 
 
+class AssignmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    stage = serializers.CharField(source="stage_key")
+    assignee = serializers.CharField(source="assignee.username")
+    replaces = serializers.CharField(source="replaces.username", allow_null=True, default=None)
+    kind = serializers.CharField(help_text="delegation (by the signer) or reassignment (by an administrator)")
+    reason = serializers.CharField()
+    assigned_by = serializers.CharField(source="assigned_by.username")
+    assigned_at = serializers.DateTimeField()
+
+
 class ApprovalOutput(serializers.Serializer):
     id = serializers.IntegerField()
     model = serializers.CharField(source="model_version.model.name")
@@ -60,7 +74,11 @@ class ApprovalOutput(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
     outcome_reason = serializers.CharField()
+    stage_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the open stage is due (its policy's due_days after it opened)."
+    )
     signatures = SignatureOutput(many=True)
+    assignments = AssignmentOutput(many=True)
 
     def get_policy(self, request) -> dict:
         return {"tier": request.policy.tier, "version": request.policy.version, "name": request.policy.name}
@@ -81,7 +99,16 @@ class ApprovalOutput(serializers.Serializer):
             )
             if request.status != "pending" and state != "done":
                 state = "closed"
-            stages.append({**stage, "state": state, "signed_by": signed.get(key, [])})
+            due = (request.stage_due_dates or {}).get(key)
+            stages.append(
+                {
+                    **stage,
+                    "due_days": approval_services.stage_due_days(stage),
+                    "due_at": due,
+                    "state": state,
+                    "signed_by": signed.get(key, []),
+                }
+            )
         return stages
 
 
@@ -101,6 +128,23 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         justification = serializers.CharField(max_length=5000, allow_blank=True, default="")
 
     class CancelInput(inputs.Input):
+        reason = serializers.CharField(max_length=5000)
+
+    class DelegateInput(inputs.Input):
+        stage = serializers.SlugField(max_length=64, help_text="The stage key (open or later).")
+        delegate = serializers.SlugField(max_length=150, help_text="The colleague's username.")
+        reason = serializers.CharField(max_length=5000)
+
+    class ReassignInput(inputs.Input):
+        stage = serializers.SlugField(max_length=64, help_text="The stage key (open or later).")
+        assignee = serializers.SlugField(max_length=150, help_text="Username of the person to assign.")
+        replaces = serializers.SlugField(
+            max_length=150,
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="Username of a signer the stage is taken from (they may no longer sign it).",
+        )
         reason = serializers.CharField(max_length=5000)
 
     selector = staticmethod(selectors.approval_list)
@@ -142,6 +186,51 @@ class ApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
             actor=request.user, request=self.get_object(), reason=serializer.validated_data["reason"]
         )
         return Response(ApprovalOutput(approval).data)
+
+    @extend_schema(request=DelegateInput, responses={201: AssignmentOutput})
+    @action(detail=True, methods=["post"])
+    def delegate(self, request, pk=None):
+        """Hand your signature on a stage to a qualified colleague (who may sign it by every rule a
+        signature has: role, team, segregation of duties, not yet signed or assigned this request)."""
+        serializer = self.DelegateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        approval = self.get_object()
+        assignment = logistics.stage_delegate(
+            actor=request.user,
+            request=approval,
+            stage_key=data["stage"],
+            delegate=_named_user(data["delegate"], "delegate"),
+            reason=data["reason"],
+        )
+        return Response(AssignmentOutput(assignment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReassignInput, responses={201: AssignmentOutput})
+    @action(detail=True, methods=["post"])
+    def reassign(self, request, pk=None):
+        """An administrator assigns a stage to a qualified person, optionally taking it from a signer."""
+        serializer = self.ReassignInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        approval = self.get_object()
+        access.require(request.user, "administer")
+        assignment = logistics.stage_reassign(
+            actor=request.user,
+            request=approval,
+            stage_key=data["stage"],
+            assignee=_named_user(data["assignee"], "assignee"),
+            replaces=_named_user(data["replaces"], "replaces") if data["replaces"] else None,
+            reason=data["reason"],
+        )
+        return Response(AssignmentOutput(assignment).data, status=status.HTTP_201_CREATED)
+
+
+def _named_user(username: str, field: str) -> User:
+    """An active account by username; 400 naming the field otherwise (people are not secret to signers)."""
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise serializers.ValidationError({field: ["No active account with this username."]})
+    return user
 
 
 class SigningCredentials(inputs.Input):

@@ -40,7 +40,7 @@ class GateQuery(serializers.Serializer):
 class GateView(StrictQueryParameters, APIView):
     """May this version go to this environment?
 
-    ``{allowed, reasons[], codes[], warnings[], approval, approval_digest, evidence_changed,
+    ``{allowed, reasons[], codes[], warnings[], approval, approval_environment, approval_digest, evidence_changed,
     evidence_changes[], expires_at}``: the answer names the approval it rests on and the evidence digest
     its signers signed, and says whether material evidence arrived since (a new warning or failing run of
     a required check, a new required document). The policy decides whether that closes the gate
@@ -58,6 +58,11 @@ class GateView(StrictQueryParameters, APIView):
         codes = serializers.ListField(child=serializers.CharField())
         warnings = serializers.ListField(child=serializers.CharField())
         approval = serializers.IntegerField(allow_null=True)
+        approval_environment = serializers.CharField(
+            allow_blank=True,
+            help_text="The environment the approval was given for: this one, or one whose approval covers "
+            "it by the policy's environment_promotions (e.g. production covering staging); empty without one.",
+        )
         approval_digest = serializers.CharField(allow_blank=True)
         evidence_changed = serializers.BooleanField()
         evidence_changes = serializers.ListField(child=serializers.CharField())
@@ -86,6 +91,7 @@ class GateView(StrictQueryParameters, APIView):
             "codes": decision.codes,
             "warnings": decision.warnings,
             "approval": decision.approval.pk if decision.approval else None,
+            "approval_environment": decision.approval_environment,
             "approval_digest": decision.approval_digest,
             "evidence_changed": decision.evidence_changed,
             "evidence_changes": decision.evidence_changes,

@@ -49,6 +49,10 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         model_wide_findings = serializers.JSONField(
             help_text="Finding sources (check, monitoring, review) that block every version of the model."
         )
+        environment_promotions = serializers.JSONField(
+            help_text='Environment → the gated environments its approval also covers, e.g. {"production": '
+            '["staging"]}.'
+        )
         created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
         created_at = serializers.DateTimeField()
 
@@ -58,7 +62,10 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         # item types checked here; what each item means is the service's to check
         required_checks = serializers.ListField(child=serializers.DictField(), default=list)
         required_evidence = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
-        stages = serializers.ListField(child=serializers.DictField())
+        stages = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Ordered stages {key, title, role, quorum, meaning, due_days (1-90, default 5)}.",
+        )
         gated_environments = serializers.DictField(
             help_text='Environment → stage keys, e.g. {"production": ["validation", "risk"]}.'
         )
@@ -71,6 +78,12 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         review_trigger_severity = serializers.CharField(default="high")
         evidence_change = serializers.ChoiceField(choices=EvidenceChange.choices, default=EvidenceChange.WARN)
         model_wide_findings = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
+        environment_promotions = serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField(max_length=64), max_length=20),
+            default=dict,
+            help_text='Environment → the gated environments its approval also covers, e.g. {"production": '
+            "[\"staging\"]}; each covered environment's stages must be among the covering one's.",
+        )
 
     selector = staticmethod(selectors.policy_list)
     serializer_class = Output

@@ -8,6 +8,7 @@ from workflow.api.audit import AuditCheckpointViewSet, AuditEventViewSet, AuditV
 from workflow.api.evidence import EvidenceViewSet
 from workflow.api.findings import FindingViewSet
 from workflow.api.gate import DeploymentViewSet, GateView, ReviewClearView
+from workflow.api.notifications import NotificationViewSet
 from workflow.api.policies import ControlViewSet, PolicyViewSet
 from workflow.api.reviews import ReviewViewSet
 from workflow.api.webhooks import WebhookViewSet
@@ -25,6 +26,7 @@ router.register("findings", FindingViewSet, basename="finding")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("reviews", ReviewViewSet, basename="review")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 
 def _export(method: str, export_format: str):

@@ -8,14 +8,22 @@ its table (``db_table``) and, in the audit trail, its object type (``AUDIT_OBJEC
 from workflow.models.approvals import (
     ApprovalRequest,
     ApprovalStatus,
+    AssignmentKind,
     Decision,
     Environment,
     Meaning,
     Signature,
+    StageAssignment,
 )
 from workflow.models.deployments import Deployment, DeploymentStatus, Strategy
 from workflow.models.findings import Finding, FindingStatus, Severity
-from workflow.models.notifications import WebhookDelivery, WebhookEndpoint
+from workflow.models.notifications import (
+    Notification,
+    NotificationDigest,
+    NotificationKind,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from workflow.models.policies import (
     Control,
     EvidenceChange,
@@ -29,6 +37,7 @@ from workflow.models.reviews import PeriodicReview, ReviewConclusion, ReviewNoti
 __all__ = [
     "ApprovalRequest",
     "ApprovalStatus",
+    "AssignmentKind",
     "Control",
     "Decision",
     "Deployment",
@@ -41,6 +50,9 @@ __all__ = [
     "FindingStatus",
     "Framework",
     "Meaning",
+    "Notification",
+    "NotificationDigest",
+    "NotificationKind",
     "PeriodicReview",
     "Policy",
     "ReviewConclusion",
@@ -48,6 +60,7 @@ __all__ = [
     "ReviewStatus",
     "Severity",
     "Signature",
+    "StageAssignment",
     "Strategy",
     "WebhookDelivery",
     "WebhookEndpoint",

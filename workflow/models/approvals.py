@@ -57,6 +57,10 @@ class ApprovalRequest(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Set when approved: review date.")
     outcome_reason = models.TextField(blank=True)
+    # The open stage's due date (its policy's ``due_days`` after it opened); every stage's, as opened, in
+    # ``stage_due_dates`` ({stage key: ISO time}).
+    stage_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    stage_due_dates = models.JSONField(default=dict, blank=True)
 
     access_team_path = "model_version__model__team"
 
@@ -90,6 +94,46 @@ class ApprovalRequest(models.Model):
     def current_stage_key(self) -> str | None:
         keys = self.stage_keys or []
         return keys[self.stage_index] if self.stage_index < len(keys) else None
+
+
+class AssignmentKind(models.TextChoices):
+    DELEGATION = "delegation", "Delegated by the signer"
+    REASSIGNMENT = "reassignment", "Reassigned by an administrator"
+
+
+class StageAssignment(models.Model):
+    """A stage of a pending request assigned to a named person: a signer's delegation of their signature
+    to a qualified colleague, or an administrator's reassignment.
+
+    ``assignee`` is told the stage waits for them; ``replaces`` (the delegating signer, or whoever the
+    administrator took the stage from) may no longer sign that stage of that request. The assignee must
+    be someone who may sign the stage (role, team, segregation of duties, not yet signed the request):
+    the same rules as a signature, checked when assigned and again when they sign.
+    """
+
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.PROTECT, related_name="assignments")
+    stage_key = models.CharField(max_length=64)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    replaces = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=AssignmentKind.choices)
+    reason = models.TextField()
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    access_team_path = "request__model_version__model__team"
+
+    class Meta:
+        ordering = ["request_id", "assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "stage_key", "assignee"], name="workflow_stage_assigned_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} {self.stage_key} → {self.assignee_id} ({self.kind})"
 
 
 class Signature(models.Model):

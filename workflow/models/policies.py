@@ -92,6 +92,9 @@ class Policy(models.Model):
     ``required_evidence``: evidence type keys. ``stages``: ordered ``[{"key", "title", "role", "quorum",
     "meaning"}]``. ``gated_environments``: ``{"staging": ["validation"], "production": ["validation",
     "risk", "owner"]}`` — the stages an approval for that environment must pass.
+    ``environment_promotions``: ``{"production": ["staging"]}`` — an approval for the key also covers the
+    listed environments at the gate (its stages include every stage they need).
+    Each stage may carry ``due_days`` (1-90, default 5): how long it may stay open before it is overdue.
     ``segregation``: who may never sign (``requester``, ``submitter``, ``owner``).
     ``evidence_change``: what the gate does when material evidence arrives after an approval (a new
     warning or failing run of a required check, a new required document): close it or warn.
@@ -108,6 +111,12 @@ class Policy(models.Model):
     stages = models.JSONField(default=list)
     gated_environments = models.JSONField(default=dict)
     segregation = models.JSONField(default=list)
+    environment_promotions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Environment → the gated environments its approval also covers, e.g. {"production": '
+        '["staging"]}: a valid production approval then opens the gate to staging.',
+    )
     review_frequency_months = models.PositiveSmallIntegerField(default=12)
     approval_valid_months = models.PositiveSmallIntegerField(default=12)
     blocking_finding_severity = models.CharField(max_length=10, default="high")

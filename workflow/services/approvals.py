@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import access, context
@@ -44,13 +45,15 @@ from workflow.models import (
     EvidenceDocument,
     Finding,
     FindingStatus,
+    NotificationKind,
     Policy,
     Signature,
+    StageAssignment,
 )
 from workflow.models.findings import SEVERITY_RANK
-from workflow.services import notifications
+from workflow.services import inbox, notifications
 from workflow.services.evidence import evidence_manifest, latest_check_runs, manifest_digest
-from workflow.services.policies import policy_active
+from workflow.services.policies import DEFAULT_STAGE_DUE_DAYS, policy_active
 from workflow.thresholds import policy_bounds
 
 PASSING_OUTCOMES = {"pass", "warn"}
@@ -169,6 +172,7 @@ def approval_request(
             )
             record(action="approval.requested", actor=actor, obj=request, after=_request_facts(request))
             _announce("approval.requested", request)
+            stage_open(request, now=request.requested_at)
     except IntegrityError:
         raise RequestClosed(
             f"A request to approve {version} for {environment} is already pending.",
@@ -214,7 +218,8 @@ def approval_cancel(*, actor: User, request: ApprovalRequest, reason: str) -> Ap
         request.status = ApprovalStatus.CANCELLED
         request.completed_at = timezone.now()
         request.outcome_reason = reason
-        request.save(update_fields=["status", "completed_at", "outcome_reason"])
+        request.stage_due_at = None
+        request.save(update_fields=["status", "completed_at", "outcome_reason", "stage_due_at"])
         record(
             action="approval.cancelled",
             actor=actor,
@@ -379,6 +384,15 @@ def _open_stage(request: ApprovalRequest) -> dict[str, Any]:
 
 
 def _require_signer_allowed(actor: User, request: ApprovalRequest, stage: dict[str, Any]) -> None:
+    refusal = signer_refusal(actor, request, stage)
+    if refusal is not None:
+        raise refusal
+
+
+def signer_refusal(actor: User, request: ApprovalRequest, stage: dict[str, Any]) -> SignatureRefused | None:
+    """Why ``actor`` may not sign ``stage`` of ``request`` (None when they may): the stage's role, the
+    model's team, segregation of duties, one signature per person per request, and not having handed
+    the stage to someone else. The same rules decide who a stage may be delegated to."""
     roles = access.roles_of(actor)
     if stage["role"] not in roles:
         later = [
@@ -386,33 +400,85 @@ def _require_signer_allowed(actor: User, request: ApprovalRequest, stage: dict[s
             for key in request.stage_keys[request.stage_index + 1 :]
             if request.policy.stage(key)["role"] in roles
         ]
-        if later:
-            raise SignatureRefused(
+        if later and stage["key"] == request.current_stage_key:
+            return SignatureRefused(
                 f"Stages are signed in order: '{stage['title']}' must be completed before '{later[0]}'.",
                 code="stage_order",
             )
-        raise SignatureRefused(
+        return SignatureRefused(
             f"The open stage '{stage['title']}' is signed by the {stage['role']} role, which you do not hold.",
             code="wrong_role",
         )
     if not access.can(actor, "sign", request):  # a grant lets someone read a model, never sign for it
-        raise SignatureRefused(
+        return SignatureRefused(
             "Only the model's own team's signers (or a risk officer or administrator) sign its approvals; a "
             "grant lets you read this request, not sign it.",
             code="not_team_signer",
         )
     for party, user_id in request.segregated_parties().items():
         if user_id == actor.pk:
-            raise SignatureRefused(
+            return SignatureRefused(
                 f"Segregation of duties: the {party} cannot sign this request.",
                 code="segregation_of_duties",
                 details={"party": party},
             )
     if request.signatures.filter(signer=actor).exists():
-        raise SignatureRefused(
+        return SignatureRefused(
             "You have already signed this request; each stage's quorum needs distinct people.",
             code="already_signed",
         )
+    handed = StageAssignment.objects.filter(request=request, stage_key=stage["key"], replaces=actor)
+    handed = handed.select_related("assignee").first()
+    if handed is not None:
+        return SignatureRefused(
+            f"The signature on '{stage['title']}' was handed to {handed.assignee.printed_name} "
+            f"({handed.get_kind_display().lower()}); it is theirs to give.",
+            code="stage_delegated",
+        )
+    return None
+
+
+def stage_signers(request: ApprovalRequest, stage: dict[str, Any]) -> list[User]:
+    """Everyone who may sign ``stage`` of ``request`` now (the rules of ``signer_refusal``), by username."""
+    holders = User.objects.filter(is_active=True).filter(
+        Q(groups__name=stage["role"]) | (Q(is_superuser=True) if stage["role"] == "admin" else Q(pk=None))
+    )
+    return [
+        user
+        for user in holders.distinct().order_by("username")
+        if signer_refusal(user, request, stage) is None
+    ]
+
+
+def stage_due_days(stage: dict[str, Any]) -> int:
+    days = stage.get("due_days")
+    return days if isinstance(days, int) and not isinstance(days, bool) else DEFAULT_STAGE_DUE_DAYS
+
+
+def stage_open(request: ApprovalRequest, *, now: dt.datetime | None = None) -> None:
+    """The request's open stage starts its clock (due ``due_days`` from now) and everyone who may sign it
+    is told it waits for them; a request no longer pending has no due date. In the caller's transaction."""
+    if request.status != ApprovalStatus.PENDING or request.current_stage_key is None:
+        if request.stage_due_at is not None:
+            request.stage_due_at = None
+            request.save(update_fields=["stage_due_at"])
+        return
+    stage = request.policy.stage(request.current_stage_key)
+    now = now or timezone.now()
+    due = now + dt.timedelta(days=stage_due_days(stage))
+    request.stage_due_at = due
+    request.stage_due_dates = {**(request.stage_due_dates or {}), stage["key"]: due.isoformat()}
+    request.save(update_fields=["stage_due_at", "stage_due_dates"])
+    version = request.model_version
+    inbox.notification_send(
+        recipients=stage_signers(request, stage),
+        kind=NotificationKind.APPROVAL_WAITING,
+        title=f"{version.model.name} v{version.version} for {request.environment}: "
+        f"'{stage['title']}' waits for your signature (due {due:%Y-%m-%d})",
+        link=reverse("approval-detail", args=[request.pk]),
+        obj=request,
+        dedupe_key=f"approval-waiting:{request.pk}:{stage['key']}",
+    )
 
 
 def _require_meaning(stage: dict[str, Any], signing: SignatureInput) -> None:
@@ -514,13 +580,16 @@ def _advance(actor: User, request: ApprovalRequest, stage: dict[str, Any]) -> No
     request.save(update_fields=["stage_index"])
     if request.stage_index >= len(request.stage_keys):
         _finish(actor, request, ApprovalStatus.APPROVED, "")
+    else:
+        stage_open(request)
 
 
 def _finish(actor: User, request: ApprovalRequest, status: str, reason: str) -> None:
     request.status = status
     request.completed_at = timezone.now()
     request.outcome_reason = reason
-    fields = ["status", "completed_at", "outcome_reason"]
+    request.stage_due_at = None
+    fields = ["status", "completed_at", "outcome_reason", "stage_due_at"]
     if status == ApprovalStatus.APPROVED:
         request.expires_at = approval_expiry(request)
         fields.append("expires_at")
@@ -569,7 +638,8 @@ def _invalidate(actor: User, request_id: int, details: dict[str, Any]) -> None:
         request.status = ApprovalStatus.INVALIDATED
         request.completed_at = timezone.now()
         request.outcome_reason = "The evidence changed after the request was made."
-        request.save(update_fields=["status", "completed_at", "outcome_reason"])
+        request.stage_due_at = None
+        request.save(update_fields=["status", "completed_at", "outcome_reason", "stage_due_at"])
         record(
             action="approval.invalidated",
             actor=actor,

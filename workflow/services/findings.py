@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import access
@@ -22,9 +23,9 @@ from monitoring.models import CheckRun, MonitoringAlert
 from registry.models import RegisteredModel
 from registry.models.inventory import ModelStatus
 from registry.services.inventory import model_status_set_by_workflow, owner_allowed
-from workflow.models import Finding, FindingStatus, Severity
+from workflow.models import Finding, FindingStatus, NotificationKind, Severity
 from workflow.models.findings import FINDING_TRANSITIONS, SEVERITY_RANK
-from workflow.services import notifications
+from workflow.services import inbox, notifications
 from workflow.services.policies import policy_active
 
 DUE_DAYS = {Severity.CRITICAL: 14, Severity.HIGH: 30, Severity.MEDIUM: 60, Severity.LOW: 90}
@@ -100,6 +101,13 @@ def _announce(actor: User | None, finding: Finding) -> None:
         finding_facts(finding) | {"finding": finding.pk},
         team=team,
         recipients=notifications.audience("finding.raised", team=team, owner=finding.owner),
+    )
+    inbox.notification_send(
+        recipients=[finding.owner],
+        kind=NotificationKind.FINDING_ASSIGNED,
+        title=f"Finding {finding.pk} ({finding.severity}) on {finding.model.name} is yours: {finding.title}",
+        link=reverse("finding-detail", args=[finding.pk]),
+        obj=finding,
     )
 
 

@@ -27,6 +27,7 @@ from workflow.models import (
     ApprovalStatus,
     Deployment,
     DeploymentStatus,
+    Environment,
     EvidenceChange,
     Strategy,
 )
@@ -65,6 +66,9 @@ class GateDecision:
     approval: ApprovalRequest | None = None
     expires_at: dt.datetime | None = None
     evidence_changes: list[str] = field(default_factory=list)
+    # The environment ``approval`` was given for: this one, or one whose approval covers it by the policy's
+    # ``environment_promotions`` (a production approval covering staging).
+    approval_environment: str = ""
 
     def refuse(self, code: str, reason: str) -> None:
         self.allowed = False
@@ -103,33 +107,88 @@ def gate_evaluate(*, version: ModelVersion, environment: str, now: dt.datetime |
     if policy.gated_environments.get(environment):
         if model.status in NOT_VALIDATED:
             decision.refuse("model_not_validated", NOT_VALIDATED[model.status])
-        current = _check_approval(decision, version, environment, now)
+        covering = covering_environments(policy, environment)
+        current = _check_approval(decision, version, environment, now, covering)
         if current is not None:
             _check_evidence_since(decision, version, current, policy)
     return decision
 
 
+def covering_environments(policy, environment: str) -> list[str]:
+    """The environments whose approval opens the gate to ``environment``: itself first, then those the
+    policy's ``environment_promotions`` say cover it (``{"production": ["staging"]}``)."""
+    promotions = policy.environment_promotions or {}
+    return [environment, *sorted(name for name, covered in promotions.items() if environment in covered)]
+
+
+@dataclass
+class EnvironmentGate:
+    """The gate's answer for one environment of a version, as the version page shows it."""
+
+    environment: str
+    gated: bool
+    decision: GateDecision
+    covered_by: list[str]  # environments whose approval would also open this one (the policy's promotions)
+
+    @property
+    def through_promotion(self) -> bool:
+        return (
+            bool(self.decision.approval_environment)
+            and self.decision.approval_environment != self.environment
+        )
+
+
+def gate_by_environment(*, version: ModelVersion, now: dt.datetime | None = None) -> list[EnvironmentGate]:
+    """``gate_evaluate`` for every environment the active policy names (gated ones, in the policy's order,
+    then the known environments it leaves ungated): the same answers ``GET /api/v1/gate/`` gives."""
+    now = now or timezone.now()
+    policy = policy_active(tier=version.model.risk_tier)
+    names = list(policy.gated_environments) + [
+        name for name in Environment.values if name not in policy.gated_environments
+    ]
+    return [
+        EnvironmentGate(
+            environment=name,
+            gated=bool(policy.gated_environments.get(name)),
+            decision=gate_evaluate(version=version, environment=name, now=now),
+            covered_by=covering_environments(policy, name)[1:],
+        )
+        for name in names
+    ]
+
+
 def _check_approval(
-    decision: GateDecision, version: ModelVersion, environment: str, now: dt.datetime
+    decision: GateDecision,
+    version: ModelVersion,
+    environment: str,
+    now: dt.datetime,
+    covering: list[str] | None = None,
 ) -> ApprovalRequest | None:
-    """The unexpired approval the gate rests on (None, with the refusal recorded, when there is none)."""
+    """The unexpired approval the gate rests on (None, with the refusal recorded, when there is none):
+    the newest valid approval for this environment or for one that covers it (``covering``)."""
+    covering = covering or [environment]
     approvals = ApprovalRequest.objects.filter(
-        model_version=version, environment=environment, status=ApprovalStatus.APPROVED
-    ).order_by("-completed_at")
+        model_version=version, environment__in=covering, status=ApprovalStatus.APPROVED
+    ).order_by("-completed_at", "-pk")
     current = next(
         (approval for approval in approvals if approval.expires_at and approval.expires_at > now), None
     )
     if current is not None:
         _check_deadlines(decision, current, version.model, now)
+        decision.approval_environment = current.environment
         return current
     expired = approvals.first()
     if expired is not None:
         decision.approval, decision.expires_at = expired, expired.expires_at
+        decision.approval_environment = expired.environment
         decision.refuse(
-            "approval_expired", f"the approval for {environment} expired on {expired.expires_at:%Y-%m-%d}"
+            "approval_expired",
+            f"the approval for {expired.environment} expired on {expired.expires_at:%Y-%m-%d}",
         )
     else:
-        decision.refuse("no_approval", f"no completed approval of {version} for {environment}")
+        others = covering[1:]
+        also = f" (nor for {', '.join(others)}, whose approval would cover it)" if others else ""
+        decision.refuse("no_approval", f"no completed approval of {version} for {environment}{also}")
     return None
 
 

@@ -19,6 +19,9 @@ from workflow.models.approvals import Meaning
 from workflow.models.findings import Severity
 from workflow.thresholds import threshold_name
 
+# How long an approval stage may stay open (``due_days`` on a stage): its default and range.
+DEFAULT_STAGE_DUE_DAYS = 5
+STAGE_DUE_DAYS_RANGE = (1, 90)
 CHECK_KINDS = ("drift", "fairness", "explainability", "performance", "data_quality")
 RULE_FIELDS = (
     "name",
@@ -33,6 +36,7 @@ RULE_FIELDS = (
     "review_trigger_severity",
     "evidence_change",
     "model_wide_findings",
+    "environment_promotions",
 )
 FINDING_SOURCES = ("check", "monitoring", "review")
 SEGREGATION_PARTIES = ("requester", "submitter", "owner")
@@ -103,6 +107,7 @@ def validate_rules(rules: dict[str, Any]) -> dict[str, Any]:
     stages = rules.get("stages") or []
     stage_keys = _validate_stages(stages, errors)
     _validate_environments(rules.get("gated_environments") or {}, stage_keys, errors)
+    _validate_promotions(rules.get("environment_promotions") or {}, rules.get("gated_environments"), errors)
     _validate_checks(rules.get("required_checks") or [], errors)
     _validate_evidence(rules.get("required_evidence") or [], errors)
     for field in ("blocking_finding_severity", "review_trigger_severity"):
@@ -125,6 +130,12 @@ def validate_rules(rules: dict[str, Any]) -> dict[str, Any]:
     cleaned = {field: rules[field] for field in RULE_FIELDS if field in rules}
     cleaned.setdefault("segregation", list(SEGREGATION_PARTIES))
     cleaned["model_wide_findings"] = list(cleaned.get("model_wide_findings") or [])
+    if "environment_promotions" in cleaned:
+        cleaned["environment_promotions"] = {
+            name: list(dict.fromkeys(covered))
+            for name, covered in (cleaned["environment_promotions"] or {}).items()
+            if covered
+        }
     cleaned.setdefault("name", "")
     return cleaned
 
@@ -145,6 +156,12 @@ def _validate_stages(stages: Any, errors: dict) -> list[str]:
             errors[f"{where}.quorum"] = ["A whole number of distinct signers, at least 1."]
         if stage.get("meaning") not in Meaning.values:
             errors[f"{where}.meaning"] = [f"Must be one of {', '.join(Meaning.values)}."]
+        due = stage.get("due_days", DEFAULT_STAGE_DUE_DAYS)
+        low, high = STAGE_DUE_DAYS_RANGE
+        if not isinstance(due, int) or isinstance(due, bool) or not low <= due <= high:
+            errors[f"{where}.due_days"] = [
+                f"Days a stage may stay open: a whole number from {low} to {high}."
+            ]
         key = stage.get("key")
         if not isinstance(key, str) or not key or key in keys:
             errors[f"{where}.key"] = ["A unique, non-empty key."]
@@ -159,6 +176,37 @@ def _validate_environments(environments: Any, stage_keys: list[str], errors: dic
     for environment, needed in environments.items():
         if not isinstance(needed, list) or set(needed) - set(stage_keys):
             errors[f"gated_environments.{environment}"] = ["A list of stage keys defined in 'stages'."]
+
+
+def _validate_promotions(promotions: Any, environments: Any, errors: dict) -> None:
+    """``{"production": ["staging"]}``: both sides gated environments of this policy, no environment
+    covering itself, and the covering environment's stages include every stage the covered one needs
+    (an approval never covers what it did not pass)."""
+    if not isinstance(promotions, dict):
+        errors["environment_promotions"] = ['An object such as {"production": ["staging"]}.']
+        return
+    gated = environments if isinstance(environments, dict) else {}
+    for name, covered in promotions.items():
+        where = f"environment_promotions.{name}"
+        if name not in gated:
+            errors[where] = [f"'{name}' is not a gated environment of this policy."]
+            continue
+        if not isinstance(covered, list) or not all(isinstance(item, str) for item in covered):
+            errors[where] = ["A list of gated environments its approval also covers."]
+            continue
+        problems = []
+        for other in covered:
+            if other == name:
+                problems.append(f"'{name}' cannot cover itself.")
+            elif other not in gated:
+                problems.append(f"'{other}' is not a gated environment of this policy.")
+            elif missing := [key for key in gated[other] or [] if key not in (gated[name] or [])]:
+                problems.append(
+                    f"An approval for {name} cannot cover {other}: {other} needs stage(s) "
+                    f"{', '.join(missing)}, which {name} does not."
+                )
+        if problems:
+            errors[where] = problems
 
 
 def _validate_checks(checks: Any, errors: dict) -> None:

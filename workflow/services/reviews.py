@@ -17,6 +17,7 @@ import rfc8785
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import access
@@ -27,8 +28,15 @@ from audit import record
 from registry.models import ModelVersion, RegisteredModel
 from registry.models.inventory import ModelStatus
 from registry.services.inventory import model_review_recorded, model_status_set_by_workflow
-from workflow.models import EvidenceDocument, PeriodicReview, ReviewConclusion, ReviewNotice, ReviewStatus
-from workflow.services import notifications
+from workflow.models import (
+    EvidenceDocument,
+    NotificationKind,
+    PeriodicReview,
+    ReviewConclusion,
+    ReviewNotice,
+    ReviewStatus,
+)
+from workflow.services import inbox, notifications
 from workflow.services.approvals import Reauthentication, reauthenticate, signed_idp_time
 
 REVIEW_SCHEMA = "attest.periodic-review.v1"
@@ -57,6 +65,14 @@ def _announce_overdue(model: RegisteredModel) -> bool:
                 facts,
                 team=model.team,
                 recipients=notifications.audience("review.overdue", team=model.team, owner=model.owner),
+            )
+            inbox.notification_send(
+                recipients=[model.owner],
+                kind=NotificationKind.REVIEW_DUE,
+                title=f"The periodic review of {model.name} was due on {model.next_review_due:%Y-%m-%d}",
+                link=reverse("model-detail", args=[model.name]),
+                obj=model,
+                dedupe_key=f"review-due:{model.pk}:{model.next_review_due:%Y-%m-%d}",
             )
     except IntegrityError:  # already announced for this due date
         return False

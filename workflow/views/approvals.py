@@ -13,17 +13,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import access
 from accounts import selectors as account_selectors
 from accounts.errors import PrerequisitesMissing
+from accounts.models import User
 from config.api.errors import ServiceError
 from config.ui import add_refusal, page, paginate
 from registry import selectors as registry_selectors
 from workflow import selectors
 from workflow.models import ApprovalRequest, ApprovalStatus, Decision, Environment, Meaning
+from workflow.services import approval_logistics as logistics
 from workflow.services import approvals as approval_services
 from workflow.services.approvals import SignatureInput
 from workflow.services.evidence import material_changes, signed_evidence
@@ -76,6 +79,30 @@ class SignForm(forms.Form):
             del self.fields["password"], self.fields["totp"]
 
 
+class DelegateForm(forms.Form):
+    """Hand a stage to a colleague: ``assignee`` is ``<stage key>|<username>``, offered grouped by stage."""
+
+    assignee = forms.ChoiceField(label="Hand the stage to")
+    replaces = forms.ChoiceField(
+        required=False, label="Taking it from", help_text="Optional: a signer who may then no longer sign it."
+    )
+    reason = forms.CharField(
+        max_length=5000, widget=forms.Textarea(attrs={"rows": 2}), help_text="Recorded in the audit log."
+    )
+
+    def __init__(self, *args, choices: list, replaceable: list | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = choices
+        if replaceable is None:
+            del self.fields["replaces"]
+        else:
+            self.fields["replaces"].choices = [("", "nobody"), *replaceable]
+
+    def parts(self) -> tuple[str, str]:
+        stage, _, username = self.cleaned_data["assignee"].partition("|")
+        return stage, username
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(
         max_length=5000, widget=forms.Textarea(attrs={"rows": 3}), help_text="Recorded in the audit log."
@@ -87,10 +114,13 @@ def approval_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     awaiting = selectors.approvals_awaiting(user=user)
     default_tab = "queue" if access.may(user, "sign") else "all"
-    tab = request.GET.get("tab") if request.GET.get("tab") in ("queue", "all") else default_tab
+    tab = request.GET.get("tab") if request.GET.get("tab") in ("queue", "overdue", "all") else default_tab
+    overdue = selectors.approvals_overdue(user=user)
     filters = ApprovalFilterForm(request.GET)
     if tab == "queue":
         listing = paginate(request, awaiting)
+    elif tab == "overdue":
+        listing = paginate(request, overdue)
     else:
         listing = paginate(
             request,
@@ -105,6 +135,8 @@ def approval_list(request: HttpRequest) -> HttpResponse:
         "listing": listing,
         "filters": filters,
         "queue_count": len(awaiting),
+        "overdue_count": overdue.count(),
+        "now": timezone.now(),
         "may_request": access.may(user, "request_approval"),
     }
     return page(request, "governance/approvals/list.html", context)
@@ -176,6 +208,49 @@ def _visible_approval(request: HttpRequest, pk: int) -> ApprovalRequest:
     return get_object_or_404(selectors.approval_list(user=request.user), pk=pk)
 
 
+def _handover_forms(request: HttpRequest, approval: ApprovalRequest, data=None, mode: str = "") -> dict:
+    """The delegate form (stages the user may sign, to colleagues who may too) and, for an administrator,
+    the reassign form; None where there is nothing to offer."""
+    if approval.status != ApprovalStatus.PENDING:
+        return {"delegate_form": None, "reassign_form": None}
+    user = request.user
+    open_stages = [approval.policy.stage(key) for key in approval.stage_keys[approval.stage_index :]]
+    own = [stage for stage in open_stages if approval_services.signer_refusal(user, approval, stage) is None]
+    forms_ = {}
+    delegate_choices = _grouped_choices(approval, own, exclude=user)
+    forms_["delegate_form"] = (
+        DelegateForm(data if mode == "delegate" else None, auto_id="delegate_%s", choices=delegate_choices)
+        if delegate_choices
+        else None
+    )
+    forms_["reassign_form"] = None
+    if access.may(user, "administer"):
+        choices = _grouped_choices(approval, open_stages)
+        signers = sorted(
+            {person for stage in open_stages for person in approval_services.stage_signers(approval, stage)},
+            key=lambda person: person.username,
+        )
+        replaceable = [(person.username, f"{person.printed_name} ({person.username})") for person in signers]
+        if choices:
+            forms_["reassign_form"] = DelegateForm(
+                data if mode == "reassign" else None,
+                auto_id="reassign_%s",
+                choices=choices,
+                replaceable=replaceable,
+            )
+    return forms_
+
+
+def _grouped_choices(approval: ApprovalRequest, stages: list, exclude=None) -> list:
+    grouped = []
+    for stage in stages:
+        people = logistics.delegation_candidates(approval, stage, exclude=exclude)
+        if people:
+            items = [(f"{stage['key']}|{p.username}", f"{p.printed_name} ({p.username})") for p in people]
+            grouped.append((stage["title"], items))
+    return grouped
+
+
 def _detail_context(request: HttpRequest, approval: ApprovalRequest, sign_form=None, **extra) -> dict:
     offers = selectors.approval_offers(user=request.user, request=approval)
     open_stage = approval.policy.stage(approval.current_stage_key) if offers["sign"] else None
@@ -200,6 +275,7 @@ def _detail_context(request: HttpRequest, approval: ApprovalRequest, sign_form=N
         "sign_form": sign_form,
         "totp_required": bool(open_stage and _totp_enrolled(request)),
         "signing_idp": signing_idp,
+        **(_handover_forms(request, approval) if "delegate_form" not in extra else {}),
         **extra,
     }
 
@@ -281,6 +357,60 @@ def _sign_refused(request: HttpRequest, pk: int, form: SignForm, error: str, sta
 def _signed_message(approval: ApprovalRequest, decision: str) -> str:
     verb = "approved" if decision == Decision.APPROVE else "rejected"
     return f"Signed: you {verb} {approval.model_version} for {approval.environment}."
+
+
+@login_required
+@require_POST
+def approval_delegate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delegate your signature on a stage, or (an administrator) reassign a stage; a refusal is shown on
+    the approval page with the form, and the reason."""
+    approval = _visible_approval(request, pk)
+    mode = request.POST.get("mode") if request.POST.get("mode") in ("delegate", "reassign") else "delegate"
+    handover = _handover_forms(request, approval, request.POST, mode)
+    form = handover.get(f"{mode}_form")
+    if form is None:
+        messages.error(request, "There is no stage here you may hand over.")
+        return redirect("approval-detail", pk=approval.pk)
+    status = 400
+    if form.is_valid():
+        stage_key, username = form.parts()
+        person = User.objects.filter(username=username, is_active=True).first()
+        if person is None:
+            form.add_error("assignee", "No active account with this username.")
+            context = _detail_context(request, approval, **{**handover, "handover_open": mode})
+            return page(request, "governance/approvals/detail.html", context, status=400)
+        try:
+            if mode == "delegate":
+                logistics.stage_delegate(
+                    actor=request.user,
+                    request=approval,
+                    stage_key=stage_key,
+                    delegate=person,
+                    reason=form.cleaned_data["reason"],
+                )
+            else:
+                taken = form.cleaned_data.get("replaces")
+                logistics.stage_reassign(
+                    actor=request.user,
+                    request=approval,
+                    stage_key=stage_key,
+                    assignee=person,
+                    replaces=User.objects.filter(username=taken).first() if taken else None,
+                    reason=form.cleaned_data["reason"],
+                )
+        except ServiceError as refusal:
+            form.add_error(None, refusal.message)
+            status = refusal.status_code
+        except ValidationError as refusal:
+            add_refusal(form, refusal)
+        else:
+            messages.success(
+                request, f"'{stage_key}' was handed to {person.printed_name}, who has been told."
+            )
+            return redirect("approval-detail", pk=approval.pk)
+    approval = _visible_approval(request, pk)
+    context = _detail_context(request, approval, **{**handover, f"{mode}_form": form, "handover_open": mode})
+    return page(request, "governance/approvals/detail.html", context, status=status)
 
 
 @login_required
