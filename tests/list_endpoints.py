@@ -117,6 +117,13 @@ class World:
             team, "approval", lambda: rows.ApprovalRequestFactory(model_version=self.version(team))
         )
 
+    def finding(self, team: str):
+        return self._once(
+            team,
+            "finding",
+            lambda: rows.FindingFactory(model=self.model(team), model_version=self.version(team)),
+        )
+
 
 Seed = Callable[[World, str], object]
 
@@ -197,6 +204,24 @@ def _bundle(world: World, team: str):
     bundle = rows.EvidenceBundleFactory(model_version=world.version(team))
     rows.ReportFactory(model_version=world.version(team), bundle=bundle)
     return bundle
+
+
+def _finding_plan(world: World, team: str):
+    owner = world.owner(team)
+    plan = rows.ActionPlanFactory(finding=world.finding(team), owner=owner, created_by=owner)
+    rows.MilestoneFactory(plan=plan, done_by=owner)
+    return plan
+
+
+def _finding_extension(world: World, team: str):
+    # decided, so that any number of them may exist for one finding (one pending at a time)
+    return rows.ExtensionRequestFactory(
+        finding=world.finding(team), requested_by=world.owner(team), decided_by=world.users["rita"]
+    )
+
+
+def _in_finding(world: World) -> dict:
+    return {"finding_pk": world.finding("credit-risk").pk}
 
 
 # Keyed by URL name (``api:<basename>-list``). Every router list route must appear here.
@@ -281,6 +306,20 @@ API: dict[str, Listed] = {
     "api:finding-list": Listed(
         lambda world, team: rows.FindingFactory(model=world.model(team), model_version=world.version(team)),
         TEAM,
+    ),
+    "api:finding-comment-list": Listed(
+        lambda world, team: rows.FindingCommentFactory(finding=world.finding(team), author=world.owner(team)),
+        TEAM_NESTED,
+        kwargs=_in_finding,
+    ),
+    "api:finding-action-plan-list": Listed(_finding_plan, TEAM_NESTED, kwargs=_in_finding),
+    "api:finding-extension-list": Listed(_finding_extension, TEAM_NESTED, kwargs=_in_finding),
+    "api:finding-attachment-list": Listed(
+        lambda world, team: rows.FindingAttachmentFactory(
+            finding=world.finding(team), uploaded_by=world.owner(team)
+        ),
+        TEAM_NESTED,
+        kwargs=_in_finding,
     ),
     "api:deployment-list": Listed(
         lambda world, team: rows.DeploymentFactory(

@@ -19,13 +19,18 @@ from workflow.admin_controls import ControlAdmin
 from workflow.admin_policies import PolicyAdmin
 from workflow.admin_webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from workflow.models import (
+    ActionPlan,
     ApprovalRequest,
     Control,
     Deployment,
     EvidenceDocument,
     EvidenceType,
+    ExtensionRequest,
     Finding,
+    FindingAttachment,
+    FindingComment,
     Framework,
+    Milestone,
     Notification,
     NotificationDigest,
     PeriodicReview,
@@ -124,6 +129,54 @@ class FindingAdmin(ReadOnlyAdmin):
 
     def view_on_site(self, obj):
         return reverse("finding-detail", args=[obj.pk])
+
+
+class FindingPartAdmin(ReadOnlyAdmin):
+    """A finding's comments, plans, milestones, extensions and attachments: written on the finding's page
+    (or the API), where each step is checked and audited, never here."""
+
+    section = "workflow"
+    read_only_reason = "Managed on the finding's page, where each change is checked and audited."
+
+    def view_on_site(self, obj):
+        finding_id = obj.plan.finding_id if isinstance(obj, Milestone) else obj.finding_id
+        return reverse("finding-detail", args=[finding_id])
+
+
+@admin.register(FindingComment)
+class FindingCommentAdmin(FindingPartAdmin):
+    list_display = ("id", "finding", "author", "created_at")
+    list_select_related = ("finding", "author")
+    search_fields = ("=finding__id", "body")
+
+
+@admin.register(ActionPlan)
+class ActionPlanAdmin(FindingPartAdmin):
+    list_display = ("id", "finding", "owner", "due_date", "created_at")
+    list_select_related = ("finding", "owner")
+    search_fields = ("=finding__id", "description")
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(FindingPartAdmin):
+    list_display = ("id", "title", "plan", "due_date", "done_at", "done_by")
+    list_select_related = ("plan", "done_by")
+    search_fields = ("title", "=plan__finding__id")
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(FindingPartAdmin):
+    list_display = ("id", "finding", "requested_by", "proposed_due_date", "status", "decided_by")
+    list_filter = ("status",)
+    list_select_related = ("finding", "requested_by", "decided_by")
+    search_fields = ("=finding__id", "reason")
+
+
+@admin.register(FindingAttachment)
+class FindingAttachmentAdmin(FindingPartAdmin):
+    list_display = ("id", "file_name", "finding", "size", "uploaded_by", "uploaded_at")
+    list_select_related = ("finding", "uploaded_by")
+    search_fields = ("file_name", "sha256", "=finding__id")
 
 
 @admin.register(Deployment)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -14,13 +14,18 @@ from audit.models import AuditEvent
 from monitoring.models import CheckRun, MonitoringAlert, Outcome, RunStatus
 from registry.models import ModelStatus, ModelVersion, RegisteredModel
 from workflow.models import (
+    ActionPlan,
     ApprovalRequest,
     ApprovalStatus,
     Control,
     Deployment,
     EvidenceDocument,
+    ExtensionRequest,
     Finding,
+    FindingAttachment,
+    FindingComment,
     FindingStatus,
+    Milestone,
     Notification,
     PeriodicReview,
     Policy,
@@ -28,7 +33,8 @@ from workflow.models import (
     WebhookEndpoint,
 )
 from workflow.models.findings import FINDING_TRANSITIONS, SEVERITY_RANK
-from workflow.services.approvals import stage_due_days
+from workflow.services.approvals import blocking_findings, stage_due_days
+from workflow.services.policies import policy_active
 
 # --- governance workflow -----------------------------------------------------------------------------
 
@@ -297,3 +303,76 @@ def finding_rows(*, user) -> QuerySet[Finding]:
     """``finding_list`` with ``severity_rank`` (low 1 … critical 4) so pages can sort by severity."""
     ranks = [When(severity=name, then=Value(rank)) for name, rank in SEVERITY_RANK.items()]
     return finding_list(user=user).annotate(severity_rank=Case(*ranks, default=Value(0)))
+
+
+# --- managing a finding: its thread, plans, extensions, attachments, history and links ----------------
+
+
+def finding_comment_list(*, user) -> QuerySet[FindingComment]:
+    comments = FindingComment.objects.select_related("author")
+    return access.scope(user, comments).order_by("created_at", "pk")
+
+
+def action_plan_list(*, user) -> QuerySet[ActionPlan]:
+    milestones = Milestone.objects.select_related("done_by").order_by("due_date", "pk")
+    plans = ActionPlan.objects.select_related("owner", "created_by").prefetch_related(
+        Prefetch("milestones", queryset=milestones)
+    )
+    return access.scope(user, plans).order_by("created_at", "pk")
+
+
+def extension_request_list(*, user) -> QuerySet[ExtensionRequest]:
+    extensions = ExtensionRequest.objects.select_related("requested_by", "decided_by")
+    return access.scope(user, extensions).order_by("requested_at", "pk")
+
+
+def finding_attachment_list(*, user) -> QuerySet[FindingAttachment]:
+    attachments = FindingAttachment.objects.select_related("uploaded_by")
+    return access.scope(user, attachments).order_by("uploaded_at", "pk")
+
+
+def finding_history(*, user, finding: Finding) -> QuerySet[AuditEvent]:
+    """The finding's audit events in the order they happened: raised, status changes, comments, plans,
+    milestones, extensions and attachments (the services record them all against the finding)."""
+    if not finding_list(user=user).filter(pk=finding.pk).exists():
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.filter(
+        object_type=Finding.AUDIT_OBJECT_TYPE, object_id=str(finding.pk)
+    ).order_by("seq")
+
+
+def finding_links(*, user, finding: Finding) -> dict:
+    """What the finding concerns and what it holds up, by the rule ``blocking_findings`` applies.
+
+    ``versions``: the versions it concerns (its own, or every version when raised on the whole model or of
+    a source the active policy treats as model-wide); ``blocking``: whether it closes their deployment
+    gate and refuses new approval requests now (open, at or above the policy's blocking severity);
+    ``approvals``: the pending and approved requests of those versions the user may see.
+    """
+    policy = policy_active(tier=finding.model.risk_tier)
+    model_wide = finding.model_version_id is None or finding.source in (policy.model_wide_findings or [])
+    versions = ModelVersion.objects.filter(model_id=finding.model_id)
+    if not model_wide:
+        versions = versions.filter(pk=finding.model_version_id)
+    versions = access.scope(user, versions).order_by("version")
+    blocking = (
+        finding.status == FindingStatus.OPEN
+        and SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[policy.blocking_finding_severity]
+    )
+    approvals = approval_list(user=user).filter(
+        model_version__in=versions, status__in=[ApprovalStatus.PENDING, ApprovalStatus.APPROVED]
+    )
+    return {
+        "versions": list(versions),
+        "model_wide": model_wide,
+        "blocking": blocking,
+        "blocking_severity": policy.blocking_finding_severity,
+        "approvals": list(approvals),
+    }
+
+
+def approval_blocking_findings(*, user, request: ApprovalRequest) -> list[Finding]:
+    """The open findings that close the gate of the request's version now (and refuse a new request)."""
+    version = request.model_version
+    blocking = blocking_findings(version, policy_active(tier=version.model.risk_tier))
+    return list(finding_list(user=user).filter(pk__in=[finding.pk for finding in blocking]).order_by("pk"))

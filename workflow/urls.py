@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from workflow.views import approvals, audit, evidence, findings, notifications, reviews
+from workflow.views import approvals, audit, evidence, finding_management, findings, notifications, reviews
 
 urlpatterns = [
     path("approvals/", approvals.approval_list, name="approval-list"),
@@ -43,6 +43,30 @@ urlpatterns = [
     path("findings/<int:pk>/", findings.finding_detail, name="finding-detail"),
     path("findings/<int:pk>/status/", findings.finding_status, name="finding-status"),
     path("findings/<int:pk>/close/", findings.finding_close, name="finding-close"),
+    path("findings/<int:pk>/comments/", finding_management.comment_add, name="finding-comment-add"),
+    path("findings/<int:pk>/plans/", finding_management.plan_add, name="finding-plan-add"),
+    path(
+        "findings/<int:pk>/plans/<int:plan_pk>/milestones/",
+        finding_management.milestone_add,
+        name="finding-milestone-add",
+    ),
+    path(
+        "findings/<int:pk>/plans/<int:plan_pk>/milestones/<int:milestone_pk>/done/",
+        finding_management.milestone_done,
+        name="finding-milestone-done",
+    ),
+    path("findings/<int:pk>/extensions/", finding_management.extension_add, name="finding-extension-add"),
+    re_path(
+        r"^findings/(?P<pk>[0-9]+)/extensions/(?P<extension_pk>[0-9]+)/(?P<decision>approve|reject)/$",
+        finding_management.extension_decide,
+        name="finding-extension-decide",
+    ),
+    path("findings/<int:pk>/attachments/", finding_management.attachment_add, name="finding-attachment-add"),
+    path(
+        "findings/<int:pk>/attachments/<int:attachment_pk>/",
+        finding_management.attachment_download,
+        name="finding-attachment-download",
+    ),
     path("audit/", audit.audit_log, name="audit-log"),
     path("audit/verify/", audit.audit_verify, name="audit-verify"),
     path("audit/verifications/<int:pk>/", audit.audit_verification, name="audit-verification"),

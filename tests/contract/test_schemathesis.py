@@ -110,6 +110,15 @@ OPERATION_OVERRIDES: list[dict] = [
         # the colleague named (a username) must exist and may sign the stage by every signing rule
         "POST /api/v1/approvals/{id}/delegate/",
         "POST /api/v1/approvals/{id}/reassign/",
+        # a finding's plan names its owner (a user who may see the model); its dates have bounds set by
+        # the finding (an extension goes past the current due date, a milestone within its plan); a
+        # comment or reason of spaces only is empty; a rejection needs a comment
+        "POST /api/v1/findings/{finding_pk}/comments/",
+        "POST /api/v1/findings/{finding_pk}/action-plans/",
+        "PATCH /api/v1/findings/{finding_pk}/action-plans/{id}/",
+        "POST /api/v1/findings/{finding_pk}/action-plans/{id}/milestones/",
+        "POST /api/v1/findings/{finding_pk}/extension-requests/",
+        "POST /api/v1/findings/{finding_pk}/extension-requests/{id}/decision/",
     ),
     # `model` as a versioned reference (`name:3`, `models:/name@alias`) beside `version` is a 400: the
     # version would be named twice (docs/ARCHITECTURE.md, "References"), a rule across two parameters.

@@ -19,13 +19,18 @@ from registry.models import Dataset, DatasetVersion, ModelAlias, ModelVersion, R
 from registry.models.inventory import TieringRule
 from reports.models import EvidenceBundle, GrcConnector, Report
 from workflow.models import (
+    ActionPlan,
     ApprovalRequest,
     Control,
     Deployment,
     EvidenceDocument,
     EvidenceType,
+    ExtensionRequest,
     Finding,
+    FindingAttachment,
+    FindingComment,
     Framework,
+    Milestone,
     Notification,
     PeriodicReview,
     Policy,
@@ -206,6 +211,58 @@ class FindingFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Finding {n}")
     owner = factory.SelfAttribute("model.owner")
     raised_by = factory.SelfAttribute("model.owner")
+
+
+class FindingCommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FindingComment
+
+    body = factory.Sequence(lambda n: f"Comment {n}")
+    author = factory.SelfAttribute("finding.owner")
+
+
+class ActionPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActionPlan
+
+    description = factory.Sequence(lambda n: f"Plan {n}")
+    due_date = factory.LazyFunction(lambda: timezone.now().date() + dt.timedelta(days=30))
+    owner = factory.SelfAttribute("finding.owner")
+    created_by = factory.SelfAttribute("finding.owner")
+
+
+class MilestoneFactory(factory.django.DjangoModelFactory):
+    """A milestone ticked done (``done_by`` given), so lists read its optional relation."""
+
+    class Meta:
+        model = Milestone
+
+    title = factory.Sequence(lambda n: f"Milestone {n}")
+    due_date = factory.LazyFunction(lambda: timezone.now().date() + dt.timedelta(days=10))
+    done_at = factory.LazyFunction(timezone.now)
+
+
+class ExtensionRequestFactory(factory.django.DjangoModelFactory):
+    """A decided (rejected) request: any number may exist for one finding."""
+
+    class Meta:
+        model = ExtensionRequest
+
+    proposed_due_date = factory.LazyFunction(lambda: timezone.now().date() + dt.timedelta(days=90))
+    reason = "More time."
+    status = "rejected"
+    decided_at = factory.LazyFunction(timezone.now)
+    decision_comment = "No."
+
+
+class FindingAttachmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FindingAttachment
+
+    file_name = "notes.txt"
+    sha256 = factory.Sequence(digest)
+    file_key = factory.LazyAttribute(lambda attachment: f"finding-attachments/sha256/{attachment.sha256}")
+    size = 10
 
 
 class DeploymentFactory(factory.django.DjangoModelFactory):

@@ -233,6 +233,8 @@ def path_value(name: str, path: str, world: dict) -> str:
         "dataset_name": world["dataset"].name,
         "approval_pk": str(MISSING_ID),
         "token_key": world["token"].token_key,
+        "finding_pk": str(world["ids"]["findings"]),
+        "milestone_pk": str(MISSING_ID),
         "id": str(world["ids"].get(resource, MISSING_ID)),
     }
     if name not in values:
@@ -287,10 +289,20 @@ def multipart_body(schema: dict, hostile: Hostile) -> dict:
     return body
 
 
+# Uploads whose file is kept as opaque bytes (stored by SHA-256, never unpacked or parsed) and whose body
+# has no other field: no entry of the corpus makes such a body hostile (a zip is a legitimate attachment).
+OPAQUE_UPLOADS = frozenset({"POST /api/v1/findings/{finding_pk}/attachments/"})
+
+
+def _nothing_hostile(operation: Operation) -> bool:
+    fields = (operation.schema.get("properties") or {}).values()
+    return str(operation) in OPAQUE_UPLOADS and all(field.get("format") == "binary" for field in fields)
+
+
 def send(client: Client, operation: Operation, path: str, hostile: Hostile):
     method = getattr(client, operation.method)
     if operation.multipart_only or (hostile.file and "multipart/form-data" in operation.media_types):
-        if hostile.file is None and hostile.form_text is None:
+        if (hostile.file is None and hostile.form_text is None) or _nothing_hostile(operation):
             return None
         return client.generic(
             operation.method.upper(), path, **_multipart(multipart_body(operation.schema, hostile))

@@ -6,6 +6,12 @@ from rest_framework.routers import SimpleRouter
 from workflow.api.approvals import ApprovalViewSet, SignatureViewSet
 from workflow.api.audit import AuditCheckpointViewSet, AuditEventViewSet, AuditVerificationViewSet
 from workflow.api.evidence import EvidenceViewSet
+from workflow.api.finding_management import (
+    ActionPlanViewSet,
+    ExtensionRequestViewSet,
+    FindingAttachmentViewSet,
+    FindingCommentViewSet,
+)
 from workflow.api.findings import FindingViewSet
 from workflow.api.gate import DeploymentViewSet, GateView, ReviewClearView
 from workflow.api.notifications import NotificationViewSet
@@ -23,6 +29,11 @@ router.register("evidence", EvidenceViewSet, basename="evidence")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register(r"approvals/(?P<approval_pk>[0-9]+)/signatures", SignatureViewSet, basename="signature")
 router.register("findings", FindingViewSet, basename="finding")
+_FINDING = r"findings/(?P<finding_pk>[0-9]+)"
+router.register(f"{_FINDING}/comments", FindingCommentViewSet, basename="finding-comment")
+router.register(f"{_FINDING}/action-plans", ActionPlanViewSet, basename="finding-action-plan")
+router.register(f"{_FINDING}/extension-requests", ExtensionRequestViewSet, basename="finding-extension")
+router.register(f"{_FINDING}/attachments", FindingAttachmentViewSet, basename="finding-attachment")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("reviews", ReviewViewSet, basename="review")

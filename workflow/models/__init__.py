@@ -16,7 +16,17 @@ from workflow.models.approvals import (
     StageAssignment,
 )
 from workflow.models.deployments import Deployment, DeploymentStatus, Strategy
-from workflow.models.findings import Finding, FindingStatus, Severity
+from workflow.models.findings import (
+    ActionPlan,
+    ExtensionRequest,
+    ExtensionStatus,
+    Finding,
+    FindingAttachment,
+    FindingComment,
+    FindingStatus,
+    Milestone,
+    Severity,
+)
 from workflow.models.notifications import (
     Notification,
     NotificationDigest,
@@ -35,6 +45,7 @@ from workflow.models.policies import (
 from workflow.models.reviews import PeriodicReview, ReviewConclusion, ReviewNotice, ReviewStatus
 
 __all__ = [
+    "ActionPlan",
     "ApprovalRequest",
     "ApprovalStatus",
     "AssignmentKind",
@@ -46,10 +57,15 @@ __all__ = [
     "EvidenceChange",
     "EvidenceDocument",
     "EvidenceType",
+    "ExtensionRequest",
+    "ExtensionStatus",
     "Finding",
+    "FindingAttachment",
+    "FindingComment",
     "FindingStatus",
     "Framework",
     "Meaning",
+    "Milestone",
     "Notification",
     "NotificationDigest",
     "NotificationKind",

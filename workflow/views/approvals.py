@@ -276,6 +276,7 @@ def _detail_context(request: HttpRequest, approval: ApprovalRequest, sign_form=N
         "totp_required": bool(open_stage and _totp_enrolled(request)),
         "signing_idp": signing_idp,
         **(_handover_forms(request, approval) if "delegate_form" not in extra else {}),
+        "blocking_findings": selectors.approval_blocking_findings(user=request.user, request=approval),
         **extra,
     }
 

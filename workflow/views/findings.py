@@ -19,6 +19,7 @@ from registry import selectors as registry_selectors
 from workflow import selectors
 from workflow.models import Finding, FindingStatus, Severity
 from workflow.services import findings as finding_services
+from workflow.views.finding_parts import management_context
 
 ANY = [("", "Any")]
 SOURCES = [("review", "Review"), ("check", "Check"), ("monitoring", "Monitoring")]
@@ -137,7 +138,9 @@ def _finding_inputs(request: HttpRequest, form: FindingForm) -> dict:
 
 
 def _visible_finding(request: HttpRequest, pk: int) -> Finding:
-    return get_object_or_404(selectors.finding_list(user=request.user).select_related("check_run"), pk=pk)
+    return get_object_or_404(
+        selectors.finding_list(user=request.user).select_related("check_run", "model__owner"), pk=pk
+    )
 
 
 def _detail_context(request: HttpRequest, finding: Finding, **extra) -> dict:
@@ -145,7 +148,7 @@ def _detail_context(request: HttpRequest, finding: Finding, **extra) -> dict:
         {"status": status, "label": TRANSITION_LABELS[status]}
         for status in selectors.finding_next_statuses(user=request.user, finding=finding)
     ]
-    return {"finding": finding, "transitions": transitions, **extra}
+    return {"finding": finding, "transitions": transitions, **management_context(request, finding, **extra)}
 
 
 @login_required
