@@ -14,11 +14,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts import access
 from config.ui import paginate
+from jobs import progress as job_progress
 from monitoring import selectors, thresholds, ui_charts
 from monitoring.api.checks import LIST_DEFERRED, CheckRunFilter
 from monitoring.metrics import catalogue
@@ -154,8 +157,17 @@ def _run_context(run: CheckRun) -> dict:
         "charts": ui_charts.run_charts(run),
         "results_json": json.dumps(run.results, indent=2, sort_keys=True) if run.results else "",
         "config_json": json.dumps(run.config, indent=2, sort_keys=True),
-        "progress": run.progress or {},
+        "progress": shown_progress(run.progress or {}),
     }
+
+
+def shown_progress(progress: dict) -> dict:
+    """The stored progress with ``eta_text``: its estimate counted down since it was written, in words."""
+    eta = progress.get("eta_seconds")
+    written = parse_datetime(progress["updated_at"]) if isinstance(progress.get("updated_at"), str) else None
+    if isinstance(eta, int | float) and written is not None:
+        eta = max(0.0, eta - (timezone.now() - written).total_seconds())
+    return progress | {"eta_text": job_progress.eta_text(eta if isinstance(eta, int | float) else None)}
 
 
 def _shown(item: dict) -> dict:

@@ -4,10 +4,11 @@
 
 from django.urls import path
 
-from web.views import dashboard, inventory
+from web.views import comparison, dashboard, inventory
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("models/<slug:name>/", inventory.model_detail, name="model-detail"),
     path("models/<slug:name>/versions/<int:number>/", inventory.version_detail, name="model-version-detail"),
+    path("models/<slug:name>/compare/", comparison.model_compare, name="model-compare"),
 ]

@@ -68,7 +68,11 @@ class CheckRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         reference_dataset = DatasetVersionField(allow_null=True)
         current_dataset = DatasetVersionField(allow_null=True)
         status = serializers.CharField()
-        progress = serializers.JSONField()
+        progress = serializers.JSONField(
+            help_text='`{"stage", "current", "total"}` over the stages; during a long stage also `step` '
+            '(`{"label", "done", "total", "unit"}`, e.g. rows explained), `eta_seconds` (seconds left in the '
+            "step at the pace so far; null until enough is done to tell) and `updated_at` (when written)."
+        )
         outcome = serializers.CharField(allow_null=True, source="outcome_or_none")
         outcome_reason = serializers.CharField()
         result_sha256 = serializers.CharField()

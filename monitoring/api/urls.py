@@ -1,13 +1,22 @@
 """API routes of this app (mounted under /api/v1/ by config/urls.py)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from monitoring.api.checks import CheckRunViewSet
+from monitoring.api.comparison import ModelComparisonView
 from monitoring.api.plans import MonitoringPlanViewSet
+from registry.api.common import NAME_REGEX
 
 router = SimpleRouter(trailing_slash=True)
 router.register("checks", CheckRunViewSet, basename="check-run")
 router.register("monitoring-plans", MonitoringPlanViewSet, basename="monitoring-plan")
 
-urlpatterns = [path("", include(router.urls))]
+urlpatterns = [
+    path("", include(router.urls)),
+    re_path(
+        rf"^models/(?P<model_name>{NAME_REGEX})/compare/$",
+        ModelComparisonView.as_view(),
+        name="model-compare",
+    ),
+]

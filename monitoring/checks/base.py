@@ -29,7 +29,8 @@ class CheckContext:
     reference: pd.DataFrame | None
     current: pd.DataFrame | None
     score: Callable[[pd.DataFrame], np.ndarray] | None = None
-    explain: Callable[[pd.DataFrame, pd.DataFrame | None, dict[str, Any]], dict[str, Any]] | None = None
+    # explain(frame, background, options, *, step=label of the progress step) -> explanation
+    explain: Callable[..., dict[str, Any]] | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -196,7 +196,7 @@ def compute(ctx: CheckContext) -> dict[str, Any]:
     if ctx.explain is None:
         raise ValueError("An explainability check needs the sandbox.")
     options = {name: value for name, value in ctx.options.items() if name in EXPLAIN_OPTIONS}
-    explanation = ctx.explain(ctx.current, ctx.reference, options)
+    explanation = ctx.explain(ctx.current, ctx.reference, options, step="explaining the current rows")
     # Machine-dependent parts go to diagnostics so that the hashed results are reproducible.
     ctx.diagnostics["shap_timing"] = explanation.pop("timing", None)
     ctx.diagnostics["sandbox"] = explanation.pop("sandbox", None)
@@ -240,7 +240,12 @@ def _stability(ctx: CheckContext, importance: dict[str, float], options: dict[st
 def _explain_reference(ctx: CheckContext, options: dict[str, Any]) -> dict[str, Any]:
     """The model explained on a seeded sample of the reference, with the current run's explainer options."""
     rows = ctx.options.get("reference_rows") or options["max_rows"]
-    explanation = ctx.explain(ctx.reference, ctx.reference, options | REFERENCE_EXTRAS | {"max_rows": rows})
+    explanation = ctx.explain(
+        ctx.reference,
+        ctx.reference,
+        options | REFERENCE_EXTRAS | {"max_rows": rows},
+        step="explaining the reference rows (baseline ranking)",
+    )
     ctx.diagnostics["shap_timing_reference"] = explanation.pop("timing", None)
     explanation.pop("sandbox", None)
     return {

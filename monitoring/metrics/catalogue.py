@@ -283,6 +283,28 @@ _DECLARED: tuple[Metric, ...] = (
         judgement="fails above rmse_max",
         bands=(Band("rmse_max", None, NOT_SET, "fails above this RMSE (regression)"),),
     ),
+    # reported but not judged by default: declared for their direction (comparisons colour their changes)
+    *(
+        Metric(
+            name=name, label=label, check="performance", unit=unit, direction=direction, judgement="reported"
+        )
+        for name, label, unit, direction in (
+            ("precision", "precision", "share", LOWER_IS_WORSE),
+            ("recall", "recall", "share", LOWER_IS_WORSE),
+            ("gini", "Gini coefficient", "", LOWER_IS_WORSE),
+            ("mae", "mean absolute error", "target unit", HIGHER_IS_WORSE),
+        )
+    ),
+    *(
+        Metric(name=name, label=label, check="fairness", unit=unit, direction=direction, judgement="reported")
+        for name, label, unit, direction in (
+            ("demographic_parity_difference", "demographic parity difference", "difference", HIGHER_IS_WORSE),
+            ("disparate_impact", "disparate impact", "ratio", LOWER_IS_WORSE),
+            ("equal_opportunity_difference", "equal opportunity difference", "difference", HIGHER_IS_WORSE),
+            ("equal_opportunity_ratio", "equal opportunity ratio", "ratio", LOWER_IS_WORSE),
+            ("equalized_odds_ratio", "equalized odds ratio", "ratio", LOWER_IS_WORSE),
+        )
+    ),
     # explainability
     Metric(
         name="shap_additivity",

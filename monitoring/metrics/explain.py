@@ -10,6 +10,7 @@ summaries and an additivity check on at most ``additivity_rows`` rows.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -28,6 +29,7 @@ ADDITIVITY_TOLERANCE = 1e-4  # relative to max(1, |output|); shap's own check al
 TREE_MODULES = ("xgboost", "lightgbm", "catboost", "sklearn.tree", "sklearn.ensemble")
 TREE_NAMES = ("Tree", "Forest", "Boosting", "Trees")
 EXPLAINERS = ("auto", "tree", "linear", "permutation")
+PROGRESS_BATCHES = 20  # with a progress callback, rows go to shap in about this many batches
 
 
 @dataclass
@@ -57,8 +59,12 @@ def explain_model(
     additivity_rows: int = 1000,
     seed: int = 0,
     explainer: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Explain ``model`` on a seeded sample of the rows of ``X`` and summarise the SHAP values.
+
+    ``progress(rows_done, rows_to_explain)`` is called after each batch of rows (about ``PROGRESS_BATCHES``
+    of them); batches go to shap in row order, so the SHAP values are those of one call on all the rows.
 
     Guarantees: JSON-safe; SHAP values equal shap's for the same explainer and rows; rows are a seeded
     random sample (all rows, in order, when they fit); at most ``max_rows`` rows, and when
@@ -72,7 +78,7 @@ def explain_model(
     # Text/categorical inputs are explained through integer codes (see monitoring.metrics.categorical).
     coded, background, model, coded_columns = numeric_view(frame, background, model)
     chosen = _build_explainer(model, coded, background, background_size, explainer, rng)
-    values, base, rows, timing = _explain_rows(chosen, coded, max_rows, time_budget_s, rng)
+    values, base, rows, timing = _explain_rows(chosen, coded, max_rows, time_budget_s, rng, progress)
     values, base, output_note = _single_output(values, base, class_index)
     stats = column_summaries(values)
     shap_version = __import__("shap").__version__
@@ -233,23 +239,35 @@ def _explain_rows(
     max_rows: int | None,
     budget: float | None,
     rng: np.random.Generator,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """SHAP values for a seeded sample of rows, in chunks that grow while the time budget allows.
 
     Without a budget all ``max_rows`` rows go to shap in one call (in their original order when that is
-    every row). With one, a first small chunk measures the per-row cost and each next chunk is as large as
-    the remaining budget (kept 10 % short) affords.
+    every row), or, to report progress, in consecutive batches of those rows in the same order: the same
+    values (the permutation explainer draws from one seeded generator row after row either way). With a
+    budget, a first small chunk measures the per-row cost and each next chunk is as large as the remaining
+    budget (kept 10 % short) affords, and no larger than a progress batch when progress is reported.
     """
     target = len(frame) if max_rows is None else min(max_rows, len(frame))
+    batch = max(1, math.ceil(target / PROGRESS_BATCHES)) if progress is not None else target
     started = time.perf_counter()
     if budget is None:
         rows = (
             np.arange(len(frame)) if target == len(frame) else np.sort(rng.permutation(len(frame))[:target])
         )
-        values, base = chosen.explain(frame if target == len(frame) else frame.iloc[rows])
+        if progress is None:
+            values, base = chosen.explain(frame if target == len(frame) else frame.iloc[rows])
+        else:
+            parts = []
+            for start in range(0, len(rows), batch):
+                parts.append(chosen.explain(frame.iloc[rows[start : start + batch]]))
+                progress(min(start + batch, len(rows)), len(rows))
+            values = np.concatenate([part[0] for part in parts])
+            base = np.concatenate([part[1] for part in parts])
         return values, base, rows, _timing(time.perf_counter() - started, len(rows), budget, limited=False)
     order = rng.permutation(len(frame))
-    chunk = min(target, chosen.first_chunk)
+    chunk = min(target, chosen.first_chunk, batch)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     done = 0
     while chunk > 0:
@@ -257,9 +275,11 @@ def _explain_rows(
         values, base = chosen.explain(frame.iloc[rows])
         parts.append((rows, values, base))
         done += chunk
+        if progress is not None:
+            progress(done, target)
         elapsed = time.perf_counter() - started
         affordable = int(max(0.0, budget * 0.9 - elapsed) / (elapsed / done))
-        chunk = min(target - done, affordable)
+        chunk = min(target - done, affordable, batch)
     # Chunk boundaries depend on timing; sorting makes the result depend only on which rows were explained.
     rows = np.concatenate([p[0] for p in parts])
     by_row = np.argsort(rows)

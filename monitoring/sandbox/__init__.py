@@ -24,7 +24,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAFE_FORMATS = frozenset({"onnx", "skops", "xgboost-json", "xgboost-ubj", "lightgbm-txt"})
 STDERR_TAIL = 2000
+PROGRESS_POLL_SECONDS = 0.5  # how often the parent reads the child's progress file
+Progress = Callable[[int, int], None]  # (done, total), e.g. rows explained
 
 
 class SandboxError(RuntimeError):
@@ -127,8 +130,12 @@ def explain(
     allowed_types: Iterable[str],
     options: dict[str, Any],
     limits: Limits,
+    on_progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """SHAP summary of the model on ``frame`` (``monitoring.metrics.explain.explain_model``'s result)."""
+    """SHAP summary of the model on ``frame`` (``monitoring.metrics.explain.explain_model``'s result).
+
+    ``on_progress(rows_done, rows_to_explain)`` is called in this process while the child works, each time the
+    child reports a finished batch (it writes them to a file the parent polls)."""
     with tempfile.TemporaryDirectory(prefix="attest-sandbox-") as folder:
         work = Path(folder)
         frame.to_parquet(work / "rows.parquet", index=False)
@@ -142,11 +149,12 @@ def explain(
             "allowed_types": sorted(allowed_types),
             "options": options,
             "output": str(work / "explanation.json"),
+            "progress": str(work / "progress.json") if on_progress is not None else None,
         }
         if background is not None:
             background.to_parquet(work / "background.parquet", index=False)
             spec["background"] = str(work / "background.parquet")
-        report = _run(work, spec, limits)
+        report = _run(work, spec, limits, on_progress)
         explanation = json.loads((work / "explanation.json").read_text())
     return explanation | {"sandbox": report}
 
@@ -171,33 +179,70 @@ def _child_environment(work: Path) -> dict[str, str]:
     }
 
 
-def _run(work: Path, spec: dict[str, Any], limits: Limits) -> dict[str, Any]:
+def _run(
+    work: Path, spec: dict[str, Any], limits: Limits, on_progress: Progress | None = None
+) -> dict[str, Any]:
     spec["limits"] = limits.as_dict()
     spec["result"] = str(work / "result.json")
     (work / "job.json").write_text(json.dumps(spec))
     command = [sys.executable, "-m", "monitoring.sandbox.runner", str(work / "job.json")]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=_child_environment(work),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group, so a time-out kills everything it started
-    )
+    # stderr goes to a file, not a pipe: the parent polls for progress instead of reading, and a pipe nobody
+    # reads would stall a child that writes much
+    with open(work / "stderr.txt", "wb") as stderr_file:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=_child_environment(work),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
+            start_new_session=True,  # its own process group, so a time-out kills everything it started
+        )
     try:
-        _, stderr = process.communicate(timeout=limits.seconds)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        raise SandboxError(
-            f"The model did not finish within the sandbox limit of {limits.seconds} s.",
-            error_type="SandboxTimeout",
-        ) from None
+        _wait(process, limits, spec.get("progress"), on_progress)
     finally:
-        # also on the worker's soft time limit (an exception raised while we wait)
+        # also on the worker's soft time limit (an exception raised while we wait) or a progress callback's
         if process.poll() is None:
             _kill_group(process)
+    stderr = (work / "stderr.txt").read_bytes()[-STDERR_TAIL * 4 :]
     return _read_result(work / "result.json", process.returncode, stderr, limits)
+
+
+def _wait(process: subprocess.Popen, limits: Limits, progress_file: str | None, on_progress: Progress | None):
+    """Wait for the child within the wall-clock limit, passing on each progress it reports (the last one
+    too, when it came after the last poll)."""
+    deadline = time.monotonic() + limits.seconds
+    seen = None
+    while True:
+        left = max(0.0, deadline - time.monotonic())
+        finished = True
+        try:
+            process.wait(timeout=min(left, PROGRESS_POLL_SECONDS) if on_progress else left)
+        except subprocess.TimeoutExpired:
+            finished = False
+        if not finished and time.monotonic() >= deadline:
+            _kill_group(process)
+            raise SandboxError(
+                f"The model did not finish within the sandbox limit of {limits.seconds} s.",
+                error_type="SandboxTimeout",
+            )
+        reported = _read_progress(progress_file) if on_progress is not None else None
+        if reported is not None and reported != seen and (not finished or process.returncode == 0):
+            seen = reported
+            on_progress(*reported)
+        if finished:
+            return
+
+
+def _read_progress(path: str | None) -> tuple[int, int] | None:
+    """``(done, total)`` from the child's progress file (written atomically), None before the first."""
+    if not path:
+        return None
+    try:
+        found = json.loads(Path(path).read_text())
+        return int(found["done"]), int(found["total"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -67,9 +67,24 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     from monitoring.metrics.explain import explain_model
 
     background = pd.read_parquet(job["background"])[model.features] if job["background"] else None
-    explanation = explain_model(model.native, rows[model.features], background=background, **job["options"])
+    progress = _progress_writer(job["progress"]) if job.get("progress") else None
+    explanation = explain_model(
+        model.native, rows[model.features], background=background, progress=progress, **job["options"]
+    )
     with open(job["output"], "w") as handle:
         json.dump(explanation, handle, allow_nan=False)
+    return report
+
+
+def _progress_writer(path: str):
+    """Report ``(done, total)`` to the parent: a small JSON file replaced atomically after each batch."""
+
+    def report(done: int, total: int) -> None:
+        partial = f"{path}.partial"
+        with open(partial, "w") as handle:
+            json.dump({"done": int(done), "total": int(total)}, handle)
+        os.replace(partial, path)
+
     return report
 
 

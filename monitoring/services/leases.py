@@ -10,12 +10,14 @@ queues again, or fails, a run whose lease expired, and re-sends one whose messag
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
 from jobs import leases as job_leases
+from jobs import progress as job_progress
 from jobs.kinds import JobKind, register
 from monitoring import dispatch
 from monitoring.models import CheckRun
@@ -85,15 +87,57 @@ def release(run_id: int, token: str) -> None:
 
 
 class Progress:
-    """Writes ``{"stage", "current", "total"}`` under the claim; raises ClaimLost if the claim is gone."""
+    """Writes ``{"stage", "current", "total"}`` under the claim; raises ClaimLost if the claim is gone.
+
+    Inside a long stage, :meth:`start_step` and :meth:`step` add what is done of it (``{"label", "done", "total", "unit"}``) with
+    ``eta_seconds`` (``jobs.progress.eta_seconds``: None until enough is done to tell) and ``updated_at``, the
+    UTC time of the write, so a page can count the estimate down between writes. Steps are written at most
+    every ``STEP_WRITE_SECONDS`` (and always at the end), so a fast loop costs few database writes.
+    """
+
+    STEP_WRITE_SECONDS = 1.0
+    clock = staticmethod(time.monotonic)
 
     def __init__(self, run_id: int, token: str, total: int):
         self.run_id, self.token, self.total = run_id, token, total
         self.current = 0
+        self.name = ""
+        self._step_label: str | None = None
+        self._step_unit = "rows"
+        self._step_started = 0.0
+        self._last_write = 0.0
 
     def stage(self, name: str) -> None:
         self.current = min(self.current + 1, self.total)
+        self.name = name
+        self._step_label = None
         progress: dict[str, Any] = {"stage": name, "current": self.current, "total": self.total}
+        job_leases.update(CHECK, self.run_id, self.token, progress=progress)
+
+    def start_step(self, label: str, unit: str = "rows") -> None:
+        """A step of the current stage begins now (its clock, for the estimate, starts here)."""
+        self._step_label, self._step_unit = label, unit
+        self._step_started, self._last_write = self.clock(), 0.0
+
+    def step(self, done: int, total: int) -> None:
+        """``done`` of ``total`` units of the current step are finished (written at most every second)."""
+        now = self.clock()
+        if self._step_label is None:
+            self.start_step("working")
+        if done < total and now - self._last_write < self.STEP_WRITE_SECONDS:
+            return
+        self._last_write = now
+        # The clock started before the child loaded the model: the pace includes that, so the estimate
+        # errs long rather than short.
+        elapsed = now - self._step_started
+        progress: dict[str, Any] = {
+            "stage": self.name,
+            "current": self.current,
+            "total": self.total,
+            "step": {"label": self._step_label, "done": done, "total": total, "unit": self._step_unit},
+            "eta_seconds": job_progress.eta_seconds(elapsed, done, total),
+            "updated_at": timezone.now().isoformat(),
+        }
         job_leases.update(CHECK, self.run_id, self.token, progress=progress)
 
 

@@ -249,8 +249,17 @@ def _attach_sandbox(ctx: CheckContext, run: CheckRun, artifact, progress: leases
         ctx.diagnostics["sandbox"] = report
         return scores
 
-    def explain(frame: pd.DataFrame, background: pd.DataFrame | None, options: dict[str, Any]):
-        return sandbox.explain(frame=frame, background=background, options=options, **common)
+    def explain(
+        frame: pd.DataFrame,
+        background: pd.DataFrame | None,
+        options: dict[str, Any],
+        *,
+        step: str = "explaining rows",
+    ):
+        progress.start_step(step, "rows")
+        return sandbox.explain(
+            frame=frame, background=background, options=options, on_progress=progress.step, **common
+        )
 
     sandbox.refuse_unsafe_format(version.artifact_format)
     if not version.artifact_executable:

@@ -132,6 +132,14 @@ OPERATION_OVERRIDES: list[dict] = [
         "POST /api/v1/approvals/",
         "POST /api/v1/deployments/",
     ),
+    # `a` and `b` name a version number or an alias of the model: one it does not have is a 400 naming it.
+    *_also(
+        "positive_data_acceptance",
+        POSITIVE_ACCEPTED,
+        "400",
+        "the query names versions or aliases a JSON schema cannot know",
+        "GET /api/v1/models/{model_name}/compare/",
+    ),
 ]
 
 

@@ -9,6 +9,7 @@ from monitoring.metrics.explain import explain_model
 from monitoring.metrics.fairness import fairness_report
 from monitoring.metrics.performance import binary_classification_report
 from monitoring.models import RunStatus
+from monitoring.services import leases
 from registry.models.datasets import DatasetRole
 from tests.monitoring import factories
 from tests.monitoring.conftest import execute, queue
@@ -129,12 +130,18 @@ def test_it_fails_clearly_on_infinite_scores(maya, version, dataset):
     )
 
 
-def test_it_explains_the_model_reproducibly_with_shap(maya, model, dataset):
+def test_it_explains_the_model_reproducibly_with_shap(maya, model, dataset, monkeypatch):
     version = factories.skops_version(maya, model, kind="boosting")
     frame = factories.credit_frame(seed=11, rows=200)
     current = factories.make_dataset_version(maya, dataset, frame)
+    reported = []  # the rows the sandbox reported explained, in batches, as the worker saw them
+    step = leases.Progress.step
+    monkeypatch.setattr(
+        leases.Progress, "step", lambda self, *done: (reported.append(done), step(self, *done))
+    )
 
     first = execute(queue(maya, "explainability", version, current=current))
+    reported_by_first = list(reported)
     second = execute(queue(maya, "explainability", version, current=current))
 
     assert first.status == RunStatus.SUCCEEDED, first.error_message
@@ -150,6 +157,9 @@ def test_it_explains_the_model_reproducibly_with_shap(maya, model, dataset):
     assert first.result_sha256 == second.result_sha256
     assert "shap_timing" in first.diagnostics
     assert [bar["feature"] for bar in first.results["charts"]["shap_bar"]]
+    # batches of rows were reported (the last: all 200), and the SHAP values equal one call on all rows
+    assert reported_by_first[-1] == (200, 200)
+    assert reported_by_first == sorted(reported_by_first)
 
 
 def test_it_reports_data_quality_issues_by_severity(maya, version, dataset, reference):
