@@ -88,6 +88,8 @@ ACTIONS: dict[str, str] = {
     "dataset_version.downloaded": "A dataset file was downloaded.",
     "lineage.event_received": "An OpenLineage run event was received.",
     "tiering.rule_changed": "The risk-tiering rule changed.",
+    "saved_filter.created": "A person saved an inventory filter under a name (seen only by them).",
+    "saved_filter.deleted": "A person deleted one of their saved inventory filters.",
     # checks and monitoring
     "check.queued": "A check run was queued.",
     "check.started": "A check run started.",

@@ -448,6 +448,45 @@ def time_series_chart(
     return _svg(fig, f"series-{metric}")
 
 
+@dataclass(frozen=True, kw_only=True)
+class StackedSeries:
+    """One layer of a stacked bar chart: its legend label, one value per x position, its colour."""
+
+    label: str
+    values: Sequence[float]
+    colour: str
+
+
+@_isolated
+def stacked_bars_chart(labels: Sequence[str], series: Sequence[StackedSeries], *, ylabel: str) -> bytes:
+    """Counts per x position (e.g. a month) stacked by category (e.g. a lifecycle status), bottom-up in the
+    order of ``series``; a layer that is zero everywhere is left out of the legend. At most about twelve x
+    labels are shown."""
+    fig, ax = _figure(*SERIES, left=0.6, bottom=0.55, top=0.45)
+    xs = list(range(len(labels)))
+    bottoms = [0.0] * len(labels)
+    for layer in series:
+        values = [_finite(v) for v in layer.values]
+        boxes = [
+            [(x - 0.35, b), (x + 0.35, b), (x + 0.35, b + v), (x - 0.35, b + v)]
+            for x, b, v in zip(xs, bottoms, values, strict=True)
+            if v > 0
+        ]
+        if boxes:
+            _add_boxes(ax, boxes, [layer.colour] * len(boxes), label=layer.label)
+        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    ax.set_ylim(0, max([1.0, *bottoms]) * 1.08)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    step = max(1, math.ceil(len(labels) / 12))
+    ax.set_xticks(xs[::step], list(labels)[::step], fontsize=7)
+    ax.tick_params(axis="x", length=0)
+    ax.set_ylabel(ylabel)
+    if any(layer.values and max(_finite(v) for v in layer.values) > 0 for layer in series):
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=4, fontsize=7)
+    return _svg(fig, "stacked-bars")
+
+
 def _wrapped_axis_label(label: str, height_in: float, *, max_lines: int = 2) -> list[str]:
     """``label`` in at most ``max_lines`` lines that fit along an axis ``height_in`` inches long.
 

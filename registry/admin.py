@@ -18,6 +18,7 @@ from registry.models import (
     ModelAlias,
     ModelVersion,
     RegisteredModel,
+    SavedFilter,
     TierChange,
     TieringRule,
 )
@@ -29,6 +30,7 @@ REGISTERED_IN_THE_APP = (
 display_names(ModelAlias, "model alias", "model aliases")
 display_names(TieringRule, "tiering rule version", "tiering rule versions")
 display_names(TierChange, "tier change", "tier changes")
+display_names(SavedFilter, "saved filter", "saved filters")
 
 
 class RegistryAdmin(ReadOnlyAdmin):
@@ -122,3 +124,11 @@ class LineageEventAdmin(RegistryAdmin):
     list_display = ("id", "run", "event_type", "event_time", "received_by", "received_at")
     list_filter = ("event_type",)
     list_select_related = ("run", "received_by")
+
+
+@admin.register(SavedFilter)
+class SavedFilterAdmin(RegistryAdmin):
+    read_only_reason = "Each person saves and deletes their own inventory filters on the inventory page."
+    list_display = ("name", "owner", "query", "created_at")
+    search_fields = ("name", "owner__username")
+    list_select_related = ("owner",)

@@ -20,6 +20,7 @@ from registry.models import (
     ModelAlias,
     ModelVersion,
     RegisteredModel,
+    SavedFilter,
     TierChange,
     TieringRule,
 )
@@ -165,3 +166,10 @@ def tiering_rule_list(*, user) -> QuerySet[TieringRule]:
     if not access.roles_of(user):
         return TieringRule.objects.none()
     return TieringRule.objects.select_related("created_by").order_by("-version")
+
+
+def saved_filter_list(*, user) -> QuerySet[SavedFilter]:
+    """The user's own saved inventory filters (nobody else's, whatever their role), by name."""
+    if not access.is_active_user(user):
+        return SavedFilter.objects.none()
+    return SavedFilter.objects.filter(owner=user).order_by("name", "pk")

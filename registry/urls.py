@@ -7,11 +7,15 @@ includes web's routes after this file's, for the same reason).
 
 from django.urls import path
 
-from registry import dataset_views, views
+from registry import dataset_views, filter_views, views
 
 urlpatterns = [
     path("models/", views.model_list, name="model-list"),
     path("models/new/", views.model_new, name="model-new"),
+    path("models/saved-filters/", filter_views.saved_filter_create, name="saved-filter-create"),
+    path(
+        "models/saved-filters/<int:pk>/delete/", filter_views.saved_filter_delete, name="saved-filter-delete"
+    ),
     path("models/tier-preview/", views.tier_preview, name="model-tier-preview"),
     path("models/<slug:name>/edit/", views.model_edit, name="model-edit"),
     path("models/<slug:name>/versions/new/", views.version_new, name="model-version-new"),

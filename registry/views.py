@@ -27,7 +27,7 @@ from accounts import access
 from accounts.models import Team, User
 from config.api.errors import ServiceError
 from config.ui import add_refusal, paginate
-from registry import selectors, ui_forms, ui_uploads
+from registry import filter_views, selectors, ui_forms, ui_uploads
 from registry.api.models import ModelFilter
 from registry.models import ModelVersion, RegisteredModel, TierChangeStatus
 from registry.models.inventory import ModelStatus, RiskTier
@@ -87,6 +87,9 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "filtered": any(request.GET.get(name) for name in FILTERS_SHOWN),
         "listing": listing,
         "can_register": changeable_teams(request.user).exists(),
+        "saved_filters": filter_views.saved_filter_links(request.user),
+        "current_query": filter_views.current_query(request),
+        "export_query": request.GET.urlencode(),
     }
     return render(request, "registry/model_list.html", context)
 

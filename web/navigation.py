@@ -40,6 +40,7 @@ class Link:
 
 LINKS = (
     Link("Dashboard", "dashboard", exact=True),
+    Link("Portfolio", "portfolio"),
     Link("Inventory", "model-list"),
     Link("Datasets", "dataset-list"),
     Link("Approvals", "approval-list"),

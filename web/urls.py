@@ -4,10 +4,13 @@
 
 from django.urls import path
 
-from web.views import comparison, dashboard, inventory
+from web.views import comparison, dashboard, inventory, inventory_export, portfolio, search
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("portfolio/", portfolio.portfolio_page, name="portfolio"),
+    path("search/", search.search, name="search"),
+    path("models/export.<str:fmt>", inventory_export.inventory_export, name="model-export"),
     path("models/<slug:name>/", inventory.model_detail, name="model-detail"),
     path("models/<slug:name>/versions/<int:number>/", inventory.version_detail, name="model-version-detail"),
     path("models/<slug:name>/compare/", comparison.model_compare, name="model-compare"),

@@ -10,6 +10,7 @@ from registry.models.inventory import (
     TieringRule,
 )
 from registry.models.lineage import EdgeKind, LineageEdge, LineageEvent, LineageRun
+from registry.models.saved_filters import SavedFilter
 from registry.models.versions import ArtifactFormat, ModelAlias, ModelVersion
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ModelVersion",
     "RegisteredModel",
     "RiskTier",
+    "SavedFilter",
     "TierChange",
     "TierChangeStatus",
     "TieringRule",

@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from reports.api.bundles import EvidenceBundleViewSet
 from reports.api.connectors import GrcConnectorViewSet
 from reports.api.exports import CheckResultsExportView
+from reports.api.inventory_export import InventoryCsvExportView, InventoryXlsxExportView
 from reports.api.reports import ReportViewSet
 
 router = SimpleRouter(trailing_slash=True)
@@ -15,5 +16,7 @@ router.register("grc-connectors", GrcConnectorViewSet, basename="grc-connector")
 
 urlpatterns = [
     path("exports/check-results.csv", CheckResultsExportView.as_view(), name="export-check-results"),
+    path("exports/inventory.csv", InventoryCsvExportView.as_view(), name="export-inventory-csv"),
+    path("exports/inventory.xlsx", InventoryXlsxExportView.as_view(), name="export-inventory-xlsx"),
     path("", include(router.urls)),
 ]

@@ -25,7 +25,17 @@ from workflow import selectors
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-EVERYONE = ["Dashboard", "Inventory", "Datasets", "Approvals", "Findings", "Checks", "Reports", "API"]
+EVERYONE = [
+    "Dashboard",
+    "Portfolio",
+    "Inventory",
+    "Datasets",
+    "Approvals",
+    "Findings",
+    "Checks",
+    "Reports",
+    "API",
+]
 
 
 @pytest.fixture(autouse=True)
