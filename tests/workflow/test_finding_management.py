@@ -13,7 +13,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from tests.factories import records as rows
 from workflow import selectors
-from workflow.models import ExtensionRequest, Finding
+from workflow.models import ExtensionRequest, Finding, Notification
 from workflow.services import finding_management as management
 
 pytestmark = pytest.mark.django_db
@@ -223,6 +223,9 @@ def test_an_extension_is_never_decided_by_the_requester_or_the_party_it_binds(
     )
     assert requested.status_code == 201, requested.json()
     decide = url("finding-extension-decide", finding, requested.json()["id"])
+    # the second line who may decide is told; victor (requester, owner) and maya (model owner) are not
+    waiting = Notification.objects.filter(kind="extension_requested", object_id=str(finding.pk))
+    assert sorted(waiting.values_list("recipient__username", flat=True)) == ["rita"]
 
     self_approved = api.as_user(victor).post(decide, {"decision": "approve"}, format="json")
     assert self_approved.status_code == 403
@@ -240,6 +243,8 @@ def test_an_extension_is_never_decided_by_the_requester_or_the_party_it_binds(
     )
     finding.refresh_from_db()
     assert finding.due_date == proposed
+    told = Notification.objects.get(kind="extension_decided", object_id=str(finding.pk))
+    assert (told.recipient, "approved by rita" in told.title) == (victor, True)
     decision = AuditEvent.objects.get(action="finding.extension_approved")
     assert (decision.before["due_date"], decision.after["due_date"]) == (
         str(TODAY + dt.timedelta(days=30)),

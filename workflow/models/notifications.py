@@ -81,6 +81,8 @@ class NotificationKind(models.TextChoices):
     FINDING_ASSIGNED = "finding_assigned", "Finding assigned to you"
     FINDING_DUE = "finding_due", "Finding due within a week"
     FINDING_OVERDUE = "finding_overdue", "Finding overdue"
+    EXTENSION_REQUESTED = "extension_requested", "Due-date extension waiting for your decision"
+    EXTENSION_DECIDED = "extension_decided", "Your due-date extension was decided"
     REVIEW_DUE = "review_due", "Periodic review due"
 
 

@@ -24,11 +24,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import access
 from accounts.errors import InvalidTransition
 from accounts.models import User
+from accounts.roles import Role
 from audit import record
 from config.api.errors import ServiceError
 from registry import storage
@@ -41,7 +43,9 @@ from workflow.models import (
     FindingComment,
     FindingStatus,
     Milestone,
+    NotificationKind,
 )
+from workflow.services import inbox
 
 
 class ExtensionRefused(ServiceError):
@@ -52,6 +56,7 @@ class ExtensionRefused(ServiceError):
 
 
 ATTACHMENT_PREFIX = "finding-attachments"
+SECOND_LINE_ROLES = (Role.VALIDATOR, Role.RISK_OFFICER)
 MAX_BODY_CHARS = 20_000
 MAX_MILESTONES = 50
 # How far ahead a plan, a milestone or an extended due date may be set.
@@ -92,6 +97,41 @@ def extension_parties(extension: ExtensionRequest) -> dict[str, int | None]:
 def may_decide_extension(user: User, extension: ExtensionRequest) -> bool:
     return access.can(user, "close_finding", extension.finding.model) and user.pk not in set(
         extension_parties(extension).values()
+    )
+
+
+def extension_deciders(extension: ExtensionRequest) -> list[User]:
+    """The second line who may decide ``extension`` (validators and risk officers of the model, none of its
+    parties): the people told that it waits for them."""
+    second_line = User.objects.filter(is_active=True, groups__name__in=SECOND_LINE_ROLES).distinct()
+    return [user for user in second_line.order_by("username") if may_decide_extension(user, extension)]
+
+
+def _tell_deciders(extension: ExtensionRequest) -> None:
+    finding = extension.finding
+    inbox.notification_send(
+        recipients=extension_deciders(extension),
+        kind=NotificationKind.EXTENSION_REQUESTED,
+        title=(
+            f"Finding {finding.pk} on {finding.model.name}: {extension.requested_by.get_username()} asks to move"
+            f" the due date to {extension.proposed_due_date:%Y-%m-%d}"
+        ),
+        link=reverse("finding-detail", args=[finding.pk]),
+        obj=finding,
+    )
+
+
+def _tell_requester(extension: ExtensionRequest) -> None:
+    finding = extension.finding
+    inbox.notification_send(
+        recipients=[extension.requested_by],
+        kind=NotificationKind.EXTENSION_DECIDED,
+        title=(
+            f"Finding {finding.pk}: your extension to {extension.proposed_due_date:%Y-%m-%d} was {extension.status}"
+            f" by {extension.decided_by.get_username()}"
+        ),
+        link=reverse("finding-detail", args=[finding.pk]),
+        obj=finding,
     )
 
 
@@ -341,6 +381,7 @@ def extension_request(
             },
             reason=extension.reason,
         )
+        _tell_deciders(extension)
     return extension
 
 
@@ -382,6 +423,7 @@ def extension_decide(
             after={"extension": extension.pk, "due_date": finding.due_date},
             reason=extension.decision_comment,
         )
+        _tell_requester(extension)
     return extension
 
 
