@@ -57,6 +57,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # Let reviews fall due less often than the model's interval (a shorter one is anyone's who may change).
     "lengthen_review_interval": frozenset({Role.RISK_OFFICER, Role.ADMIN}),
     "deploy": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
+    # Acknowledge, snooze or escalate a monitoring alert: the model's team (1st line, its validators) and
+    # the second line; auditors only read.
+    "handle_alert": frozenset({Role.ML_ENGINEER, Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}),
     "audit": frozenset({Role.AUDITOR, Role.RISK_OFFICER, Role.ADMIN}),
     "administer": frozenset({Role.ADMIN}),
 }
@@ -78,6 +81,7 @@ GRANT_LEVELS: dict[str, frozenset[str]] = {
     "raise_finding": _CHANGE_GRANT,
     "request_approval": _CHANGE_GRANT,
     "deploy": _CHANGE_GRANT,
+    "handle_alert": _CHANGE_GRANT,
     "sign": frozenset(),
     "close_finding": frozenset(),
     "accept_risk": frozenset(),

@@ -100,6 +100,10 @@ ACTIONS: dict[str, str] = {
     "monitoring_plan.changed": "A monitoring plan was changed.",
     "monitoring_plan.deleted": "A monitoring plan was deleted.",
     "monitoring.alert_raised": "A monitoring check breached its threshold.",
+    "monitoring.alert_acknowledged": "Someone acknowledged a monitoring alert (they have seen it and own it).",
+    "monitoring.alert_snoozed": "Someone snoozed a monitoring alert until a time, with a reason; it reappears "
+    "as open when the snooze ends.",
+    "monitoring.alert_escalated": "Someone escalated a monitoring alert to a finding on its check run.",
     # governance workflow
     "policy.created": "A policy version was created.",
     "policy.activated": "A policy version became active for its tier.",

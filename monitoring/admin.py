@@ -58,8 +58,20 @@ class MonitoringPlanAdmin(MonitoringAdmin):
 
 @admin.register(MonitoringAlert)
 class MonitoringAlertAdmin(MonitoringAdmin):
-    read_only_reason = "Raised by monitoring runs; each becomes a finding."
-    list_display = ("id", "plan", "check_run", "metric", "severity", "value", "threshold", "created_at")
-    list_filter = ("severity",)
+    read_only_reason = (
+        "Raised by monitoring runs; acknowledged, snoozed or escalated in the alert inbox (Monitoring)."
+    )
+    list_display = (
+        "id",
+        "plan",
+        "check_run",
+        "metric",
+        "severity",
+        "state",
+        "value",
+        "threshold",
+        "created_at",
+    )
+    list_filter = ("severity", "state")
     search_fields = ("metric", "plan__title")
     list_select_related = ("plan", "check_run")

@@ -6,10 +6,11 @@ model, team and datasets; the API defers the large JSON columns in lists), whate
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.db.models.functions import Now
 
 from accounts import access
-from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
+from monitoring.models import AlertState, CheckRun, MonitoringAlert, MonitoringPlan, RunStatus
 
 _RUN_RELATIONS = (
     "model_version__model__team",
@@ -37,7 +38,36 @@ def monitoring_plan_list(*, user) -> QuerySet[MonitoringPlan]:
 
 
 def monitoring_alert_list(*, user, plan: MonitoringPlan | None = None) -> QuerySet[MonitoringAlert]:
-    queryset = MonitoringAlert.objects.select_related("plan", "check_run")
+    """Alerts on versions the user may see, each annotated ``current_state``: its ``state``, except that
+    a snooze which has ended reads ``open`` (the alert reappears without anything having to run)."""
+    queryset = MonitoringAlert.objects.select_related(
+        "plan__model_version__model",
+        "check_run",
+        "acknowledged_by",
+        "snoozed_by",
+        "escalated_by",
+    ).annotate(current_state=CURRENT_STATE)
     if plan is not None:
         queryset = queryset.filter(plan=plan)
     return access.scope(user, queryset).order_by("-created_at", "-id")
+
+
+CURRENT_STATE = Case(
+    When(state=AlertState.SNOOZED, snoozed_until__lte=Now(), then=Value(AlertState.OPEN.value)),
+    default=F("state"),
+    output_field=CharField(),
+)
+
+
+TREND_RUNS = 200
+
+
+def plan_runs(*, plan: MonitoringPlan, limit: int = TREND_RUNS) -> list[CheckRun]:
+    """A plan's newest ``limit`` succeeded runs, oldest first (what its trends are drawn from). The caller
+    has the plan through ``monitoring_plan_list`` already, so the runs are in the user's scope."""
+    newest = (
+        CheckRun.objects.filter(plan=plan, status=RunStatus.SUCCEEDED)
+        .defer("diagnostics", "library_versions", "config", "progress")
+        .order_by("-finished_at", "-pk")[:limit]
+    )
+    return list(reversed(newest))

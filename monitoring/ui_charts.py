@@ -8,6 +8,7 @@ it shows for the figure caption.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import re
@@ -20,7 +21,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 import charts
-from monitoring import results
+from monitoring import results, trends
 from monitoring.metrics.catalogue import PSI_ALERT, PSI_WARN
 from monitoring.models import CheckRun, RunStatus
 
@@ -248,3 +249,59 @@ def _performance(run: CheckRun, stored: results.PerformanceResults) -> list[Char
             )
         )
     return found
+
+
+# ------------------------------------------------------------------------------ trends and one feature
+
+
+def trend_chart(trend: trends.Trend, *, cache_key: str) -> Chart:
+    """One metric over a plan's runs with its threshold lines; points coloured as each run judged them.
+
+    ``cache_key`` names the plan and its newest run: a new run draws the chart again.
+    """
+    key = f"attest:ui-trend:v1:{cache_key}:{_digest(trend.key)}"
+    svg = cache.get(key)
+    if svg is None:
+        labels = trends.time_labels([point.at for point in trend.points])
+        points = [
+            charts.TimePoint(label=label, value=point.value, status=point.status)
+            for label, point in zip(labels, trend.points, strict=True)
+        ]
+        svg = str(
+            _inline(
+                charts.time_series_chart(
+                    trend.label, points, thresholds=trend.thresholds, log_scale=trend.log_scale
+                ),
+                trend.label,
+            )
+        )
+        cache.set(key, svg, CACHE_SECONDS)
+    lines = ", ".join(f"{value:g}" for value in trend.thresholds)
+    caption = "Per check run, oldest first" + (
+        f"; dashed line(s) at the threshold(s) applied: {lines}" if lines else "; no threshold applied"
+    )
+    if trend.log_scale:
+        caption += " (log scale)"
+    caption += ". Amber: the run warned; red: it failed."
+    return Chart(title=trend.label, caption=caption, svg=mark_safe(svg))  # noqa: S308 (our SVG)
+
+
+def feature_distribution_chart(run: CheckRun, item: results.DistributionData) -> Chart:
+    """Reference and current shares of one feature of a drift run (cached per run and column)."""
+    key = f"attest:ui-feature:v1:{run.pk}:{run.result_sha256}:{_digest(item.column)}"
+    title = f"Reference and current distribution of {item.column}"
+    svg = cache.get(key)
+    if svg is None:
+        svg = str(_inline(charts.distributions_chart([_distribution(item)], columns=1), title))
+        cache.set(key, svg, CACHE_SECONDS)
+    caption = (
+        "Share of rows per category in the reference and current data."
+        if item.type == "categories"
+        else "Share of rows per PSI bin (edges from the reference data) in the reference and current data."
+    )
+    return Chart(title=title, caption=caption, svg=mark_safe(svg))  # noqa: S308 (our SVG)
+
+
+def _digest(text: str) -> str:
+    """A cache-key-safe name for a series or column (they hold spaces and quotes)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

@@ -194,6 +194,10 @@ def _plan(world: World, team: str):
     )
 
 
+def _alert(world: World, team: str):
+    return rows.MonitoringAlertFactory(plan=_plan(world, team))
+
+
 def _review(world: World, team: str):
     review = rows.PeriodicReviewFactory(model=world.model(team))
     review.documents.add(rows.EvidenceDocumentFactory(model_version=world.version(team)))
@@ -291,6 +295,7 @@ API: dict[str, Listed] = {
     ),
     "api:check-run-list": Listed(_check_run, TEAM),
     "api:monitoring-plan-list": Listed(_plan, TEAM),
+    "api:monitoring-alert-list": Listed(_alert, TEAM),
     "api:policy-list": Listed(lambda world, team: rows.PolicyFactory(), EVERY_ROLE),
     "api:control-list": Listed(lambda world, team: rows.ControlFactory(), EVERY_ROLE),
     "api:evidence-list": Listed(
@@ -378,6 +383,8 @@ PAGES: dict[str, Listed] = {
         API["api:approval-list"].seed, TEAM, marker=_link("approval-detail", "pk"), query={"tab": "all"}
     ),
     "finding-list": Listed(API["api:finding-list"].seed, TEAM, marker=_link("finding-detail", "pk")),
+    "monitoring-alert-list": Listed(_alert, TEAM, marker=_link("monitoring-alert-detail", "pk")),
+    "monitoring-plan-list": Listed(_plan, TEAM, marker=_link("monitoring-plan-detail", "pk")),
     "token-list": Listed(API["api:token-list"].seed, OWN, marker=_link("token-revoke", "token_key")),
     "notification-list": Listed(
         API["api:notification-list"].seed,

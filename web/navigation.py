@@ -46,6 +46,7 @@ LINKS = (
     Link("Approvals", "approval-list"),
     Link("Findings", "finding-list"),
     Link("Checks", "check-list"),
+    Link("Monitoring", "monitoring-alert-list"),  # the alert inbox; its plans are under it
     Link("Reports", "report-list"),
     Link("Audit log", "audit-log", _auditors),
     Link("API", "api-docs"),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts import access
 from accounts.roles import READ_EVERYTHING
 from audit.models import AuditEvent
+from monitoring import selectors as monitoring_selectors
 from monitoring.models import CheckRun, MonitoringAlert, Outcome, RunStatus
 from registry.models import ModelStatus, ModelVersion, RegisteredModel
 from workflow.models import (
@@ -216,9 +217,12 @@ def open_finding_counts(*, user) -> dict[str, int]:
 
 
 def recent_alerts(*, user) -> QuerySet[MonitoringAlert]:
-    """Monitoring alerts on versions the user may see, newest first."""
-    alerts = MonitoringAlert.objects.select_related("plan", "check_run__model_version__model").defer(
-        "breaches", "check_run__results", "check_run__evaluations", "check_run__diagnostics"
+    """Monitoring alerts on versions the user may see, newest first, with ``current_state`` (an ended
+    snooze reads open)."""
+    alerts = (
+        MonitoringAlert.objects.select_related("plan", "check_run__model_version__model")
+        .defer("breaches", "check_run__results", "check_run__evaluations", "check_run__diagnostics")
+        .annotate(current_state=monitoring_selectors.CURRENT_STATE)
     )
     return access.scope(user, alerts).order_by("-created_at", "-id")
 

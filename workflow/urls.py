@@ -1,8 +1,18 @@
-"""UI routes of the governance workflow: approvals, evidence, reviews, findings (and the audit log's pages)."""
+"""UI routes of the governance workflow: approvals, evidence, reviews, findings, the monitoring alert inbox
+(escalating an alert raises a finding) and the audit log's pages."""
 
 from django.urls import path, re_path
 
-from workflow.views import approvals, audit, evidence, finding_management, findings, notifications, reviews
+from workflow.views import (
+    alerts,
+    approvals,
+    audit,
+    evidence,
+    finding_management,
+    findings,
+    notifications,
+    reviews,
+)
 
 urlpatterns = [
     path("approvals/", approvals.approval_list, name="approval-list"),
@@ -67,6 +77,15 @@ urlpatterns = [
         finding_management.attachment_download,
         name="finding-attachment-download",
     ),
+    path("monitoring/", alerts.alert_list, name="monitoring-alert-list"),
+    path("monitoring/alerts/<int:pk>/", alerts.alert_detail, name="monitoring-alert-detail"),
+    path(
+        "monitoring/alerts/<int:pk>/acknowledge/",
+        alerts.alert_acknowledge,
+        name="monitoring-alert-acknowledge",
+    ),
+    path("monitoring/alerts/<int:pk>/snooze/", alerts.alert_snooze, name="monitoring-alert-snooze"),
+    path("monitoring/alerts/<int:pk>/escalate/", alerts.alert_escalate, name="monitoring-alert-escalate"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("audit/verify/", audit.audit_verify, name="audit-verify"),
     path("audit/verifications/<int:pk>/", audit.audit_verification, name="audit-verification"),

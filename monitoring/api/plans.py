@@ -15,7 +15,7 @@ from config.api import inputs
 from config.api.filters import model_filter, version_filter
 from config.api.schema import JSONObjectField
 from config.api.viewsets import ScopedViewSet
-from monitoring import selectors
+from monitoring import selectors, trends
 from monitoring.api.common import (
     DatasetVersionField,
     check_config,
@@ -48,9 +48,13 @@ def check_entries(entries: list[dict]) -> None:
 
 
 class AlertOutput(serializers.Serializer):
+    """A monitoring alert with its handling (``/api/v1/monitoring-alerts/`` and a plan's ``alerts``)."""
+
     id = serializers.IntegerField()
     plan = serializers.IntegerField(source="plan_id")
     check_run = serializers.IntegerField(source="check_run_id")
+    model = serializers.CharField(source="plan.model_version.model.name")
+    version = serializers.IntegerField(source="plan.model_version.version")
     title = serializers.CharField(help_text="The worst breaching subject and its metrics.")
     metric = serializers.CharField(help_text="The single worst breaching evaluation.")
     value = serializers.FloatField(allow_null=True)
@@ -61,6 +65,38 @@ class AlertOutput(serializers.Serializer):
         help_text="Every breaching evaluation, worst first, with its exceedance."
     )
     created_at = serializers.DateTimeField()
+    state = serializers.CharField(
+        source="current_state",
+        help_text="open · acknowledged · snoozed · escalated; an ended snooze is open.",
+    )
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", allow_null=True, default=None)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    snoozed_by = serializers.CharField(source="snoozed_by.username", allow_null=True, default=None)
+    snoozed_at = serializers.DateTimeField(allow_null=True)
+    snooze_reason = serializers.CharField()
+    snoozed_until = serializers.DateTimeField(allow_null=True)
+    escalated_by = serializers.CharField(source="escalated_by.username", allow_null=True, default=None)
+    escalated_at = serializers.DateTimeField(allow_null=True)
+
+
+class TrendPointOutput(serializers.Serializer):
+    check_run = serializers.IntegerField()
+    at = serializers.DateTimeField(help_text="When the run finished.")
+    value = serializers.FloatField(allow_null=True)
+    status = serializers.CharField(help_text="pass · warn · fail as the run judged it; info when not judged.")
+    threshold = serializers.FloatField(allow_null=True)
+
+
+class TrendOutput(serializers.Serializer):
+    key = serializers.CharField()
+    kind = serializers.CharField()
+    metric = serializers.CharField()
+    scope = serializers.CharField()
+    label = serializers.CharField()
+    direction = serializers.CharField()
+    log_scale = serializers.BooleanField()
+    thresholds = serializers.ListField(child=serializers.FloatField())
+    points = TrendPointOutput(many=True)
 
 
 class MonitoringPlanFilter(django_filters.FilterSet):
@@ -210,3 +246,12 @@ class MonitoringPlanViewSet(
         plan = self.get_object()
         page = self.paginate_queryset(selectors.monitoring_alert_list(user=request.user, plan=plan))
         return self.get_paginated_response(AlertOutput(page, many=True).data)
+
+    @extend_schema(responses={200: TrendOutput(many=True)}, filters=False)
+    @action(detail=True, methods=["get"])
+    def trends(self, request, pk=None):
+        """One series per metric and subject over the plan's newest 200 succeeded runs, oldest point first:
+        each value, status and threshold as its run recorded it (the plan page's charts draw these)."""
+        plan = self.get_object()
+        series = trends.plan_trends(selectors.plan_runs(plan=plan))
+        return Response(TrendOutput([item.as_dict() for item in series], many=True).data)

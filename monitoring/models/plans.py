@@ -78,6 +78,13 @@ class AlertSeverity(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
+class AlertState(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    SNOOZED = "snoozed", "Snoozed"
+    ESCALATED = "escalated", "Escalated to a finding"
+
+
 class MonitoringAlert(models.Model):
     """A plan's check run breached thresholds: every breach, ranked, titled by the worst.
 
@@ -85,6 +92,11 @@ class MonitoringAlert(models.Model):
     ``breaches`` lists every evaluation that breached, worst first (status, then how far past its
     threshold), so the alert stands on its own as a record; ``title`` names the worst subject and its
     breaching metrics; ``metric``, ``value`` and ``threshold`` are the single worst evaluation's.
+
+    Handling (``monitoring.services.alerts``): ``state`` moves open → acknowledged | snoozed | escalated
+    (an acknowledged or snoozed alert may still be snoozed or escalated; escalated is final). A snoozed
+    alert whose ``snoozed_until`` has passed reads as open again (``selectors.alert_state``): nothing
+    has to run for it to reappear. Who did what and when is kept per step, and audited.
     """
 
     plan = models.ForeignKey(MonitoringPlan, on_delete=models.PROTECT, related_name="alerts")
@@ -97,11 +109,34 @@ class MonitoringAlert(models.Model):
     message = models.TextField()
     breaches = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=12, choices=AlertState.choices, default=AlertState.OPEN)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    snoozed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    snoozed_at = models.DateTimeField(null=True, blank=True)
+    snooze_reason = models.TextField(blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    escalated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     access_team_path = "plan__model_version__model__team"
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "-created_at"], name="monitoring_alert_state_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(state="snoozed")
+                | (models.Q(snoozed_until__isnull=False) & ~models.Q(snooze_reason="")),
+                name="monitoring_alert_snooze_has_reason_and_expiry",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.severity} alert: {self.title or self.metric} (run #{self.check_run_id})"

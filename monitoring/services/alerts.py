@@ -7,19 +7,25 @@ alert commits a Celery task is sent *by name* (``ATTEST_ALERT_TASK``, default
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from accounts import access
+from accounts.errors import InvalidTransition
+from accounts.models import User
 from audit import record
 from config.celery_app import app
 from monitoring.checks.base import ORDER
 from monitoring.metrics import catalogue
-from monitoring.models import AlertSeverity, CheckRun, MonitoringAlert
+from monitoring.models import AlertSeverity, AlertState, CheckRun, MonitoringAlert
 from monitoring.models.plans import AlertOn
 
 logger = logging.getLogger(__name__)
@@ -125,3 +131,143 @@ def notify(alert_id: int) -> None:
         app.send_task(name, args=[alert_id])
     except Exception:
         logger.warning("could not send %s for monitoring alert %s", name, alert_id, exc_info=True)
+
+
+# ------------------------------------------------------------------------------------------- handling
+
+MAX_SNOOZE = dt.timedelta(days=90)
+MIN_SNOOZE = dt.timedelta(minutes=5)
+MAX_REASON = 2000
+# what each state may become (on the state as read now: an expired snooze is open again)
+ALERT_TRANSITIONS: dict[str, frozenset[str]] = {
+    AlertState.OPEN: frozenset({AlertState.ACKNOWLEDGED, AlertState.SNOOZED, AlertState.ESCALATED}),
+    AlertState.ACKNOWLEDGED: frozenset({AlertState.SNOOZED, AlertState.ESCALATED}),
+    AlertState.SNOOZED: frozenset({AlertState.ACKNOWLEDGED, AlertState.SNOOZED, AlertState.ESCALATED}),
+    AlertState.ESCALATED: frozenset(),
+}
+
+
+def alert_state(alert: MonitoringAlert, now: dt.datetime | None = None) -> str:
+    """The state as people see it: a snooze that has ended reads as open (the alert reappears)."""
+    if (
+        alert.state == AlertState.SNOOZED
+        and alert.snoozed_until
+        and alert.snoozed_until <= (now or timezone.now())
+    ):
+        return AlertState.OPEN
+    return alert.state
+
+
+def alert_facts(alert: MonitoringAlert) -> dict[str, Any]:
+    return {
+        "state": alert.state,
+        "acknowledged_by": alert.acknowledged_by.username if alert.acknowledged_by else None,
+        "snoozed_until": alert.snoozed_until,
+        "snooze_reason": alert.snooze_reason,
+        "escalated_by": alert.escalated_by.username if alert.escalated_by else None,
+    }
+
+
+def _locked(actor: User, alert: MonitoringAlert) -> tuple[MonitoringAlert, str]:
+    """The alert locked for a change (after the permission check) and its state as read now."""
+    access.require(actor, "handle_alert", alert)
+    locked = MonitoringAlert.objects.select_for_update().get(pk=alert.pk)
+    return locked, alert_state(locked)
+
+
+def _check_transition(current: str, target: str) -> None:
+    if target not in ALERT_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(ALERT_TRANSITIONS[current])) or "none (escalated is final)"
+        raise InvalidTransition(
+            f"An {current} alert cannot become {target}; allowed: {allowed}.",
+            fields={"state": [f"Allowed: {allowed}."]},
+        )
+
+
+def monitoring_alert_acknowledge(*, actor: User, alert: MonitoringAlert) -> MonitoringAlert:
+    """Someone of the model's team or the second line has seen the alert and owns it; audited."""
+    with transaction.atomic():
+        alert, current = _locked(actor, alert)
+        _check_transition(current, AlertState.ACKNOWLEDGED)
+        before = alert_facts(alert) | {"state": current}
+        alert.state = AlertState.ACKNOWLEDGED
+        alert.acknowledged_by = actor
+        alert.acknowledged_at = timezone.now()
+        alert.save(update_fields=["state", "acknowledged_by", "acknowledged_at"])
+        record(
+            action="monitoring.alert_acknowledged",
+            actor=actor,
+            obj=alert,
+            before=before,
+            after=alert_facts(alert),
+        )
+    return alert
+
+
+def monitoring_alert_snooze(
+    *, actor: User, alert: MonitoringAlert, reason: str, until: dt.datetime
+) -> MonitoringAlert:
+    """Hide the alert until ``until`` (at least five minutes, at most 90 days ahead) for a written reason.
+
+    Guarantees: ValidationError naming ``reason`` or ``until`` and nothing written for a bad input; the
+    alert reads as open again once ``until`` has passed.
+    """
+    access.require(actor, "handle_alert", alert)
+    reason = (reason or "").strip()
+    now = timezone.now()
+    errors: dict[str, list[str]] = {}
+    if not reason:
+        errors["reason"] = ["Say why the alert may wait."]
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = [f"At most {MAX_REASON} characters."]
+    if until is None or timezone.is_naive(until):
+        errors["until"] = ["Give the end of the snooze as a date and time with its time zone."]
+    elif until < now + MIN_SNOOZE:
+        errors["until"] = ["The snooze must end at least 5 minutes from now."]
+    elif until > now + MAX_SNOOZE:
+        errors["until"] = [f"At most {MAX_SNOOZE.days} days from now."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        alert, current = _locked(actor, alert)
+        _check_transition(current, AlertState.SNOOZED)
+        before = alert_facts(alert) | {"state": current}
+        alert.state = AlertState.SNOOZED
+        alert.snoozed_by = actor
+        alert.snoozed_at = now
+        alert.snooze_reason = reason
+        alert.snoozed_until = until
+        alert.save(update_fields=["state", "snoozed_by", "snoozed_at", "snooze_reason", "snoozed_until"])
+        record(
+            action="monitoring.alert_snoozed",
+            actor=actor,
+            obj=alert,
+            before=before,
+            after=alert_facts(alert),
+            reason=reason,
+        )
+    return alert
+
+
+def monitoring_alert_mark_escalated(
+    *, actor: User, alert: MonitoringAlert, finding_id: int
+) -> MonitoringAlert | None:
+    """Record that the alert was escalated to finding ``finding_id`` (the workflow's findings service
+    calls this in its own transaction); None when it already was (escalating is idempotent)."""
+    alert, current = _locked(actor, alert)
+    if current == AlertState.ESCALATED:
+        return None
+    _check_transition(current, AlertState.ESCALATED)
+    before = alert_facts(alert) | {"state": current}
+    alert.state = AlertState.ESCALATED
+    alert.escalated_by = actor
+    alert.escalated_at = timezone.now()
+    alert.save(update_fields=["state", "escalated_by", "escalated_at"])
+    record(
+        action="monitoring.alert_escalated",
+        actor=actor,
+        obj=alert,
+        before=before,
+        after=alert_facts(alert) | {"finding": finding_id, "check_run": alert.check_run_id},
+    )
+    return alert

@@ -82,6 +82,8 @@ OPERATION_OVERRIDES: list[dict] = [
         "the body names records or obeys rules a JSON schema cannot state",
         "POST /api/v1/checks/",
         "POST /api/v1/monitoring-plans/",
+        # a snooze ends 5 minutes to 90 days from now: a range relative to the clock
+        "POST /api/v1/monitoring-alerts/{id}/snooze/",
         "POST /api/v1/models/",
         "PATCH /api/v1/models/{name}/",
         "POST /api/v1/datasets/",

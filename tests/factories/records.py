@@ -14,7 +14,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import ApiToken, Grant
-from monitoring.models import CheckRun, MonitoringPlan
+from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
 from registry.models import Dataset, DatasetVersion, ModelAlias, ModelVersion, RegisteredModel, TierChange
 from registry.models.inventory import TieringRule
 from reports.models import EvidenceBundle, GrcConnector, Report
@@ -134,6 +134,24 @@ class MonitoringPlanFactory(factory.django.DjangoModelFactory):
 
     interval_seconds = 86400
     created_by = factory.SelfAttribute("model_version.created_by")
+
+
+class MonitoringAlertFactory(factory.django.DjangoModelFactory):
+    """An open alert on a run of its plan."""
+
+    class Meta:
+        model = MonitoringAlert
+
+    check_run = factory.LazyAttribute(
+        lambda alert: CheckRunFactory(model_version=alert.plan.model_version, plan=alert.plan)
+    )
+    title = "Drift on column 'age': PSI 0.31"
+    metric = "psi (column 'age')"
+    value = 0.31
+    threshold = 0.25
+    severity = "critical"
+    message = "1 breaching metric(s), worst first:"
+    state = "open"
 
 
 class PolicyFactory(factory.django.DjangoModelFactory):

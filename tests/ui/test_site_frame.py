@@ -33,6 +33,7 @@ EVERYONE = [
     "Approvals",
     "Findings",
     "Checks",
+    "Monitoring",
     "Reports",
     "API",
 ]

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from accounts import access
 from integrations.models import MlflowVersionLink
+from monitoring import plan_views as monitoring_plan_views
 from monitoring import selectors as monitoring_selectors
 from registry import graph, selectors, ui_lineage
 from registry.models import ModelVersion, RegisteredModel
@@ -28,6 +29,8 @@ from workflow.views.evidence import EvidenceForm, may_add_evidence
 LINEAGE_DEPTH = 2
 VERSIONS_SHOWN = 50
 RUNS_SHOWN = 200
+PLANS_CHARTED = 3  # plans whose worst trends the model and version pages draw (the plan page draws all)
+TRENDS_PER_PLAN = 3
 
 
 @login_required
@@ -43,6 +46,7 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
         "tier_answers": [(factor.replace("_", " "), model.tier_answers.get(factor)) for factor in FACTORS],
         "versions": versions,
         "plans": _with_last_alert(user, plans),
+        "plan_trends": _plan_trends(plans),
         "lineage": ui_lineage.layout(_model_graph(user, model, versions[0] if versions else None)),
         "can_run_checks": access.can(user, "run_checks", model),
         "can_change": access.can(user, "change", model),
@@ -56,6 +60,14 @@ def _model_graph(user, model: RegisteredModel, latest: ModelVersion | None) -> d
     if latest is not None:
         graphs.append(graph.lineage_graph(user=user, root=latest, depth=1))
     return ui_lineage.merge(*graphs)
+
+
+def _plan_trends(plans: list) -> list[tuple]:
+    """(plan, its worst few trend charts) for the first plans: the page links to each plan for the rest."""
+    return [
+        (plan, monitoring_plan_views.plan_trend_charts(plan, limit=TRENDS_PER_PLAN))
+        for plan in plans[:PLANS_CHARTED]
+    ]
 
 
 def _with_last_alert(user, plans: list) -> list:
@@ -85,8 +97,12 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
         .order_by("kind", "-created_at", "-id")[:RUNS_SHOWN]
     )
     evidence = governance_selectors.evidence_list(user=user).filter(model_version=version)
+    plans = list(monitoring_selectors.monitoring_plan_list(user=user).filter(model_version=version))
     context = {
         "gates": _gates(user, version),
+        "plans": plans,
+        "plan_trends": _plan_trends(plans),
+        "can_change": access.can(user, "change", version),
         "model": model,
         "version": version,
         "run_link": _web_link(version.run_link),

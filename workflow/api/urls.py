@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from workflow.api.alerts import MonitoringAlertViewSet
 from workflow.api.approvals import ApprovalViewSet, SignatureViewSet
 from workflow.api.audit import AuditCheckpointViewSet, AuditEventViewSet, AuditVerificationViewSet
 from workflow.api.evidence import EvidenceViewSet
@@ -34,6 +35,7 @@ router.register(f"{_FINDING}/comments", FindingCommentViewSet, basename="finding
 router.register(f"{_FINDING}/action-plans", ActionPlanViewSet, basename="finding-action-plan")
 router.register(f"{_FINDING}/extension-requests", ExtensionRequestViewSet, basename="finding-extension")
 router.register(f"{_FINDING}/attachments", FindingAttachmentViewSet, basename="finding-attachment")
+router.register("monitoring-alerts", MonitoringAlertViewSet, basename="monitoring-alert")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("reviews", ReviewViewSet, basename="review")

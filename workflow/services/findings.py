@@ -20,6 +20,7 @@ from accounts.errors import InvalidTransition
 from accounts.models import User
 from audit import record
 from monitoring.models import CheckRun, MonitoringAlert
+from monitoring.services import alerts as alert_services
 from registry.models import RegisteredModel
 from registry.models.inventory import ModelStatus
 from registry.services.inventory import model_status_set_by_workflow, owner_allowed
@@ -195,6 +196,58 @@ def finding_from_alert(*, alert_id: int) -> Finding | None:
     )
     _maybe_put_under_review(model, severity, alert)
     return finding
+
+
+def finding_escalate_alert(
+    *, actor: User, alert: MonitoringAlert, severity: str | None = None
+) -> tuple[Finding, bool]:
+    """A person escalates a monitoring alert to a finding on its check run; ``(finding, created)``.
+
+    Guarantees: one finding per alert whichever path gets there first (the key ``alert:<id>`` is the
+    automatic path's too), so escalating twice, or escalating an alert the alert task already turned
+    into a finding, links that finding and creates none; the alert becomes ``escalated`` in the same
+    transaction; both audited. A finding raised here puts a model in production under review when its
+    severity reaches the policy's trigger, as the alert task's finding would. Who may: the model's team
+    and the second line (``handle_alert``).
+    """
+    access.require(actor, "handle_alert", alert)
+    if severity is not None and severity not in Severity.values:
+        raise ValidationError({"severity": [f"Must be one of {', '.join(Severity.values)}."]})
+    with transaction.atomic():
+        alert = (
+            MonitoringAlert.objects.select_for_update(of=("self",))
+            .select_related("check_run__model_version__model")
+            .get(pk=alert.pk)
+        )
+        key = f"alert:{alert.pk}"
+        finding = Finding.objects.filter(dedupe_key=key).first()
+        created = finding is None
+        if created:
+            run = alert.check_run
+            model = run.model_version.model
+            chosen = severity or ALERT_SEVERITY.get(alert.severity, Severity.HIGH)
+            try:
+                with transaction.atomic():
+                    finding = Finding.objects.create(
+                        model=model,
+                        model_version=run.model_version,
+                        check_run=run,
+                        source="monitoring",
+                        severity=chosen,
+                        title=f"Monitoring alert on {run.model_version}: {alert.title or alert.metric}"[:300],
+                        description=alert.message,
+                        owner=default_owner(model),
+                        raised_by=actor,
+                        dedupe_key=key,
+                        due_date=_default_due(chosen),
+                    )
+                    _announce(actor, finding)
+            except IntegrityError:  # the alert task raised it meanwhile
+                finding, created = Finding.objects.get(dedupe_key=key), False
+        alert_services.monitoring_alert_mark_escalated(actor=actor, alert=alert, finding_id=finding.pk)
+        if created:  # as the alert task would have: a severe enough finding puts the model under review
+            _maybe_put_under_review(finding.model, finding.severity, alert)
+    return finding, created
 
 
 def _automatic(

@@ -17,6 +17,7 @@ from monitoring import results
 from monitoring.metrics import catalogue
 from monitoring.models import CheckRun, MonitoringAlert, RunStatus
 from monitoring.results import Evaluation
+from monitoring.services.alerts import alert_state
 from reports.models import Report
 from reports.rendering.monitoring import AlertItem, MonitoringReportInput, MonitorPoint, MonitorSeries
 from reports.services.assemble import common
@@ -144,11 +145,21 @@ def _alerts(version, start, end) -> list[AlertItem]:
                 value=alert.value,
                 threshold=alert.threshold,
                 severity=alert.severity,
-                status=finding.status if finding else "no finding yet",
+                status=finding.status if finding else _handling(alert),
                 finding_id=f"F-{finding.pk}" if finding else "",
             )
         )
     return items
+
+
+def _handling(alert: MonitoringAlert) -> str:
+    """How the alert was handled when it has no finding: open, acknowledged, or snoozed until when.
+
+    The snooze is read as recorded; one that had ended when the report was assembled reads open."""
+    state = alert_state(alert)
+    if state == "snoozed":
+        return f"snoozed until {alert.snoozed_until:%Y-%m-%d %H:%M} UTC"
+    return {"open": "open, no finding yet"}.get(state, state)
 
 
 def _findings(version, start, end) -> list[Finding]:
