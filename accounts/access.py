@@ -46,6 +46,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "run_checks": frozenset({Role.ML_ENGINEER, Role.VALIDATOR, Role.ADMIN}),
     "validate": frozenset({Role.VALIDATOR, Role.ADMIN}),
     "raise_finding": frozenset({Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}),
+    # Write the validation document of a version (the second line's; the first line reads it).
+    "author_validation": frozenset({Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}),
     "request_approval": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
     # May sign for this object at all: an approval stage (admin signs tier 1's "accountable" stage) or a
     # periodic review, which the same second line opens and signs. The stage's own role is checked too.
@@ -79,6 +81,7 @@ GRANT_LEVELS: dict[str, frozenset[str]] = {
     "run_checks": _CHANGE_GRANT,
     "validate": _CHANGE_GRANT,
     "raise_finding": _CHANGE_GRANT,
+    "author_validation": _CHANGE_GRANT,
     "request_approval": _CHANGE_GRANT,
     "deploy": _CHANGE_GRANT,
     "handle_alert": _CHANGE_GRANT,

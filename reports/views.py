@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from accounts import access
 from config.ui import add_refusal, page, paginate
+from registry import selectors as registry_selectors
 from reports import kinds, selectors
 from reports.api.common import progress_of, subject_of
 from reports.api.reports import ReportFilter, download_name
@@ -26,6 +27,7 @@ from reports.forms import BundleForm, ReportForm
 from reports.models import EvidenceBundle, JobStatus, Report
 from reports.services import bundles as bundle_services
 from reports.services import reports as report_services
+from reports.services import validation_documents as validation_document_services
 
 REPORT_SORTS = {"created": "created_at", "finished": "finished_at"}
 FILTERS_SHOWN = ("model", "kind", "status")
@@ -179,6 +181,22 @@ def report_download(request: HttpRequest, pk: int) -> FileResponse:
     return FileResponse(
         blob, as_attachment=True, filename=download_name(report), content_type="application/pdf"
     )
+
+
+@login_required
+@require_GET
+def validation_document_docx(request: HttpRequest, name: str, number: int) -> HttpResponse:
+    """The version's validation document as a Word file (the same content as the PDF report's section)."""
+    model = registry_selectors.model_get(user=request.user, name=name)
+    version = get_object_or_404(
+        registry_selectors.version_list(user=request.user, model=model), version=number
+    )
+    data, filename = validation_document_services.validation_document_docx(
+        actor=request.user, version=version
+    )
+    response = HttpResponse(data, content_type=validation_document_services.DOCX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 # ---------------------------------------------------------------------------------------------- bundles

@@ -11,10 +11,12 @@ reviews) are changed only in the application and are read-only here.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounts.admin_support import AuditedAdmin, ReadOnlyAdmin, display_names
+from accounts.admin_support import AuditedAdmin, ReadOnlyAdmin, ServiceAdmin, display_names
 from workflow.admin_controls import ControlAdmin
 from workflow.admin_policies import PolicyAdmin
 from workflow.admin_webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
@@ -38,9 +40,13 @@ from workflow.models import (
     ReviewNotice,
     Signature,
     StageAssignment,
+    ValidationDocument,
+    ValidationDocumentRevision,
+    ValidationTemplate,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from workflow.services.validation_documents import validate_template_sections, validation_template_save
 
 display_names(Policy, "policy", "policies")
 display_names(WebhookDelivery, "webhook delivery", "webhook deliveries")
@@ -244,3 +250,67 @@ class NotificationDigestAdmin(ReadOnlyAdmin):
     read_only_reason = "Written by the daily digest job: when each person was last e-mailed their digest."
     list_display = ("user", "last_sent_at", "notifications_sent")
     list_select_related = ("user",)
+# --- validation documents ----------------------------------------------------------------------------
+
+
+class ValidationTemplateForm(forms.ModelForm):
+    class Meta:
+        model = ValidationTemplate
+        fields = ("policy", "title", "sections", "required_for_approval")
+
+    def clean_sections(self):
+        try:
+            return validate_template_sections(self.cleaned_data.get("sections"))
+        except ValidationError as refusal:
+            raise forms.ValidationError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in refusal.message_dict.items())
+            ) from None
+
+
+@admin.register(ValidationTemplate)
+class ValidationTemplateAdmin(ServiceAdmin):
+    """The sections of the validation document a policy asks for (later versions of the tier inherit it).
+    Saved through ``validation_template_save``; never deleted (edit it, or give a later policy its own)."""
+
+    section = "rules"
+    form = ValidationTemplateForm
+    list_display = ("title", "policy", "required_for_approval", "created_at")
+    list_select_related = ("policy",)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        saved = validation_template_save(
+            actor=request.user,
+            policy=data["policy"],
+            title=data["title"],
+            sections=data["sections"],
+            required_for_approval=data["required_for_approval"],
+            template=obj if change else None,
+        )
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ValidationDocument)
+class ValidationDocumentAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = "Validation documents are written by validators on the version's page (or the API)."
+    list_display = ("model_version", "revision", "rating", "updated_by", "updated_at")
+    list_filter = ("rating",)
+    search_fields = ("model_version__model__name", "content_sha256")
+    list_select_related = ("model_version__model", "updated_by")
+
+    def view_on_site(self, obj):
+        version = obj.model_version
+        return reverse("validation-document", args=[version.model.name, version.version])
+
+
+@admin.register(ValidationDocumentRevision)
+class ValidationDocumentRevisionAdmin(ReadOnlyAdmin):
+    section = "workflow"
+    read_only_reason = "Revisions are permanent: the database refuses any change."
+    list_display = ("document", "revision", "author", "created_at")
+    search_fields = ("document__model_version__model__name", "content_sha256")
+    list_select_related = ("document__model_version__model", "author")

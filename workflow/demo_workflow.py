@@ -11,9 +11,11 @@ Idempotent: once an approval request exists for the demo version, nothing is cre
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from monitoring.models import CheckRun, MonitoringPlan
@@ -22,7 +24,7 @@ from registry import storage
 from registry.models import Dataset, ModelVersion
 from registry.services import inventory
 from workflow.models import ApprovalRequest, Finding
-from workflow.services import approvals, evidence, findings
+from workflow.services import approvals, evidence, findings, validation_documents
 from workflow.services.approvals import SignatureInput
 
 MODEL = "credit-scoring"
@@ -67,6 +69,7 @@ def seed_workflow() -> str:
     _into_validation(maya, version)
     checks = _run_checks(maya, version)
     _attach_documents(maya, version)
+    _write_validation_document(victor, version, checks)
     outcome = _request_and_sign(maya, victor, version)
     _monitor(maya, version)
     _validator_finding(victor, version)
@@ -130,6 +133,47 @@ def _attach_documents(actor: User, version: ModelVersion) -> None:
         content = f"# {title}: {version}\n\n{text}\n".encode()
         upload = storage.upload_from_file(io.BytesIO(content), f"{kind}.md")
         evidence.evidence_add(actor=actor, version=version, evidence_type=kind, title=title, upload=upload)
+
+
+VALIDATION_TEXT = {
+    "summary": "Independent validation of the retail credit scoring model (gradient boosting on the German "
+    "credit data). The model is **fit for retail credit decisions** within the scope below, on condition that "
+    "the use of age is justified and monitored (see the conditions).",
+    "scope": "Retail consumer credit applications; decisions are reviewed by an underwriter. Out of scope: "
+    "SME lending and collections.",
+    "conceptual_soundness": "Gradient boosting was preferred to logistic regression for its validation "
+    "performance at comparable stability. Monotonicity of duration and credit amount was reviewed on "
+    "partial-dependence plots and is plausible.",
+    "outcomes": "Performance on the held-out validation sample is shown below, judged against the tier-1 "
+    "policy's thresholds.",
+    "limitations": "1994 data from one country; a 30 % bad rate. Representativeness is monitored by the daily "
+    "drift plan on production batches; a breach puts the model under review.",
+}
+
+
+def _write_validation_document(victor: User, version: ModelVersion, checks: dict[str, CheckRun]) -> None:
+    """victor's validation report, written before the request so the approval's digest covers it."""
+    validation_documents.validation_document_save(
+        actor=victor,
+        version=version,
+        sections={key: {"text": text} for key, text in VALIDATION_TEXT.items()}
+        | {
+            "data": {
+                "challenge": "Asked the first line why age is an input; answer pending (see the finding)."
+            }
+        },
+        check_notes={
+            run.pk: {"commentary": f"Reviewed: {run.outcome_reason or run.outcome}."}
+            for run in checks.values()
+        },
+        rating="satisfactory_with_conditions",
+        conditions=[
+            {
+                "text": "Document the business justification for age as an input, or remove it in the next version.",
+                "due": (timezone.now() + timedelta(days=90)).date(),
+            }
+        ],
+    )
 
 
 def _request_and_sign(maya: User, victor: User, version: ModelVersion) -> str:

@@ -97,6 +97,12 @@ def to_html(source: str, *, top_heading: int = 3) -> str:
     return sanitise(parser.renderer.render(tokens, parser.options, {}))
 
 
+def tokens(source: str) -> list:
+    """markdown-it's block tokens for ``source`` (raw HTML and images off), for renderers other than HTML
+    (the DOCX export lays them out as Word paragraphs)."""
+    return _parser().parse(source)
+
+
 def sanitise(html: str) -> str:
     """``html`` with only the allowed tags, attributes and link schemes; scripts and styles dropped whole.
 

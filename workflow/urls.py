@@ -12,6 +12,7 @@ from workflow.views import (
     findings,
     notifications,
     reviews,
+    validation_documents,
 )
 
 urlpatterns = [
@@ -32,6 +33,16 @@ urlpatterns = [
     path("evidence/<int:pk>/", evidence.evidence_detail, name="evidence-detail"),
     path(
         "models/<slug:name>/versions/<int:number>/evidence/new/", evidence.evidence_new, name="evidence-new"
+    ),
+    path(
+        "models/<slug:name>/versions/<int:number>/validation/",
+        validation_documents.validation_document,
+        name="validation-document",
+    ),
+    path(
+        "models/<slug:name>/versions/<int:number>/validation/annex-iv/",
+        validation_documents.annex_iv_supply,
+        name="validation-annex-iv",
     ),
     path("models/<slug:name>/reviews/open/", reviews.review_open, name="review-open"),
     path("reviews/<int:pk>/", reviews.review_detail, name="review-detail"),

@@ -22,7 +22,9 @@ from typing import Any
 import charts
 from charts import BeeswarmFeature, ChartSpec, Distribution
 from monitoring.metrics.catalogue import PSI_ALERT, PSI_WARN
+from reports.rendering import authored
 from reports.rendering import blocks as b
+from reports.rendering.authored import AuthoredDocument
 from reports.rendering.common import (
     RenderedReport,
     build_report,
@@ -201,6 +203,7 @@ class ValidationReportInput:
     controls: Sequence[ControlStatus] = ()
     check_runs: Sequence[CheckRunSummary] = ()
     manifest: Mapping[str, Any] = field(default_factory=dict)
+    authored: AuthoredDocument | None = None
 
 
 # ---------------------------------------------------------------------------------------------- build
@@ -217,6 +220,7 @@ def build_validation_pdf(
     specs: list[ChartSpec] = []
     sections = [
         _summary_section(data),
+        *([authored.pdf_section(data.authored)] if data.authored is not None else []),
         b.section("scope", "Scope", _scope_blocks(data)),
         b.section("conceptual-soundness", "Conceptual soundness", _soundness_blocks(data)),
         b.section("data", "Data", [*_data_blocks(data.datasets), *_quality_blocks(data)]),
@@ -313,6 +317,8 @@ def _summary_section(data: ValidationReportInput) -> dict[str, Any]:
         ("Controls satisfied", f"{satisfied} of {len(data.controls)}"),
         ("Signatures", str(len(data.approvals))),
     ]
+    if data.authored is not None:
+        rows.append(("Validator's rating", dict(data.authored.facts).get("Overall rating", "")))
     if data.later is not None:
         rows.append(("Evidence after approval", data.later.title.split(": ", 1)[-1], "outcome outcome-warn"))
     blocks = [b.facts(rows), b.text(data.summary)]

@@ -121,6 +121,10 @@ OPERATION_OVERRIDES: list[dict] = [
         "POST /api/v1/findings/{finding_pk}/action-plans/{id}/milestones/",
         "POST /api/v1/findings/{finding_pk}/extension-requests/",
         "POST /api/v1/findings/{finding_pk}/extension-requests/{id}/decision/",
+        # section keys and check-run ids name the document's sections and the version's runs; conditions
+        # go with a conditional rating (rules across fields)
+        "PATCH /api/v1/models/{name}/versions/{version}/validation-document/",
+        "PUT /api/v1/models/{name}/versions/{version}/validation-document/",
     ),
     # `model` as a versioned reference (`name:3`, `models:/name@alias`) beside `version` is a 400: the
     # version would be named twice (docs/ARCHITECTURE.md, "References"), a rule across two parameters.

@@ -235,6 +235,7 @@ def path_value(name: str, path: str, world: dict) -> str:
         "token_key": world["token"].token_key,
         "finding_pk": str(world["ids"]["findings"]),
         "milestone_pk": str(MISSING_ID),
+        "version": str(world["version"].version),
         "id": str(world["ids"].get(resource, MISSING_ID)),
     }
     if name not in values:

@@ -24,6 +24,7 @@ from registry.models.lineage import EdgeKind
 from registry.tiering import FACTORS
 from workflow import selectors as governance_selectors
 from workflow.services import gate as gate_services
+from workflow.services import validation_documents
 from workflow.views.evidence import EvidenceForm, may_add_evidence
 
 LINEAGE_DEPTH = 2
@@ -113,6 +114,8 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
         "lineage": ui_lineage.layout(graph.lineage_graph(user=user, root=version, depth=LINEAGE_DEPTH)),
         "can_run_checks": access.can(user, "run_checks", version),
         "evidence_form": EvidenceForm() if may_add_evidence(user, model) else None,
+        "validation_document": validation_documents.document_of(version),
+        "can_author_validation": validation_documents.may_author(user, version),
         "mlflow_links": access.scope(
             user, MlflowVersionLink.objects.filter(version=version).select_related("registry")
         ),

@@ -18,6 +18,7 @@ from workflow.api.gate import DeploymentViewSet, GateView, ReviewClearView
 from workflow.api.notifications import NotificationViewSet
 from workflow.api.policies import ControlViewSet, PolicyViewSet
 from workflow.api.reviews import ReviewViewSet
+from workflow.api.validation_documents import ValidationDocumentView
 from workflow.api.webhooks import WebhookViewSet
 
 router = SimpleRouter(trailing_slash=True)
@@ -51,6 +52,11 @@ urlpatterns = [
     path("audit/events/export.csv", _export("export_csv", "csv"), name="audit-event-export-csv"),
     path("audit/events/export.jsonl", _export("export_jsonl", "jsonl"), name="audit-event-export-jsonl"),
     path("gate/", GateView.as_view(), name="gate"),
+    path(
+        "models/<slug:name>/versions/<int:version>/validation-document/",
+        ValidationDocumentView.as_view(),
+        name="validation-document",
+    ),
     path("reviews/clear/", ReviewClearView.as_view(), name="review-clear"),
     path("", include(router.urls)),
 ]

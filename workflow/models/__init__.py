@@ -43,6 +43,12 @@ from workflow.models.policies import (
     Policy,
 )
 from workflow.models.reviews import PeriodicReview, ReviewConclusion, ReviewNotice, ReviewStatus
+from workflow.models.validation_documents import (
+    Rating,
+    ValidationDocument,
+    ValidationDocumentRevision,
+    ValidationTemplate,
+)
 
 __all__ = [
     "ActionPlan",
@@ -71,6 +77,7 @@ __all__ = [
     "NotificationKind",
     "PeriodicReview",
     "Policy",
+    "Rating",
     "ReviewConclusion",
     "ReviewNotice",
     "ReviewStatus",
@@ -78,6 +85,9 @@ __all__ = [
     "Signature",
     "StageAssignment",
     "Strategy",
+    "ValidationDocument",
+    "ValidationDocumentRevision",
+    "ValidationTemplate",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

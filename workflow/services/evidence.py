@@ -21,7 +21,13 @@ from monitoring.models import CheckRun
 from registry import storage
 from registry.models import ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge
-from workflow.models import ApprovalRequest, ApprovalStatus, EvidenceDocument, EvidenceType
+from workflow.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    EvidenceDocument,
+    EvidenceType,
+    ValidationDocument,
+)
 from workflow.services.manifests import MANIFEST_SCHEMA, EvidenceManifest, ManifestCheck, ManifestDocument
 
 EVIDENCE_PREFIX = "evidence"
@@ -113,6 +119,13 @@ def evidence_manifest(version: ModelVersion) -> dict[str, Any]:
             for document in documents
         ],
     }
+    document = ValidationDocument.objects.filter(model_version=version, revision__gt=0).first()
+    if document is not None:
+        manifest["validation_document"] = {
+            "revision": document.revision,
+            "sha256": document.content_sha256,
+            "rating": document.rating,
+        }
     return EvidenceManifest.from_stored(manifest).to_stored()
 
 
@@ -274,7 +287,18 @@ def manifest_differences(signed: EvidenceManifest, other: EvidenceManifest) -> l
         differences.append("different training or validation datasets")
     differences += _check_differences(signed.checks, other.checks)
     differences += _document_differences(signed.evidence, other.evidence)
+    differences += _validation_document_differences(signed.validation_document, other.validation_document)
     return differences
+
+
+def _validation_document_differences(signed, other) -> list[str]:
+    if signed == other:
+        return []
+    if signed is None:
+        return [f"validation document revision {other.revision} added"]
+    if other is None:
+        return [f"no validation document (revision {signed.revision} in the approved manifest)"]
+    return [f"validation document revision {other.revision} instead of revision {signed.revision}"]
 
 
 def _check_differences(signed: list[ManifestCheck], other: list[ManifestCheck]) -> list[str]:
@@ -307,7 +331,8 @@ def material_changes(evidence: SignedEvidence, policy) -> list[str]:
 
     Material: a new warning or failing validation run of a kind ``policy`` requires, unless it repeats
     the approved run's exact results (same result digest); a new document of a type the policy requires
-    (a replaced document is a new one: stored documents never change). Monitoring-plan runs are not
+    (a replaced document is a new one: stored documents never change); a revision of the validation
+    document the approval signed. Monitoring-plan runs are not
     validation evidence: they reach the workflow through alerts.
     """
     if not evidence.signed:
@@ -326,4 +351,16 @@ def material_changes(evidence: SignedEvidence, policy) -> list[str]:
         for document in evidence.later_documents
         if document.evidence_type_id in policy.required_evidence
     ]
+    signed_document = evidence.manifest.validation_document
+    if signed_document is not None:
+        version = evidence.approval.model_version
+        now = ValidationDocument.objects.filter(model_version=version).values_list(
+            "revision", "content_sha256"
+        )
+        revision, digest = now.first() or (0, "")
+        if digest != signed_document.sha256:
+            changes.append(
+                f"the validation document was revised after the approval (revision {revision}; the approval "
+                f"signed revision {signed_document.revision})"
+            )
     return changes

@@ -64,6 +64,15 @@ class ManifestDocument(Part):
     sha256: str
 
 
+class ManifestValidationDocument(Part):
+    """The validation document authored in Attest, pinned by revision and content digest (present only for
+    a version that has one, so manifests frozen before documents existed keep their digest)."""
+
+    revision: int
+    sha256: str
+    rating: str = ""
+
+
 class EvidenceManifest(Part):
     """Everything an approval of a model version rests on (``workflow.services.evidence``)."""
 
@@ -74,6 +83,7 @@ class EvidenceManifest(Part):
     datasets: list[ManifestDataset] = []
     checks: list[ManifestCheck] = []
     evidence: list[ManifestDocument] = []
+    validation_document: ManifestValidationDocument | None = None
 
     @property
     def format_version(self) -> int:

@@ -25,7 +25,7 @@ from config.api.errors import ServiceError
 from config.ui import add_refusal, page, paginate
 from registry import selectors as registry_selectors
 from workflow import selectors
-from workflow.models import ApprovalRequest, ApprovalStatus, Decision, Environment, Meaning
+from workflow.models import ApprovalRequest, ApprovalStatus, Decision, Environment, Meaning, Rating
 from workflow.services import approval_logistics as logistics
 from workflow.services import approvals as approval_services
 from workflow.services.approvals import SignatureInput
@@ -265,6 +265,7 @@ def _detail_context(request: HttpRequest, approval: ApprovalRequest, sign_form=N
         "manifest": approval.evidence_manifest or {},
         "evidence": evidence,
         "later_summary": evidence.later_summary(),
+        "signed_rating": _rating_label(evidence.manifest.validation_document),
         "material_changes": material_changes(evidence, approval.policy)
         if approval.status == ApprovalStatus.APPROVED
         else [],
@@ -438,3 +439,9 @@ def approval_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return page(
         request, "governance/approvals/cancel.html", {"approval": approval, "form": form}, status=status
     )
+
+
+def _rating_label(document) -> str:
+    """The label of the rating the signed validation document gave ("" when none or not rated)."""
+    rating = document.rating if document is not None else ""
+    return Rating(rating).label if rating in Rating.values else ""

@@ -37,7 +37,7 @@ from reports.rendering.validation import (
     Statement,
     ValidationReportInput,
 )
-from reports.services.assemble import common
+from reports.services.assemble import common, validation_document
 from workflow import markdown
 from workflow.models import EvidenceDocument, Policy
 from workflow.services.evidence import material_changes
@@ -85,6 +85,7 @@ def validation_input(report: Report) -> ValidationReportInput:
         controls=controls,
         check_runs=[_run_summary(run) for run in runs],
         manifest=evidence.manifest.to_stored(),
+        authored=validation_document.authored_document(version, evidence),
     )
 
 
