@@ -250,6 +250,8 @@ class NotificationDigestAdmin(ReadOnlyAdmin):
     read_only_reason = "Written by the daily digest job: when each person was last e-mailed their digest."
     list_display = ("user", "last_sent_at", "notifications_sent")
     list_select_related = ("user",)
+
+
 # --- validation documents ----------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ class AlertFilter(django_filters.FilterSet):
     severity = django_filters.ChoiceFilter(choices=AlertSeverity.choices)
     model = model_filter("plan__model_version__model__name")
     version = version_filter("plan__model_version__version")
-    plan = django_filters.NumberFilter(field_name="plan_id")
+    plan = django_filters.NumberFilter(field_name="plan", help_text="Monitoring plan id.")
 
     class Meta:
         model = MonitoringAlert

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django import template
@@ -18,6 +19,15 @@ register = template.Library()
 def pretty_json(value: Any) -> str:
     """Indented JSON for a ``pre`` block (escaped by the template like any other text)."""
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@register.filter
+def significant(value: Any, digits: int = 4) -> Any:
+    """A float with ``digits`` significant digits, as the PDF and DOCX print it (0.8123, 1.24e-18);
+    anything else as it is."""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.{digits}g}"
+    return value
 
 
 @register.inclusion_tag("governance/reviews/_model_card.html", takes_context=True)

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import access
 from config.api.errors import ServiceError
 from config.ui import page
-from monitoring import results
+from monitoring import results, ui_charts
 from registry import selectors as registry_selectors
 from registry.models import ModelVersion
 from registry.services import inventory
@@ -199,8 +199,14 @@ def _html(source: str) -> str:
 
 def _live(kind: str, run) -> dict:
     if run is None:
-        return {"kind": kind, "run": None, "rows": []}
-    return {"kind": kind, "run": run, "rows": results.evaluations_of(run)}
+        return {"kind": kind, "run": None, "rows": [], "chart": None}
+    charts = ui_charts.run_charts(run)  # the run's own first chart, as its check page draws it
+    return {
+        "kind": kind,
+        "run": run,
+        "rows": results.evaluations_of(run),
+        "chart": charts[0] if charts else None,
+    }
 
 
 def _annex(version: ModelVersion) -> list:
