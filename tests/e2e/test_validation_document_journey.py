@@ -45,7 +45,7 @@ def test_a_validator_writes_rates_and_exports_a_validation_report(
     )
     page.get_by_label("Text (Markdown)").first.fill("The model is **fit for retail credit**.")
     outcomes = page.locator("section", has=page.get_by_role("heading", name="Outcomes analysis"))
-    expect(outcomes.locator("table")).to_contain_text("0.812345")
+    expect(outcomes.locator("table")).to_contain_text("0.8123")
     outcomes.get_by_label("Text (Markdown)").fill("ROC AUC 0.8123 on the validation sample.")
     page.get_by_label(f"Commentary on run {run.pk}").fill("Checked the folds by hand.")
     page.get_by_label("Overall rating", exact=True).select_option("satisfactory_with_conditions")
