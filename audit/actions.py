@@ -96,6 +96,8 @@ ACTIONS: dict[str, str] = {
     "check.succeeded": "A check run finished with results.",
     "check.failed": "A check run failed.",
     "check.requeued": "A check run whose worker stopped responding was queued again.",
+    "red_team.imported": "A red-team report (garak or promptfoo) was imported for a model version.",
+    "judged_evaluation.imported": "Judged evaluation metrics (an LLM judge's scores) were imported for a model version.",
     "monitoring_plan.created": "A monitoring plan was created.",
     "monitoring_plan.changed": "A monitoring plan was changed.",
     "monitoring_plan.deleted": "A monitoring plan was deleted.",

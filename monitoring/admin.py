@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts.admin_support import ReadOnlyAdmin
-from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
+from monitoring.models import CheckRun, JudgedEvaluation, MonitoringAlert, MonitoringPlan, RedTeamRun
 
 
 class MonitoringAdmin(ReadOnlyAdmin):
@@ -75,3 +75,31 @@ class MonitoringAlertAdmin(MonitoringAdmin):
     list_filter = ("severity", "state")
     search_fields = ("metric", "plan__title")
     list_select_related = ("plan", "check_run")
+
+
+@admin.register(RedTeamRun)
+class RedTeamRunAdmin(MonitoringAdmin):
+    read_only_reason = (
+        "An imported red-team report and its rates never change; import reports through the API."
+    )
+    list_display = (
+        "id",
+        "format",
+        "model_version",
+        "attempts",
+        "failures",
+        "attack_success_rate",
+        "created_at",
+    )
+    list_filter = ("format",)
+    list_select_related = ("model_version__model",)
+    search_fields = ("model_version__model__name", "report_sha256")
+
+
+@admin.register(JudgedEvaluation)
+class JudgedEvaluationAdmin(MonitoringAdmin):
+    read_only_reason = "An imported judged evaluation never changes; import files through the API."
+    list_display = ("id", "format", "model_version", "judge_model", "created_at")
+    list_filter = ("format",)
+    list_select_related = ("model_version__model",)
+    search_fields = ("model_version__model__name", "file_sha256")

@@ -10,7 +10,15 @@ from django.db.models import Case, CharField, F, QuerySet, Value, When
 from django.db.models.functions import Now
 
 from accounts import access
-from monitoring.models import AlertState, CheckRun, MonitoringAlert, MonitoringPlan, RunStatus
+from monitoring.models import (
+    AlertState,
+    CheckRun,
+    JudgedEvaluation,
+    MonitoringAlert,
+    MonitoringPlan,
+    RedTeamRun,
+    RunStatus,
+)
 
 _RUN_RELATIONS = (
     "model_version__model__team",
@@ -71,3 +79,19 @@ def plan_runs(*, plan: MonitoringPlan, limit: int = TREND_RUNS) -> list[CheckRun
         .order_by("-finished_at", "-pk")[:limit]
     )
     return list(reversed(newest))
+
+
+def red_team_run_list(*, user, version=None) -> QuerySet[RedTeamRun]:
+    """Red-team runs on versions the user may see (optionally of one version), newest first."""
+    queryset = RedTeamRun.objects.select_related("model_version__model__team", "imported_by")
+    if version is not None:
+        queryset = queryset.filter(model_version=version)
+    return access.scope(user, queryset).order_by("-created_at", "-id")
+
+
+def judged_evaluation_list(*, user, version=None) -> QuerySet[JudgedEvaluation]:
+    """Judged evaluations on versions the user may see (optionally of one version), newest first."""
+    queryset = JudgedEvaluation.objects.select_related("model_version__model__team", "imported_by")
+    if version is not None:
+        queryset = queryset.filter(model_version=version)
+    return access.scope(user, queryset).order_by("-created_at", "-id")

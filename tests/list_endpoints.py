@@ -186,6 +186,19 @@ def _check_run(world: World, team: str):
     )
 
 
+def _red_team_run(world: World, team: str):
+    return rows.RedTeamRunFactory(model_version=world.version(team), imported_by=world.owner(team))
+
+
+def _judged_evaluation(world: World, team: str):
+    return rows.JudgedEvaluationFactory(model_version=world.version(team), imported_by=world.owner(team))
+
+
+def _in_credit_risk_version(world: World) -> dict:
+    version = world.version("credit-risk")
+    return {"model_name": version.model.name, "version": version.version}
+
+
 def _plan(world: World, team: str):
     return rows.MonitoringPlanFactory(
         model_version=world.version(team),
@@ -294,6 +307,8 @@ API: dict[str, Listed] = {
         TEAM,
     ),
     "api:check-run-list": Listed(_check_run, TEAM),
+    "api:red-team-run-list": Listed(_red_team_run, TEAM_NESTED, kwargs=_in_credit_risk_version),
+    "api:judged-evaluation-list": Listed(_judged_evaluation, TEAM_NESTED, kwargs=_in_credit_risk_version),
     "api:monitoring-plan-list": Listed(_plan, TEAM),
     "api:monitoring-alert-list": Listed(_alert, TEAM),
     "api:policy-list": Listed(lambda world, team: rows.PolicyFactory(), EVERY_ROLE),

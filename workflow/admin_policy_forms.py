@@ -309,6 +309,31 @@ class PolicyRulesForm(forms.Form):
         label="Findings that block every version of the model",
         help_text="Any other finding blocks only the version it was raised on.",
     )
+    red_team_required = forms.BooleanField(
+        required=False,
+        label="A red-team run is required",
+        help_text="An approval needs an imported garak or promptfoo report on the version.",
+    )
+    red_team_tolerance = forms.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        initial=0.05,
+        label="Attack success rate may worsen by at most",
+        help_text="Per OWASP category, against the latest approved version (0-1, e.g. 0.05).",
+    )
+    judged_metric_minimums = forms.JSONField(
+        required=False,
+        initial=dict,
+        label="Judged metrics required (lowest mean score)",
+        help_text='A JSON object of metric name → lowest mean score (0-1), e.g. {"Faithfulness": 0.8}.',
+    )
+    judge_kappa_minimum = forms.FloatField(
+        required=False,
+        min_value=-1.0,
+        max_value=1.0,
+        label="The judge agrees with people at least (Cohen's kappa)",
+        help_text="Empty: no human-labelled sample is required.",
+    )
 
 
 def rules_of(policy: Policy) -> dict[str, Any]:
@@ -338,6 +363,7 @@ class PolicyEditor:
             required_evidence=rules.get("required_evidence") or [],
             segregation=rules.get("segregation", list(SEGREGATION_PARTIES)),
             model_wide_findings=rules.get("model_wide_findings") or [],
+            judged_metric_minimums=rules.get("judged_metric_minimums") or {},
         )
         self.scalar = PolicyRulesForm(data, initial=scalar_initial)
         self.stages = StageFormSet(data, initial=_stage_initial(rules.get("stages") or []), prefix="stage")
@@ -375,6 +401,7 @@ class PolicyEditor:
         stages, checks, environments = self.stages.rows(), self.checks.rows(), self.environments.rows()
         self.row_forms = {"stages": stages, "required_checks": checks, "gated_environments": environments}
         rules = {name: data[name] for name in RULE_FIELDS if name in data}
+        rules["judged_metric_minimums"] = data.get("judged_metric_minimums") or {}
         rules["stages"] = [form.rule() for form in stages]
         rules["required_checks"] = [form.rule() for form in checks]
         rules["gated_environments"] = {

@@ -11,6 +11,7 @@ from workflow.views import (
     finding_management,
     findings,
     notifications,
+    red_team,
     reviews,
     validation_documents,
 )
@@ -31,6 +32,12 @@ urlpatterns = [
     path("notifications/read-all/", notifications.notification_read_all, name="notification-read-all"),
     path("notifications/<int:pk>/read/", notifications.notification_read, name="notification-read"),
     path("evidence/<int:pk>/", evidence.evidence_detail, name="evidence-detail"),
+    path("red-team-runs/<int:pk>/", red_team.red_team_detail, name="red-team-detail"),
+    path(
+        "models/<slug:name>/versions/<int:number>/red-team-runs/new/",
+        red_team.red_team_new,
+        name="red-team-new",
+    ),
     path(
         "models/<slug:name>/versions/<int:number>/evidence/new/", evidence.evidence_new, name="evidence-new"
     ),

@@ -1,6 +1,8 @@
-"""Monitoring models: check runs, monitoring plans and the alerts their breaches raise."""
+"""Monitoring models: check runs, monitoring plans, the alerts their breaches raise, red-team runs, judged evaluations."""
 
+from monitoring.models.judged import JudgedEvaluation, JudgedFormat
 from monitoring.models.plans import AlertSeverity, AlertState, MonitoringAlert, MonitoringPlan
+from monitoring.models.redteam import RedTeamFormat, RedTeamRun
 from monitoring.models.runs import CheckKind, CheckRun, Outcome, RunStatus
 
 __all__ = [
@@ -8,8 +10,12 @@ __all__ = [
     "AlertState",
     "CheckKind",
     "CheckRun",
+    "JudgedEvaluation",
+    "JudgedFormat",
     "MonitoringAlert",
     "MonitoringPlan",
     "Outcome",
+    "RedTeamFormat",
+    "RedTeamRun",
     "RunStatus",
 ]

@@ -90,6 +90,9 @@ OPERATION_OVERRIDES: list[dict] = [
         "POST /api/v1/datasets/{dataset_name}/versions/",
         "POST /api/v1/models/{model_name}/versions/",
         "POST /api/v1/evidence/",
+        # the uploaded bytes must read as a report of the declared tool (garak JSONL, promptfoo JSON)
+        "POST /api/v1/models/{model_name}/versions/{version}/red-team-runs/",
+        "POST /api/v1/models/{model_name}/versions/{version}/judged-evaluations/",
         "POST /api/v1/findings/",
         "POST /api/v1/grants/",
         "POST /api/v1/evidence-bundles/",

@@ -14,7 +14,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import ApiToken, Grant
-from monitoring.models import CheckRun, MonitoringAlert, MonitoringPlan
+from monitoring.models import CheckRun, JudgedEvaluation, MonitoringAlert, MonitoringPlan, RedTeamRun
 from registry.models import Dataset, DatasetVersion, ModelAlias, ModelVersion, RegisteredModel, TierChange
 from registry.models.inventory import TieringRule
 from reports.models import EvidenceBundle, GrcConnector, Report
@@ -117,6 +117,36 @@ class TierChangeFactory(factory.django.DjangoModelFactory):
     current_tier = 3
     proposed_tier = 2
     requested_by = factory.SelfAttribute("model.owner")
+
+
+class RedTeamRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RedTeamRun
+
+    format = "garak"
+    file_name = "garak.report.jsonl"
+    report_sha256 = factory.Sequence(digest)
+    report_key = factory.LazyAttribute(lambda run: f"red-team-reports/sha256/{run.report_sha256}")
+    report_size = 100
+    attempts = 10
+    failures = 2
+    attack_success_rate = 0.2
+    results = factory.LazyFunction(lambda: {"categories": [], "sources": []})
+    result_sha256 = factory.Sequence(digest)
+
+
+class JudgedEvaluationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JudgedEvaluation
+
+    format = "deepeval"
+    file_name = "results.json"
+    file_sha256 = factory.Sequence(digest)
+    file_key = factory.LazyAttribute(lambda row: f"judged-evaluations/sha256/{row.file_sha256}")
+    file_size = 100
+    pass_threshold = 0.5
+    results = factory.LazyFunction(lambda: {"metrics": []})
+    result_sha256 = factory.Sequence(digest)
 
 
 class CheckRunFactory(factory.django.DjangoModelFactory):

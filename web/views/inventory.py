@@ -24,8 +24,10 @@ from registry.models.lineage import EdgeKind
 from registry.tiering import FACTORS
 from workflow import selectors as governance_selectors
 from workflow.services import gate as gate_services
+from workflow.services import judged as judged_services
 from workflow.services import validation_documents
 from workflow.views.evidence import EvidenceForm, may_add_evidence
+from workflow.views.red_team import MAX_REPORT_BYTES, RedTeamForm, may_import
 
 LINEAGE_DEPTH = 2
 VERSIONS_SHOWN = 50
@@ -111,6 +113,12 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
         "inputs": _inputs(version),
         "runs": runs,
         "evidence": evidence,
+        "red_team_runs": monitoring_selectors.red_team_run_list(user=user, version=version).defer("results")[
+            :RUNS_SHOWN
+        ],
+        "red_team_form": RedTeamForm() if may_import(user, version) else None,
+        "red_team_max_bytes": MAX_REPORT_BYTES,
+        "judged_metrics": _judged_metrics(user, version),
         "lineage": ui_lineage.layout(graph.lineage_graph(user=user, root=version, depth=LINEAGE_DEPTH)),
         "can_run_checks": access.can(user, "run_checks", version),
         "evidence_form": EvidenceForm() if may_add_evidence(user, model) else None,
@@ -121,6 +129,14 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
         ),
     }
     return render(request, "registry/version_detail.html", context)
+
+
+def _judged_metrics(user, version: ModelVersion) -> list[dict]:
+    """Per judged metric, the newest imported evaluation's row with that evaluation (access: the version's)."""
+    if not monitoring_selectors.judged_evaluation_list(user=user, version=version).exists():
+        return []
+    found = judged_services.latest_metrics(version)
+    return [found[name][1] | {"evaluation": found[name][0]} for name in sorted(found)]
 
 
 def _gates(user, version: ModelVersion) -> list:

@@ -53,6 +53,18 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
             help_text='Environment → the gated environments its approval also covers, e.g. {"production": '
             '["staging"]}.'
         )
+        red_team_required = serializers.BooleanField(help_text="An approval needs an imported red-team run.")
+        red_team_tolerance = serializers.FloatField(
+            help_text="How much worse (0-1) a version's attack success rate in any OWASP category may be than "
+            "the latest approved version's."
+        )
+        judged_metric_minimums = serializers.JSONField(
+            help_text='Judged evaluation metrics an approval needs, with the lowest mean score: {"Faithfulness": 0.8}.'
+        )
+        judge_kappa_minimum = serializers.FloatField(
+            allow_null=True,
+            help_text="The judge's least Cohen's kappa against a human-labelled sample, or null.",
+        )
         created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
         created_at = serializers.DateTimeField()
 
@@ -83,6 +95,31 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
             default=dict,
             help_text='Environment → the gated environments its approval also covers, e.g. {"production": '
             "[\"staging\"]}; each covered environment's stages must be among the covering one's.",
+        )
+        red_team_required = serializers.BooleanField(
+            default=False, help_text="An approval needs an imported red-team run on the version."
+        )
+        red_team_tolerance = serializers.FloatField(
+            default=0.05,
+            min_value=0.0,
+            max_value=1.0,
+            help_text="How much worse (0-1) a version's attack success rate in any OWASP category may be than "
+            "the latest approved version's before its approval is refused.",
+        )
+        judged_metric_minimums = serializers.DictField(
+            child=serializers.FloatField(min_value=0.0, max_value=1.0),
+            default=dict,
+            help_text="Judged evaluation metrics an approval needs, with the lowest mean score (0-1): "
+            '{"Faithfulness": 0.8}.',
+        )
+        judge_kappa_minimum = serializers.FloatField(
+            required=False,
+            allow_null=True,
+            default=None,
+            min_value=-1.0,
+            max_value=1.0,
+            help_text="When set, each required judged metric needs a human-labelled sample with at least this "
+            "Cohen's kappa between judge and people.",
         )
 
     selector = staticmethod(selectors.policy_list)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pgtrigger
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -98,6 +99,11 @@ class Policy(models.Model):
     ``segregation``: who may never sign (``requester``, ``submitter``, ``owner``).
     ``evidence_change``: what the gate does when material evidence arrives after an approval (a new
     warning or failing run of a required check, a new required document): close it or warn.
+    ``red_team_required`` / ``red_team_tolerance``: a red-team run is required evidence; an approval is
+    refused when the version's attack success rate in an OWASP category exceeds the latest approved
+    version's by more than the tolerance (workflow.services.red_team).
+    ``judged_metric_minimums`` / ``judge_kappa_minimum``: judged evaluation metrics the version needs, with
+    their lowest mean score, and the judge's least agreement with people (workflow.services.judged).
     ``model_wide_findings``: finding sources that block every version of the model; any other finding
     blocks only the version it was raised on (and a finding on no version blocks them all).
     """
@@ -116,6 +122,29 @@ class Policy(models.Model):
         blank=True,
         help_text='Environment → the gated environments its approval also covers, e.g. {"production": '
         '["staging"]}: a valid production approval then opens the gate to staging.',
+    )
+    red_team_required = models.BooleanField(
+        default=False,
+        help_text="An approval needs an imported red-team run (garak or promptfoo) on the version.",
+    )
+    red_team_tolerance = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="How much worse (0-1, absolute) a version's attack success rate in any OWASP category may "
+        "be than the latest approved version's before its approval is refused.",
+    )
+    judged_metric_minimums = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Judged evaluation metrics an approval needs, with the lowest mean score: {"Faithfulness": '
+        "0.8}.",
+    )
+    judge_kappa_minimum = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)],
+        help_text="When set, each required judged metric needs a human-labelled sample on which the judge's "
+        "Cohen's kappa is at least this.",
     )
     review_frequency_months = models.PositiveSmallIntegerField(default=12)
     approval_valid_months = models.PositiveSmallIntegerField(default=12)
@@ -146,6 +175,15 @@ class Policy(models.Model):
             models.UniqueConstraint(fields=["tier", "version"], name="governance_policy_version"),
             models.UniqueConstraint(
                 fields=["tier"], condition=models.Q(is_active=True), name="governance_policy_one_active"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(red_team_tolerance__gte=0.0, red_team_tolerance__lte=1.0),
+                name="governance_policy_red_team_tolerance_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(judge_kappa_minimum__isnull=True)
+                | models.Q(judge_kappa_minimum__gte=-1.0, judge_kappa_minimum__lte=1.0),
+                name="governance_policy_judge_kappa_range",
             ),
         ]
 

@@ -51,7 +51,7 @@ from workflow.models import (
     StageAssignment,
 )
 from workflow.models.findings import SEVERITY_RANK
-from workflow.services import inbox, notifications, validation_documents
+from workflow.services import inbox, judged, notifications, red_team, validation_documents
 from workflow.services.evidence import evidence_manifest, latest_check_runs, manifest_digest
 from workflow.services.policies import DEFAULT_STAGE_DUE_DAYS, policy_active
 from workflow.thresholds import policy_bounds
@@ -73,6 +73,8 @@ def prerequisites_missing(version: ModelVersion, policy: Policy) -> list[str]:
     missing += _missing_evidence(version, policy)
     missing += _blocking_findings(version, policy)
     missing += validation_documents.approval_missing(version, policy)
+    missing += red_team.approval_missing(version, policy)
+    missing += judged.approval_missing(version, policy)
     return missing
 
 

@@ -18,6 +18,8 @@ from accounts import access
 from accounts.models import User
 from audit import record
 from monitoring.models import CheckRun
+from monitoring.services.judged import judged_evaluations_of
+from monitoring.services.redteam import latest_red_team_run
 from registry import storage
 from registry.models import ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge
@@ -126,6 +128,26 @@ def evidence_manifest(version: ModelVersion) -> dict[str, Any]:
             "sha256": document.content_sha256,
             "rating": document.rating,
         }
+    red_team = latest_red_team_run(version)
+    if red_team is not None:
+        manifest["red_team"] = {
+            "run": red_team.pk,
+            "format": red_team.format,
+            "report_sha256": red_team.report_sha256,
+            "result_sha256": red_team.result_sha256,
+        }
+    judged_evaluations = judged_evaluations_of(version)
+    if judged_evaluations:
+        manifest["judged_evaluations"] = [
+            {
+                "id": evaluation.pk,
+                "format": evaluation.format,
+                "file_sha256": evaluation.file_sha256,
+                "labels_sha256": evaluation.labels_sha256,
+                "result_sha256": evaluation.result_sha256,
+            }
+            for evaluation in sorted(judged_evaluations, key=lambda evaluation: evaluation.pk)
+        ]
     return EvidenceManifest.from_stored(manifest).to_stored()
 
 

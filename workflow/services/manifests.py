@@ -73,6 +73,26 @@ class ManifestValidationDocument(Part):
     rating: str = ""
 
 
+class ManifestRedTeam(Part):
+    """The latest red-team run of the version, pinned by id, report digest and result digest (present only
+    for a version that has one, so manifests frozen before red-team runs existed keep their digest)."""
+
+    run: int
+    format: str = ""
+    report_sha256: str
+    result_sha256: str
+
+
+class ManifestJudgedEvaluation(Part):
+    """An imported judged evaluation of the version (present only for a version that has some)."""
+
+    id: int
+    format: str = ""
+    file_sha256: str
+    labels_sha256: str = ""
+    result_sha256: str
+
+
 class EvidenceManifest(Part):
     """Everything an approval of a model version rests on (``workflow.services.evidence``)."""
 
@@ -84,6 +104,8 @@ class EvidenceManifest(Part):
     checks: list[ManifestCheck] = []
     evidence: list[ManifestDocument] = []
     validation_document: ManifestValidationDocument | None = None
+    red_team: ManifestRedTeam | None = None
+    judged_evaluations: list[ManifestJudgedEvaluation] = []
 
     @property
     def format_version(self) -> int:

@@ -37,6 +37,10 @@ RULE_FIELDS = (
     "evidence_change",
     "model_wide_findings",
     "environment_promotions",
+    "red_team_required",
+    "red_team_tolerance",
+    "judged_metric_minimums",
+    "judge_kappa_minimum",
 )
 FINDING_SOURCES = ("check", "monitoring", "review")
 SEGREGATION_PARTIES = ("requester", "submitter", "owner")
@@ -125,6 +129,12 @@ def validate_rules(rules: dict[str, Any]) -> dict[str, Any]:
         value = rules.get(field, 12)
         if not isinstance(value, int) or not 1 <= value <= 60:
             errors[field] = ["Months between 1 and 60."]
+    if not isinstance(rules.get("red_team_required", False), bool):
+        errors["red_team_required"] = ["true or false."]
+    tolerance = rules.get("red_team_tolerance", 0.05)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 <= tolerance <= 1:
+        errors["red_team_tolerance"] = ["An attack-success-rate difference from 0 to 1."]
+    _validate_judged(rules, errors)
     if errors:
         raise ValidationError(errors)
     cleaned = {field: rules[field] for field in RULE_FIELDS if field in rules}
@@ -138,6 +148,22 @@ def validate_rules(rules: dict[str, Any]) -> dict[str, Any]:
         }
     cleaned.setdefault("name", "")
     return cleaned
+
+
+def _validate_judged(rules: dict[str, Any], errors: dict) -> None:
+    minimums = rules.get("judged_metric_minimums") or {}
+    if not isinstance(minimums, dict) or len(minimums) > 50:
+        errors["judged_metric_minimums"] = ['An object of at most 50 metrics, e.g. {"Faithfulness": 0.8}.']
+    else:
+        for name, value in minimums.items():
+            number_ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+            if not (isinstance(name, str) and 0 < len(name) <= 200 and number_ok):
+                errors[f"judged_metric_minimums.{name}"] = ["A metric name and a mean score from 0 to 1."]
+    kappa = rules.get("judge_kappa_minimum")
+    if kappa is not None and (
+        isinstance(kappa, bool) or not isinstance(kappa, int | float) or not -1 <= kappa <= 1
+    ):
+        errors["judge_kappa_minimum"] = ["Cohen's kappa from -1 to 1, or null."]
 
 
 def _validate_stages(stages: Any, errors: dict) -> list[str]:
