@@ -59,6 +59,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # Let reviews fall due less often than the model's interval (a shorter one is anyone's who may change).
     "lengthen_review_interval": frozenset({Role.RISK_OFFICER, Role.ADMIN}),
     "deploy": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
+    # Send a deployed version's production telemetry (OTLP intake): the first line's service accounts.
+    "ingest_telemetry": frozenset({Role.ML_ENGINEER, Role.ADMIN}),
     # Acknowledge, snooze or escalate a monitoring alert: the model's team (1st line, its validators) and
     # the second line; auditors only read.
     "handle_alert": frozenset({Role.ML_ENGINEER, Role.VALIDATOR, Role.RISK_OFFICER, Role.ADMIN}),
@@ -84,6 +86,7 @@ GRANT_LEVELS: dict[str, frozenset[str]] = {
     "author_validation": _CHANGE_GRANT,
     "request_approval": _CHANGE_GRANT,
     "deploy": _CHANGE_GRANT,
+    "ingest_telemetry": _CHANGE_GRANT,
     "handle_alert": _CHANGE_GRANT,
     "sign": frozenset(),
     "close_finding": frozenset(),

@@ -105,6 +105,8 @@ ACTIONS: dict[str, str] = {
     "monitoring.alert_acknowledged": "Someone acknowledged a monitoring alert (they have seen it and own it).",
     "monitoring.alert_snoozed": "Someone snoozed a monitoring alert until a time, with a reason; it reappears "
     "as open when the snooze ends.",
+    "monitoring.telemetry_monitor_set": "Someone set how a version's production telemetry is bucketed and "
+    "judged (bucket width, minimum calls, maximum block, flag and refusal rates, p95 latency).",
     "monitoring.alert_escalated": "Someone escalated a monitoring alert to a finding on its check run.",
     # governance workflow
     "policy.created": "A policy version was created.",

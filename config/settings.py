@@ -416,6 +416,12 @@ ATTEST_SANDBOX_SECONDS = env_int("ATTEST_SANDBOX_SECONDS", 900, minimum=1, maxim
 ATTEST_SANDBOX_FILE_MB = env_int("ATTEST_SANDBOX_FILE_MB", 1024, minimum=1)
 # Celery task name told about each new monitoring alert; empty turns the notification off
 ATTEST_ALERT_TASK = env_str("ATTEST_ALERT_TASK", "governance.tasks.process_monitoring_alert")
+# OTLP intake of LLM applications' telemetry (/otlp/v1/logs, /otlp/v1/metrics; docs/OTLP.md): the default
+# bucket width, and whether prompt and output text may be stored (default off: only SHA-256 and length)
+ATTEST_TELEMETRY_BUCKET_SECONDS = env_int(
+    "ATTEST_TELEMETRY_BUCKET_SECONDS", 60, minimum=60, maximum=DAY_SECONDS
+)
+ATTEST_OTLP_STORE_CONTENT = env_bool("ATTEST_OTLP_STORE_CONTENT", False)
 # dotted paths of threshold providers (monitoring.thresholds), besides defaults and the request
 ATTEST_THRESHOLD_PROVIDERS = env_list("ATTEST_THRESHOLD_PROVIDERS", ["workflow.thresholds.policy_thresholds"])
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

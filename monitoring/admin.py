@@ -6,7 +6,16 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts.admin_support import ReadOnlyAdmin
-from monitoring.models import CheckRun, JudgedEvaluation, MonitoringAlert, MonitoringPlan, RedTeamRun
+from monitoring.models import (
+    CheckRun,
+    JudgedEvaluation,
+    MonitoringAlert,
+    MonitoringPlan,
+    RedTeamRun,
+    TelemetryBucket,
+    TelemetryContent,
+    TelemetryMonitor,
+)
 
 
 class MonitoringAdmin(ReadOnlyAdmin):
@@ -103,3 +112,48 @@ class JudgedEvaluationAdmin(MonitoringAdmin):
     list_filter = ("format",)
     list_select_related = ("model_version__model",)
     search_fields = ("model_version__model__name", "file_sha256")
+
+
+@admin.register(TelemetryMonitor)
+class TelemetryMonitorAdmin(MonitoringAdmin):
+    read_only_reason = "Set on the version's production telemetry page, which audits the change."
+    list_display = (
+        "id",
+        "model_version",
+        "bucket_seconds",
+        "min_calls",
+        "max_block_rate",
+        "max_flag_rate",
+        "max_refusal_rate",
+        "max_p95_latency_seconds",
+        "updated_at",
+    )
+    search_fields = ("model_version__model__name",)
+    list_select_related = ("model_version__model",)
+
+
+@admin.register(TelemetryBucket)
+class TelemetryBucketAdmin(MonitoringAdmin):
+    read_only_reason = "Counted by the OTLP intake from the applications' telemetry."
+    list_display = (
+        "id",
+        "model_version",
+        "start",
+        "width_seconds",
+        "calls",
+        "blocked",
+        "flagged",
+        "refusals",
+    )
+    search_fields = ("model_version__model__name",)
+    list_select_related = ("model_version__model",)
+
+
+@admin.register(TelemetryContent)
+class TelemetryContentAdmin(MonitoringAdmin):
+    read_only_reason = (
+        "Digests of prompts and outputs seen by the OTLP intake (no text unless content storage is on)."
+    )
+    list_display = ("id", "model_version", "bucket_start", "attribute", "sha256", "length", "received_at")
+    search_fields = ("sha256", "model_version__model__name")
+    list_select_related = ("model_version__model",)

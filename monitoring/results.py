@@ -396,15 +396,28 @@ class QualityResults(CheckResults):
     charts: QualityCharts = Field(default_factory=QualityCharts)
 
 
+class TelemetryResults(CheckResults):
+    """One time bucket of a version's production telemetry (OTLP intake) that breached: its figures."""
+
+    kind: Literal["telemetry"] = "telemetry"
+    metrics: dict[str, Any] = {}
+
+
 BY_KIND: dict[str, type[CheckResults]] = {
     "drift": DriftResults,
     "fairness": FairnessResults,
     "performance": PerformanceResults,
     "explainability": ExplainabilityResults,
     "data_quality": QualityResults,
+    "telemetry": TelemetryResults,
 }
 AnyResults = Annotated[
-    DriftResults | FairnessResults | PerformanceResults | ExplainabilityResults | QualityResults,
+    DriftResults
+    | FairnessResults
+    | PerformanceResults
+    | ExplainabilityResults
+    | QualityResults
+    | TelemetryResults,
     Field(discriminator="kind"),
 ]
 EVALUATIONS = TypeAdapter(list[Evaluation])

@@ -49,8 +49,8 @@ def monitoring_alert_list(*, user, plan: MonitoringPlan | None = None) -> QueryS
     """Alerts on versions the user may see, each annotated ``current_state``: its ``state``, except that
     a snooze which has ended reads ``open`` (the alert reappears without anything having to run)."""
     queryset = MonitoringAlert.objects.select_related(
-        "plan__model_version__model",
-        "check_run",
+        "plan",
+        "check_run__model_version__model",
         "acknowledged_by",
         "snoozed_by",
         "escalated_by",

@@ -305,3 +305,15 @@ def feature_distribution_chart(run: CheckRun, item: results.DistributionData) ->
 def _digest(text: str) -> str:
     """A cache-key-safe name for a series or column (they hold spaces and quotes)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def telemetry_chart(
+    title: str, caption: str, points: list[charts.TimePoint], *, thresholds=(), key: str
+) -> Chart:
+    """One figure of a version's telemetry buckets over time (cached under the newest bucket's state)."""
+    cache_key = f"attest:ui-telemetry:v1:{_digest(key + title)}"
+    svg = cache.get(cache_key)
+    if svg is None:
+        svg = str(_inline(charts.time_series_chart(title, points, thresholds=thresholds), title))
+        cache.set(cache_key, svg, CACHE_SECONDS)
+    return Chart(title=title, caption=caption, svg=mark_safe(svg))  # noqa: S308 (our SVG)

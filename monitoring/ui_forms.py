@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 
 from monitoring.metrics import catalogue
 from monitoring.models import CheckKind
+from monitoring.models.runs import RUNNABLE_KINDS
 from registry.models import DatasetVersion
 
 DATASET_CHOICES_SHOWN = 100
@@ -61,7 +62,7 @@ class DatasetVersionChoiceField(forms.ModelChoiceField):
 class StartCheckForm(forms.Form):
     """Fields for one kind of check on one model version; ``datasets`` is the user's scoped queryset."""
 
-    kind = forms.ChoiceField(choices=CheckKind.choices, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(choices=RUNNABLE_KINDS, widget=forms.HiddenInput)
 
     def __init__(
         self,

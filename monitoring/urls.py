@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from monitoring import plan_views, views
+from monitoring import plan_views, telemetry_views, views
+from monitoring.api.otlp import LogsIntake, MetricsIntake
 
 urlpatterns = [
     path("checks/", views.check_list, name="check-list"),
@@ -17,4 +18,12 @@ urlpatterns = [
     path("monitoring/plans/<int:pk>/edit/", plan_views.plan_edit, name="monitoring-plan-edit"),
     path("monitoring/plans/<int:pk>/enabled/", plan_views.plan_enabled, name="monitoring-plan-enabled"),
     path("monitoring/plans/<int:pk>/delete/", plan_views.plan_delete, name="monitoring-plan-delete"),
+    path(
+        "models/<slug:name>/versions/<int:number>/telemetry/",
+        telemetry_views.version_telemetry,
+        name="version-telemetry",
+    ),
+    # OTLP/HTTP intake (docs/OTLP.md): exporters append v1/logs and v1/metrics to the endpoint /otlp
+    path("otlp/v1/logs", LogsIntake.as_view(), name="otlp-logs"),
+    path("otlp/v1/metrics", MetricsIntake.as_view(), name="otlp-metrics"),
 ]

@@ -15,6 +15,7 @@ from config.api.viewsets import ScopedViewSet
 from monitoring import selectors
 from monitoring.api.common import DatasetVersionField, check_config, dataset_version_of, version_of
 from monitoring.models import CheckKind, CheckRun, Outcome, RunStatus
+from monitoring.models.runs import RUNNABLE_KINDS
 from monitoring.services import runs as run_services
 from registry.api.references import dataset_reference_field, model_reference_field, version_field
 from registry.references import DATASET_REFERENCE_HELP
@@ -39,7 +40,7 @@ class CheckRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     """Check runs on versions the caller may see; creating one needs the 'run_checks' permission."""
 
     class Input(inputs.Input):
-        kind = serializers.ChoiceField(choices=CheckKind.choices)
+        kind = serializers.ChoiceField(choices=RUNNABLE_KINDS)
         model = model_reference_field()
         version = version_field()
         reference_dataset = dataset_reference_field(

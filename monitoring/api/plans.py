@@ -23,15 +23,15 @@ from monitoring.api.common import (
     dataset_version_of,
     version_of,
 )
-from monitoring.models import CheckKind
 from monitoring.models.plans import AlertOn, MonitoringPlan
+from monitoring.models.runs import RUNNABLE_KINDS
 from monitoring.services import plans as plan_services
 from registry.api.references import dataset_reference_field, model_reference_field, version_field
 from registry.references import DATASET_REFERENCE_HELP
 
 
 class CheckEntry(inputs.Input):
-    kind = serializers.ChoiceField(choices=CheckKind.choices)
+    kind = serializers.ChoiceField(choices=RUNNABLE_KINDS)
     config = JSONObjectField(required=False, default=dict)
 
 
@@ -51,10 +51,12 @@ class AlertOutput(serializers.Serializer):
     """A monitoring alert with its handling (``/api/v1/monitoring-alerts/`` and a plan's ``alerts``)."""
 
     id = serializers.IntegerField()
-    plan = serializers.IntegerField(source="plan_id")
+    plan = serializers.IntegerField(
+        source="plan_id", allow_null=True, help_text="None for an alert raised by production telemetry."
+    )
     check_run = serializers.IntegerField(source="check_run_id")
-    model = serializers.CharField(source="plan.model_version.model.name")
-    version = serializers.IntegerField(source="plan.model_version.version")
+    model = serializers.CharField(source="check_run.model_version.model.name")
+    version = serializers.IntegerField(source="check_run.model_version.version")
     title = serializers.CharField(help_text="The worst breaching subject and its metrics.")
     metric = serializers.CharField(help_text="The single worst breaching evaluation.")
     value = serializers.FloatField(allow_null=True)

@@ -377,6 +377,24 @@ _DECLARED: tuple[Metric, ...] = (
     _quality("out_of_range", "values out of the reference range"),
     _quality("unseen_categories", "unseen categories"),
     _quality("issues", "data-quality issues"),
+    # production telemetry of LLM applications (OTLP intake): judged per time bucket, not judged unless set
+    *(
+        Metric(
+            name=name,
+            label=label,
+            check="telemetry",
+            unit=unit,
+            direction=HIGHER_IS_WORSE,
+            judgement=f"a bucket with enough calls fails when its {label} exceeds {band}",
+            bands=(Band(band, None, NOT_SET, f"fails when a bucket's {label} exceeds this"),),
+        )
+        for name, label, unit, band in (
+            ("guardrail_block_rate", "guardrail block rate", "share of calls", "max_block_rate"),
+            ("guardrail_flag_rate", "guardrail flag rate", "share of calls", "max_flag_rate"),
+            ("refusal_rate", "refusal rate", "share of calls", "max_refusal_rate"),
+            ("latency_p95", "p95 latency", "seconds", "max_p95_latency_seconds"),
+        )
+    ),
 )
 # Thresholds a check reads that belong to no single metric's value (quality's limits turn issues into errors).
 _CHECK_THRESHOLDS: dict[str, tuple[Band, ...]] = {

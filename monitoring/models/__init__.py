@@ -4,6 +4,7 @@ from monitoring.models.judged import JudgedEvaluation, JudgedFormat
 from monitoring.models.plans import AlertSeverity, AlertState, MonitoringAlert, MonitoringPlan
 from monitoring.models.redteam import RedTeamFormat, RedTeamRun
 from monitoring.models.runs import CheckKind, CheckRun, Outcome, RunStatus
+from monitoring.models.telemetry import TelemetryBucket, TelemetryContent, TelemetryMonitor
 
 __all__ = [
     "AlertSeverity",
@@ -18,4 +19,7 @@ __all__ = [
     "RedTeamFormat",
     "RedTeamRun",
     "RunStatus",
+    "TelemetryBucket",
+    "TelemetryContent",
+    "TelemetryMonitor",
 ]

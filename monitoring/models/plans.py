@@ -99,7 +99,10 @@ class MonitoringAlert(models.Model):
     has to run for it to reappear. Who did what and when is kept per step, and audited.
     """
 
-    plan = models.ForeignKey(MonitoringPlan, on_delete=models.PROTECT, related_name="alerts")
+    # None for an alert raised by production telemetry (its check run is a ``telemetry`` run, no plan's)
+    plan = models.ForeignKey(
+        MonitoringPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
     check_run = models.OneToOneField("monitoring.CheckRun", on_delete=models.PROTECT, related_name="alert")
     title = models.CharField(max_length=300, blank=True)
     metric = models.CharField(max_length=200)
@@ -125,7 +128,7 @@ class MonitoringAlert(models.Model):
     )
     escalated_at = models.DateTimeField(null=True, blank=True)
 
-    access_team_path = "plan__model_version__model__team"
+    access_team_path = "check_run__model_version__model__team"
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -15,6 +15,11 @@ class CheckKind(models.TextChoices):
     EXPLAINABILITY = "explainability", "Explainability"
     PERFORMANCE = "performance", "Performance"
     DATA_QUALITY = "data_quality", "Data quality"
+    TELEMETRY = "telemetry", "Production telemetry"
+
+
+# The kinds a person or a plan may start: a telemetry run is written by the OTLP intake, never requested.
+RUNNABLE_KINDS = [(value, label) for value, label in CheckKind.choices if value != CheckKind.TELEMETRY]
 
 
 class RunStatus(models.TextChoices):

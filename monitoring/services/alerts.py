@@ -43,7 +43,17 @@ def alert_for_run(run: CheckRun) -> MonitoringAlert | None:
     transaction commits.
     """
     plan = run.plan
-    breaches = rank_breaches(item for item in run.evaluations if item["status"] in BREACHING[plan.alert_on])
+    return _raise(run, plan, BREACHING[plan.alert_on])
+
+
+def alert_for_telemetry_run(run: CheckRun) -> MonitoringAlert | None:
+    """The alert for a ``telemetry`` run (a time bucket of production telemetry that breached): as for a
+    plan's run, but with no plan; every failing evaluation breaches."""
+    return _raise(run, None, {"fail"})
+
+
+def _raise(run: CheckRun, plan, breaching: set[str]) -> MonitoringAlert | None:
+    breaches = rank_breaches(item for item in run.evaluations if item["status"] in breaching)
     if not breaches:
         return None
     worst = breaches[0]
@@ -63,7 +73,7 @@ def alert_for_run(run: CheckRun) -> MonitoringAlert | None:
         actor=None,
         obj=alert,
         after={
-            "plan": plan.pk,
+            "plan": plan.pk if plan else None,
             "check_run": run.pk,
             "title": alert.title,
             "metric": alert.metric,

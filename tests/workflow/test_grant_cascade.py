@@ -96,7 +96,7 @@ def test_it_derives_the_path_to_the_granted_object_for_every_scoped_type():
     paths = {model._meta.label: access.grant_path(model) for model in scoped_types()}
     assert paths["registry.RegisteredModel"] == ("pk", "model")
     assert paths["registry.ModelVersion"] == ("model", "model")
-    assert paths["monitoring.MonitoringAlert"] == ("plan__model_version__model", "model")
+    assert paths["monitoring.MonitoringAlert"] == ("check_run__model_version__model", "model")
     assert paths["workflow.Signature"] == ("request__model_version__model", "model")
     assert paths["registry.Dataset"] == ("pk", "dataset")
     assert paths["registry.DatasetVersion"] == ("dataset", "dataset")

@@ -30,8 +30,8 @@ class AlertFilter(django_filters.FilterSet):
 
     state = django_filters.ChoiceFilter(field_name="current_state", choices=AlertState.choices)
     severity = django_filters.ChoiceFilter(choices=AlertSeverity.choices)
-    model = model_filter("plan__model_version__model__name")
-    version = version_filter("plan__model_version__version")
+    model = model_filter("check_run__model_version__model__name")
+    version = version_filter("check_run__model_version__version")
     plan = django_filters.NumberFilter(field_name="plan", help_text="Monitoring plan id.")
 
     class Meta:

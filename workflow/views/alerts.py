@@ -84,7 +84,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         if chosen["severity"]:
             alerts = alerts.filter(severity=chosen["severity"])
         if chosen["model"]:
-            alerts = alerts.filter(plan__model_version__model__name=chosen["model"])
+            alerts = alerts.filter(check_run__model_version__model__name=chosen["model"])
     else:
         alerts = alerts.none()
     listing = paginate(request, alerts, sorts=SORTS, default_sort="-raised")

@@ -90,7 +90,7 @@ def model_condition(model: RegisteredModel) -> Q:
         ModelAlias.objects.filter(model=model),
         CheckRun.objects.filter(model_version__model=model),
         MonitoringPlan.objects.filter(model_version__model=model),
-        MonitoringAlert.objects.filter(plan__model_version__model=model),
+        MonitoringAlert.objects.filter(check_run__model_version__model=model),
         ApprovalRequest.objects.filter(model_version__model=model),
         Signature.objects.filter(request__model_version__model=model),
         Finding.objects.filter(model=model),
