@@ -24,7 +24,7 @@ from config import strict_json
 from registry import tiering
 from registry.models import DatasetVersion, ModelVersion, RegisteredModel, TieringRule
 from registry.models.datasets import DatasetRole
-from registry.models.inventory import EUAIActCategory, RiskTier
+from registry.models.inventory import AutonomyLevel, EUAIActCategory, ModelKind, RiskTier
 from registry.services import declarations
 from registry.services.versions import VersionMetadata
 
@@ -272,6 +272,19 @@ class InventoryForm(Form):
     business_line = forms.CharField(max_length=200, required=False, label="Business line")
     deployment_context = _text("Deployment context", "Where and how it runs; what it interacts with.")
     affected_persons = _text("Affected persons", "Whom its decisions affect.")
+    kind = forms.ChoiceField(
+        choices=ModelKind.choices,
+        initial=ModelKind.ML_MODEL,
+        required=False,
+        label="Kind",
+        help_text="An LLM application's versions are bundles (foundation model, prompts, corpus, tools, "
+        "guardrails) registered through the API; fixed once the model has a version.",
+    )
+    intended_users = _text("Intended users", "Who uses the system (staff, customers), with what training.")
+    human_oversight = _text(
+        "Human oversight", "How people oversee it and can intervene or override (EU AI Act Art. 14)."
+    )
+    autonomy_level = forms.ChoiceField(choices=AutonomyLevel.choices, required=False, label="Autonomy level")
     eu_ai_act_category = forms.ChoiceField(
         choices=EUAIActCategory.choices, initial=EUAIActCategory.NOT_ASSESSED, label="EU AI Act category"
     )
@@ -299,6 +312,7 @@ class InventoryForm(Form):
     fieldsets = (
         ("What the model is", ("title", "description", "purpose", "intended_use", "out_of_scope_use")),
         ("Limits and context", ("limitations", "business_line", "deployment_context", "affected_persons")),
+        ("AI system", ("kind", "intended_users", "human_oversight", "autonomy_level")),
         ("Classification", ("eu_ai_act_category", "is_third_party", "vendor")),
         ("For checks", ("favourable_label", "prohibited_features")),
         ("Tags and dependencies", ("tags", "upstream_models")),
@@ -328,6 +342,12 @@ class InventoryForm(Form):
         else:
             source = {name: self.get_initial_for_field(self.fields[name], name) for name in self.fields}
         return {factor: source.get(TIER_PREFIX + factor) or None for factor in tiering.FACTORS}
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data["kind"] or self.default_kind()
+
+    def default_kind(self) -> str:
+        return ModelKind.ML_MODEL
 
     def clean_favourable_label(self) -> Any:
         return _declared(declarations.favourable_label, parse_label(self.cleaned_data["favourable_label"]))
@@ -430,6 +450,8 @@ EDIT_TEXT_FIELDS = (
     "deployment_context",
     "affected_persons",
     "vendor",
+    "intended_users",
+    "human_oversight",
 )
 
 
@@ -443,7 +465,10 @@ class ModelEditForm(InventoryForm):
     def __init__(self, data=None, *, model: RegisteredModel, upstream: list[str], **kwargs):
         self.model = model
         self.current_upstream = sorted(upstream)
-        initial = {name: getattr(model, name) for name in (*EDIT_TEXT_FIELDS, "eu_ai_act_category")}
+        initial = {
+            name: getattr(model, name)
+            for name in (*EDIT_TEXT_FIELDS, "eu_ai_act_category", "kind", "autonomy_level")
+        }
         initial.update(
             is_third_party=model.is_third_party,
             favourable_label=show_label(model.favourable_label),
@@ -464,6 +489,9 @@ class ModelEditForm(InventoryForm):
             team=model.team,
         )
 
+    def default_kind(self) -> str:
+        return self.model.kind  # a form posted without the field keeps the kind
+
     def changes(self) -> tuple[dict[str, Any], list[RegisteredModel] | None]:
         """Only what changed (so an untouched questionnaire is not re-tiered under a newer rule), and the
         new upstream models when they changed (else None)."""
@@ -483,6 +511,8 @@ class ModelEditForm(InventoryForm):
         for name in EDIT_TEXT_FIELDS:
             if getattr(model, name) and not data[name].strip():
                 removed.append(f"Clear {self.fields[name].label.lower()}.")
+        if model.autonomy_level and not data["autonomy_level"]:
+            removed.append("Clear the autonomy level.")
         if model.favourable_label is not None and not _same(model.favourable_label, data["favourable_label"]):
             removed.append(
                 f"Change the favourable outcome from {show_label(model.favourable_label)} to "

@@ -292,6 +292,12 @@ def features(
 
 def require_executable(version: ModelVersion, why: str) -> None:
     """Refuse before queuing when the artifact would have to run but must not."""
+    if version.is_bundle:
+        raise fail(
+            "version",
+            f"{why}, but {version} is an LLM application bundle: it has no model artifact to load. "
+            "Give the predictions as a dataset column instead, or evaluate the application's recorded outputs.",
+        )
     try:
         sandbox.refuse_unsafe_format(version.artifact_format)
     except sandbox.ModelRefused as exc:

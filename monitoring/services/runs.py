@@ -261,6 +261,10 @@ def _attach_sandbox(ctx: CheckContext, run: CheckRun, artifact, progress: leases
             frame=frame, background=background, options=options, on_progress=progress.step, **common
         )
 
+    if version.is_bundle:
+        raise sandbox.ModelRefused(
+            f"{version} is an LLM application bundle: it has no model artifact to load."
+        )
     sandbox.refuse_unsafe_format(version.artifact_format)
     if not version.artifact_executable:
         raise sandbox.ModelRefused("The registry marked this artifact not executable; it is never loaded.")

@@ -19,7 +19,7 @@ from config.api.viewsets import ScopedViewSet
 from registry import selectors
 from registry.api.common import NAME_REGEX, InventoryPagination, LabelField, StringMapField
 from registry.models import RegisteredModel, TierChange, TierChangeStatus
-from registry.models.inventory import EUAIActCategory, ModelStatus, RiskTier
+from registry.models.inventory import AutonomyLevel, EUAIActCategory, ModelKind, ModelStatus, RiskTier
 from registry.services import declarations, inventory
 
 
@@ -32,12 +32,13 @@ class ModelFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=ModelStatus.choices)
     eu_ai_act_category = django_filters.ChoiceFilter(choices=EUAIActCategory.choices)
     is_third_party = django_filters.BooleanFilter()
+    kind = django_filters.ChoiceFilter(choices=ModelKind.choices)
     tag = django_filters.CharFilter(method="filter_tag", help_text="`key` or `key=value`")
     review_overdue = django_filters.BooleanFilter(method="filter_review_overdue")
 
     class Meta:
         model = RegisteredModel
-        fields = ["team", "owner", "tier", "status", "eu_ai_act_category", "is_third_party"]
+        fields = ["team", "owner", "tier", "status", "eu_ai_act_category", "is_third_party", "kind"]
 
     def filter_tag(self, queryset, name, value):
         key, equals, tag_value = value.partition("=")
@@ -55,6 +56,7 @@ class ModelSummaryOutput(serializers.Serializer):
 
     name = serializers.CharField()
     title = serializers.CharField()
+    kind = serializers.CharField()
     team = serializers.CharField(source="team.name")
     owner = serializers.CharField(source="owner.username")
     risk_tier = serializers.IntegerField()
@@ -88,6 +90,9 @@ class ModelOutput(ModelSummaryOutput):
     business_line = serializers.CharField()
     deployment_context = serializers.CharField()
     affected_persons = serializers.CharField()
+    intended_users = serializers.CharField()
+    human_oversight = serializers.CharField()
+    autonomy_level = serializers.CharField()
     computed_tier = serializers.IntegerField()
     tier_override = serializers.IntegerField(allow_null=True)
     tier_override_reason = serializers.CharField()
@@ -145,6 +150,20 @@ class ModelFields(inputs.Input):
     business_line = serializers.CharField(required=False, allow_blank=True, max_length=200)
     deployment_context = serializers.CharField(required=False, allow_blank=True)
     affected_persons = serializers.CharField(required=False, allow_blank=True)
+    kind = serializers.ChoiceField(
+        choices=ModelKind.choices,
+        required=False,
+        help_text="ml_model (versions are artifacts) or llm_application (versions are bundles: "
+        "POST …/bundles/). Fixed once the model has a version.",
+    )
+    intended_users = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    human_oversight = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=10000,
+        help_text="How people oversee it (EU AI Act Art. 14).",
+    )
+    autonomy_level = serializers.ChoiceField(choices=AutonomyLevel.choices, required=False, allow_blank=True)
     owner = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.filter(is_active=True), required=False
     )

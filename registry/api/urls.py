@@ -3,6 +3,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
+from registry.api.bundles import ModelBundleView
 from registry.api.common import NAME_REGEX
 from registry.api.datasets import DatasetVersionViewSet, DatasetViewSet
 from registry.api.lineage import OpenLineageView, TieringRuleViewSet
@@ -25,5 +26,8 @@ router.register("tier-changes", TierChangeViewSet, basename="tier-change")
 urlpatterns = [
     # openlineage-python's HTTP transport posts to "api/v1/lineage" without a trailing slash.
     re_path(r"^lineage/?$", OpenLineageView.as_view(), name="openlineage"),
+    re_path(
+        rf"^models/(?P<model_name>{NAME_REGEX})/bundles/$", ModelBundleView.as_view(), name="model-bundle"
+    ),
     path("", include(router.urls)),
 ]

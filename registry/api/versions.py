@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -49,6 +49,7 @@ class VersionOutput(serializers.Serializer):
     source_commit = serializers.CharField()
     parameters = serializers.JSONField()
     metrics = serializers.JSONField()
+    bundle = serializers.SerializerMethodField()
     aliases = serializers.SerializerMethodField()
     training_datasets = serializers.SerializerMethodField()
     validation_datasets = serializers.SerializerMethodField()
@@ -65,6 +66,17 @@ class VersionOutput(serializers.Serializer):
             "executable": version.artifact_executable,
             "details": version.artifact_details,
         }
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "An LLM application's bundle: {schema, digest, component_digests, components} "
+            "(docs/LLM.md); null for a version with an artifact.",
+        }
+    )
+    def get_bundle(self, version) -> dict | None:
+        return version.bundle or None
 
     def get_aliases(self, version) -> list[str]:
         return [alias.name for alias in version.aliases.all()]

@@ -58,6 +58,19 @@ class EUAIActCategory(models.TextChoices):
     OUT_OF_SCOPE = "out_of_scope", "Not an AI system under the Act"
 
 
+class ModelKind(models.TextChoices):
+    ML_MODEL = "ml_model", "Machine-learning model"
+    LLM_APPLICATION = "llm_application", "LLM application"
+
+
+class AutonomyLevel(models.TextChoices):
+    NOT_STATED = "", "Not stated"
+    ASSISTIVE = "assistive", "Assistive (a person decides; the system suggests)"
+    HUMAN_IN_THE_LOOP = "human_in_the_loop", "Human in the loop (a person approves each action)"
+    HUMAN_ON_THE_LOOP = "human_on_the_loop", "Human on the loop (a person monitors and can intervene)"
+    AUTONOMOUS = "autonomous", "Autonomous (acts without a person)"
+
+
 class TieringRule(models.Model):
     """One version of the risk-tiering rule. The newest row is in force; rows are never edited.
 
@@ -106,6 +119,15 @@ class RegisteredModel(models.Model):
     # Annex IV 1(b)-(h): how the system interacts with its environment and who is affected
     deployment_context = models.TextField(blank=True)
     affected_persons = models.TextField(blank=True)
+    # What the model is: an ordinary model (versions are artifacts) or an LLM application (versions are
+    # bundles of foundation model, prompts, corpus, tools and guardrails: registry.bundles)
+    kind = models.CharField(max_length=20, choices=ModelKind.choices, default=ModelKind.ML_MODEL)
+    # AI-system inventory (EU AI Act Art. 13/14, NIST AI 600-1): who uses it, how people oversee it
+    intended_users = models.TextField(blank=True)
+    human_oversight = models.TextField(blank=True)
+    autonomy_level = models.CharField(
+        max_length=20, choices=AutonomyLevel.choices, default=AutonomyLevel.NOT_STATED, blank=True
+    )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_models")
     team = models.ForeignKey("governance.Team", on_delete=models.PROTECT, related_name="models")
     # risk: questionnaire, computed tier, optional override

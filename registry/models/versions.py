@@ -17,6 +17,7 @@ class ArtifactFormat(models.TextChoices):
     LIGHTGBM_TXT = "lightgbm-txt", "LightGBM text"
     PICKLE = "pickle", "pickle / joblib (stored, never loaded)"
     OTHER = "other", "Other (stored, never loaded)"
+    LLM_BUNDLE = "llm-bundle", "LLM application bundle (no artifact)"
 
 
 class ModelVersion(models.Model):
@@ -29,6 +30,11 @@ class ModelVersion(models.Model):
     client's name, sanitised, for display. ``artifact_executable`` is false for pickle, joblib and
     unrecognised files, which are stored as opaque blobs and never loaded.
     Training/validation datasets and the parent version are lineage edges.
+
+    A version of an LLM application (``model.kind == "llm_application"``) has no artifact: ``bundle`` holds
+    its components and their digests (``registry.bundles``), ``artifact_format`` is ``llm-bundle``,
+    ``artifact_sha256`` is the bundle digest (so the same bundle finds the same version), ``artifact_size``
+    0 and ``artifact_key`` empty.
     """
 
     model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
@@ -40,6 +46,7 @@ class ModelVersion(models.Model):
     artifact_format = models.CharField(max_length=20, choices=ArtifactFormat.choices)
     artifact_executable = models.BooleanField()
     artifact_details = models.JSONField(default=dict, blank=True)
+    bundle = models.JSONField(default=dict, blank=True)
     framework = models.CharField(max_length=100, blank=True)
     framework_version = models.CharField(max_length=50, blank=True)
     # MLflow ModelVersion fields
@@ -74,6 +81,10 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.name} v{self.version}"
+
+    @property
+    def is_bundle(self) -> bool:
+        return self.artifact_format == ArtifactFormat.LLM_BUNDLE
 
 
 class ModelAlias(models.Model):

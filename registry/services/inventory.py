@@ -32,6 +32,10 @@ EDITABLE_FIELDS = frozenset(
         "business_line",
         "deployment_context",
         "affected_persons",
+        "kind",
+        "intended_users",
+        "human_oversight",
+        "autonomy_level",
         "owner",
         "tier_answers",
         "eu_ai_act_category",
@@ -201,6 +205,10 @@ def _check_update(actor: User, model: RegisteredModel, changes: dict) -> None:
     _check_fields(changes)
     if changes.get("owner") is not None:
         require_owner_allowed(changes["owner"], model.team, model)
+    if "kind" in changes and changes["kind"] != model.kind and model.versions.exists():
+        raise ValidationError(
+            {"kind": ["The model has versions: its kind (ml_model or llm_application) is fixed."]}
+        )
     months = changes.get("review_frequency_months")
     if (
         months is not None

@@ -13,8 +13,9 @@ from django.db.models import Max
 from accounts import access
 from accounts.models import User
 from audit import record
-from registry import formats, storage
-from registry.models import DatasetVersion, ModelAlias, ModelVersion, RegisteredModel
+from registry import bundles, formats, storage
+from registry.models import ArtifactFormat, DatasetVersion, ModelAlias, ModelVersion, RegisteredModel
+from registry.models.inventory import ModelKind
 from registry.models.lineage import EdgeKind, LineageEdge
 
 ARTIFACT_PREFIX = "artifacts"
@@ -57,6 +58,15 @@ def model_version_submit(
     artifact is stored under its digest before the row referencing it commits.
     """
     access.require(actor, "change", model)
+    if model.kind == ModelKind.LLM_APPLICATION:
+        raise ValidationError(
+            {
+                "artifact": [
+                    f"{model.name} is an LLM application: register a version as a bundle of components "
+                    f"(POST /api/v1/models/{model.name}/bundles/), not as an artifact."
+                ]
+            }
+        )
     metadata = metadata or VersionMetadata()
     _check_upload(upload, declared_sha256)
     existing = ModelVersion.objects.filter(model=model, artifact_sha256=upload.sha256).first()
@@ -89,6 +99,75 @@ def model_version_submit(
         record(
             action="model_version.submitted", actor=actor, obj=version, after=version_facts(version, metadata)
         )
+    return version, True
+
+
+def model_version_bundle_submit(
+    *,
+    actor: User,
+    model: RegisteredModel,
+    components: dict[str, Any],
+    corpus_datasets: list[DatasetVersion] = (),
+    metadata: VersionMetadata | None = None,
+) -> tuple[ModelVersion, bool]:
+    """Register a bundle (``registry.bundles``) as the next version of an LLM application; returns
+    (version, created).
+
+    ``components`` are the validated components, with the corpus's dataset versions given as
+    ``corpus_datasets`` (recorded by name, number and SHA-256). Guarantees: the same bundle digest for the
+    same model returns the existing version (``created`` false, nothing written); any change in any
+    component is another digest, hence a new version; numbering as for artifacts.
+    """
+    access.require(actor, "change", model)
+    if model.kind != ModelKind.LLM_APPLICATION:
+        raise ValidationError(
+            {"bundle": [f"{model.name} is not an LLM application (kind {model.kind}); upload an artifact."]}
+        )
+    metadata = metadata or VersionMetadata()
+    components = dict(components)
+    if corpus_datasets or "retrieval_corpus" in components:
+        # the corpus's datasets are always the resolved versions, pinned by digest (never names as sent)
+        corpus = dict(components.get("retrieval_corpus") or {})
+        corpus["datasets"] = sorted(
+            (
+                {"dataset": d.dataset.name, "version": d.version, "sha256": d.file_sha256}
+                for d in dict.fromkeys(corpus_datasets)
+            ),
+            key=lambda row: (row["dataset"], row["version"]),
+        )
+        components["retrieval_corpus"] = corpus
+    bundles.check_components(components)
+    sealed = bundles.seal(components)
+    digest = sealed["digest"]
+    existing = ModelVersion.objects.filter(model=model, artifact_sha256=digest).first()
+    if existing is not None:
+        return existing, False
+    with transaction.atomic():
+        RegisteredModel.objects.select_for_update().filter(pk=model.pk).first()
+        existing = ModelVersion.objects.filter(model=model, artifact_sha256=digest).first()
+        if existing is not None:
+            return existing, False
+        number = (ModelVersion.objects.filter(model=model).aggregate(top=Max("version"))["top"] or 0) + 1
+        version = ModelVersion(
+            model=model,
+            version=number,
+            artifact_sha256=digest,
+            artifact_size=0,
+            artifact_key="",
+            artifact_filename="",
+            artifact_format=ArtifactFormat.LLM_BUNDLE,
+            artifact_executable=False,
+            bundle=sealed,
+            created_by=actor,
+            **_scalar_metadata(metadata),
+        )
+        version.full_clean(exclude=["model", "created_by", "artifact_key", "artifact_filename"])
+        version.save()
+        _link(version, metadata)
+        facts = version_facts(version, metadata)
+        facts["bundle_digest"] = digest
+        facts["component_digests"] = sealed["component_digests"]
+        record(action="model_version.submitted", actor=actor, obj=version, after=facts)
     return version, True
 
 
@@ -213,6 +292,15 @@ def model_alias_remove(*, actor: User, alias: ModelAlias) -> None:
 def model_version_download(*, actor: User, version: ModelVersion) -> File:
     """Open the artifact for reading, after recording who downloaded it."""
     access.require(actor, "view", version)
+    if version.is_bundle:
+        raise ValidationError(
+            {
+                "version": [
+                    f"{version} is an LLM application bundle: it has no artifact to download; its "
+                    "components are in the version's bundle."
+                ]
+            }
+        )
     with transaction.atomic():
         record(
             action="model_version.downloaded",

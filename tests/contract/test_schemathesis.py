@@ -89,6 +89,9 @@ OPERATION_OVERRIDES: list[dict] = [
         "POST /api/v1/datasets/",
         "POST /api/v1/datasets/{dataset_name}/versions/",
         "POST /api/v1/models/{model_name}/versions/",
+        # an LLM application's bundle: template variables match the text, the model is an LLM application,
+        # corpus datasets are named by reference, names are distinct
+        "POST /api/v1/models/{model_name}/bundles/",
         "POST /api/v1/evidence/",
         # the uploaded bytes must read as a report of the declared tool (garak JSONL, promptfoo JSON)
         "POST /api/v1/models/{model_name}/versions/{version}/red-team-runs/",

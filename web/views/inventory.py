@@ -9,6 +9,8 @@ outside the user's scope is a 404. The registry's own pages (the list, the forms
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -87,6 +89,18 @@ def _with_last_alert(user, plans: list) -> list:
     return plans
 
 
+def _bundle_context(version) -> dict:
+    """An LLM application bundle's parts as the page prints them: parameters and guardrails as JSON."""
+    if not version.is_bundle:
+        return {}
+    components = version.bundle.get("components") or {}
+    parameters = (components.get("foundation_model") or {}).get("parameters") or {}
+    return {
+        "bundle_parameters": [(name, json.dumps(parameters[name])) for name in sorted(parameters)],
+        "guardrails_json": json.dumps(components.get("guardrails", {}), indent=2, sort_keys=True),
+    }
+
+
 @login_required
 @require_GET
 def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse:
@@ -127,6 +141,7 @@ def version_detail(request: HttpRequest, name: str, number: int) -> HttpResponse
         "mlflow_links": access.scope(
             user, MlflowVersionLink.objects.filter(version=version).select_related("registry")
         ),
+        **_bundle_context(version),
     }
     return render(request, "registry/version_detail.html", context)
 

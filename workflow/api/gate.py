@@ -37,6 +37,15 @@ class GateQuery(serializers.Serializer):
         return gate_services.environment_key(value)
 
 
+class GateAsk(GateQuery):
+    digest = serializers.RegexField(
+        gate_services.DIGEST_PATTERN,
+        required=False,
+        help_text="The SHA-256 (hex, optionally prefixed sha256:) of what you are about to ship: an LLM "
+        "application's bundle digest, or the artifact's SHA-256. A mismatch closes the gate.",
+    )
+
+
 class GateView(StrictQueryParameters, APIView):
     """May this version go to this environment?
 
@@ -73,15 +82,24 @@ class GateView(StrictQueryParameters, APIView):
             OpenApiParameter("model", MODEL_REFERENCE, required=True, description=MODEL_FIELD_HELP),
             OpenApiParameter("version", VERSION_PARAMETER, required=False),
             OpenApiParameter("environment", {**SLUG, "maxLength": 20}, required=True),
+            OpenApiParameter(
+                "digest",
+                {"type": "string", "pattern": gate_services.DIGEST_PATTERN},
+                required=False,
+                description="The digest you are about to ship (bundle digest or artifact SHA-256); "
+                "a mismatch with the version's closes the gate (code digest_mismatch).",
+            ),
         ],
         responses={200: Output},
     )
     def get(self, request):
-        query = GateQuery(data=request.query_params)
+        query = GateAsk(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
         version = visible_version(request.user, data["model"], data.get("version"))
-        decision = gate_services.gate_evaluate(version=version, environment=data["environment"])
+        decision = gate_services.gate_evaluate(
+            version=version, environment=data["environment"], digest=data.get("digest", "")
+        )
         body = {
             "model": version.model.name,
             "version": version.version,
@@ -127,7 +145,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         rolled_back_at = serializers.DateTimeField(allow_null=True)
         rollback_reason = serializers.CharField()
 
-    class Input(GateQuery):
+    class Input(GateAsk):
         strategy = serializers.ChoiceField(choices=Strategy.choices, default=Strategy.FULL)
         traffic_percent = serializers.IntegerField(min_value=1, max_value=100, default=100)
         note = serializers.CharField(max_length=5000, allow_blank=True, default="")
@@ -153,6 +171,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
             strategy=data["strategy"],
             traffic_percent=data["traffic_percent"],
             note=data["note"],
+            digest=data.get("digest", ""),
         )
         return Response(self.Output(deployment).data, status=status.HTTP_201_CREATED)
 

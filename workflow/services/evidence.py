@@ -121,6 +121,11 @@ def evidence_manifest(version: ModelVersion) -> dict[str, Any]:
             for document in documents
         ],
     }
+    if version.is_bundle:
+        manifest["bundle"] = {
+            "digest": version.bundle["digest"],
+            "components": dict(version.bundle["component_digests"]),
+        }
     document = ValidationDocument.objects.filter(model_version=version, revision__gt=0).first()
     if document is not None:
         manifest["validation_document"] = {

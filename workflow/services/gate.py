@@ -50,6 +50,22 @@ NOT_VALIDATED = {
 }
 
 
+# The digest a deployer may send: 64 hex digits, optionally prefixed ``sha256:`` (an OCI-style reference).
+DIGEST_PATTERN = r"^(sha256:)?[0-9a-fA-F]{64}$"
+
+
+def shipped_digest_problem(version: ModelVersion, digest: str) -> str:
+    """Why ``digest`` (what a deployer is about to ship) is not the version's, or '' when it is."""
+    given = digest.strip().lower().removeprefix("sha256:")
+    if not given or given == version.artifact_sha256:
+        return ""
+    what = "bundle digest" if version.is_bundle else "artifact SHA-256"
+    return (
+        f"the digest you are about to ship ({given}) differs from the approved version's: "
+        f"{version.model.name} v{version.version} has the {what} {version.artifact_sha256}"
+    )
+
+
 @dataclass
 class GateDecision:
     """The gate's answer. ``reasons`` are sentences; ``codes`` the same reasons as stable machine codes.
@@ -90,13 +106,20 @@ def environment_key(environment: str) -> str:
     return environment.strip().lower()
 
 
-def gate_evaluate(*, version: ModelVersion, environment: str, now: dt.datetime | None = None) -> GateDecision:
+def gate_evaluate(
+    *, version: ModelVersion, environment: str, now: dt.datetime | None = None, digest: str = ""
+) -> GateDecision:
     """Allowed only with a complete, unexpired approval of this version for this environment (when the
-    policy gates it), no open blocking finding, and a model that is neither under review nor retired."""
+    policy gates it), no open blocking finding, and a model that is neither under review nor retired.
+    With ``digest`` (what the deployer is about to ship), also only when it is the version's bundle digest
+    or artifact SHA-256, in every environment."""
     now = now or timezone.now()
     environment = environment_key(environment)
     model = version.model
     decision = GateDecision(allowed=True)
+    mismatch = shipped_digest_problem(version, digest)
+    if mismatch:
+        decision.refuse("digest_mismatch", mismatch)
     if model.status in CLOSED_STATUSES:
         decision.refuse(f"model_{model.status}", CLOSED_STATUSES[model.status])
     policy = policy_active(tier=model.risk_tier)
@@ -231,14 +254,16 @@ def deployment_record(
     strategy: str = Strategy.FULL,
     traffic_percent: int = 100,
     note: str = "",
+    digest: str = "",
 ) -> Deployment:
-    """Record a deployment the gate allows; refused (409, audited) with the gate's reasons otherwise."""
+    """Record a deployment the gate allows; refused (409, audited) with the gate's reasons otherwise.
+    ``digest`` (optional) is what is being shipped, checked as ``gate_evaluate`` checks it."""
     access.require(actor, "deploy", version.model)
     _check_strategy(strategy, traffic_percent)
     environment = environment_key(environment)
     with transaction.atomic():
         ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
-        decision = gate_evaluate(version=version, environment=environment)
+        decision = gate_evaluate(version=version, environment=environment, digest=digest)
         if decision.allowed:
             deployment = _create(actor, version, environment, strategy, traffic_percent, note, decision)
     if not decision.allowed:

@@ -42,6 +42,15 @@ class ManifestArtifact(Part):
     format: str = ""
 
 
+class ManifestBundle(Part):
+    """An LLM application's bundle: its digest and each component's (present only for such a version, so
+    the manifests of versions with an artifact keep their digest). The bundle digest is also
+    ``artifact.sha256``; listing the component digests lets a reader see which part an approval covered."""
+
+    digest: str
+    components: dict[str, str]
+
+
 class ManifestDataset(Part):
     role: str
     name: str
@@ -100,6 +109,7 @@ class EvidenceManifest(Part):
     model: str = ""
     version: int | None = None
     artifact: ManifestArtifact | None = None
+    bundle: ManifestBundle | None = None
     datasets: list[ManifestDataset] = []
     checks: list[ManifestCheck] = []
     evidence: list[ManifestDocument] = []

@@ -149,6 +149,14 @@ def _pairs(values: dict[str, Any] | None) -> str:
 def _software(version: ModelVersion) -> str:
     framework = " ".join(part for part in (version.framework, version.framework_version) if part)
     parts = [f"Artifact format: {version.get_artifact_format_display()}"]
+    if version.is_bundle:
+        model = (version.bundle.get("components") or {}).get("foundation_model") or {}
+        named = " ".join(
+            str(model.get(key, "")) for key in ("provider", "model_id", "version") if model.get(key)
+        )
+        parts = [
+            f"LLM application bundle on {named or 'a foundation model'} (digest {version.artifact_sha256})"
+        ]
     if framework:
         parts.insert(0, f"Framework: {framework}")
     return ". ".join(parts) + "."
@@ -213,7 +221,11 @@ def _changes(version: ModelVersion) -> list[ChangeEntry]:
             version=item.version,
             released=item.created_at.date(),
             description=item.description
-            or f"Artifact {item.artifact_filename} (SHA-256 {item.artifact_sha256}).",
+            or (
+                f"LLM application bundle (digest {item.artifact_sha256})."
+                if item.is_bundle
+                else f"Artifact {item.artifact_filename} (SHA-256 {item.artifact_sha256})."
+            ),
         )
         for item in versions
     ]
