@@ -349,6 +349,68 @@ class QualityCharts(Stored):
     missing_shares: list[MissingShare] = []
 
 
+# ----------------------------------------------------------------------------------------- LLM evaluation
+
+
+class LlmMetric(Stored):
+    """A metric's mean over the rows it applies to, how many rows that is, and why it is undefined."""
+
+    value: Number | None = None
+    rows: int = 0
+    count: int | None = None
+    reason: str | None = None
+
+
+class PiiCount(Stored):
+    rows: int = 0
+    rate: Number | None = None
+
+
+class LlmSummary(Stored):
+    rows: int = 0
+    metrics: dict[str, LlmMetric] = {}
+    pii: dict[str, PiiCount] = {}
+
+
+class LlmGroup(LlmSummary):
+    value: Label = None
+    judged: bool = True
+
+
+class LlmSlice(Stored):
+    column: str = ""
+    groups: list[LlmGroup] = []
+    omitted_groups: int = 0
+
+
+class LlmEvaluationReport(Stored):
+    """``monitoring.metrics.llm_evaluation.llm_evaluation_report``: overall, per slice, per human label."""
+
+    columns: dict[str, Any] = {}
+    phone_region: str | None = None
+    min_slice_rows: int | None = None
+    overall: LlmSummary = Field(default_factory=LlmSummary)
+    missing_outputs: int | None = None
+    missing_references: int | None = None
+    slices: list[LlmSlice] = []
+    by_label: LlmSlice | None = None
+    refusal_patterns: list[str] = []
+
+
+class LlmEvaluationMetrics(Stored):
+    llm_evaluation: LlmEvaluationReport = Field(default_factory=LlmEvaluationReport)
+
+
+class LlmMean(Stored):
+    metric: str
+    value: Number | None = None
+
+
+class LlmEvaluationCharts(Stored):
+    means: list[LlmMean] = []
+    pii_rows: dict[str, int] = {}
+
+
 # ------------------------------------------------------------------------------------------- documents
 
 
@@ -403,6 +465,12 @@ class TelemetryResults(CheckResults):
     metrics: dict[str, Any] = {}
 
 
+class LlmEvaluationResults(CheckResults):
+    kind: Literal["llm_evaluation"] = "llm_evaluation"
+    metrics: LlmEvaluationMetrics = Field(default_factory=LlmEvaluationMetrics)
+    charts: LlmEvaluationCharts = Field(default_factory=LlmEvaluationCharts)
+
+
 BY_KIND: dict[str, type[CheckResults]] = {
     "drift": DriftResults,
     "fairness": FairnessResults,
@@ -410,6 +478,7 @@ BY_KIND: dict[str, type[CheckResults]] = {
     "explainability": ExplainabilityResults,
     "data_quality": QualityResults,
     "telemetry": TelemetryResults,
+    "llm_evaluation": LlmEvaluationResults,
 }
 AnyResults = Annotated[
     DriftResults
@@ -417,7 +486,8 @@ AnyResults = Annotated[
     | PerformanceResults
     | ExplainabilityResults
     | QualityResults
-    | TelemetryResults,
+    | TelemetryResults
+    | LlmEvaluationResults,
     Field(discriminator="kind"),
 ]
 EVALUATIONS = TypeAdapter(list[Evaluation])

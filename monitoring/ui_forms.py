@@ -28,6 +28,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     CheckKind.FAIRNESS: ("current_dataset", "sensitive_columns", "target", "positive_label"),
     CheckKind.PERFORMANCE: ("current_dataset", "task", "target", "positive_label"),
     CheckKind.EXPLAINABILITY: ("current_dataset", "reference_dataset"),
+    CheckKind.LLM_EVALUATION: ("current_dataset", "slice_columns"),
 }
 REFERENCE_LABELS = {
     CheckKind.EXPLAINABILITY: "Reference dataset: SHAP background and rank-stability baseline (optional)"
@@ -37,6 +38,7 @@ SERVICE_FIELDS = {
     "current_dataset": "current_dataset",
     "config.columns": "columns",
     "config.sensitive_columns": "sensitive_columns",
+    "config.slice_columns": "slice_columns",
     "config.target": "target",
     "config.positive_label": "positive_label",
     "config.task": "task",
@@ -121,6 +123,12 @@ class StartCheckForm(forms.Form):
                 "Sensitive columns",
                 "Comma-separated. Default: the columns the current dataset declares sensitive.",
             ),
+            "slice_columns": (
+                "Slice columns (optional)",
+                "Comma-separated. Each metric is also reported per value of these columns. The recorded "
+                "set's columns are input, context, output, reference and label unless the API request "
+                "names others.",
+            ),
             "target": (
                 "Target column (optional)",
                 "Default: the target column the current dataset declares.",
@@ -138,7 +146,7 @@ class StartCheckForm(forms.Form):
         """``reference``, ``current`` and ``config`` for ``check_run_create``."""
         data = self.cleaned_data
         config: dict[str, Any] = {}
-        for name in ("columns", "sensitive_columns"):
+        for name in ("columns", "sensitive_columns", "slice_columns"):
             listed = _names(data.get(name))
             if listed:
                 config[name] = listed

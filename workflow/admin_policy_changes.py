@@ -78,10 +78,11 @@ def _bound_text(check: dict) -> str:
 def check_text(check: dict) -> str:
     """``a passing Performance check with ROC AUC at least 0.7``."""
     kind = KIND_LABELS.get(check.get("kind", ""), check.get("kind", "")).lower()
+    when = " when the version has one" if check.get("optional") else ""
     if not check.get("metric"):
-        return f"a passing {kind} check"
+        return f"a passing {kind} check{when}"
     bounds = _bound_text(check)
-    return f"a {kind} check with {metric_label(check['metric'])} {bounds}".rstrip()
+    return f"a {kind} check with {metric_label(check['metric'])} {bounds}".rstrip() + when
 
 
 def _number(value: Any) -> str:
@@ -121,6 +122,10 @@ def _checks(old: list[dict], new: list[dict]) -> Topic:
             label = f"{KIND_LABELS.get(key[0], key[0])} check, {metric_label(key[1])}"
             suffix = f" ({verdict})" if verdict else ""
             topic.add("changed", f"{label}: {_bound_text(was)} becomes {_bound_text(now)}{suffix}.")
+        if bool(was.get("optional")) != bool(now.get("optional")):
+            kind = KIND_LABELS.get(key[0], key[0])
+            change = "only when the version has one" if now.get("optional") else "for every version"
+            topic.add("changed", f"{kind} check: a run will be required {change}.")
     return topic
 
 

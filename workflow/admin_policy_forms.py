@@ -137,6 +137,11 @@ class RequiredCheckForm(forms.Form):
     metric = forms.ChoiceField(choices=_metric_choices, required=False)
     min = forms.FloatField(required=False, label="At least")
     max = forms.FloatField(required=False, label="At most")
+    optional = forms.BooleanField(
+        required=False,
+        label="Only when run",
+        help_text="The bound applies to every run of this check, but a version without a run is not held up.",
+    )
 
     def clean(self):
         data = super().clean()
@@ -166,6 +171,8 @@ class RequiredCheckForm(forms.Form):
         for side in ("min", "max"):
             if data.get(side) is not None:
                 rule[side] = whole(data[side])
+        if data.get("optional"):
+            rule["optional"] = True
         return rule
 
     def identity(self) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from monitoring.checks import drift, explainability, fairness, inputs, performance, quality
+from monitoring.checks import drift, explainability, fairness, inputs, llm_evaluation, performance, quality
 
 KINDS: dict[str, ModuleType] = {
     "drift": drift,
@@ -20,6 +20,7 @@ KINDS: dict[str, ModuleType] = {
     "explainability": explainability,
     "performance": performance,
     "data_quality": quality,
+    "llm_evaluation": llm_evaluation,
 }
 
 

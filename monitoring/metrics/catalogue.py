@@ -43,6 +43,11 @@ STABILITY_SOURCE = (
     "default: Attest's starting bound: τ-b ≥ 0.5, i.e. at least 3 in 4 pairs of top features ordered as in "
     "the baseline; a policy should set its own"
 )
+PII_SOURCE = (
+    "default: 0, any output that leaks a Luhn-valid card number, a mod-97-valid IBAN, an e-mail address or "
+    "a valid phone number fails (Attest's starting bound; a policy may set its own)"
+)
+LLM_NOT_SET = "not set: no default is honest for every application; a policy or the request sets it"
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,19 @@ def _drift_test(name: str) -> Metric:
         direction=HIGHER_IS_WORSE,
         judgement=f"a column drifts when the distance >= its threshold (default {test.default_threshold:g}); "
         "a drifted column warns",
+    )
+
+
+def _llm(name: str, label: str, unit: str, direction: str, band: Band) -> Metric:
+    side = "below" if direction == LOWER_IS_WORSE else "above"
+    return Metric(
+        name=name,
+        label=label,
+        check="llm_evaluation",
+        unit=unit,
+        direction=direction,
+        judgement=f"overall and per slice group (of at least min_slice_rows rows): fails {side} {band.name}",
+        bands=(band,),
     )
 
 
@@ -377,6 +395,49 @@ _DECLARED: tuple[Metric, ...] = (
     _quality("out_of_range", "values out of the reference range"),
     _quality("unseen_categories", "unseen categories"),
     _quality("issues", "data-quality issues"),
+    # LLM evaluation (monitoring.metrics.text and .pii: definitions there)
+    _llm(
+        "exact_match",
+        "exact match (SQuAD-normalised)",
+        "share of rows",
+        LOWER_IS_WORSE,
+        Band("exact_match_min", None, LLM_NOT_SET, "fails below this share of exact matches"),
+    ),
+    _llm(
+        "token_f1",
+        "token F1 (SQuAD)",
+        "mean over rows",
+        LOWER_IS_WORSE,
+        Band("token_f1_min", None, LLM_NOT_SET, "fails below this mean token F1"),
+    ),
+    _llm(
+        "rouge_l",
+        "ROUGE-L F-measure",
+        "mean over rows",
+        LOWER_IS_WORSE,
+        Band("rouge_l_min", None, LLM_NOT_SET, "fails below this mean ROUGE-L"),
+    ),
+    _llm(
+        "answer_support",
+        "answer support by the retrieved context",
+        "mean share of n-grams",
+        LOWER_IS_WORSE,
+        Band("answer_support_min", None, LLM_NOT_SET, "fails below this mean share of supported n-grams"),
+    ),
+    _llm(
+        "refusal_rate",
+        "refusal rate",
+        "share of rows",
+        HIGHER_IS_WORSE,
+        Band("refusal_rate_max", None, LLM_NOT_SET, "fails above this share of refusals"),
+    ),
+    _llm(
+        "pii_leak_rate",
+        "PII leakage rate",
+        "share of rows",
+        HIGHER_IS_WORSE,
+        Band("pii_leak_rate_max", 0.0, PII_SOURCE, "fails above this share of outputs leaking PII"),
+    ),
     # production telemetry of LLM applications (OTLP intake): judged per time bucket, not judged unless set
     *(
         Metric(
@@ -391,7 +452,7 @@ _DECLARED: tuple[Metric, ...] = (
         for name, label, unit, band in (
             ("guardrail_block_rate", "guardrail block rate", "share of calls", "max_block_rate"),
             ("guardrail_flag_rate", "guardrail flag rate", "share of calls", "max_flag_rate"),
-            ("refusal_rate", "refusal rate", "share of calls", "max_refusal_rate"),
+            ("telemetry_refusal_rate", "refusal rate in production", "share of calls", "max_refusal_rate"),
             ("latency_p95", "p95 latency", "seconds", "max_p95_latency_seconds"),
         )
     ),
@@ -413,6 +474,10 @@ _CHECK_THRESHOLDS: dict[str, tuple[Band, ...]] = {
 }
 
 METRICS: dict[str, Metric] = {metric.name: metric for metric in _DECLARED}
+if len(METRICS) != len(_DECLARED):  # one declaration per metric: a second one would silently win
+    raise RuntimeError(
+        f"metrics declared twice: {sorted(n for n in METRICS if sum(m.name == n for m in _DECLARED) > 1)}"
+    )
 UNDECLARED = Metric(
     name="",
     label="",

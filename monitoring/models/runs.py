@@ -15,6 +15,7 @@ class CheckKind(models.TextChoices):
     EXPLAINABILITY = "explainability", "Explainability"
     PERFORMANCE = "performance", "Performance"
     DATA_QUALITY = "data_quality", "Data quality"
+    LLM_EVALUATION = "llm_evaluation", "LLM evaluation"
     TELEMETRY = "telemetry", "Production telemetry"
 
 

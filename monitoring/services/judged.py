@@ -111,3 +111,8 @@ def _facts(evaluation: JudgedEvaluation) -> dict[str, Any]:
 def judged_evaluations_of(version: ModelVersion) -> list[JudgedEvaluation]:
     """The version's judged evaluations, newest first (what its evidence manifest pins)."""
     return list(JudgedEvaluation.objects.filter(model_version=version).order_by("-created_at", "-pk"))
+
+
+def evaluation_metrics(evaluation: JudgedEvaluation) -> list[dict[str, Any]]:
+    """The imported evaluation's rows per metric (mean score, judge, agreement with people)."""
+    return list((evaluation.results or {}).get("metrics") or [])

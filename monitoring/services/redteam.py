@@ -82,3 +82,13 @@ def _facts(run: RedTeamRun) -> dict[str, Any]:
 def latest_red_team_run(version: ModelVersion) -> RedTeamRun | None:
     """The version's most recent red-team run (what its evidence manifest pins)."""
     return RedTeamRun.objects.filter(model_version=version).order_by("-created_at", "-pk").first()
+
+
+def run_categories(run: RedTeamRun) -> list[dict[str, Any]]:
+    """The run's attack success rates per OWASP category (as ``redteam.parse`` stored them)."""
+    return list((run.results or {}).get("categories") or [])
+
+
+def run_sources(run: RedTeamRun) -> list[dict[str, Any]]:
+    """The run's rows per probe/detector or plugin/strategy, as read from the report."""
+    return list((run.results or {}).get("sources") or [])

@@ -252,7 +252,7 @@ def _judge(bucket: TelemetryBucket, monitor: TelemetryMonitor):
     checks = (
         ("guardrail_block_rate", facts["block_rate"], "max_block_rate", "blocked by the guardrail"),
         ("guardrail_flag_rate", facts["flag_rate"], "max_flag_rate", "flagged by the guardrail"),
-        ("refusal_rate", facts["refusal_rate"], "max_refusal_rate", "refused"),
+        ("telemetry_refusal_rate", facts["refusal_rate"], "max_refusal_rate", "refused"),
         ("latency_p95", p95, "max_p95_latency_seconds", "p95 latency"),
     )
     evaluations = []

@@ -192,6 +192,8 @@ class ValidationReportInput:
     datasets: Sequence[DatasetProfile] = ()
     data_quality: Sequence[MetricResult] = ()
     data_quality_run: str = ""
+    llm_evaluation: Sequence[MetricResult] = ()
+    llm_evaluation_run: str = ""
     performance: PerformanceEvidence | None = None
     fairness: Sequence[FairnessEvidence] = ()
     explainability: ExplainabilityEvidence | None = None
@@ -225,6 +227,7 @@ def build_validation_pdf(
         b.section("conceptual-soundness", "Conceptual soundness", _soundness_blocks(data)),
         b.section("data", "Data", [*_data_blocks(data.datasets), *_quality_blocks(data)]),
         b.section("outcomes", "Outcomes analysis", _performance_blocks(data.performance, specs)),
+        *_llm_evaluation_section(data),
         b.section("fairness", "Fairness", _fairness_blocks(data.fairness, specs)),
         b.section("explainability", "Explainability", _explainability_blocks(data.explainability, specs)),
         b.section("stability", "Stability (drift)", _stability_blocks(data.stability, specs)),
@@ -374,6 +377,14 @@ def _quality_blocks(data: ValidationReportInput) -> list[dict[str, Any]]:
         b.note(f"{data.data_quality_run}."),
         b.table_block(_metrics_table(data.data_quality)),
     ]
+
+
+def _llm_evaluation_section(data: ValidationReportInput) -> list[dict[str, Any]]:
+    """The LLM evaluation run's judged metrics, worst first; no section for a model without one."""
+    if not data.llm_evaluation_run:
+        return []
+    blocks = [b.note(f"{data.llm_evaluation_run}."), b.table_block(_metrics_table(data.llm_evaluation))]
+    return [b.section("llm-evaluation", "LLM evaluation", blocks)]
 
 
 def _data_blocks(datasets: Sequence[DatasetProfile]) -> list[dict[str, Any]]:

@@ -53,7 +53,7 @@ from workflow.models import (
 from workflow.models.findings import SEVERITY_RANK
 from workflow.services import inbox, judged, notifications, red_team, validation_documents
 from workflow.services.evidence import evidence_manifest, latest_check_runs, manifest_digest
-from workflow.services.policies import DEFAULT_STAGE_DUE_DAYS, policy_active
+from workflow.services.policies import DEFAULT_STAGE_DUE_DAYS, mandatory_kinds, policy_active
 from workflow.thresholds import policy_bounds
 
 PASSING_OUTCOMES = {"pass", "warn"}
@@ -81,10 +81,12 @@ def prerequisites_missing(version: ModelVersion, policy: Policy) -> list[str]:
 def _missing_checks(version: ModelVersion, policy: Policy) -> list[str]:
     runs = latest_check_runs(version)
     missing = []
+    mandatory = set(mandatory_kinds(policy.required_checks))
     for kind in dict.fromkeys(check["kind"] for check in policy.required_checks):
         run = runs.get(kind)
         if run is None:
-            missing.append(f"check '{kind}' has no successful run for this version")
+            if kind in mandatory:  # an optional check binds only when the version has a run of it
+                missing.append(f"check '{kind}' has no successful run for this version")
         elif run.outcome not in PASSING_OUTCOMES:
             missing.append(f"check '{kind}' (run {run.pk}) failed: {run.outcome_reason or run.outcome}")
         else:

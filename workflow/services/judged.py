@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitoring.models import JudgedEvaluation
-from monitoring.services.judged import judged_evaluations_of
+from monitoring.services.judged import evaluation_metrics, judged_evaluations_of
 from registry.models import ModelVersion
 from workflow.models import Policy
 
@@ -15,7 +15,7 @@ def latest_metrics(version: ModelVersion) -> dict[str, tuple[JudgedEvaluation, d
     """Per metric name, the newest imported evaluation of the version that has it, and its row."""
     found: dict[str, tuple[JudgedEvaluation, dict[str, Any]]] = {}
     for evaluation in judged_evaluations_of(version):
-        for metric in evaluation.results.get("metrics", []):
+        for metric in evaluation_metrics(evaluation):
             found.setdefault(metric["metric"], (evaluation, metric))
     return found
 

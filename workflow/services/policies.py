@@ -22,7 +22,7 @@ from workflow.thresholds import threshold_name
 # How long an approval stage may stay open (``due_days`` on a stage): its default and range.
 DEFAULT_STAGE_DUE_DAYS = 5
 STAGE_DUE_DAYS_RANGE = (1, 90)
-CHECK_KINDS = ("drift", "fairness", "explainability", "performance", "data_quality")
+CHECK_KINDS = ("drift", "fairness", "explainability", "performance", "data_quality", "llm_evaluation")
 RULE_FIELDS = (
     "name",
     "required_checks",
@@ -247,10 +247,24 @@ def _validate_checks(checks: Any, errors: dict) -> None:
         bounds = {key: check[key] for key in ("min", "max") if key in check}
         if bounds and "metric" not in check:
             errors[where] = ["A bound (min/max) needs the metric it applies to."]
+        elif not isinstance(check.get("optional", False), bool):
+            errors[where] = ["optional must be true or false."]
+        elif unknown_keys := sorted(set(check) - {"kind", "metric", "min", "max", "optional"}):
+            errors[where] = [f"Unknown key {unknown_keys[0]!r}; use kind, metric, min, max, optional."]
         elif any(not isinstance(value, int | float) or isinstance(value, bool) for value in bounds.values()):
             errors[where] = ["min and max must be numbers."]
         elif unknown := _unknown_thresholds(check, bounds):
             errors[where] = [f"No {check['kind']} check judges {', '.join(unknown)}; it would never bind."]
+
+
+def mandatory_kinds(required_checks: list[dict]) -> list[str]:
+    """The check kinds an approval needs a run of: those with an entry not marked ``optional``.
+
+    An optional entry (``{"kind": "llm_evaluation", ..., "optional": true}``) binds its bounds to every
+    run of its kind and a version's latest such run must pass, but a version without one is not held up
+    (a credit model has no LLM evaluation).
+    """
+    return list(dict.fromkeys(c["kind"] for c in required_checks if not c.get("optional", False)))
 
 
 def _unknown_thresholds(check: dict, bounds: dict) -> list[str]:

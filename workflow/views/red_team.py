@@ -18,7 +18,7 @@ from config.ui import add_refusal, page
 from monitoring import redteam, selectors
 from monitoring.api.redteam import MAX_REPORT_BYTES
 from monitoring.models import RedTeamFormat
-from monitoring.services.redteam import red_team_run_import
+from monitoring.services.redteam import red_team_run_import, run_categories, run_sources
 from registry import selectors as registry_selectors
 from registry import ui_uploads
 from registry.models import ModelVersion
@@ -39,13 +39,13 @@ def red_team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "atlas_named": [(technique, redteam.atlas_name(technique)) for technique in category["atlas"]],
             "compared": against.get(category["id"]),
         }
-        for category in run.results["categories"]
+        for category in run_categories(run)
     ]
     context = {
         "run": run,
         "version": run.model_version,
         "categories": categories,
-        "sources": run.results["sources"],
+        "sources": run_sources(run),
         "baseline": compared["baseline"],
         "tolerance": compared["tolerance"],
         "regressed": [row for row in compared["rows"] if row["regressed"]],

@@ -270,7 +270,9 @@ def checks() -> None:
     "kinds",
     multiple=True,
     required=True,
-    type=click.Choice(["drift", "fairness", "explainability", "performance", "data_quality"]),
+    type=click.Choice(
+        ["drift", "fairness", "explainability", "performance", "data_quality", "llm_evaluation"]
+    ),
 )
 @click.option("--reference-dataset", metavar="NAME:VERSION")
 @click.option("--current-dataset", metavar="NAME:VERSION")

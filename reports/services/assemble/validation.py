@@ -41,6 +41,7 @@ from reports.services.assemble import common, validation_document
 from workflow import markdown
 from workflow.models import EvidenceDocument, Policy
 from workflow.services.evidence import material_changes
+from workflow.services.policies import mandatory_kinds
 
 ORDER = {"pass": 0, "info": 0, "warn": 1, "fail": 2}
 INFO_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1", "gini", "r2", "rmse", "mae")
@@ -74,6 +75,8 @@ def validation_input(report: Report) -> ValidationReportInput:
         datasets=common.dataset_profiles(version),
         data_quality=[metric_result(item) for item in _worst_first(by_kind.get("data_quality"))],
         data_quality_run=_quality_run_text(by_kind.get("data_quality")),
+        llm_evaluation=[metric_result(item) for item in _worst_first(by_kind.get("llm_evaluation"))],
+        llm_evaluation_run=_llm_run_text(by_kind.get("llm_evaluation")),
         performance=performance_evidence(by_kind.get("performance")),
         fairness=fairness_evidence(by_kind.get("fairness")),
         explainability=explainability_evidence(by_kind.get("explainability")),
@@ -91,6 +94,22 @@ def validation_input(report: Report) -> ValidationReportInput:
 
 def _worst_first(run: CheckRun | None) -> list[Evaluation]:
     return sorted(results.evaluations_of(run) if run else [], key=lambda item: -ORDER.get(item.status, 0))
+
+
+def _llm_run_text(run: CheckRun | None) -> str:
+    """The recorded set, its row count and every overall mean, as the run stored them."""
+    if run is None:
+        return ""
+    report = results.of(run).metrics.llm_evaluation
+    means = ", ".join(
+        f"{catalogue.lookup(name).label} {number(entry.value)}"
+        for name, entry in report.overall.metrics.items()
+        if entry.value is not None
+    )
+    return (
+        f"Check run {run.pk} ({run.outcome}) measured {report.overall.rows} recorded rows of "
+        f"{common.dataset_label(run.current_dataset)} (means: {means or 'none'}): {run.outcome_reason}"
+    )
 
 
 def _quality_run_text(run: CheckRun | None) -> str:
@@ -165,7 +184,7 @@ def _policy_text(policy: Policy | None) -> str:
 
 
 def required_kinds(policy: Policy | None) -> list[str]:
-    return list(dict.fromkeys(check["kind"] for check in (policy.required_checks if policy else [])))
+    return mandatory_kinds(policy.required_checks if policy else [])
 
 
 def overall_outcome(runs: Sequence[CheckRun], policy: Policy | None) -> str:
