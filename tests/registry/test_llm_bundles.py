@@ -16,7 +16,7 @@ from registry.models import ModelVersion
 from registry.services import inventory
 from tests.registry.conftest import HIGH_RISK, make_dataset, make_dataset_version, make_model
 from tests.workflow.conftest import to_validation
-from tests.workflow.helpers import approved_request
+from tests.workflow.helpers import approved_request, sign
 from workflow.services.evidence import evidence_manifest, manifest_digest
 
 pytestmark = pytest.mark.django_db
@@ -389,3 +389,38 @@ def test_inventory_fields_are_editable_through_the_api(api, maya, app):
     )
     assert refused.status_code == 400
     assert "autonomy_level" in refused.json()["error"]["fields"]
+
+
+def test_a_new_bundle_voids_the_pending_approval_of_the_previous_one(api, maya, victor, credit_risk):
+    """GIVEN v1 of a tier-1 LLM application with a pending production request, and v2 registered with
+    only its user prompt changed
+    WHEN victor signs v1's request
+    THEN 409 evidence_changed naming v2 and the changed component; the request is invalidated with that
+    reason and the audit event names the superseding version and the components that changed."""
+    app = to_validation(
+        maya,
+        make_model(maya, credit_risk, name="loan-assistant", kind="llm_application", tier_answers=HIGH_RISK),
+    )
+    first = api.as_user(maya).post(url(app.name), {"bundle": BUNDLE}, format="json").json()
+    v1 = ModelVersion.objects.get(model=app, version=first["version"])
+    pending = approved_request(v1, "production", requester=maya)
+    type(pending).objects.filter(pk=pending.pk).update(status="pending", stage_index=0, completed_at=None)
+    changed = copy.deepcopy(BUNDLE)
+    changed["prompt_templates"][1]["text"] = "Question: {{question}}\nUse only:\n{{ context }}"
+    second = api.as_user(maya).post(url(app.name), {"bundle": changed}, format="json").json()
+    assert second["version"] == v1.version + 1
+
+    signed = sign(api, victor, pending.pk, "review")
+
+    assert signed.status_code == 409, signed.json()
+    assert signed.json()["error"]["code"] == "evidence_changed"
+    assert f"v{second['version']}" in signed.json()["error"]["message"]
+    assert "prompt_templates" in signed.json()["error"]["message"]
+    pending.refresh_from_db()
+    assert pending.status == "invalidated"
+    assert pending.outcome_reason.startswith(f"Superseded by v{second['version']}")
+    event = AuditEvent.objects.filter(action="approval.invalidated").latest("seq")
+    assert (event.after["superseded_by"], event.after["changed_components"]) == (
+        second["version"],
+        ["prompt_templates"],
+    )

@@ -303,6 +303,7 @@ def _sign(actor: User, request_id: int, signing: SignatureInput, method: str) ->
             "The evidence changed since the request was made; the request is invalidated. Request approval again.",
             details={"requested_digest": request.evidence_digest, "current_digest": current},
         )
+    _require_not_superseded(request)
     signature = _create_signature(actor, request, stage, signing, method)
     record(action="approval.signed", actor=actor, obj=signature, after=_signature_facts(signature))
     _announce("approval.signed", request, signature=_signature_facts(signature))
@@ -635,6 +636,37 @@ def model_deadlines(model: RegisteredModel) -> dict[str, dt.datetime]:
     }
 
 
+def _require_not_superseded(request: ApprovalRequest) -> None:
+    """An LLM application's bundle is one approvable unit: once a later bundle of the same application is
+    registered (a prompt, parameter, corpus, tool or guardrail changed), a pending request for an earlier
+    one is void: the team is shipping the new bundle, and what was reviewed is no longer what will run."""
+    version = request.model_version
+    if not version.bundle:
+        return
+    newer = (
+        ModelVersion.objects.filter(model_id=version.model_id, version__gt=version.version)
+        .exclude(bundle=None)
+        .order_by("-version")
+        .first()
+    )
+    if newer is None:
+        return
+    before = version.bundle.get("component_digests") or {}
+    after = newer.bundle.get("component_digests") or {}
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    raise EvidenceChanged(
+        f"v{newer.version} of {version.model.name} changed its bundle ({', '.join(changed) or 'components'}):"
+        f" this request for v{version.version} is void. Request approval of v{newer.version}.",
+        details={
+            "requested_digest": request.evidence_digest,
+            "current_digest": request.evidence_digest,
+            "superseded_by": newer.version,
+            "changed_components": changed,
+            "reason": f"Superseded by v{newer.version}: its bundle changed {', '.join(changed) or 'components'}.",
+        },
+    )
+
+
 def _invalidate(actor: User, request_id: int, details: dict[str, Any]) -> None:
     with transaction.atomic():
         request = ApprovalRequest.objects.select_for_update().get(pk=request_id)
@@ -642,15 +674,16 @@ def _invalidate(actor: User, request_id: int, details: dict[str, Any]) -> None:
             return
         request.status = ApprovalStatus.INVALIDATED
         request.completed_at = timezone.now()
-        request.outcome_reason = "The evidence changed after the request was made."
+        request.outcome_reason = details.get("reason") or "The evidence changed after the request was made."
         request.stage_due_at = None
         request.save(update_fields=["status", "completed_at", "outcome_reason", "stage_due_at"])
+        superseded = {key: details[key] for key in ("superseded_by", "changed_components") if key in details}
         record(
             action="approval.invalidated",
             actor=actor,
             obj=request,
             before={"digest": details.get("requested_digest")},
-            after={"digest": details.get("current_digest")},
+            after={"digest": details.get("current_digest"), **superseded},
         )
         _announce("approval.invalidated", request)
 
