@@ -2,7 +2,8 @@
 
 A control's ``satisfied_by`` lists criteria that must all hold for a model version
 (``workflow.services.controls.control_status``): passing check kinds, evidence types, inventory fields,
-and four facts (an approval, a monitoring plan, a verified audit chain, training-data lineage). An EU AI Act
+four facts (an approval, a monitoring plan, a verified audit chain, training-data lineage), records of
+an LLM application (``llm_evidence``) and the kinds of model the control applies to (``model_kinds``). An EU AI Act
 Annex IV control (``{"annex_iv": "<n>"}``) follows the item statuses of its Annex IV section
 (``workflow/annex_iv.py``), so that the control and the Annex IV document can never disagree: it is shown
 here, not edited.
@@ -18,10 +19,11 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin_support import AuditedAdmin
+from registry.models.inventory import ModelKind
 from workflow.admin_policy_forms import KIND_LABELS
 from workflow.annex_iv import ANNEX_IV
 from workflow.models import Control, EvidenceType
-from workflow.services.controls import INVENTORY_FIELDS
+from workflow.services.controls import INVENTORY_FIELDS, LLM_EVIDENCE
 from workflow.services.policies import CHECK_KINDS
 
 FLAGS = {
@@ -30,7 +32,7 @@ FLAGS = {
     "audit": "a successful audit-chain verification (the newest one)",
     "lineage": "the version's training data recorded in lineage",
 }
-LISTS = ("checks", "evidence", "inventory")
+LISTS = ("checks", "evidence", "inventory", "llm_evidence", "model_kinds")
 
 
 def criteria_text(rule: dict[str, Any] | None) -> str:
@@ -67,6 +69,20 @@ class ControlForm(forms.ModelForm):
         label="Inventory fields",
         help_text="Each ticked field of the model is filled in.",
     )
+    llm_evidence = forms.MultipleChoiceField(
+        choices=list(LLM_EVIDENCE.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="LLM application records",
+        help_text="Each ticked record is part of the version's evidence.",
+    )
+    model_kinds = forms.MultipleChoiceField(
+        choices=ModelKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Applies to",
+        help_text="Only models of the ticked kinds are assessed against this control; none ticked: every model.",
+    )
     approval = forms.BooleanField(required=False, label=f"Needs {FLAGS['approval']}")
     monitoring_plan = forms.BooleanField(required=False, label=f"Needs {FLAGS['monitoring_plan']}")
     audit = forms.BooleanField(required=False, label=f"Needs {FLAGS['audit']}")
@@ -93,7 +109,7 @@ class ControlForm(forms.ModelForm):
             return data
         rule = {name: data[name] for name in LISTS if data.get(name)}
         rule.update({name: True for name in FLAGS if data.get(name)})
-        if not rule:
+        if not set(rule) - {"model_kinds"}:
             raise ValidationError(
                 "Tick at least one criterion: a control with none would be satisfied by every version."
             )

@@ -36,6 +36,10 @@ RECORD_LABELS = {
     "versions": "the model's version history",
     "monitoring_plan": "a monitoring plan",
     "risk_policy": "the risk tier and the policy governing it",
+    "llm_bundle": "the LLM application bundle in the signed evidence",
+    "judged_evaluations": "judged evaluations in the signed evidence",
+    "red_team_run": "a red-team run in the signed evidence",
+    "telemetry_monitor": "a telemetry monitor on the version",
 }
 
 
@@ -107,13 +111,13 @@ ANNEX_IV: tuple[AnnexSection, ...] = (
     )),
     AnnexSection(2, "Elements of the AI system and its development", (
         _item("2a", "Development methods and steps", "Methods and steps of development, including use of pre-trained systems or third-party tools.", [[evidence("model_documentation")], [version("source_repository")]], [version("description")]),
-        _item("2b", "Design specifications", "General logic, key design choices and assumptions, what the system optimises for, expected output and trade-offs.", [[evidence("conceptual_soundness_memo")]], [version("parameters")]),
+        _item("2b", "Design specifications", "General logic, key design choices and assumptions, what the system optimises for, expected output and trade-offs.", [[evidence("conceptual_soundness_memo")]], [version("parameters"), record("llm_bundle")]),
         _item("2c", "System architecture and resources", "How software components build on each other; computational resources for development, training, testing, validation."),
         _item("2d", "Data requirements", "Datasheets: training data sets, provenance, scope, characteristics, how obtained and selected, labelling, cleaning.", [[evidence("data_review")], [record("datasets")]]),
         _item("2e", "Human oversight assessment", "Assessment of the human oversight measures (Article 14) and of measures to interpret outputs (Article 13(3)(d))."),
         _item("2f", "Pre-determined changes", "Pre-determined changes to the system and its performance, and how continuous compliance is ensured."),
-        _item("2g", "Validation and testing", "Validation and testing procedures and data; metrics for accuracy, robustness, discriminatory impact; signed test reports.", [[record("signed_checks")]]),
-        _item("2h", "Cybersecurity measures", "Cybersecurity measures put in place."),
+        _item("2g", "Validation and testing", "Validation and testing procedures and data; metrics for accuracy, robustness, discriminatory impact; signed test reports.", [[record("signed_checks")], [record("judged_evaluations")], [record("red_team_run")]]),
+        _item("2h", "Cybersecurity measures", "Cybersecurity measures put in place.", [], [record("red_team_run")]),
     )),
     AnnexSection(3, "Monitoring, functioning and control", (
         _item("3a", "Capabilities and limitations", "Capabilities and limitations in performance, including accuracy for specific persons or groups and overall.", [[inventory("limitations")], [check("fairness")]], [check("performance")]),
@@ -137,7 +141,7 @@ ANNEX_IV: tuple[AnnexSection, ...] = (
         _item("8", "Declaration of conformity", "A copy of the EU declaration of conformity (Article 47).", [[evidence("declaration_of_conformity")]]),
     )),
     AnnexSection(9, "Post-market monitoring", (
-        _item("9", "Post-market monitoring plan", "The system to evaluate performance after placing on the market (Article 72), including the monitoring plan.", [[record("monitoring_plan")]], [check("drift")]),
+        _item("9", "Post-market monitoring plan", "The system to evaluate performance after placing on the market (Article 72), including the monitoring plan.", [[record("monitoring_plan")], [record("telemetry_monitor")]], [check("drift")]),
     )),
 )  # fmt: skip
 ITEMS: dict[str, AnnexItem] = {item.key: item for section in ANNEX_IV for item in section.items}

@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from reports.rendering import blocks as b
+from reports.rendering import llm
 from reports.rendering.common import (
     RenderedReport,
     build_report,
@@ -35,6 +36,7 @@ from reports.rendering.inputs import (
     MetricResult,
     ModelInfo,
 )
+from reports.rendering.llm import LlmApplicationEvidence
 from reports.rendering.pdf import DEFAULT_TIME_LIMIT
 from workflow.annex_iv import ANNEX_IV, AnnexItem, AnnexSection
 
@@ -86,6 +88,7 @@ class DocumentationInput:
     monitoring_plan: Sequence[str] = ()
     performance_metrics: Sequence[MetricResult] = ()
     record: str = ""
+    llm_application: LlmApplicationEvidence | None = None
     states: Mapping[str, ItemState] = field(default_factory=dict)
 
     def state(self, key: str) -> ItemState:
@@ -230,7 +233,16 @@ def _validation(data: DocumentationInput) -> list[dict[str, Any]]:
                 table(["Test report", "Kind", "SHA-256"], rows, widths=[35, 15, 50], classes=["", "", "hash"])
             )
         )
+    if data.llm_application is not None:
+        blocks += [b.heading("Judged evaluations"), *llm.judged_blocks(data.llm_application)]
+        blocks += [b.heading("Red-team results"), *llm.red_team_blocks(data.llm_application)]
     return blocks
+
+
+def _bundle(data: DocumentationInput) -> list[dict[str, Any]]:
+    if data.llm_application is None:
+        return []
+    return [b.heading("LLM application bundle"), *llm.bundle_blocks(data.llm_application)]
 
 
 def _groups(data: DocumentationInput) -> list[dict[str, Any]]:
@@ -266,7 +278,10 @@ def _standards(data: DocumentationInput) -> list[dict[str, Any]]:
 
 
 def _monitoring(data: DocumentationInput) -> list[dict[str, Any]]:
-    return [b.bullet_list(data.monitoring_plan)] if data.monitoring_plan else []
+    blocks = [b.bullet_list(data.monitoring_plan)] if data.monitoring_plan else []
+    if data.llm_application is not None:
+        blocks += [b.heading("Production telemetry"), *llm.telemetry_blocks(data.llm_application)]
+    return blocks
 
 
 def _performance(data: DocumentationInput) -> list[dict[str, Any]]:
@@ -276,6 +291,7 @@ def _performance(data: DocumentationInput) -> list[dict[str, Any]]:
 _STRUCTURED = {
     "1a": _purpose,
     "4": _performance,
+    "2b": _bundle,
     "2d": _datasets,
     "2g": _validation,
     "3a": _groups,

@@ -22,7 +22,7 @@ from typing import Any
 import charts
 from charts import BeeswarmFeature, ChartSpec, Distribution
 from monitoring.metrics.catalogue import PSI_ALERT, PSI_WARN
-from reports.rendering import authored
+from reports.rendering import authored, llm
 from reports.rendering import blocks as b
 from reports.rendering.authored import AuthoredDocument
 from reports.rendering.common import (
@@ -47,6 +47,7 @@ from reports.rendering.inputs import (
     ModelInfo,
     SignatureItem,
 )
+from reports.rendering.llm import LlmApplicationEvidence
 from reports.rendering.pdf import DEFAULT_TIME_LIMIT, Attachment
 
 KIND = "validation"
@@ -194,6 +195,7 @@ class ValidationReportInput:
     data_quality_run: str = ""
     llm_evaluation: Sequence[MetricResult] = ()
     llm_evaluation_run: str = ""
+    llm_application: LlmApplicationEvidence | None = None
     performance: PerformanceEvidence | None = None
     fairness: Sequence[FairnessEvidence] = ()
     explainability: ExplainabilityEvidence | None = None
@@ -228,6 +230,7 @@ def build_validation_pdf(
         b.section("data", "Data", [*_data_blocks(data.datasets), *_quality_blocks(data)]),
         b.section("outcomes", "Outcomes analysis", _performance_blocks(data.performance, specs)),
         *_llm_evaluation_section(data),
+        *llm.validation_sections(data.llm_application),
         b.section("fairness", "Fairness", _fairness_blocks(data.fairness, specs)),
         b.section("explainability", "Explainability", _explainability_blocks(data.explainability, specs)),
         b.section("stability", "Stability (drift)", _stability_blocks(data.stability, specs)),

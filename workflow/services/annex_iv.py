@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from monitoring import results
-from monitoring.models import MonitoringPlan
+from monitoring.models import MonitoringPlan, TelemetryMonitor
 from registry.models import ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge
 from workflow.annex_iv import (
@@ -95,6 +95,11 @@ def annex_facts(version_: ModelVersion, evidence_: SignedEvidence | None = None)
             model_version=version_, deleted_at__isnull=True
         ).exists(),
         "risk_policy": model.risk_tier is not None,
+        # LLM applications (none of these exist for an ordinary model, whose statuses are unchanged)
+        "llm_bundle": evidence_.manifest.bundle is not None,
+        "judged_evaluations": bool(evidence_.manifest.judged_evaluations),
+        "red_team_run": evidence_.manifest.red_team is not None,
+        "telemetry_monitor": TelemetryMonitor.objects.filter(model_version=version_).exists(),
     }
     present |= {record(name) for name, holds in records.items() if holds}
     tags = {

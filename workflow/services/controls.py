@@ -3,6 +3,12 @@
 Each control's ``satisfied_by`` lists criteria; all must hold. Criteria are evaluated once per version
 (a handful of queries) and then looked up for every control, so a gap report costs the same for 10 or
 100 controls.
+
+Two criteria serve LLM applications: ``model_kinds`` (``["llm_application"]``) says which kinds of model
+a control applies to (a control naming kinds is left out of the coverage of any other model, so the
+coverage of ordinary models is what it was), and ``llm_evidence`` names records of the signed evidence
+manifest or the version (:data:`LLM_EVIDENCE`): the bundle, a red-team run, a judged evaluation, a
+telemetry monitor.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.models import AuditVerification
-from monitoring.models import MonitoringPlan
+from monitoring.models import MonitoringPlan, TelemetryMonitor
 from registry.models import ModelVersion
 from registry.models.lineage import EdgeKind, LineageEdge
 from workflow.annex_iv import section_check_kinds
@@ -26,6 +32,15 @@ INVENTORY_FIELDS = {
     "limitations": "limitations",
     "owner": "owner",
     "risk_tier": "risk tier",
+    "intended_users": "intended users",
+    "human_oversight": "human oversight",
+    "autonomy_level": "autonomy level",
+}
+LLM_EVIDENCE = {
+    "bundle": "the LLM application bundle in the evidence manifest",
+    "red_team": "a red-team run in the evidence manifest",
+    "judged_evaluation": "a judged evaluation in the evidence manifest",
+    "telemetry_monitor": "a telemetry monitor on the version",
 }
 
 
@@ -42,6 +57,8 @@ class VersionFacts:
     lineage: bool
     check_runs: dict[str, int] = field(default_factory=dict)
     annex_iv: list[ItemStatus] = field(default_factory=list)
+    model_kind: str = "ml_model"
+    llm_evidence: dict[str, str] = field(default_factory=dict)
 
 
 def version_facts(version: ModelVersion, evidence: SignedEvidence | None = None) -> VersionFacts:
@@ -68,7 +85,32 @@ def version_facts(version: ModelVersion, evidence: SignedEvidence | None = None)
         lineage=LineageEdge.objects.filter(dst_version=version, kind=EdgeKind.TRAINED_ON).exists(),
         check_runs={kind: run.pk for kind, run in runs.items()},
         annex_iv=annex_iv_status(version, evidence),
+        model_kind=model.kind,
+        llm_evidence=_llm_evidence(version, evidence),
     )
+
+
+def _llm_evidence(version: ModelVersion, evidence: SignedEvidence) -> dict[str, str]:
+    """``{LLM_EVIDENCE key: what is present}`` from the signed manifest (and the version's monitor)."""
+    manifest = evidence.manifest
+    found: dict[str, str] = {}
+    if manifest.bundle is not None:
+        found["bundle"] = f"bundle {manifest.bundle.digest}"
+    if manifest.red_team is not None:
+        found["red_team"] = f"red-team run {manifest.red_team.run}"
+    if manifest.judged_evaluations:
+        ids = ", ".join(str(item.id) for item in manifest.judged_evaluations)
+        found["judged_evaluation"] = f"judged evaluation(s) {ids}"
+    monitor = TelemetryMonitor.objects.filter(model_version=version).first()
+    if monitor is not None:
+        found["telemetry_monitor"] = f"telemetry monitor ({monitor.bucket_seconds} s buckets)"
+    return found
+
+
+def applies(control: Control, facts: VersionFacts) -> bool:
+    """Whether ``control`` applies to the version's kind of model (``model_kinds``, when it names any)."""
+    kinds = (control.satisfied_by or {}).get("model_kinds") or []
+    return not kinds or facts.model_kind in kinds
 
 
 def control_status(control: Control, facts: VersionFacts) -> dict[str, Any]:
@@ -83,6 +125,11 @@ def control_status(control: Control, facts: VersionFacts) -> dict[str, Any]:
             missing.append(f"a passing '{kind}' check")
     for key in rule.get("evidence", []):
         (evidence if key in facts.evidence_types else missing).append(f"evidence '{key}'")
+    for key in rule.get("llm_evidence", []):
+        if key in facts.llm_evidence:
+            evidence.append(facts.llm_evidence[key])
+        else:
+            missing.append(LLM_EVIDENCE.get(key, key))
     for name in rule.get("inventory", []):
         if not facts.inventory.get(name, False):
             missing.append(f"inventory field '{INVENTORY_FIELDS.get(name, name)}'")
@@ -125,4 +172,5 @@ def control_coverage(version: ModelVersion, evidence: SignedEvidence | None = No
             **control_status(control, facts),
         }
         for control in controls
+        if applies(control, facts)
     ]

@@ -351,11 +351,17 @@ def finished_runs():
     )
 
 
-def control_refs(kinds: Iterable[str] | None = None) -> list[records.ControlRef]:
-    """The catalogue's controls that a check provides evidence for (optionally only for ``kinds``)."""
+def control_refs(
+    kinds: Iterable[str] | None = None, *, model_kind: str | None = None
+) -> list[records.ControlRef]:
+    """The catalogue's controls that a check provides evidence for (optionally only for ``kinds``, and only
+    those applying to ``model_kind``: a control naming ``model_kinds`` is left out for any other kind)."""
     wanted = set(kinds) if kinds is not None else None
     refs = []
     for control in Control.objects.select_related("framework").order_by("framework__key", "key"):
+        applies_to = (control.satisfied_by or {}).get("model_kinds") or []
+        if model_kind is not None and applies_to and model_kind not in applies_to:
+            continue
         checks = set(evidencing_checks(control.satisfied_by))
         if checks and (wanted is None or checks & wanted):
             refs.append(

@@ -25,7 +25,7 @@ from registry.models import ModelVersion
 from reports.models import JobStatus, Report, ReportKind
 from reports.rendering.documentation import ChangeEntry, DocumentationInput, ItemState, missing_items
 from reports.rendering.inputs import EvidenceItem, MetricResult
-from reports.services.assemble import common
+from reports.services.assemble import common, llm
 from reports.services.assemble.validation import document_text, metric_result, record_statement
 from workflow import markdown
 from workflow.annex_iv import ANNEX_IV
@@ -70,6 +70,7 @@ def documentation_input(report: Report) -> DocumentationInput:
         standards=_standards(version, evidence),
         monitoring_plan=_plans(version),
         record=_record(evidence),
+        llm_application=llm.llm_application_evidence(version, evidence),
         states=item_states(version, evidence),
     )
 

@@ -120,7 +120,7 @@ def _assessment(version: ModelVersion, runs: Iterable[CheckRun], generated_at: d
         model=common.model_info(version),
         generated_at=common.utc(generated_at),
         policy=f"tier {active.tier} v{active.version}" if active else f"tier {tier}",
-        controls=common.control_refs(),
+        controls=common.control_refs(model_kind=version.model.kind),
         runs=[common.check_run_record(run, controls) for run in runs],
     )
 

@@ -37,7 +37,7 @@ from reports.rendering.validation import (
     Statement,
     ValidationReportInput,
 )
-from reports.services.assemble import common, validation_document
+from reports.services.assemble import common, llm, validation_document
 from workflow import markdown
 from workflow.models import EvidenceDocument, Policy
 from workflow.services.evidence import material_changes
@@ -77,6 +77,7 @@ def validation_input(report: Report) -> ValidationReportInput:
         data_quality_run=_quality_run_text(by_kind.get("data_quality")),
         llm_evaluation=[metric_result(item) for item in _worst_first(by_kind.get("llm_evaluation"))],
         llm_evaluation_run=_llm_run_text(by_kind.get("llm_evaluation")),
+        llm_application=llm.llm_application_evidence(version, evidence),
         performance=performance_evidence(by_kind.get("performance")),
         fairness=fairness_evidence(by_kind.get("fairness")),
         explainability=explainability_evidence(by_kind.get("explainability")),
