@@ -25,10 +25,11 @@ def test_migrate_option_applies_migrations_before_any_seeding(settings, monkeypa
     monkeypatch.setattr(seed_demo.demo, "seed_users", lambda: steps.append("users") or [])
     monkeypatch.setattr(seed_demo, "seed_registry", lambda: steps.append("registry") or "")
     monkeypatch.setattr(seed_demo, "seed_workflow", lambda: steps.append("workflow") or "")
+    monkeypatch.setattr(seed_demo, "seed_llm_demo", lambda: steps.append("llm") or "")
 
     call_command("seed_demo", "--migrate")
-    assert steps == ["migrate", "users", "registry", "workflow"]
+    assert steps == ["migrate", "users", "registry", "workflow", "llm"]
 
     steps.clear()
     call_command("seed_demo")
-    assert steps == ["users", "registry", "workflow"]
+    assert steps == ["users", "registry", "workflow", "llm"]

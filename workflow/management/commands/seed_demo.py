@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import demo
 from registry.demo import seed_registry  # a command may reach up the layers; governance's modules may not
+from workflow.demo_llm import seed_llm_demo
 from workflow.demo_workflow import seed_workflow
 
 
@@ -31,3 +32,4 @@ class Command(BaseCommand):
             self.stdout.write("Demo users already exist.")
         self.stdout.write(seed_registry())
         self.stdout.write(seed_workflow())
+        self.stdout.write(seed_llm_demo())
