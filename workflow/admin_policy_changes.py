@@ -126,6 +126,10 @@ def _checks(old: list[dict], new: list[dict]) -> Topic:
             kind = KIND_LABELS.get(key[0], key[0])
             change = "only when the version has one" if now.get("optional") else "for every version"
             topic.add("changed", f"{kind} check: a run will be required {change}.")
+        if (was.get("model_kinds") or []) != (now.get("model_kinds") or []):
+            kind = KIND_LABELS.get(key[0], key[0])
+            scope = " and ".join(now.get("model_kinds") or []) or "every model"
+            topic.add("changed", f"{kind} check: will bind {scope}.")
     return topic
 
 

@@ -20,6 +20,7 @@ from django.forms.utils import pretty_name
 from accounts.admin_support import ROLE_LABELS
 from monitoring.metrics import catalogue
 from monitoring.thresholds import known_names
+from registry.models.inventory import ModelKind
 from workflow.models import EvidenceChange, EvidenceType, Policy, Severity
 from workflow.models.approvals import Meaning
 from workflow.services.policies import (
@@ -142,6 +143,12 @@ class RequiredCheckForm(forms.Form):
         label="Only when run",
         help_text="The bound applies to every run of this check, but a version without a run is not held up.",
     )
+    model_kinds = forms.ChoiceField(
+        required=False,
+        label="For",
+        choices=[("", "Every model"), *ModelKind.choices],
+        help_text="The LLM application track: an entry for one kind of model binds only that kind.",
+    )
 
     def clean(self):
         data = super().clean()
@@ -173,6 +180,8 @@ class RequiredCheckForm(forms.Form):
                 rule[side] = whole(data[side])
         if data.get("optional"):
             rule["optional"] = True
+        if data.get("model_kinds"):
+            rule["model_kinds"] = [data["model_kinds"]]
         return rule
 
     def identity(self) -> tuple[str, str]:
@@ -347,6 +356,12 @@ def rules_of(policy: Policy) -> dict[str, Any]:
     return {name: getattr(policy, name) for name in RULE_FIELDS}
 
 
+def _check_initial(check: dict) -> dict:
+    """A stored entry as its row's initial data: ``model_kinds`` (a list) as the one kind the row offers."""
+    kinds = check.get("model_kinds")
+    return check | {"model_kinds": kinds[0]} if isinstance(kinds, list) and len(kinds) == 1 else check
+
+
 def _stage_initial(stages: list) -> list[dict]:
     return [{**stage, "ORDER": index + 1} for index, stage in enumerate(stages) if isinstance(stage, dict)]
 
@@ -376,7 +391,11 @@ class PolicyEditor:
         self.stages = StageFormSet(data, initial=_stage_initial(rules.get("stages") or []), prefix="stage")
         self.checks = ChecksFormSet(
             data,
-            initial=[check for check in rules.get("required_checks") or [] if isinstance(check, dict)],
+            initial=[
+                _check_initial(check)
+                for check in rules.get("required_checks") or []
+                if isinstance(check, dict)
+            ],
             prefix="check",
         )
         environments = rules.get("gated_environments") or {}

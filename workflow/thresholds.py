@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from monitoring.thresholds import Threshold
 from workflow.models import Policy
+from workflow.policy_scope import checks_for
 
 # Policy metric names whose monitoring threshold is not simply "<metric>_min" / "<metric>_max".
 SPECIAL_NAMES = {("drift", "psi", "max"): "psi_fail"}
@@ -19,10 +20,11 @@ def threshold_name(kind: str, metric: str, bound: str) -> str:
     return SPECIAL_NAMES.get((kind, metric, bound), f"{metric}_{bound}")
 
 
-def policy_bounds(policy: Policy, kind: str) -> dict[str, float]:
-    """``{threshold name: value}`` for the policy's bounds on one check kind."""
+def policy_bounds(policy: Policy, kind: str, model_kind: str | None = None) -> dict[str, float]:
+    """``{threshold name: value}`` for the policy's bounds on one check kind, for models of
+    ``model_kind`` (entries scoped to other kinds do not bind)."""
     bounds = {}
-    for check in policy.required_checks:
+    for check in checks_for(policy.required_checks, model_kind):
         if check["kind"] != kind or "metric" not in check:
             continue
         for bound in ("min", "max"):
@@ -40,5 +42,5 @@ def policy_thresholds(run) -> dict[str, Threshold]:
     source = f"policy: tier {policy.tier} v{policy.version} ({policy.name})"
     return {
         name: Threshold(value, source, binding=True)
-        for name, value in policy_bounds(policy, run.kind).items()
+        for name, value in policy_bounds(policy, run.kind, model.kind).items()
     }

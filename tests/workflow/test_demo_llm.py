@@ -12,7 +12,7 @@ from monitoring.models import CheckRun, RedTeamRun, TelemetryBucket, TelemetryCo
 from registry.models import ModelVersion
 from workflow.demo_llm import MODEL, PILOT_CALLS, assistant, recorded, seed_llm_demo
 from workflow.models import ApprovalRequest
-from workflow.services import approvals, policies
+from workflow.services import approvals
 from workflow.services.approvals import SignatureInput
 
 
@@ -31,18 +31,7 @@ def test_the_assistant_is_deterministic_and_refuses_out_of_scope():
 def test_seed_creates_the_llm_story_once(settings):
     settings.ATTEST_DEMO = True
     seed_users()
-    # the default tier-2 policy asks for scoring-model checks; an LLM policy track (issue 18 item 5) would
-    # ask for these instead
-    policies.policy_create_version(
-        actor=None,
-        tier=2,
-        rules={
-            "required_checks": [{"kind": "llm_evaluation", "metric": "pii_leak_rate", "max": 0}],
-            "required_evidence": ["conceptual_soundness_memo"],
-            "stages": policies.policy_active(tier=2).stages,
-            "gated_environments": policies.policy_active(tier=2).gated_environments,
-        },
-    )
+    # the default tier-2 policy's LLM track (llm_evaluation, the memo) admits it as shipped
     assert seed_llm_demo().startswith(f"Registered {MODEL} v1 and v2")
     v1, v2 = ModelVersion.objects.filter(model__name=MODEL).order_by("version")
     assert v1.model.kind == "llm_application"

@@ -1,5 +1,4 @@
-"""An optional policy entry (the default tier-1 bound on LLM PII leakage): binding on every run of its kind,
-not required for approval, yet a failing run of it blocks one."""
+"""Policy entries scoped by model kind (the LLM application track) and optional entries."""
 
 from __future__ import annotations
 
@@ -8,32 +7,51 @@ from django.core.exceptions import ValidationError
 
 from monitoring.models import CheckRun
 from monitoring.thresholds import resolve_thresholds
-from tests.workflow.conftest import attach_evidence, record_all_runs, record_run
+from registry.models import RegisteredModel
 from workflow.services.approvals import prerequisites_missing
 from workflow.services.policies import policy_active, validate_rules
 
 pytestmark = pytest.mark.django_db
 
 
-def test_an_optional_bound_binds_every_run_without_requiring_one(maya, quick_version):
-    run = CheckRun(
-        kind="llm_evaluation", model_version=quick_version, config={"thresholds": {"pii_leak_rate_max": 0.5}}
-    )
-    resolved = resolve_thresholds(run)["pii_leak_rate_max"]
-    assert resolved["value"] == 0
-    assert resolved["binding"] is True
-    assert resolved["source"].startswith("policy: tier 1")
-
-    record_all_runs(maya, quick_version)  # every kind but llm_evaluation
-    attach_evidence(maya, quick_version)
+def test_entries_scoped_by_model_kind_bind_only_that_kind(maya, quick_version):
+    """GIVEN the default tier-1 policy: the scoring checks for `ml_model`, the LLM PII bound for
+    `llm_application`
+    WHEN a credit model's version and then the same version as an LLM application are judged
+    THEN the credit model needs performance and is not bound by the PII bound; the LLM application needs an
+    llm_evaluation run, is bound by `pii_leak_rate_max` 0 and needs no performance run."""
     policy = policy_active(tier=1)
-    assert not [item for item in prerequisites_missing(quick_version, policy) if "check" in item]
 
-    failing = record_run(maya, quick_version, "llm_evaluation", outcome="fail")
-    assert (
-        f"check 'llm_evaluation' (run {failing.pk}) failed: recorded fail outcome"
-        in prerequisites_missing(quick_version, policy)
-    )
+    def pii_bound():
+        run = CheckRun(
+            kind="llm_evaluation",
+            model_version=quick_version,
+            config={"thresholds": {"pii_leak_rate_max": 0.5}},
+        )
+        return resolve_thresholds(run)["pii_leak_rate_max"]
+
+    assert pii_bound()["value"] == 0.5
+    assert not pii_bound()["source"].startswith("policy")
+    missing = prerequisites_missing(quick_version, policy)
+    assert "check 'performance' has no successful run for this version" in missing
+    assert not [item for item in missing if "llm_evaluation" in item]
+
+    RegisteredModel.objects.filter(pk=quick_version.model_id).update(kind="llm_application")
+    quick_version.model.refresh_from_db()
+
+    assert (pii_bound()["value"], pii_bound()["binding"]) == (0, True)
+    assert pii_bound()["source"].startswith("policy: tier 1")
+    missing = prerequisites_missing(quick_version, policy)
+    assert "check 'llm_evaluation' has no successful run for this version" in missing
+    assert not [item for item in missing if "'performance'" in item or "'drift'" in item]
+
+
+def test_model_kinds_must_name_known_kinds():
+    for bad in ([], ["chatbot"], "llm_application"):
+        rules = {"required_checks": [{"kind": "llm_evaluation", "model_kinds": bad}]}
+        with pytest.raises(ValidationError) as refusal:
+            validate_rules(rules)
+        assert "model_kinds" in refusal.value.message_dict["required_checks[0]"][0]
 
 
 def test_optional_must_be_true_or_false():

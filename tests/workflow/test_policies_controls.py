@@ -39,7 +39,12 @@ def test_it_ships_an_active_policy_per_tier(api, aaron):
     ]
     for row in rows:
         assert row["gated_environments"]["production"] == [stage["key"] for stage in row["stages"]]
-    assert rows[0]["required_checks"][1] == {"kind": "performance", "metric": "roc_auc", "min": 0.7}
+    assert rows[0]["required_checks"][1] == {
+        "kind": "performance",
+        "metric": "roc_auc",
+        "min": 0.7,
+        "model_kinds": ["ml_model"],
+    }
 
 
 def test_it_makes_an_edit_a_new_active_version_and_keeps_approvals_on_theirs(

@@ -10,9 +10,9 @@ injected text and card numbers back) lead to a prompt change, registered as v2, 
 for victor. v1's request stays pending, but it is void: when rita signs it, the approval service answers
 that v2 changed the bundle's prompt_templates and invalidates the request (the tour's step).
 
-Approvals are asked through the policy of the model's tier. The default policies (workflow/data/
-policies.json) still require checks made for scoring models (performance, fairness, drift) of every
-tier; until a policy admits LLM applications, both requests are refused and the seed says which
+Approvals are asked through the policy of the model's tier, whose LLM application track
+(`model_kinds: ["llm_application"]` entries in workflow/data/policies.json) asks for a passing
+llm_evaluation run instead of the scoring checks; if a request is refused anyway, the seed says which
 prerequisites are missing. Everything goes through the services. Idempotent: once the model has a version, nothing
 is created again. Costs a few seconds (no model weights, no training).
 """

@@ -51,6 +51,7 @@ from workflow.models import (
     StageAssignment,
 )
 from workflow.models.findings import SEVERITY_RANK
+from workflow.policy_scope import checks_for
 from workflow.services import inbox, judged, notifications, red_team, validation_documents
 from workflow.services.evidence import evidence_manifest, latest_check_runs, manifest_digest
 from workflow.services.policies import DEFAULT_STAGE_DUE_DAYS, mandatory_kinds, policy_active
@@ -81,8 +82,10 @@ def prerequisites_missing(version: ModelVersion, policy: Policy) -> list[str]:
 def _missing_checks(version: ModelVersion, policy: Policy) -> list[str]:
     runs = latest_check_runs(version)
     missing = []
-    mandatory = set(mandatory_kinds(policy.required_checks))
-    for kind in dict.fromkeys(check["kind"] for check in policy.required_checks):
+    model_kind = version.model.kind
+    checks = checks_for(policy.required_checks, model_kind)
+    mandatory = set(mandatory_kinds(checks))
+    for kind in dict.fromkeys(check["kind"] for check in checks):
         run = runs.get(kind)
         if run is None:
             if kind in mandatory:  # an optional check binds only when the version has a run of it
@@ -90,7 +93,7 @@ def _missing_checks(version: ModelVersion, policy: Policy) -> list[str]:
         elif run.outcome not in PASSING_OUTCOMES:
             missing.append(f"check '{kind}' (run {run.pk}) failed: {run.outcome_reason or run.outcome}")
         else:
-            missing += _looser_thresholds(run, policy_bounds(policy, kind))
+            missing += _looser_thresholds(run, policy_bounds(policy, kind, model_kind))
     return missing
 
 

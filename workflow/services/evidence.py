@@ -30,6 +30,7 @@ from workflow.models import (
     EvidenceType,
     ValidationDocument,
 )
+from workflow.policy_scope import checks_for
 from workflow.services.manifests import MANIFEST_SCHEMA, EvidenceManifest, ManifestCheck, ManifestDocument
 
 EVIDENCE_PREFIX = "evidence"
@@ -364,7 +365,8 @@ def material_changes(evidence: SignedEvidence, policy) -> list[str]:
     """
     if not evidence.signed:
         return []
-    required_kinds = {check["kind"] for check in policy.required_checks}
+    model_kind = evidence.approval.model_version.model.kind
+    required_kinds = {check["kind"] for check in checks_for(policy.required_checks, model_kind)}
     approved_results = {check.kind: check.result_sha256 for check in evidence.manifest.checks}
     changes = [
         f"{run.kind} run {run.pk} finished {run.outcome} after the approval"

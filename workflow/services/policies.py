@@ -13,10 +13,12 @@ from accounts.models import User
 from accounts.roles import ROLE_NAMES
 from audit import record
 from monitoring.thresholds import known_names
+from registry.models.inventory import ModelKind
 from registry.services import inventory
 from workflow.models import EvidenceChange, EvidenceType, Policy
 from workflow.models.approvals import Meaning
 from workflow.models.findings import Severity
+from workflow.policy_scope import checks_for
 from workflow.thresholds import threshold_name
 
 # How long an approval stage may stay open (``due_days`` on a stage): its default and range.
@@ -249,22 +251,35 @@ def _validate_checks(checks: Any, errors: dict) -> None:
             errors[where] = ["A bound (min/max) needs the metric it applies to."]
         elif not isinstance(check.get("optional", False), bool):
             errors[where] = ["optional must be true or false."]
-        elif unknown_keys := sorted(set(check) - {"kind", "metric", "min", "max", "optional"}):
-            errors[where] = [f"Unknown key {unknown_keys[0]!r}; use kind, metric, min, max, optional."]
+        elif unknown_keys := sorted(set(check) - {"kind", "metric", "min", "max", "optional", "model_kinds"}):
+            errors[where] = [
+                f"Unknown key {unknown_keys[0]!r}; use kind, metric, min, max, optional, model_kinds."
+            ]
+        elif "model_kinds" in check and not _valid_model_kinds(check["model_kinds"]):
+            errors[where] = [f"model_kinds must be a non-empty list of {', '.join(ModelKind.values)}."]
         elif any(not isinstance(value, int | float) or isinstance(value, bool) for value in bounds.values()):
             errors[where] = ["min and max must be numbers."]
         elif unknown := _unknown_thresholds(check, bounds):
             errors[where] = [f"No {check['kind']} check judges {', '.join(unknown)}; it would never bind."]
 
 
-def mandatory_kinds(required_checks: list[dict]) -> list[str]:
-    """The check kinds an approval needs a run of: those with an entry not marked ``optional``.
+def _valid_model_kinds(kinds: Any) -> bool:
+    return (
+        isinstance(kinds, list)
+        and bool(kinds)
+        and all(isinstance(kind, str) and kind in ModelKind.values for kind in kinds)
+    )
+
+
+def mandatory_kinds(required_checks: list[dict], model_kind: str | None = None) -> list[str]:
+    """The check kinds an approval of a ``model_kind`` model needs a run of: those with an entry for its
+    kind not marked ``optional``.
 
     An optional entry (``{"kind": "llm_evaluation", ..., "optional": true}``) binds its bounds to every
-    run of its kind and a version's latest such run must pass, but a version without one is not held up
-    (a credit model has no LLM evaluation).
+    run of its kind and a version's latest such run must pass, but a version without one is not held up.
     """
-    return list(dict.fromkeys(c["kind"] for c in required_checks if not c.get("optional", False)))
+    checks = checks_for(required_checks, model_kind)
+    return list(dict.fromkeys(c["kind"] for c in checks if not c.get("optional", False)))
 
 
 def _unknown_thresholds(check: dict, bounds: dict) -> list[str]:

@@ -65,8 +65,8 @@ def validation_input(report: Report) -> ValidationReportInput:
         model=common.model_info(version),
         evidence_digest=evidence.digest,
         audit_chain_head=common.chain_head(),
-        outcome=overall_outcome(runs, policy),
-        summary=_summary(runs, policy, findings, controls, evidence),
+        outcome=overall_outcome(runs, policy, version.model.kind),
+        summary=_summary(runs, policy, findings, controls, evidence, version.model.kind),
         scope=_scope(version, policy, evidence),
         record=record_statement(evidence),
         environment=evidence.approval.environment if evidence.approval else "",
@@ -184,25 +184,25 @@ def _policy_text(policy: Policy | None) -> str:
     return f"tier {policy.tier} v{policy.version}: {policy.name}" if policy else ""
 
 
-def required_kinds(policy: Policy | None) -> list[str]:
-    return mandatory_kinds(policy.required_checks if policy else [])
+def required_kinds(policy: Policy | None, model_kind: str | None = None) -> list[str]:
+    return mandatory_kinds(policy.required_checks if policy else [], model_kind)
 
 
-def overall_outcome(runs: Sequence[CheckRun], policy: Policy | None) -> str:
+def overall_outcome(runs: Sequence[CheckRun], policy: Policy | None, model_kind: str | None = None) -> str:
     """``fail`` when a run failed or a check the policy requires has no run; else the worst outcome."""
     present = {run.kind for run in runs}
-    if any(kind not in present for kind in required_kinds(policy)):
+    if any(kind not in present for kind in required_kinds(policy, model_kind)):
         return "fail"
     worst = max((ORDER.get(run.outcome, 1) for run in runs), default=1)
     return {0: "pass", 1: "warn", 2: "fail"}[worst]
 
 
-def _summary(runs, policy, findings, controls, evidence) -> str:
+def _summary(runs, policy, findings, controls, evidence, model_kind=None) -> str:
     counts: dict[str, int] = {}
     for run in runs:
         counts[run.outcome] = counts.get(run.outcome, 0) + 1
     outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())) or "none"
-    missing = [kind for kind in required_kinds(policy) if kind not in {run.kind for run in runs}]
+    missing = [kind for kind in required_kinds(policy, model_kind) if kind not in {run.kind for run in runs}]
     signed = "signed" if evidence.signed else "proposed (not yet signed)"
     sentences = [f"{len(runs)} check runs are the {signed} evidence ({outcomes})."]
     if missing:
