@@ -329,6 +329,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # fields named "kind" with different choices: each its own named enum in the schema
+    "ENUM_NAME_OVERRIDES": {
+        "ModelKindEnum": "registry.models.inventory.ModelKind",
+        "BundleToolKindEnum": "registry.bundles.TOOL_KINDS",
+        "RunnableCheckKindEnum": "monitoring.models.runs.RUNNABLE_KINDS",
+    },
 }
 
 # --- background work -----------------------------------------------------------------------------
