@@ -73,14 +73,16 @@ def test_an_api_list_takes_the_same_queries_for_one_row_as_for_five(name, api, w
     client = api.as_user(world.users[listed.audience.counted_as])
     listed.seed(world, "credit-risk")
     url = listed.url(name, world)
-    client.get(url)  # warm caches that a first request fills (content types, the tiering rule)
+    # the largest page, so that every row counted fits on it (the shipped control catalogue alone fills 50)
+    query = {"page_size": 500} if listed.query is None else listed.query
+    client.get(url, query)  # warm caches that a first request fills (content types, the tiering rule)
 
     with CaptureQueriesContext(connection) as one:
-        first = client.get(url)
+        first = client.get(url, query)
     for _ in range(4):
         listed.seed(world, "credit-risk")
     with CaptureQueriesContext(connection) as five:
-        second = client.get(url)
+        second = client.get(url, query)
 
     assert first.status_code == second.status_code == 200
     assert len(api_items(second)) == len(api_items(first)) + 4
