@@ -7,8 +7,10 @@ field), so a request body cannot probe for other teams' models or datasets.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 
 from accounts import access
 from monitoring import checks
@@ -55,3 +57,36 @@ class DatasetVersionField(serializers.Serializer):
     version = serializers.IntegerField()
     sha256 = serializers.CharField(source="file_sha256")
     role = serializers.CharField()
+
+
+class VersionRecordsMixin:
+    """The records one model version imported (red-team runs, judged evaluations): nested under
+    ``models/{model_name}/versions/{version}/``, the version resolved within the caller's scope (404 when it
+    is not theirs), the list without the stored ``results`` (the detail has them). A subclass names its
+    ``record_model``, ``max_upload_bytes``, ``Output`` and ``DetailOutput``."""
+
+    record_model: type
+    max_upload_bytes: int
+    parser_classes = [MultiPartParser]
+    ordering_fields = ["created_at"]
+    search_fields: list[str] = []
+    lookup_value_regex = r"\d+"
+
+    @classmethod
+    def upload_max_bytes(cls) -> int:  # read on the class, before the request is parsed
+        return cls.max_upload_bytes
+
+    def version(self) -> ModelVersion:
+        found = model_version_named(self.request.user, self.kwargs["model_name"], int(self.kwargs["version"]))
+        if found is None:
+            raise Http404
+        return found
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator: no URL arguments
+            return self.record_model.objects.none()
+        queryset = super().get_queryset().filter(model_version=self.version())
+        return queryset.defer("results") if self.action == "list" else queryset
+
+    def get_serializer_class(self):
+        return self.Output if self.action == "list" else self.DetailOutput

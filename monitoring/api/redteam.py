@@ -3,26 +3,26 @@
 
 from __future__ import annotations
 
-from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts import access
 from config.api import inputs
 from config.api.viewsets import ScopedViewSet
 from monitoring import selectors
+from monitoring.api.common import VersionRecordsMixin
 from monitoring.models import RedTeamFormat, RedTeamRun
 from monitoring.services import redteam as redteam_services
 from registry.api.common import UploadViewSetMixin, received_upload
-from registry.api.references import model_version_named
 
 MAX_REPORT_BYTES = 100 * 1024 * 1024
 
 
-class RedTeamRunViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class RedTeamRunViewSet(
+    UploadViewSetMixin, VersionRecordsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
+):
     """Red-team runs of one version. Import: multipart with the file in ``report`` and ``format``
     (``garak``: its report.jsonl; ``promptfoo``: the JSON of ``promptfoo eval -o results.json``).
     Importing needs the 'run_checks' permission on the model; the same bytes again return the first run."""
@@ -61,29 +61,8 @@ class RedTeamRunViewSet(UploadViewSetMixin, mixins.ListModelMixin, mixins.Retrie
 
     selector = staticmethod(selectors.red_team_run_list)
     serializer_class = DetailOutput
-    parser_classes = [MultiPartParser]
-    ordering_fields = ["created_at"]
-    search_fields: list[str] = []
-    lookup_value_regex = r"\d+"
-
-    @staticmethod
-    def upload_max_bytes() -> int:
-        return MAX_REPORT_BYTES
-
-    def version(self):
-        found = model_version_named(self.request.user, self.kwargs["model_name"], int(self.kwargs["version"]))
-        if found is None:
-            raise Http404
-        return found
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema generator: no URL arguments
-            return RedTeamRun.objects.none()
-        queryset = super().get_queryset().filter(model_version=self.version())
-        return queryset.defer("results") if self.action == "list" else queryset
-
-    def get_serializer_class(self):
-        return self.Output if self.action == "list" else self.DetailOutput
+    record_model = RedTeamRun
+    max_upload_bytes = MAX_REPORT_BYTES
 
     @extend_schema(request={"multipart/form-data": Input}, responses={201: DetailOutput, 200: DetailOutput})
     def create(self, request, model_name=None, version=None):
