@@ -236,3 +236,31 @@ def admin_sql(url: str, sql: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql)
     connection.close()
+
+
+def fresh_django_database(name: str, media: Path):
+    """Settings pointed at an empty database ``name`` (dropped and created again, on the server of
+    DATABASE_URL or an embedded one) and ``media``, Django set up and migrated. Returns the embedded server
+    to clean up, or None."""
+    from config import devstack
+
+    os.environ["ATTEST_MEDIA_ROOT"] = str(media)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    server = None
+    if os.environ.get("DATABASE_URL"):
+        base = os.environ["DATABASE_URL"].split("?")[0].rsplit("/", 1)[0]
+        os.environ["DATABASE_URL"] = f"{base}/{name}"
+    else:
+        server = devstack.ensure_database(name)
+    head, separator, query = os.environ["DATABASE_URL"].partition("?")  # keep an embedded server's socket
+    maintenance = f"{head.rsplit('/', 1)[0]}/postgres{separator}{query}"
+    admin_sql(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_sql(maintenance, f'CREATE DATABASE "{name}"')
+    devstack.ensure_folders()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return server

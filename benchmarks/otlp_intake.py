@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _common as common
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 BENCH_DATABASE = "attest_bench_otlp"
@@ -42,7 +44,8 @@ def main() -> int:
     if not (1 <= args.events <= 1_000_000 and 1 <= args.batch <= 10_000 and 1 <= args.workers <= 16):
         parser.error("--events 1..1,000,000, --batch 1..10,000, --workers 1..16")
     media = Path(tempfile.mkdtemp(prefix="attest-bench-otlp-"))
-    server = _setup(media)
+    os.environ["ATTEST_ALERT_TASK"] = ""
+    server = common.fresh_django_database(BENCH_DATABASE, media)
     web = None
     try:
         secret, versions = _fixtures()
@@ -167,50 +170,6 @@ def _fixtures():
     ]
     _, secret = token_create(actor=engineer, name="bench")
     return secret, versions
-
-
-def _setup(media: Path):
-    """A fresh benchmark database, settings and migrations; returns the embedded server, if any."""
-    from config import devstack
-
-    os.environ["ATTEST_MEDIA_ROOT"] = str(media)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["ATTEST_ALERT_TASK"] = ""
-    server = None
-    if os.environ.get("DATABASE_URL"):
-        base = os.environ["DATABASE_URL"].split("?")[0].rsplit("/", 1)[0]
-        os.environ["DATABASE_URL"] = f"{base}/{BENCH_DATABASE}"
-    else:
-        server = devstack.ensure_database(BENCH_DATABASE)
-    _recreate_database(os.environ["DATABASE_URL"])
-    devstack.ensure_folders()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return server
-
-
-def _recreate_database(url: str) -> None:
-    import psycopg2
-
-    from config.env import parse_database_url
-
-    settings = parse_database_url("DATABASE_URL", url)
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"],
-        port=settings["PORT"] or None,
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    connection.close()
 
 
 def _free_port() -> int:

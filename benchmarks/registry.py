@@ -29,6 +29,8 @@ import time
 import uuid
 from pathlib import Path
 
+import _common as common
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 BENCH_DATABASE = "attest_bench"
@@ -47,7 +49,7 @@ def main() -> int:
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     media = Path(tempfile.mkdtemp(prefix="attest-bench-media-"))
-    server = _setup(media)
+    server = common.fresh_django_database(BENCH_DATABASE, media)
     try:
         if "profile" not in skip:
             bench_profiling(args.rows, args.columns)
@@ -60,50 +62,6 @@ def main() -> int:
         if server is not None:
             server.cleanup()
     return 0
-
-
-def _setup(media: Path):
-    """A fresh benchmark database, settings and migrations; returns the embedded server, if any."""
-    from config import devstack
-
-    os.environ["ATTEST_MEDIA_ROOT"] = str(media)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    server = None
-    if os.environ.get("DATABASE_URL"):
-        base = os.environ["DATABASE_URL"].split("?")[0].rsplit("/", 1)[0]
-        os.environ["DATABASE_URL"] = f"{base}/{BENCH_DATABASE}"
-    else:
-        server = devstack.ensure_database(BENCH_DATABASE)
-    _recreate_database(os.environ["DATABASE_URL"])
-    devstack.ensure_folders()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return server
-
-
-def _recreate_database(url: str) -> None:
-    """Drop and create the benchmark database, so every run starts from an empty inventory."""
-    import psycopg2
-
-    from config.env import parse_database_url
-
-    settings = parse_database_url("DATABASE_URL", url)
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"],
-        port=settings["PORT"] or None,
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    connection.close()
 
 
 # ---------------------------------------------------------------------------------------------- people
