@@ -179,6 +179,8 @@ ACTIONS: dict[str, str] = {
     "mlflow.model_linked": "An MLflow registered model was linked to the Attest model it is imported into.",
     "mlflow.version_imported": "An MLflow model version was imported as an Attest version (or linked to the "
     "version with the same artifact).",
+    "mlflow.evaluation_imported": "An MLflow GenAI evaluation run of an imported version was read into a judged "
+    "evaluation.",
     "mlflow.version_tags_changed": "An imported MLflow model version's tags changed in MLflow.",
 }
 

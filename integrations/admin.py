@@ -11,7 +11,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.admin_support import ReadOnlyAdmin, ServiceAdmin
-from integrations.models import MlflowRegistry, MlflowSync, MlflowVersionLink, SiemDestination
+from integrations.models import (
+    MlflowEvaluationLink,
+    MlflowRegistry,
+    MlflowSync,
+    MlflowVersionLink,
+    SiemDestination,
+)
 from integrations.services import mlflow_sync, registries, siem
 
 SHOWN_ONCE_TEMPLATE = "admin/attest/secret_once.html"
@@ -142,6 +148,16 @@ class MlflowVersionLinkAdmin(ReadOnlyAdmin):
     list_filter = ("registry",)
     search_fields = ("mlflow_name", "run_id")
     list_select_related = ("registry", "version__model")
+
+
+@admin.register(MlflowEvaluationLink)
+class MlflowEvaluationLinkAdmin(ReadOnlyAdmin):
+    section = "integrations"
+    read_only_reason = "Which MLflow GenAI evaluation run became which judged evaluation of a version."
+    list_display = ("run_id", "version", "evaluation", "registry", "created_at")
+    list_filter = ("registry",)
+    search_fields = ("run_id",)
+    list_select_related = ("registry", "version__model", "evaluation")
 
 
 # --- SIEM destinations -----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from config import outbound
 
 API = "/api/2.0/mlflow"
+TRACES = "/api/3.0/mlflow/traces"  # MLflow 3's trace API (assessments live on traces)
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 PAGE = 1000  # MLflow's own cap for registered-model and model-version searches
 CHUNK = 1024 * 1024
@@ -107,6 +108,37 @@ class Mlflow:
             if exc.status == 404:
                 return None
             raise
+
+    # --- GenAI evaluations --------------------------------------------------------------------------
+
+    def logged_model(self, model_id: str) -> dict | None:
+        """An MLflow 3 logged model (``m-…``) with its metrics, each naming the run that logged it."""
+        try:
+            return self.get(f"{API}/logged-models/{quote(model_id, safe='')}")["model"]
+        except MlflowError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def run_traces(self, experiment_id: str, run_id: str, *, limit: int) -> list[dict]:
+        """The trace infos (with their assessments) an evaluation run logged; MlflowError past ``limit``."""
+        body = {
+            "locations": [
+                {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}
+            ],
+            "filter": f"metadata.`mlflow.sourceRun` = '{run_id}'",
+            "max_results": 500,  # MLflow's cap for one page of trace infos
+            "order_by": ["timestamp_ms ASC"],
+        }
+        traces: list[dict] = []
+        while True:
+            page = self.call("POST", f"{TRACES}/search", body=body)
+            traces.extend(page.get("traces", []))
+            if len(traces) > limit:
+                raise MlflowError(f"evaluation run {run_id} logged more than {limit} traces")
+            if not page.get("next_page_token"):
+                return traces
+            body["page_token"] = page["next_page_token"]
 
     def download_uri(self, name: str, version: int) -> str:
         return self.get(f"{API}/model-versions/get-download-uri", name=name, version=version)["artifact_uri"]

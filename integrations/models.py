@@ -148,6 +148,34 @@ class MlflowVersionLink(models.Model):
         return f"MLflow {self.mlflow_name} version {self.mlflow_version}"
 
 
+class MlflowEvaluationLink(models.Model):
+    """An MLflow GenAI evaluation run read into a judged evaluation of the version whose logged model it
+    evaluated; read once (the run is finished when the import sees it)."""
+
+    registry = models.ForeignKey(MlflowRegistry, on_delete=models.PROTECT, related_name="evaluation_links")
+    run_id = models.CharField(max_length=200)
+    version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="+")
+    evaluation = models.ForeignKey(
+        "monitoring.JudgedEvaluation", on_delete=models.PROTECT, related_name="mlflow_links"
+    )
+    run_link = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    access_team_path = "version__model__team"
+
+    class Meta:
+        ordering = ["registry_id", "-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registry", "run_id", "version"], name="integrations_evaluation_link"
+            ),
+        ]
+        verbose_name = "MLflow evaluation link"
+
+    def __str__(self) -> str:
+        return f"MLflow evaluation run {self.run_id}"
+
+
 class MlflowDatasetLink(models.Model):
     """A dataset logged as an MLflow run input (its name and MLflow's digest) and the Attest dataset
     version made from its file."""

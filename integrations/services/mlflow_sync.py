@@ -3,7 +3,8 @@
 One pass over a registry (or one of its models) is idempotent: every MLflow model version already linked
 is only compared (its tags, the aliases pointing at it), so a re-import changes nothing and a poll costs
 one listing; a version not yet linked is read in full (its run, its ``MLmodel``, its model file, the
-datasets its run logged as inputs) and submitted as an Attest version. Problems with one version (an
+datasets its run logged as inputs) and submitted as an Attest version; then the GenAI evaluation runs of the
+linked versions' logged models not read before become judged evaluations (``mlflow_evaluations``). Problems with one version (an
 artifact stored where the tracking server does not serve it, an ONNX file Attest refuses) are reported in
 the job's result and do not stop the others.
 """
@@ -36,7 +37,7 @@ from integrations.models import (
     MlflowSync,
     MlflowVersionLink,
 )
-from integrations.services import writeback
+from integrations.services import mlflow_evaluations, writeback
 from jobs import leases
 from jobs.kinds import JobKind, register
 from registry import storage, tiering
@@ -204,6 +205,13 @@ class Sync:
             if link is not None:
                 self._aliases(link, model)
         self.tally.counts["models"] = len(models)
+        mlflow_evaluations.import_evaluations(
+            registry=self.registry,
+            mlflow=self.mlflow,
+            actor=self.actor,
+            links=list(linked_versions(self.registry, [m["name"] for m in models])),
+            tally=self.tally,
+        )
         if self.registry.write_back:
             self.tally.counts["tags_written"] = writeback.write_back(
                 self.registry,

@@ -25,7 +25,7 @@ class JudgedEvaluationViewSet(
     UploadViewSetMixin, VersionRecordsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet
 ):
     """Judged evaluations of one version. Import: multipart with the results in ``file`` and ``format``
-    (``otel_genai``, ``promptfoo``, ``deepeval``, ``ragas``), optionally a ``labels`` CSV (item, metric,
+    (``otel_genai``, ``promptfoo``, ``deepeval``, ``ragas``, ``mlflow``), optionally a ``labels`` CSV (item, metric,
     label) for the judge's agreement with people, and the judge's ``judge_model`` and
     ``judge_prompt_version`` where the file does not name them. Importing needs 'run_checks' on the model."""
 

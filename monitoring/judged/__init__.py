@@ -24,6 +24,10 @@ pass_threshold=0.5)`` returns the stored results or raises JudgedFormatError (a 
   ``retrieved_contexts``, ``response``, ``reference`` …) and one numeric column per metric; a row passes at
   ``pass_threshold``. The item is the row's ``id`` column if present, else its number from 1. ragas does
   not write the judge into the file: give ``judge_model``.
+* ``mlflow``: an MLflow GenAI evaluation (``mlflow.genai.evaluate``) as the MLflow import reads it from the
+  tracking server: the run and its traces with their assessments (``monitoring.judged.mlflow``). The judge
+  is each assessment's source, its prompt version the scorer's digest; people's feedback on the same
+  traces are the human labels (a labels CSV adds to them). The item is the trace id.
 
 Human labels: a CSV with columns ``item``, ``metric`` and ``label`` (pass/fail, true/false, 1/0), the
 item as above. Kappa compares the judge's pass/fail with the person's on the items both judged.
@@ -39,7 +43,9 @@ import math
 from collections import defaultdict
 from typing import Any
 
-FORMATS = ("otel_genai", "promptfoo", "deepeval", "ragas")
+from monitoring.judged import mlflow
+
+FORMATS = ("otel_genai", "promptfoo", "deepeval", "ragas", "mlflow")
 RESULTS_FORMAT = "attest.judged-evaluation.v1"
 MAX_ITEMS = 1_000_000
 MODEL_GRADED = {
@@ -99,15 +105,23 @@ def parse(
     if fmt not in FORMATS:
         raise JudgedFormatError(f"Unknown format {fmt!r}: one of {', '.join(FORMATS)}.", "format")
     text = _text(raw, "file")
-    reader = {"otel_genai": _otel, "promptfoo": _promptfoo, "deepeval": _deepeval, "ragas": _ragas}[fmt]
-    verdicts = reader(text, pass_threshold)
+    labels = labels or {}
+    if fmt == "mlflow":
+        try:
+            verdicts, people = mlflow.read(_json(text), pass_threshold)
+        except mlflow.NotAnEvaluation as exc:
+            raise JudgedFormatError(str(exc)) from None
+        labels = people | labels  # a labels CSV given with the file has the last word
+    else:
+        reader = {"otel_genai": _otel, "promptfoo": _promptfoo, "deepeval": _deepeval, "ragas": _ragas}[fmt]
+        verdicts = reader(text, pass_threshold)
     if not verdicts:
         raise JudgedFormatError("The file holds no judged results.")
     if len(verdicts) > MAX_ITEMS:
         raise JudgedFormatError(
             f"The file holds {len(verdicts)} judged results; at most {MAX_ITEMS} are read."
         )
-    return summarise(fmt, verdicts, labels or {}, judge_model, judge_prompt_version, pass_threshold)
+    return summarise(fmt, verdicts, labels, judge_model, judge_prompt_version, pass_threshold)
 
 
 def _text(raw: bytes, field: str) -> str:

@@ -1,5 +1,5 @@
 """Judged evaluations: metrics an LLM judge produced elsewhere (OpenTelemetry GenAI evaluation events,
-promptfoo, deepeval, ragas), imported for a model version with the judge's provenance and, where people
+promptfoo, deepeval, ragas, MLflow GenAI evaluations), imported for a model version with the judge's provenance and, where people
 labelled a sample, the judge's agreement with them (monitoring.judged)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ class JudgedFormat(models.TextChoices):
     PROMPTFOO = "promptfoo", "promptfoo results (JSON)"
     DEEPEVAL = "deepeval", "deepeval test run (JSON)"
     RAGAS = "ragas", "ragas results (CSV)"
+    MLFLOW = "mlflow", "MLflow GenAI evaluation (run and traces, JSON)"
 
 
 class JudgedEvaluation(models.Model):

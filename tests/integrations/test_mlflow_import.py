@@ -26,23 +26,6 @@ print(json.dumps(version.tags))
 """
 
 
-@pytest.fixture
-def allow_local(settings):
-    """The tracking server runs on 127.0.0.1, which the outbound guard refuses unless allow-listed."""
-    settings.ATTEST_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]
-
-
-@pytest.fixture
-def registry(mlflow_server, maya, credit_risk, allow_local, mlflow_model_name):
-    return registries.registry_create(
-        actor=maya,
-        name="research",
-        tracking_uri=mlflow_server.url,
-        team=credit_risk,
-        model_names=[mlflow_model_name],
-    )
-
-
 def sync(registry, actor, model_name: str = "") -> MlflowSync:
     job, _ = mlflow_sync.sync_request(actor=actor, registry=registry, model_name=model_name, queue=False)
     finished = mlflow_sync.sync_run(sync_id=job.pk)

@@ -8,6 +8,7 @@ import pytest
 
 from monitoring.services.judged import judged_evaluation_import
 from registry import storage
+from registry.models import RegisteredModel
 from tests.workflow.helpers import error, policy_version, request_approval
 
 pytestmark = pytest.mark.django_db
@@ -27,15 +28,42 @@ def import_deepeval(actor, version, *, with_labels: bool):
     )[0]
 
 
-def test_minimum_score_and_judge_agreement(api, maya, quick_ready_version):
+def as_llm_application(version):
+    """The LLM track binds by the model's kind, which the services fix once a version exists: the fixture's
+    scoring version stands in for a bundle here (what the rule reads is the kind and the evidence)."""
+    RegisteredModel.objects.filter(pk=version.model_id).update(kind="llm_application")
+    version.model.refresh_from_db()
+
+
+def test_a_model_outside_the_llm_track_is_held_only_to_the_metrics_it_has(api, maya, quick_ready_version):
     policy_version(judged_metric_minimums={"Answer Relevancy": 0.8, "Toxicity": 0.9})
+    import_deepeval(maya, quick_ready_version, with_labels=False)  # Answer Relevancy 0.75, no Toxicity
+
     response = request_approval(api, maya, quick_ready_version)
+
     assert response.status_code == 409
-    assert error(response)["details"]["missing"] == [
+    assert [item.split(":", 1)[1] for item in error(response)["details"]["missing"]] == [
+        " mean score 0.7500 is below the policy's 0.8"
+    ]
+    policy_version(judged_metric_minimums={"Answer Relevancy": 0.7, "Toxicity": 0.9})
+    assert request_approval(api, maya, quick_ready_version).status_code == 201
+
+
+def test_the_llm_track_requires_every_metric_the_policy_names(api, maya, quick_ready_version):
+    as_llm_application(quick_ready_version)
+    policy_version(judged_metric_minimums={"Answer Relevancy": 0.8, "Toxicity": 0.9})
+
+    response = request_approval(api, maya, quick_ready_version)
+
+    assert response.status_code == 409
+    missing = error(response)["details"]["missing"]
+    assert [item for item in missing if item.startswith("judged metric")] == [
         "judged metric 'Answer Relevancy': no imported evaluation of this version has it",
         "judged metric 'Toxicity': no imported evaluation of this version has it",
     ]
 
+
+def test_minimum_score_and_judge_agreement(api, maya, quick_ready_version):
     unlabelled = import_deepeval(maya, quick_ready_version, with_labels=False)
     policy_version(judged_metric_minimums={"Answer Relevancy": 0.8}, judge_kappa_minimum=0.6)
     response = request_approval(api, maya, quick_ready_version)

@@ -8,6 +8,7 @@ import pytest
 
 from monitoring.services.redteam import red_team_run_import
 from registry import storage
+from registry.models import RegisteredModel
 from tests.monitoring import factories
 from tests.workflow.conftest import attach_evidence, record_all_runs
 from tests.workflow.helpers import approved_request, error, policy_version, request_approval
@@ -23,6 +24,11 @@ def import_report(actor, version, content: bytes):
     return red_team_run_import(actor=actor, version=version, report_format="garak", upload=upload)[0]
 
 
+def red_team_items(response) -> list[str]:
+    """The refusal's red-team items (an LLM application also misses the scoring fixture's LLM checks)."""
+    return [item for item in error(response)["details"]["missing"] if item.startswith("red-team run")]
+
+
 @pytest.fixture
 def approved_and_next(maya, tier1_model, quick_ready_version):
     """Version 1 approved for production on the fixture's report; version 2 ready but for its red team."""
@@ -36,21 +42,47 @@ def approved_and_next(maya, tier1_model, quick_ready_version):
 
 def test_required_run_and_regression_beyond_tolerance_refuse_approval(api, maya, approved_and_next):
     baseline, following = approved_and_next
+    # the LLM track binds by kind, fixed by the services once a version exists: the fixture's scoring
+    # versions stand in for bundles (the rule reads the kind and the runs)
+    RegisteredModel.objects.filter(pk=following.model_id).update(kind="llm_application")
+    following.model.refresh_from_db()
     policy_version(red_team_required=True, red_team_tolerance=0.05)
 
     response = request_approval(api, maya, following)
     assert response.status_code == 409
-    assert error(response)["details"]["missing"] == ["red-team run: none has been imported for this version"]
+    assert red_team_items(response) == ["red-team run: none has been imported for this version"]
 
     # LLM01 8 of 20 = 0.40 against 0.30: 0.10 worse, beyond 0.05
     worse = import_report(maya, following, GARAK.replace(PROMPT_INJECTION, b'"passed": 5, "fails": 5'))
     response = request_approval(api, maya, following)
     assert response.status_code == 409
-    assert error(response)["details"]["missing"] == [
+    assert red_team_items(response) == [
         f"red-team run {worse.pk}: attack success rate worse than approved version "
         f"{baseline.model_version.version} (run {baseline.pk}) by more than the policy's tolerance 0.05 in "
         "1 category: LLM01 Prompt Injection 0.4000 vs 0.3000 (+0.1000)"
     ]
+
+
+def test_a_model_outside_the_llm_track_needs_no_run_but_may_not_regress(api, maya, approved_and_next):
+    _, following = approved_and_next
+    policy_version(red_team_required=True, red_team_tolerance=0.05)
+    worse = import_report(maya, following, GARAK.replace(PROMPT_INJECTION, b'"passed": 5, "fails": 5'))
+
+    response = request_approval(api, maya, following)
+
+    assert response.status_code == 409
+    assert error(response)["details"]["missing"][0].startswith(
+        f"red-team run {worse.pk}: attack success rate"
+    )
+
+
+def test_a_model_outside_the_llm_track_is_approved_without_a_run(api, maya, approved_and_next):
+    _, following = approved_and_next
+    policy_version(red_team_required=True, red_team_tolerance=0.05)
+
+    response = request_approval(api, maya, following)
+
+    assert response.status_code == 201, response.json()
 
 
 def test_a_regression_within_tolerance_is_approved(api, maya, approved_and_next):

@@ -1,5 +1,10 @@
 """Judged evaluation metrics in the workflow: the policy's minimum mean score per metric, and the judge's
-least agreement with people (Cohen's kappa on a human-labelled sample), checked before an approval."""
+least agreement with people (Cohen's kappa on a human-labelled sample), checked before an approval.
+
+For a model of kind ``llm_application`` (the LLM track) every metric the policy names is required; a
+model of another kind under the same tier policy (e.g. an MLflow-imported model with a GenAI evaluation)
+is held to the minimums for the metrics it has, and not asked for the others.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 from monitoring.models import JudgedEvaluation
 from monitoring.services.judged import evaluation_metrics, judged_evaluations_of
 from registry.models import ModelVersion
+from registry.models.inventory import ModelKind
 from workflow.models import Policy
 
 
@@ -25,10 +31,12 @@ def approval_missing(version: ModelVersion, policy: Policy) -> list[str]:
     if not minimums:
         return []
     found = latest_metrics(version)
+    required = version.model.kind == ModelKind.LLM_APPLICATION
     missing = []
     for name, minimum in sorted(minimums.items()):
         if name not in found:
-            missing.append(f"judged metric '{name}': no imported evaluation of this version has it")
+            if required:
+                missing.append(f"judged metric '{name}': no imported evaluation of this version has it")
             continue
         evaluation, metric = found[name]
         where = f"judged metric '{name}' (evaluation {evaluation.pk})"

@@ -1,5 +1,9 @@
-"""Red-team runs in the workflow: required evidence, and no approval of a version whose attack success
-rate in an OWASP category is worse than the latest approved version's by more than the policy's tolerance.
+"""Red-team runs in the workflow: required evidence of LLM applications, and no approval of a version whose
+attack success rate in an OWASP category is worse than the latest approved version's by more than the
+policy's tolerance.
+
+The policy's ``red_team_required`` binds models of kind ``llm_application`` only (the LLM track: a credit
+scorecard under the same tier policy is not red-teamed); the tolerance judges any version that has a run.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from monitoring import redteam
 from monitoring.models import RedTeamRun
 from monitoring.services.redteam import latest_red_team_run
 from registry.models import ModelVersion
+from registry.models.inventory import ModelKind
 from workflow.models import ApprovalRequest, ApprovalStatus, Policy
 
 
@@ -56,7 +61,8 @@ def approval_missing(version: ModelVersion, policy: Policy) -> list[str]:
     """A required red-team run that is missing, and the categories whose ASR regressed beyond tolerance."""
     run = latest_red_team_run(version)
     if run is None:
-        return ["red-team run: none has been imported for this version"] if policy.red_team_required else []
+        required = policy.red_team_required and version.model.kind == ModelKind.LLM_APPLICATION
+        return ["red-team run: none has been imported for this version"] if required else []
     compared = comparison(run, policy)
     worse = [row for row in compared["rows"] if row["regressed"]]
     if not worse:

@@ -6,6 +6,8 @@ conftest (``from tests.integrations.mlflow.fixtures import mlflow_server, mlflow
 * ``mlflow_server`` (session): one server per test process; tests keep apart with ``mlflow_model_name``.
 * ``fresh_mlflow_server`` (function): a server of the test's own, empty, for a test that needs a whole
   registry to itself (a full sync, counting every registered model); about 3 s more.
+* ``allow_local`` lets the outbound guard reach 127.0.0.1; ``registry`` is a registry of the shared server
+  that imports only the test's ``mlflow_model_name``.
 * ``webhook_receiver``: a 127.0.0.1 HTTP endpoint that records what MLflow's webhooks POST to it.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from integrations.services import registries
 from tests.integrations.mlflow.server import MlflowEnvMissing, MlflowServer
 
 
@@ -48,6 +51,23 @@ def mlflow_model_name(request) -> str:
     """A registered-model name no other test uses on the shared server."""
     test = request.node.name.replace("[", "-").replace("]", "")[:60]
     return f"{test}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def allow_local(settings):
+    """The tracking server runs on 127.0.0.1, which the outbound guard refuses unless allow-listed."""
+    settings.ATTEST_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture
+def registry(mlflow_server, maya, credit_risk, allow_local, mlflow_model_name):
+    return registries.registry_create(
+        actor=maya,
+        name="research",
+        tracking_uri=mlflow_server.url,
+        team=credit_risk,
+        model_names=[mlflow_model_name],
+    )
 
 
 @dataclass

@@ -13,6 +13,8 @@ does both). Not a test module (pytest collects ``test_*.py`` only) and not impor
     populate.py webhook URL SECRET [EVENT ...]   an MLflow webhook (default: every model-version event)
     populate.py external-onnx NAME               an ONNX model whose weights are external data (refused)
     populate.py bulk NAME COUNT                  COUNT versions of NAME, each its own small ONNX model
+    populate.py genai-eval NAME VERSION          an mlflow.genai.evaluate run of that version's logged model,
+                                                 judged by two scorers, with people's labels on some rows
 
 Each prints one JSON object as its last line of stdout.
 """
@@ -316,6 +318,71 @@ def cmd_bulk(args) -> dict:
     }
 
 
+JUDGE = "openai:/gpt-4o-mini"
+EVALUATED_ROWS = 12
+HUMAN_LABELLED = 8
+
+
+def cmd_genai_eval(args) -> dict:
+    """Stand-in judges (no model weights or network here): scorers whose feedback names ``JUDGE`` as its
+    LLM_JUDGE source, as MLflow's built-in judges do; then a person's feedback on the correctness of the
+    first ``HUMAN_LABELLED`` traces, disagreeing with the judge on two of them. Returns what the MLflow
+    client reads back (the run's metrics, per trace the judge's and the person's verdicts)."""
+    from mlflow.entities import AssessmentSource, Feedback
+    from mlflow.genai.scorers import scorer
+
+    judge = AssessmentSource(source_type="LLM_JUDGE", source_id=JUDGE)
+
+    @scorer
+    def correctness(outputs, expectations) -> Feedback:
+        right = outputs == expectations["expected_response"]
+        return Feedback(value="yes" if right else "no", rationale="compared with the reference", source=judge)
+
+    @scorer
+    def groundedness(inputs, outputs) -> Feedback:
+        return Feedback(value=round(0.35 + 0.05 * (len(outputs) % 12), 2), source=judge)
+
+    rows = [
+        {
+            "inputs": {"question": f"What is rule {row}?"},
+            "outputs": f"Rule {row} says {'yes' if row % 3 else 'no'}.",
+            "expectations": {"expected_response": f"Rule {row} says {'yes' if row % 4 else 'no'}."},
+        }
+        for row in range(EVALUATED_ROWS)
+    ]
+    version = MlflowClient().get_model_version(args.name, args.version)
+    model_id = version.source.removeprefix("models:/")
+    run_experiment = MlflowClient().get_run(version.run_id).info.experiment_id
+    mlflow.set_experiment(experiment_id=run_experiment)
+    result = mlflow.genai.evaluate(data=rows, scorers=[correctness, groundedness], model_id=model_id)
+    person = AssessmentSource(source_type="HUMAN", source_id="rita@bank.example")
+    traces = sorted(
+        mlflow.search_traces(run_id=result.run_id, return_type="list"), key=lambda trace: trace.info.trace_id
+    )
+    for index, trace in enumerate(traces[:HUMAN_LABELLED]):
+        judged = next(a for a in trace.info.assessments if a.name == "correctness")
+        disagree = index in (1, 4)
+        value = judged.value if not disagree else ("no" if judged.value == "yes" else "yes")
+        mlflow.log_feedback(trace_id=trace.info.trace_id, name="correctness", value=value, source=person)
+    labelled = {}
+    for trace in mlflow.search_traces(run_id=result.run_id, return_type="list"):
+        by_source = {(a.name, a.source.source_type): a.value for a in trace.info.assessments if a.valid}
+        labelled[trace.info.trace_id] = {
+            "judge_correctness": by_source.get(("correctness", "LLM_JUDGE")),
+            "human_correctness": by_source.get(("correctness", "HUMAN")),
+            "groundedness": by_source.get(("groundedness", "LLM_JUDGE")),
+        }
+    run = MlflowClient().get_run(result.run_id)
+    return {
+        "run_id": result.run_id,
+        "experiment_id": run.info.experiment_id,
+        "model_id": model_id,
+        "metrics": dict(run.data.metrics),
+        "judge": JUDGE,
+        "traces": labelled,
+    }
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = root.add_subparsers(dest="command", required=True)
@@ -337,6 +404,9 @@ def parser() -> argparse.ArgumentParser:
     webhook.add_argument("url")
     webhook.add_argument("secret")
     webhook.add_argument("events", nargs="*")
+    genai = commands.add_parser("genai-eval")
+    genai.add_argument("name")
+    genai.add_argument("version")
     bulk = commands.add_parser("bulk")
     bulk.add_argument("name")
     bulk.add_argument("count", type=int)
@@ -355,6 +425,7 @@ COMMANDS = {
     "untag": cmd_untag,
     "webhook": cmd_webhook,
     "bulk": cmd_bulk,
+    "genai-eval": cmd_genai_eval,
 }
 
 
