@@ -1,5 +1,7 @@
 """The LLM demo in the browser: rita signs loan-assistant v1's pending approval and is told that v2 changed
-the bundle's prompt, so the request is void; maya reads the bundle, the red-team run and the telemetry.
+the bundle's prompt, so the request is void; maya reads the bundle, the red-team run and the telemetry;
+victor reads v2's gate (approved, deployed to production, closed since: the application is under review
+after a telemetry breach), the breach in the monitoring inbox and the finding it became.
 
 Seeds only the users and the LLM demo (seconds), not the credit demo. Screenshots under var/screenshots/
 (``llm-demo-*``).
@@ -58,4 +60,26 @@ def test_a_prompt_change_voids_the_pending_approval_and_the_evidence_reads_in_th
     expect(page.get_by_role("heading", level=1)).to_contain_text("telemetry", ignore_case=True)
     expect(page.locator("table").first).to_contain_text("blocked", ignore_case=True)
     screenshot(page, "llm-demo-telemetry")
+
+    sign_in(page, "victor", password)
+    page.goto("/models/loan-assistant/versions/2/")
+    production = page.locator('#gate-environments tr[data-environment="production"]')
+    expect(production).to_have_attribute("data-allowed", "false")
+    expect(production).to_contain_text("the model is under review")
+    expect(production).to_contain_text("(critical) is open: Monitoring alert on loan-assistant v2")
+    expect(production.locator("td.deployment")).to_contain_text("by maya (full)")
+    screenshot(page, "llm-demo-v2-gate")
+
+    page.goto("/monitoring/")
+    row = page.locator("table tr", has_text="loan-assistant v2")
+    expect(row).to_contain_text("guardrail block rate")
+    expect(row).to_contain_text("production telemetry")
+    screenshot(page, "llm-demo-alerts")
+    row.get_by_role("link", name="Open").click()
+    expect(page.locator("#alert-finding")).to_contain_text("Open")
+    screenshot(page, "llm-demo-alert")
+    page.locator("#alert-finding a").click()
+    expect(page.locator("body")).to_contain_text("Monitoring alert on loan-assistant v2")
+    expect(page.locator("body")).to_contain_text("Critical")
+    screenshot(page, "llm-demo-finding")
     assert csp_refusals == []

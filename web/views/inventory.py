@@ -156,11 +156,17 @@ def _judged_metrics(user, version: ModelVersion) -> list[dict]:
 
 def _gates(user, version: ModelVersion) -> list:
     """The gate's answer per environment (``gate_by_environment``: what ``GET /api/v1/gate/`` answers),
-    each with the pending request for it, if any, and that request's open stage."""
+    each with the version's active deployment there, the pending request for it, if any, and that
+    request's open stage. A deployment stays listed when the gate has closed since: it says what runs."""
     pending = governance_selectors.approval_list(user=user).filter(model_version=version, status="pending")
     waiting = {approval.environment: approval for approval in pending}
+    active = governance_selectors.deployment_list(user=user).filter(model_version=version, status="active")
+    deployed: dict[str, object] = {}
+    for deployment in active:  # newest first: the newest active deployment per environment
+        deployed.setdefault(deployment.environment, deployment)
     gates = gate_services.gate_by_environment(version=version)
     for gate in gates:
+        gate.deployment = deployed.get(gate.environment)
         gate.pending = waiting.get(gate.environment)
         if gate.pending is not None:
             gate.pending.open_stage = gate.pending.policy.stage(gate.pending.current_stage_key)

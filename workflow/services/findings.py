@@ -19,7 +19,7 @@ from accounts import access
 from accounts.errors import InvalidTransition
 from accounts.models import User
 from audit import record
-from monitoring.models import CheckRun, MonitoringAlert
+from monitoring.models import CheckKind, CheckRun, MonitoringAlert
 from monitoring.services import alerts as alert_services
 from registry.models import RegisteredModel
 from registry.models.inventory import ModelStatus
@@ -320,7 +320,10 @@ def findings_sweep(*, now: dt.datetime | None = None) -> int:
     """
     since = (now or timezone.now()) - SWEEP_WINDOW
     raised = 0
-    failed = CheckRun.objects.filter(outcome="fail", finished_at__gte=since, plan__isnull=True)
+    # A plan's run and a telemetry bucket's run reach a finding through their alert: one finding each.
+    failed = CheckRun.objects.filter(outcome="fail", finished_at__gte=since, plan__isnull=True).exclude(
+        kind=CheckKind.TELEMETRY
+    )
     for run_id in failed.exclude(findings__source="check").values_list("pk", flat=True):
         raised += finding_from_check_run(run_id=run_id) is not None
     alerts = MonitoringAlert.objects.filter(created_at__gte=since)
