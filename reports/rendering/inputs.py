@@ -21,7 +21,7 @@ import rfc8785
 # PDF names it beside ``attest-inputs-sha256``, and docs/schemas/report-inputs-*.json publish its
 # JSON Schema. Inputs are not stored (only their digest), so there is nothing to upgrade on read; a
 # change to their shape bumps the version so that equal digests keep meaning equal inputs.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the validator's authored document, the LLM evaluation and LLM application
 FORMAT = f"attest-report-inputs/{FORMAT_VERSION}"
 
 # ---------------------------------------------------------------------------------------------- inputs

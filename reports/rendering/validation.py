@@ -228,12 +228,16 @@ def build_validation_pdf(
         b.section("scope", "Scope", _scope_blocks(data)),
         b.section("conceptual-soundness", "Conceptual soundness", _soundness_blocks(data)),
         b.section("data", "Data", [*_data_blocks(data.datasets), *_quality_blocks(data)]),
-        b.section("outcomes", "Outcomes analysis", _performance_blocks(data.performance, specs)),
+        *_scoring_section(
+            data, data.performance, "outcomes", "Outcomes analysis", _performance_blocks, specs
+        ),
         *_llm_evaluation_section(data),
         *llm.validation_sections(data.llm_application),
-        b.section("fairness", "Fairness", _fairness_blocks(data.fairness, specs)),
-        b.section("explainability", "Explainability", _explainability_blocks(data.explainability, specs)),
-        b.section("stability", "Stability (drift)", _stability_blocks(data.stability, specs)),
+        *_scoring_section(data, data.fairness, "fairness", "Fairness", _fairness_blocks, specs),
+        *_scoring_section(
+            data, data.explainability, "explainability", "Explainability", _explainability_blocks, specs
+        ),
+        *_scoring_section(data, data.stability, "stability", "Stability (drift)", _stability_blocks, specs),
         b.section("findings", "Findings", _findings_blocks(data.findings)),
         b.section("approvals", "Approvals", _approval_blocks(data)),
         b.section("evidence", "Evidence index", _evidence_blocks(data.evidence)),
@@ -380,6 +384,15 @@ def _quality_blocks(data: ValidationReportInput) -> list[dict[str, Any]]:
         b.note(f"{data.data_quality_run}."),
         b.table_block(_metrics_table(data.data_quality)),
     ]
+
+
+def _scoring_section(data: ValidationReportInput, evidence, key: str, title: str, blocks, specs) -> list:
+    """A section of a scoring model's evidence. An LLM application has no scores, groups or features to
+    judge them by: its report leaves the section out unless such evidence was supplied, rather than
+    printing "no evidence" where none could be expected (its own sections say what was judged)."""
+    if data.llm_application is not None and not evidence:
+        return []
+    return [b.section(key, title, blocks(evidence, specs))]
 
 
 def _llm_evaluation_section(data: ValidationReportInput) -> list[dict[str, Any]]:

@@ -303,6 +303,8 @@ def test_the_approval_signs_the_bundle_digest_and_the_gate_checks_the_shipped_di
         reverse("api:deployment-list"), {**deploy, "digest": digest}, format="json"
     )
     assert shipped.status_code == 201, shipped.json()
+    # the record keeps what was shipped, as the gate checked it
+    assert shipped.json()["shipped_digest"] == digest.lower().removeprefix("sha256:")
     bad = api.as_user(maya).get(
         reverse("api:gate"), {"model": app.name, "environment": "production", "digest": "xyz"}
     )

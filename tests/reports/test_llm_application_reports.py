@@ -141,6 +141,9 @@ def test_both_documents_show_the_bundle_judged_metrics_red_team_and_telemetry_as
     assert any(metric["kappa"] is not None for metric in judged_metrics)  # kappa is shown, not just "—"
     for name, text in texts.items():
         assert [item for item in expected if item not in text] == [], name
+    # a scoring model's sections are left out rather than printed as "no evidence" where none could be
+    absent = ["Noperformanceevidence", "Nofairnessevidence", "Noexplainabilityevidence", "Nodriftevidence"]
+    assert [item for item in absent if item in texts["validation"]] == []
 
     # control coverage: NIST AI 600-1 and EU AI Act controls judged on the same records
     controls = {(c.framework, c.control_id): c for c in validation.controls}

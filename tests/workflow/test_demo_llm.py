@@ -129,7 +129,7 @@ def assert_v2_released_and_put_under_review(message, v1, v2, request):
         request,
     )
     assert (deployment.deployed_by.username, deployment.status) == ("maya", "active")
-    assert v2.artifact_sha256 in deployment.note
+    assert deployment.shipped_digest == v2.artifact_sha256
 
     # one minute of production traffic breached: the prompt-injection campaign's block rate
     production = TelemetryBucket.objects.filter(model_version=v2)

@@ -137,6 +137,9 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         approval = serializers.IntegerField(source="approval_id", allow_null=True)
         status = serializers.CharField()
         note = serializers.CharField()
+        shipped_digest = serializers.CharField(
+            help_text="The digest given when it was recorded (hex, checked by the gate); empty when none was."
+        )
         deployed_by = serializers.CharField(source="deployed_by.username")
         deployed_at = serializers.DateTimeField()
         rolled_back_by = serializers.CharField(

@@ -156,7 +156,7 @@ def _release(maya: User, victor: User, rita: User, v2: ModelVersion, request: Ap
         version=v2,
         environment="production",
         digest=f"sha256:{v2.artifact_sha256}",
-        note=f"Website chat, bundle sha256:{v2.artifact_sha256}.",
+        note="Website chat, all traffic.",
     )
     production = _production_traffic(maya, v2)
     findings.findings_sweep()  # as the periodic task does: every alert becomes a finding

@@ -40,6 +40,12 @@ class Deployment(models.Model):
         max_length=20, choices=DeploymentStatus.choices, default=DeploymentStatus.ACTIVE
     )
     note = models.TextField(blank=True)
+    shipped_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="What the deployer said it shipped (bundle digest or artifact SHA-256, hex), checked by "
+        "the gate against the version's; empty when none was given.",
+    )
     deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     deployed_at = models.DateTimeField(auto_now_add=True)
     rolled_back_by = models.ForeignKey(

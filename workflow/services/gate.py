@@ -265,7 +265,10 @@ def deployment_record(
         ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
         decision = gate_evaluate(version=version, environment=environment, digest=digest)
         if decision.allowed:
-            deployment = _create(actor, version, environment, strategy, traffic_percent, note, decision)
+            shipped = digest.strip().lower().removeprefix("sha256:")
+            deployment = _create(
+                actor, version, environment, strategy, traffic_percent, note, decision, shipped
+            )
     if not decision.allowed:
         with transaction.atomic():
             record(
@@ -291,7 +294,7 @@ def _check_strategy(strategy: str, traffic_percent: int) -> None:
 
 
 def _create(
-    actor, version, environment, strategy, traffic_percent, note, decision: GateDecision
+    actor, version, environment, strategy, traffic_percent, note, decision: GateDecision, shipped: str
 ) -> Deployment:
     if strategy in (Strategy.FULL, Strategy.BLUE_GREEN):
         superseded = Deployment.objects.filter(
@@ -307,6 +310,7 @@ def _create(
         traffic_percent=100 if strategy in (Strategy.FULL, Strategy.BLUE_GREEN) else traffic_percent,
         approval=decision.approval,
         note=note,
+        shipped_digest=shipped,
         deployed_by=actor,
     )
     record(action="deployment.recorded", actor=actor, obj=deployment, after=deployment_facts(deployment))
@@ -352,4 +356,5 @@ def deployment_facts(deployment: Deployment) -> dict[str, Any]:
         "traffic_percent": deployment.traffic_percent,
         "approval": deployment.approval_id,
         "status": deployment.status,
+        "shipped_digest": deployment.shipped_digest,
     }
