@@ -1,6 +1,10 @@
 """The policy pages of the admin console: a structured editor, a preview of the change in words, and
 a JSON view for experts. Every save is ``policy_create_version``: a new version, made active.
 
+An active version from before the LLM application track (no entry names ``llm_application``) is flagged
+on the list with *Adopt the shipped LLM application track*: the same preview and save, of the active rules
+with their scoring checks scoped to ``ml_model`` and the shipped ``llm_application`` entries added.
+
 Flow: edit (rows for stages, checks and environments) → *Preview the change* (the edit compared with
 the tier's active version, in words) → *Save as version N* (or back to the editor, the edit kept). The
 preview carries the rules as JSON and the active version it was compared with; if another
@@ -25,8 +29,10 @@ from config import strict_json
 from registry.models import RiskTier
 from workflow.admin_policy_changes import describe_changes
 from workflow.admin_policy_forms import PolicyEditor, rules_of
+from workflow.catalogue import shipped_policy
 from workflow.models import EvidenceType, Policy
 from workflow.models.approvals import Meaning
+from workflow.policy_scope import has_llm_track, with_llm_track
 from workflow.services.policies import RULE_FIELDS, policy_create_version, validate_rules
 
 EDITOR_TEMPLATE = "governance/admin/policy_editor.html"
@@ -69,14 +75,36 @@ class PolicyAdmin(ServiceAdmin):
 
     def changelist_view(self, request, extra_context=None):
         title = "Policies: one active version per risk tier; open one to make the next"
+        if request.method == "GET" and self.has_add_permission(request):
+            self._flag_missing_llm_track(request)
         return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
+    def _flag_missing_llm_track(self, request: HttpRequest) -> None:
+        for policy in Policy.objects.filter(is_active=True).order_by("tier"):
+            if has_llm_track(policy.required_checks) or shipped_policy(policy.tier) is None:
+                continue
+            link = reverse("admin:workflow_policy_adopt_llm_track", args=[policy.tier])
+            messages.warning(
+                request,
+                format_html(
+                    "{} predates the LLM application track: it holds LLM applications to the scoring checks, "
+                    'which a bundle cannot run. <a href="{}">Preview adopting the shipped track</a>.',
+                    policy,
+                    link,
+                ),
+            )
 
     def has_delete_permission(self, request, obj=None):
         return False  # approvals and signatures point at the exact version they were made under
 
     def get_urls(self):
         json_view = self.admin_site.admin_view(self.json_view)
-        return [path("<path:object_id>/json/", json_view, name="workflow_policy_json"), *super().get_urls()]
+        adopt = self.admin_site.admin_view(self.adopt_llm_track_view)
+        return [
+            path("<path:object_id>/json/", json_view, name="workflow_policy_json"),
+            path("tier/<int:tier>/adopt-llm-track/", adopt, name="workflow_policy_adopt_llm_track"),
+            *super().get_urls(),
+        ]
 
     # --- pages ------------------------------------------------------------------------------------------
 
@@ -119,6 +147,24 @@ class PolicyAdmin(ServiceAdmin):
             "errors": errors,
         }
         return self._render(request, JSON_TEMPLATE, context)
+
+    def adopt_llm_track_view(self, request: HttpRequest, tier: int) -> HttpResponse:
+        """The active rules with the shipped LLM application track, as a preview to confirm (or go back to
+        the editor with); saving is the ordinary save of a new version."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        active = Policy.objects.filter(tier=tier, is_active=True).first()
+        shipped = shipped_policy(tier)
+        if active is None or shipped is None:
+            return HttpResponseRedirect(reverse("admin:workflow_policy_changelist"))
+        rules = rules_of(active) | {
+            "required_checks": with_llm_track(active.required_checks, shipped["required_checks"])
+        }
+        preview = self._preview(request, tier=tier, start=active, rules=rules)
+        if preview is None:
+            messages.info(request, f"{active} already has the shipped LLM application track.")
+            return HttpResponseRedirect(reverse("admin:workflow_policy_changelist"))
+        return preview
 
     # --- editor, preview, save -----------------------------------------------------------------------
 

@@ -21,6 +21,8 @@ from workflow.admin_policy_forms import (
 from workflow.models import EvidenceChange, Severity
 from workflow.services.policies import DEFAULT_STAGE_DUE_DAYS, SEGREGATION_PARTIES
 
+MODEL_KIND_WORDS = {"ml_model": "machine-learning models", "llm_application": "LLM applications"}
+
 
 @dataclass
 class Topic:
@@ -77,12 +79,14 @@ def _bound_text(check: dict) -> str:
 
 def check_text(check: dict) -> str:
     """``a passing Performance check with ROC AUC at least 0.7``."""
-    kind = KIND_LABELS.get(check.get("kind", ""), check.get("kind", "")).lower()
+    label = KIND_LABELS.get(check.get("kind", ""), check.get("kind", ""))
+    kind = label if label.isupper() or label[:3].isupper() else label.lower()  # "LLM evaluation" keeps LLM
     when = " when the version has one" if check.get("optional") else ""
     if not check.get("metric"):
         return f"a passing {kind} check{when}"
     bounds = _bound_text(check)
-    return f"a {kind} check with {metric_label(check['metric'])} {bounds}".rstrip() + when
+    article = "an" if kind[:1].lower() in "aeio" or kind.startswith("LLM") else "a"
+    return f"{article} {kind} check with {metric_label(check['metric'])} {bounds}".rstrip() + when
 
 
 def _number(value: Any) -> str:
@@ -111,10 +115,10 @@ def _checks(old: list[dict], new: list[dict]) -> Topic:
     after = {_check_key(check): check for check in new}
     for key, check in after.items():
         if key not in before:
-            topic.add("added", f"Approval will need {check_text(check)}.")
+            topic.add("added", f"Approval{_of_kinds(check)} will need {check_text(check)}.")
     for key, check in before.items():
         if key not in after:
-            topic.add("removed", f"Approval will no longer need {check_text(check)}.")
+            topic.add("removed", f"Approval{_of_kinds(check)} will no longer need {check_text(check)}.")
     for key in (key for key in after if key in before):  # in the edit's order, so the preview reads stably
         was, now = before[key], after[key]
         if _bound_text(was) != _bound_text(now) and key[1]:
@@ -128,9 +132,19 @@ def _checks(old: list[dict], new: list[dict]) -> Topic:
             topic.add("changed", f"{kind} check: a run will be required {change}.")
         if (was.get("model_kinds") or []) != (now.get("model_kinds") or []):
             kind = KIND_LABELS.get(key[0], key[0])
-            scope = " and ".join(now.get("model_kinds") or []) or "every model"
-            topic.add("changed", f"{kind} check: will bind {scope}.")
+            label = f"{kind} check, {metric_label(key[1])}" if key[1] else f"{kind} check"
+            topic.add("changed", f"{label}: will bind {_kinds(now)} (was {_kinds(was)}).")
     return topic
+
+
+def _kinds(check: dict) -> str:
+    """``machine-learning models``, ``LLM applications`` or ``every model``, as an entry's scope."""
+    names = [MODEL_KIND_WORDS.get(kind, kind) for kind in check.get("model_kinds") or []]
+    return " and ".join(names) or "every model"
+
+
+def _of_kinds(check: dict) -> str:
+    return f" of {_kinds(check)}" if check.get("model_kinds") else ""
 
 
 def _evidence(old: list[str], new: list[str], titles: dict[str, str]) -> Topic:

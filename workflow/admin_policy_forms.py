@@ -34,7 +34,9 @@ from workflow.services.policies import (
 from workflow.thresholds import threshold_name
 
 BLANK = [("", "—")]
-KIND_LABELS = {kind: kind.replace("_", " ").capitalize() for kind in CHECK_KINDS}
+KIND_LABELS = {kind: kind.replace("_", " ").capitalize() for kind in CHECK_KINDS} | {
+    "llm_evaluation": "LLM evaluation"
+}
 BOUND_WORDS = {"min": "at least", "max": "at most"}
 SEGREGATION_LABELS = {
     "requester": "the person who requested the approval",

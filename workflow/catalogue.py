@@ -48,6 +48,12 @@ def _seed_catalogue() -> None:
         EvidenceType.objects.get_or_create(key=key, defaults={"title": title})
 
 
+def shipped_policy(tier: int) -> dict | None:
+    """The tier's default rules as Attest ships them (workflow/data/policies.json)."""
+    shipped = json.loads((DATA / "policies.json").read_text())["policies"]
+    return next((item for item in shipped if item["tier"] == tier), None)
+
+
 def _seed_policies() -> None:
     for item in json.loads((DATA / "policies.json").read_text())["policies"]:
         if not Policy.objects.filter(tier=item["tier"]).exists():

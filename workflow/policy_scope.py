@@ -19,3 +19,22 @@ def applies_to(check: dict, model_kind: str | None) -> bool:
 def checks_for(required_checks: list[dict], model_kind: str | None) -> list[dict]:
     """The entries that bind a model of ``model_kind`` (``applies_to``), in the policy's order."""
     return [check for check in required_checks if applies_to(check, model_kind)]
+
+
+LLM_APPLICATION, ML_MODEL = "llm_application", "ml_model"
+
+
+def has_llm_track(required_checks: list[dict]) -> bool:
+    """Does any entry bind LLM applications by name? A policy from before the track binds them with the
+    scoring checks (entries without ``model_kinds``), which a bundle cannot run."""
+    return any(LLM_APPLICATION in (check.get("model_kinds") or []) for check in required_checks)
+
+
+def with_llm_track(required_checks: list[dict], shipped: list[dict]) -> list[dict]:
+    """``required_checks`` with the shipped LLM application track adopted: entries that bind every model
+    bind scoring models only (``ml_model``), and the shipped entries for ``llm_application`` follow."""
+    scoped = [
+        check if check.get("model_kinds") else check | {"model_kinds": [ML_MODEL]}
+        for check in required_checks
+    ]
+    return scoped + [check for check in shipped if LLM_APPLICATION in (check.get("model_kinds") or [])]

@@ -15,6 +15,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from tests.factories import UserFactory
 from workflow.admin_policy_changes import describe_changes
+from workflow.admin_policy_forms import rules_of
 from workflow.models import Policy
 from workflow.services.policies import policy_create_version
 
@@ -337,3 +338,66 @@ def test_it_says_what_an_ungated_environment_and_a_signer_allowed_mean():
         "staging will no longer be gated: deployments to it will need no approval.",
         "The model's owner may now sign.",
     ]
+
+
+def test_a_policy_from_before_the_llm_track_is_flagged_and_adopts_the_shipped_track_through_the_preview(
+    console, admin_user
+):
+    """GIVEN the active tier 2 policy as an installation from before the LLM track has it (its checks bind
+    every model)
+    WHEN the administrator opens the list, follows the flag, and confirms the preview
+    THEN version 3 scopes the scoring checks to ml_model and adds the shipped llm_evaluation entry; the flag
+    is gone; the change is audited as any save is."""
+    shipped = Policy.objects.get(tier=2, is_active=True)
+    old_rules = [{k: v for k, v in check.items() if k != "model_kinds"} for check in shipped.required_checks]
+    old_rules = [check for check in old_rules if check["kind"] != "llm_evaluation"]
+    old = policy_create_version(
+        actor=admin_user, tier=2, rules=rules_of(shipped) | {"required_checks": old_rules}
+    )
+    adopt = reverse("admin:workflow_policy_adopt_llm_track", args=[2])
+
+    listed = console.get(reverse("admin:workflow_policy_changelist"))
+    flags = [str(message) for message in listed.context["messages"]]
+    assert [flag for flag in flags if "predates the LLM application track" in flag] == [
+        f"{old} predates the LLM application track: it holds LLM applications to the scoring checks, which "
+        f'a bundle cannot run. <a href="{adopt}">Preview adopting the shipped track</a>.'
+    ]
+
+    shown = console.get(adopt)
+    assert shown.templates[0].name == "governance/admin/policy_preview.html"
+    assert change_lines(shown) == [
+        "Approval of LLM applications will need an LLM evaluation check with PII leakage rate at most 0.",
+        *[
+            f"{check}: will bind machine-learning models (was every model)."
+            for check in (
+                "Performance check, ROC AUC",
+                "Fairness check, demographic parity ratio",
+                "Drift check, share of drifted columns",
+            )
+        ],
+    ]
+    saved = console.post(
+        change_url(old), {"rules_json": shown.context["rules_json"], "active_version": "2", "_confirm": "1"}
+    )
+
+    assert saved.status_code == 302
+    new = Policy.objects.get(tier=2, is_active=True)
+    assert new.version == 3
+    assert new.required_checks == [check | {"model_kinds": ["ml_model"]} for check in old_rules] + [
+        check for check in shipped.required_checks if check.get("model_kinds") == ["llm_application"]
+    ]
+    assert {"policy.created", "policy.activated"} <= set(
+        AuditEvent.objects.filter(object_id=str(new.pk)).values_list("action", flat=True)
+    )
+    relisted = console.get(reverse("admin:workflow_policy_changelist"))
+    assert not [m for m in relisted.context["messages"] if "predates" in str(m)]
+    # a policy with the track has nothing to adopt: back to the list, told so
+    again = console.get(adopt)
+    assert again.status_code == 302
+
+
+def test_only_an_administrator_may_preview_adopting_the_track(client, maya):
+    client.force_login(maya)
+    response = client.get(reverse("admin:workflow_policy_adopt_llm_track", args=[2]))
+    assert response.status_code in (302, 403)  # the console sends a non-staff user to its sign-in
+    assert Policy.objects.filter(tier=2).count() == 1
