@@ -111,14 +111,15 @@ class Mlflow:
 
     # --- GenAI evaluations --------------------------------------------------------------------------
 
-    def logged_model(self, model_id: str) -> dict | None:
-        """An MLflow 3 logged model (``m-…``) with its metrics, each naming the run that logged it."""
-        try:
-            return self.get(f"{API}/logged-models/{quote(model_id, safe='')}")["model"]
-        except MlflowError as exc:
-            if exc.status == 404:
-                return None
-            raise
+    def logged_models(self, experiment_id: str) -> Iterator[dict]:
+        """An experiment's MLflow 3 logged models with their metrics (each naming the run that logged it)."""
+        body: dict[str, Any] = {"experiment_ids": [experiment_id], "max_results": PAGE}
+        while True:
+            page = self.call("POST", f"{API}/logged-models/search", body=body)
+            yield from page.get("models", [])
+            if not page.get("next_page_token"):
+                return
+            body["page_token"] = page["next_page_token"]
 
     def run_traces(self, experiment_id: str, run_id: str, *, limit: int) -> list[dict]:
         """The trace infos (with their assessments) an evaluation run logged; MlflowError past ``limit``."""

@@ -124,6 +124,11 @@ class MlflowVersionLink(models.Model):
     mlflow_version = models.PositiveIntegerField()
     version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="+")
     run_id = models.CharField(max_length=200, blank=True)
+    experiment_id = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The experiment of the version's run, where its evaluations are found.",
+    )
     source = models.CharField(max_length=1000, blank=True)
     flavours = models.JSONField(default=list, blank=True)
     artifact_path = models.CharField(max_length=500, blank=True, help_text="The file taken as the artifact.")

@@ -2,14 +2,15 @@
 
 ``mlflow.genai.evaluate(..., model_id=...)`` (or with an active model) logs a run tagged
 ``mlflow.runType = genai_evaluate``, its ``<scorer>/mean`` metrics on the logged model it evaluated, and one
-trace per row with the scorers' and people's feedback on it. A sync pass reads, for each linked version
-whose ``source`` is an MLflow 3 logged model (``models:/m-…``), that model's metrics: the runs that logged
-them, other than the version's own, are candidates; a finished evaluation run naming the model among its
-inputs is read with its traces and assessments and imported through ``judged_evaluation_import`` (format
-``mlflow``: judge = the assessment's source, prompt version = the scorer's digest, people's feedback = the
-human labels for Cohen's kappa). Each run is read once per version (``MlflowEvaluationLink``); one that
-cannot be read is a problem of the pass, not a failure. Cost per pass: one call per linked version, and
-one per candidate run not yet imported.
+trace per row with the scorers' and people's feedback on it. A sync pass lists, in the experiment of each
+linked version's run, the logged models with their metrics: for a version whose ``source`` is an MLflow 3
+logged model (``models:/m-…``), the runs other than its own that logged metrics on that model are
+candidates; a finished evaluation run naming the model among its inputs is read with its traces and their
+assessments and imported through ``judged_evaluation_import`` (format ``mlflow``: judge = the assessment's
+source, prompt version = the scorer's digest, people's feedback = the human labels for Cohen's kappa). Each
+run is read once per version (``MlflowEvaluationLink``); one that cannot be read is a problem of the pass,
+not a failure. Cost per pass: one listing of logged models per experiment (1,000 a page), and one read per
+candidate run not yet imported.
 """
 
 from __future__ import annotations
@@ -45,37 +46,61 @@ def import_evaluations(
     *, registry: MlflowRegistry, mlflow: Mlflow, actor, links: list[MlflowVersionLink], tally: Tally
 ) -> None:
     """Import the evaluation runs of the logged models behind ``links`` that were not imported before."""
+    by_experiment: dict[str, dict[str, list[MlflowVersionLink]]] = {}
     for link in links:
-        model_id = logged_model_id(link.source)
-        if not model_id:
+        if model_id := logged_model_id(link.source):
+            try:
+                experiment = _experiment(mlflow, link)
+            except MlflowError as exc:
+                tally.problem(f"{link.mlflow_name} version {link.mlflow_version}: evaluations", str(exc))
+                continue
+            by_experiment.setdefault(experiment, {}).setdefault(model_id, []).append(link)
+    imported = set(MlflowEvaluationLink.objects.filter(registry=registry).values_list("run_id", "version_id"))
+    for experiment, by_model in sorted(by_experiment.items()):
+        if not experiment:
             continue
         try:
-            for run in _evaluation_runs(registry, mlflow, link, model_id):
-                _import_run(registry, mlflow, actor, link, run, tally)
+            for link, run in _candidates(mlflow, experiment, by_model, imported):
+                if _import_run(registry, mlflow, actor, link, run, tally):
+                    imported.add((run["info"]["run_id"], link.version_id))
         except MlflowError as exc:
-            tally.problem(f"{link.mlflow_name} version {link.mlflow_version}: evaluations", str(exc))
+            tally.problem(f"experiment {experiment}: evaluations", str(exc))
 
 
-def _evaluation_runs(registry: MlflowRegistry, mlflow: Mlflow, link: MlflowVersionLink, model_id: str):
-    model = mlflow.logged_model(model_id) or {}
-    logged_by = {str(item.get("run_id") or "") for item in model.get("data", {}).get("metrics", [])}
-    imported = set(
-        MlflowEvaluationLink.objects.filter(registry=registry, version=link.version).values_list(
-            "run_id", flat=True
-        )
-    )
-    for run_id in sorted(logged_by - imported - {"", link.run_id}):
-        run = mlflow.run(run_id) or {}
-        tags = {tag["key"]: tag.get("value") for tag in run.get("data", {}).get("tags", [])}
-        evaluated = {item.get("model_id") for item in run.get("inputs", {}).get("model_inputs", [])}
-        finished = run.get("info", {}).get("status") == "FINISHED"
-        if tags.get(EVALUATION_TAG) == EVALUATION_RUN and finished and model_id in evaluated:
-            yield run
+def _experiment(mlflow: Mlflow, link: MlflowVersionLink) -> str:
+    """The experiment of the version's run (read once from MLflow for versions linked before it was kept)."""
+    if not link.experiment_id and link.run_id:
+        run = mlflow.run(link.run_id) or {}
+        link.experiment_id = str(run.get("info", {}).get("experiment_id") or "")[:200]
+        if link.experiment_id:
+            link.save(update_fields=["experiment_id", "updated_at"])
+    return link.experiment_id
+
+
+def _candidates(mlflow: Mlflow, experiment: str, by_model: dict, imported: set):
+    """(link, run) for each finished evaluation run of a linked version's logged model not yet imported."""
+    for model in mlflow.logged_models(experiment):
+        model_id = str(model.get("info", {}).get("model_id") or "")
+        for link in by_model.get(model_id, []):
+            logged_by = {str(item.get("run_id") or "") for item in model.get("data", {}).get("metrics", [])}
+            for run_id in sorted(logged_by - {"", link.run_id}):
+                if (run_id, link.version_id) in imported:
+                    continue
+                run = mlflow.run(run_id) or {}
+                if _evaluates(run, model_id):
+                    yield link, run
+
+
+def _evaluates(run: dict, model_id: str) -> bool:
+    tags = {tag["key"]: tag.get("value") for tag in run.get("data", {}).get("tags", [])}
+    evaluated = {item.get("model_id") for item in run.get("inputs", {}).get("model_inputs", [])}
+    finished = run.get("info", {}).get("status") == "FINISHED"
+    return tags.get(EVALUATION_TAG) == EVALUATION_RUN and finished and model_id in evaluated
 
 
 def _import_run(
     registry: MlflowRegistry, mlflow: Mlflow, actor, link: MlflowVersionLink, run: dict, tally: Tally
-) -> None:
+) -> bool:
     info = run.get("info", {})
     run_id = str(info.get("run_id") or "")
     where = f"{link.mlflow_name} version {link.mlflow_version}, evaluation run {run_id}"
@@ -116,3 +141,5 @@ def _import_run(
         tally.problem(where, "the person who asked for the sync may not run checks on this model")
     else:
         tally.counts["evaluations_imported"] += 1
+        return True
+    return False

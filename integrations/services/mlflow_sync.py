@@ -378,6 +378,7 @@ class Sync:
                     mlflow_version=number,
                     version=version,
                     run_id=entry.get("run_id") or "",
+                    experiment_id=str((run or {}).get("info", {}).get("experiment_id") or "")[:200],
                     source=(entry.get("source") or "")[:1000],
                     flavours=described.flavours,
                     artifact_path=(described.artifact_file or "")[:500],

@@ -134,6 +134,8 @@ def test_import_permission_matrix(request, api, versions, persona, expected):
     [
         ({"content": b"{}"}, "file", "needs testCases"),
         ({"content": b"user_input,response\nq,a\n", "fmt": "ragas"}, "file", "no metric column"),
+        ({"content": b'{"run": {}}', "fmt": "mlflow"}, "file", "needs traces"),
+        ({"content": b'{"traces": [{"assessments": []}]}', "fmt": "mlflow"}, "file", "traces[0]"),
         ({"labels": b"item,label\nx,pass\n"}, "labels", "columns item, metric and label"),
         ({"labels": b"item,metric,label\nx,Faithfulness,maybe\n"}, "labels", "'maybe' is not pass or fail"),
         ({"pass_threshold": "1.5"}, "pass_threshold", "1"),
@@ -148,3 +150,57 @@ def test_a_bad_file_is_refused_naming_the_field(api, versions, maya, fields, fie
     assert message in str(error), error
     assert not JudgedEvaluation.objects.exists()
     assert not AuditEvent.objects.filter(action="judged_evaluation.imported").exists()
+
+
+def mlflow_feedback(name, value, source_type, source_id="", **extra):
+    return {
+        "assessment_name": name,
+        "source": {"source_type": source_type, "source_id": source_id},
+        "feedback": {"value": value},
+        "metadata": {"mlflow.assessment.scorerDigest": "sha256:abc"},
+        **extra,
+    }
+
+
+def test_an_mlflow_evaluation_reads_judges_people_and_skips_what_is_not_a_verdict():
+    """Hand-worked: four traces judged on `correct` (yes, no, yes, an error) and `grounded` (0.9, 0.2,
+    0.6, 1.0); a person says yes, yes, no on the first three `correct` verdicts; an expectation, a
+    superseded (invalid) verdict and a code scorer's `length` verdict are on the traces too."""
+    judge = "openai:/gpt-4o-mini"
+    correct = ["yes", "no", "yes", None]
+    grounded = [0.9, 0.2, 0.6, 1.0]
+    people = ["yes", "yes", "no", None]
+    traces = []
+    for index in range(4):
+        assessments = [
+            mlflow_feedback("grounded", grounded[index], "LLM_JUDGE", judge),
+            {"assessment_name": "expected_response", "source": {"source_type": "HUMAN"}, "expectation": {}},
+            mlflow_feedback("correct", "no", "LLM_JUDGE", judge, valid=False),
+            mlflow_feedback("length", index * 10, "CODE", "length_check"),
+        ]
+        if correct[index] is None:
+            assessments.append(
+                mlflow_feedback("correct", None, "LLM_JUDGE", judge)
+                | {"feedback": {"error": {"error_code": "X"}}}
+            )
+        else:
+            assessments.append(mlflow_feedback("correct", correct[index], "LLM_JUDGE", judge))
+        if people[index] is not None:
+            assessments.append(mlflow_feedback("correct", people[index], "HUMAN", "rita"))
+        traces.append({"trace_id": f"tr-{index}", "assessments": assessments})
+
+    results = judged.parse("mlflow", json.dumps({"run": {}, "traces": traces}).encode())
+
+    by_metric = {m["metric"]: m for m in results["metrics"]}
+    assert sorted(by_metric) == ["correct", "grounded", "length"]
+    assert (by_metric["correct"]["items"], by_metric["correct"]["mean_score"]) == (4, pytest.approx(2 / 3))
+    assert by_metric["correct"]["pass_rate"] == pytest.approx(2 / 3)
+    # judge yes/no/yes against people yes/yes/no: 1 of 3 agree; p_judge = p_people = 2/3, pe = 5/9
+    assert by_metric["correct"]["human_labelled"] == 3
+    assert by_metric["correct"]["kappa"] == pytest.approx((1 / 3 - 5 / 9) / (1 - 5 / 9))
+    assert by_metric["correct"]["judge_models"] == [judge]
+    assert by_metric["correct"]["judge_prompt_versions"] == ["sha256:abc"]
+    assert by_metric["grounded"]["mean_score"] == pytest.approx(0.675)
+    assert by_metric["grounded"]["pass_rate"] == pytest.approx(0.75)  # at the default 0.5
+    assert by_metric["length"]["judge_models"] == ["code:length_check"]
+    assert results["human_labels"] == 3
