@@ -367,3 +367,23 @@ def test_a_plan_is_created_and_edited_from_its_form_and_refused_field_by_field(
     assert (plan.crontab, plan.interval_seconds, plan.enabled) == ("", 3600, False)
     assert (task.interval.every, task.enabled) == (3600, False)
     assert AuditEvent.objects.filter(action="monitoring_plan.changed", object_id=str(plan.pk)).count() == 1
+
+
+def test_an_alert_that_already_raised_a_finding_offers_to_hand_over_to_it(client, maya, plan, runs):
+    """The sweep raised the finding before anyone escalated: the page names it and offers to hand the alert
+    over to it, without a severity choice (no second finding is raised)."""
+    from workflow.services.findings import finding_from_alert
+
+    alert = MonitoringAlert.objects.filter(plan=plan).order_by("pk").first()
+    finding = finding_from_alert(alert_id=alert.pk)
+
+    page = _client(client, maya).get(reverse("monitoring-alert-detail", args=[alert.pk]))
+
+    html = page.content.decode()
+    assert f"Hand over to finding #{finding.pk}" in html
+    assert 'name="severity"' not in html
+    handed = _client(client, maya).post(reverse("monitoring-alert-escalate", args=[alert.pk]), {})
+    assert handed.status_code == 302
+    alert.refresh_from_db()
+    assert alert.state == AlertState.ESCALATED
+    assert Finding.objects.count() == 1
