@@ -418,6 +418,7 @@ def test_a_new_bundle_voids_the_pending_approval_of_the_previous_one(api, maya, 
     assert signed.json()["error"]["code"] == "evidence_changed"
     assert f"v{second['version']}" in signed.json()["error"]["message"]
     assert "prompt_templates" in signed.json()["error"]["message"]
+    assert signed.json()["error"]["message"].endswith(f"Request approval of v{second['version']}.")
     pending.refresh_from_db()
     assert pending.status == "invalidated"
     assert pending.outcome_reason.startswith(f"Superseded by v{second['version']}")

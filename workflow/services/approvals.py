@@ -659,7 +659,7 @@ def _require_not_superseded(request: ApprovalRequest) -> None:
     changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
     raise EvidenceChanged(
         f"v{newer.version} of {version.model.name} changed its bundle ({', '.join(changed) or 'components'}):"
-        f" this request for v{version.version} is void. Request approval of v{newer.version}.",
+        f" this request for v{version.version} is void. {_newer_request_words(newer, request.environment)}",
         details={
             "requested_digest": request.evidence_digest,
             "current_digest": request.evidence_digest,
@@ -668,6 +668,19 @@ def _require_not_superseded(request: ApprovalRequest) -> None:
             "reason": f"Superseded by v{newer.version}: its bundle changed {', '.join(changed) or 'components'}.",
         },
     )
+
+
+def _newer_request_words(newer: ModelVersion, environment: str) -> str:
+    """What to do instead: the newer version's own request for the environment, or ask for one."""
+    latest = (
+        ApprovalRequest.objects.filter(model_version=newer, environment=environment)
+        .exclude(status__in=[ApprovalStatus.INVALIDATED, ApprovalStatus.CANCELLED])
+        .order_by("-requested_at", "-pk")
+        .first()
+    )
+    if latest is None:
+        return f"Request approval of v{newer.version}."
+    return f"v{newer.version} has its own request, approval #{latest.pk} ({latest.get_status_display().lower()})."
 
 
 def _invalidate(actor: User, request_id: int, details: dict[str, Any]) -> None:
