@@ -58,6 +58,11 @@ def test_seed_creates_the_llm_story_once(settings):
     ]
     assert changed == ["prompt_templates"]
     assert v1.artifact_sha256 != v2.artifact_sha256
+    # the corpus it retrieves from: every policy passage, by the SHA-256 of its text
+    corpus = v2.bundle["components"]["retrieval_corpus"]["manifest"]
+    assert [item["sha256"] for item in corpus] == [
+        hashlib.sha256(text.encode()).hexdigest() for _, _, text in assistant.POLICIES
+    ]
 
     run = CheckRun.objects.filter(model_version=v1, kind="llm_evaluation").get()
     assert run.status == "succeeded", run.outcome_reason

@@ -13,6 +13,7 @@ a question come back in the answer.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -190,6 +191,18 @@ def answer(question: str, *, version: int) -> Answer:
     return Answer(fill(ANSWER_TEMPLATES[version], values), passage, topic, section, False)
 
 
+def corpus_manifest() -> list[dict[str, str]]:
+    """The policy passages the assistant retrieves from, each by a stable URI and the SHA-256 of its text
+    (a changed passage is a changed corpus, hence a new bundle)."""
+    return [
+        {
+            "uri": f"policy://northbridge-bank/lending/{section}-{topic}",
+            "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        }
+        for topic, section, text in POLICIES
+    ]
+
+
 def bundle(version: int) -> dict:
     """The bundle components of version ``version``: only the answer template differs between versions."""
     answer_template = ANSWER_TEMPLATES[version]
@@ -208,7 +221,7 @@ def bundle(version: int) -> dict:
                 "variables": sorted(set(VARIABLE.findall(answer_template))),
             },
         ],
-        "retrieval_corpus": {},
+        "retrieval_corpus": {"manifest": corpus_manifest()},
         "tools": [],
         "guardrails": {
             "scope": {"min_overlap": MIN_OVERLAP, "refusal": REFUSAL},
