@@ -144,6 +144,11 @@ def test_both_documents_show_the_bundle_judged_metrics_red_team_and_telemetry_as
     # a scoring model's sections are left out rather than printed as "no evidence" where none could be
     absent = ["Noperformanceevidence", "Nofairnessevidence", "Noexplainabilityevidence", "Nodriftevidence"]
     assert [item for item in absent if item in texts["validation"]] == []
+    # the evidence index names the bundle (no 0-byte artifact to download), with the digest approvals sign
+    (first, *_) = validation.evidence
+    assert (first.kind, first.sha256, first.size) == ("bundle", stored["digest"], None)
+    assert first.uri == reverse("api:model-version-detail", args=["loan-assistant", 1])
+    assert "/versions/1/download/" not in texts["validation"]
 
     # control coverage: NIST AI 600-1 and EU AI Act controls judged on the same records
     controls = {(c.framework, c.control_id): c for c in validation.controls}

@@ -218,21 +218,33 @@ def signature_item(request: ApprovalRequest, signature: Signature, note: str = "
     )
 
 
+def _artifact_item(version: ModelVersion) -> EvidenceItem:
+    """The artifact, or an LLM application's bundle: its digest, read with the version (no file to fetch)."""
+    args = [version.model.name, version.version]
+    if version.is_bundle:
+        return EvidenceItem(
+            name="LLM application bundle (components and their digests)",
+            kind="bundle",
+            sha256=version.artifact_sha256,
+            uri=reverse("api:model-version-detail", args=args),
+            size=None,
+        )
+    return EvidenceItem(
+        name=f"Artifact {version.artifact_filename}",
+        kind="artifact",
+        sha256=version.artifact_sha256,
+        uri=reverse("api:model-version-download", args=args),
+        size=version.artifact_size,
+    )
+
+
 def evidence_items(
     version: ModelVersion, runs: Iterable[CheckRun], documents: Iterable[EvidenceDocument]
 ) -> list[EvidenceItem]:
     """The artifact, the datasets, the check results and the evidence documents given (a manifest's),
     each with SHA-256."""
     model = version.model
-    items = [
-        EvidenceItem(
-            name=f"Artifact {version.artifact_filename}",
-            kind="artifact",
-            sha256=version.artifact_sha256,
-            uri=reverse("api:model-version-download", args=[model.name, version.version]),
-            size=version.artifact_size,
-        )
-    ]
+    items = [_artifact_item(version)]
     for role, dataset in version_dataset_versions(version):
         items.append(
             EvidenceItem(

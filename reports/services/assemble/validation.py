@@ -204,13 +204,15 @@ def _summary(runs, policy, findings, controls, evidence, model_kind=None) -> str
     outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())) or "none"
     missing = [kind for kind in required_kinds(policy, model_kind) if kind not in {run.kind for run in runs}]
     signed = "signed" if evidence.signed else "proposed (not yet signed)"
-    sentences = [f"{len(runs)} check runs are the {signed} evidence ({outcomes})."]
+    runs_words = "1 check run is" if len(runs) == 1 else f"{len(runs)} check runs are"
+    sentences = [f"{runs_words} the {signed} evidence ({outcomes})."]
     if missing:
         sentences.append(f"The policy requires checks with no run in it: {', '.join(missing)}.")
     open_findings = sum(1 for finding in findings if finding.status == "open")
     satisfied = sum(1 for control in controls if control.status == "satisfied")
     sentences.append(
-        f"{open_findings} findings are open; {satisfied} of {len(controls)} controls are satisfied."
+        f"{'1 finding is' if open_findings == 1 else f'{open_findings} findings are'} open; "
+        f"{satisfied} of {len(controls)} controls are satisfied."
     )
     approval = evidence.approval
     if approval is not None:
