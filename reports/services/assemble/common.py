@@ -243,7 +243,6 @@ def evidence_items(
 ) -> list[EvidenceItem]:
     """The artifact, the datasets, the check results and the evidence documents given (a manifest's),
     each with SHA-256."""
-    model = version.model
     items = [_artifact_item(version)]
     for role, dataset in version_dataset_versions(version):
         items.append(
