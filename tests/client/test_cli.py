@@ -123,6 +123,15 @@ def test_the_gate_exits_1_with_its_reasons_when_closed_and_2_on_an_error(registe
     assert code == 2
     assert "404" in err
 
+    # the digest about to be shipped is checked: another one closes the gate with digest_mismatch
+    code, out, _err = attest(cli_env, "--json", "gate", "pd-cli:1", "--environment", "production",
+                             "--digest", "0" * 64)  # fmt: skip
+    assert code == 1
+    assert "digest_mismatch" in json.loads(out)["codes"]
+    code, _out, err = attest(cli_env, "gate", "pd-cli:1", "--environment", "production", "--digest", "xyz")
+    assert code == 2
+    assert "digest" in err
+
 
 def test_an_approval_request_is_refused_with_the_apis_reason_and_an_approvals_status_is_read(
     registered, cli_env

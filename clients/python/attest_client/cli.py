@@ -370,14 +370,18 @@ def approvals_status(obj: Context, reference: str, environment: str | None):
     )
 
 
+DIGEST_HELP = "The SHA-256 of what you ship (an LLM application's bundle digest, or the artifact's)."
+
+
 @main.command()
 @click.argument("reference", metavar="MODEL[:VERSION]")
 @click.option("--environment", type=click.Choice(["staging", "production"]), required=True)
+@click.option("--digest", default="", help=DIGEST_HELP + " A mismatch closes the gate.")
 @pass_context
-def gate(obj: Context, reference: str, environment: str):
+def gate(obj: Context, reference: str, environment: str, digest: str):
     """May this version be deployed? Exit 0 open, 1 closed (the reasons printed), 2 error."""
     model, version = _version_of(obj, reference)
-    decision = obj.client.gate(model, version, environment)
+    decision = obj.client.gate(model, version, environment, digest=digest)
     verdict = "open" if decision.allowed else "closed"
     lines = [f"gate {verdict} for {model}:{version} in {environment}"]
     lines += [f"  reason: {reason}" for reason in decision.reasons]
@@ -395,9 +399,17 @@ def gate(obj: Context, reference: str, environment: str):
 @click.option("--traffic-percent", type=click.IntRange(1, 100), help="The share a canary takes (1-99).")
 @click.option("--target", help="Where it went (a cluster, an endpoint): kept in the deployment's note.")
 @click.option("--note", default="", help="Free text kept with the deployment (a change ticket, a URL).")
+@click.option("--digest", default="", help=DIGEST_HELP + " Checked by the gate and kept with the record.")
 @click.pass_context
 def deploy(
-    ctx: click.Context, reference: str, environment: str, strategy: str, traffic_percent, target, note: str
+    ctx: click.Context,
+    reference: str,
+    environment: str,
+    strategy: str,
+    traffic_percent,
+    target,
+    note: str,
+    digest: str,
 ):
     """Record that a version was deployed. The server asks the gate first: exit 1 with the gate's reasons
     when it is closed (nothing recorded), 2 on any other error."""
@@ -406,7 +418,13 @@ def deploy(
     note = "\n".join(line for line in (f"target: {target}" if target else "", note) if line)
     try:
         deployment = obj.client.deployment_record(
-            model, version, environment, strategy=strategy, traffic_percent=traffic_percent, note=note
+            model,
+            version,
+            environment,
+            strategy=strategy,
+            traffic_percent=traffic_percent,
+            note=note,
+            digest=digest,
         )
     except ApiError as error:
         if error.code != "gate_closed":

@@ -286,8 +286,11 @@ class Client:
     def approvals(self, **filters) -> Iterator[Approval]:
         return (Approval.from_api(item) for item in self.paginate(f"{API}/approvals/", **filters))
 
-    def gate(self, model: str, version: int, environment: str) -> GateDecision:
-        body = self.get(f"{API}/gate/", model=model, version=version, environment=environment)
+    def gate(self, model: str, version: int, environment: str, *, digest: str = "") -> GateDecision:
+        """The gate's answer; with ``digest`` (what you are about to ship: a bundle digest or the
+        artifact's SHA-256), a mismatch with the version's closes it (code ``digest_mismatch``)."""
+        query = {"model": model, "version": version, "environment": environment}
+        body = self.get(f"{API}/gate/", **query, **({"digest": digest} if digest else {}))
         return GateDecision.from_api(body)
 
     def report_generate(self, kind: str, **fields) -> Report:
@@ -319,9 +322,11 @@ class Client:
         strategy: str | None = None,
         traffic_percent: int | None = None,
         note: str = "",
+        digest: str = "",
     ) -> Deployment:
         """Record that a version went to an environment. The server asks the gate first: a closed gate
-        raises :class:`ApiError` 409 ``gate_closed`` with the gate's ``reasons`` in ``details``."""
+        raises :class:`ApiError` 409 ``gate_closed`` with the gate's ``reasons`` in ``details``. ``digest``
+        is what was shipped; the gate refuses one that is not the version's, and the record keeps it."""
         body = {
             "model": model,
             "version": version,
@@ -329,6 +334,7 @@ class Client:
             "strategy": strategy,
             "traffic_percent": traffic_percent,
             "note": note,
+            **({"digest": digest} if digest else {}),
         }
         return Deployment.from_api(self.post(f"{API}/deployments/", body))
 

@@ -191,6 +191,7 @@ class Deployment(Resource):
     note: str
     deployed_by: str
     deployed_at: str | None
+    shipped_digest: str | None = None  # servers from before the digest was kept send none
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
