@@ -20,6 +20,7 @@ from config import outbound
 
 API = "/api/2.0/mlflow"
 TRACES = "/api/3.0/mlflow/traces"  # MLflow 3's trace API (assessments live on traces)
+LOGGED_METRICS = "metrics"  # a logged model's data.metrics in MLflow's JSON (not an Attest check result)
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 PAGE = 1000  # MLflow's own cap for registered-model and model-version searches
 CHUNK = 1024 * 1024
@@ -111,12 +112,15 @@ class Mlflow:
 
     # --- GenAI evaluations --------------------------------------------------------------------------
 
-    def logged_models(self, experiment_id: str) -> Iterator[dict]:
-        """An experiment's MLflow 3 logged models with their metrics (each naming the run that logged it)."""
+    def logged_models(self, experiment_id: str) -> Iterator[tuple[str, set[str]]]:
+        """An experiment's MLflow 3 logged models: each model id with the runs that logged metrics on it."""
         body: dict[str, Any] = {"experiment_ids": [experiment_id], "max_results": PAGE}
         while True:
             page = self.call("POST", f"{API}/logged-models/search", body=body)
-            yield from page.get("models", [])
+            for model in page.get("models", []):
+                logged = (model.get("data") or {}).get(LOGGED_METRICS) or []
+                runs = {str(item.get("run_id") or "") for item in logged} - {""}
+                yield str((model.get("info") or {}).get("model_id") or ""), runs
             if not page.get("next_page_token"):
                 return
             body["page_token"] = page["next_page_token"]

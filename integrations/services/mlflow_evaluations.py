@@ -79,11 +79,9 @@ def _experiment(mlflow: Mlflow, link: MlflowVersionLink) -> str:
 
 def _candidates(mlflow: Mlflow, experiment: str, by_model: dict, imported: set):
     """(link, run) for each finished evaluation run of a linked version's logged model not yet imported."""
-    for model in mlflow.logged_models(experiment):
-        model_id = str(model.get("info", {}).get("model_id") or "")
+    for model_id, logged_by in mlflow.logged_models(experiment):
         for link in by_model.get(model_id, []):
-            logged_by = {str(item.get("run_id") or "") for item in model.get("data", {}).get("metrics", [])}
-            for run_id in sorted(logged_by - {"", link.run_id}):
+            for run_id in sorted(logged_by - {link.run_id}):
                 if (run_id, link.version_id) in imported:
                     continue
                 run = mlflow.run(run_id) or {}

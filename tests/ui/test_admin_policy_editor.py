@@ -15,7 +15,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from tests.factories import UserFactory
 from workflow.admin_policy_changes import describe_changes
-from workflow.admin_policy_forms import rules_of
+from workflow.admin_policy_forms import KIND_LABELS, metric_label, rules_of
 from workflow.models import Policy
 from workflow.services.policies import policy_create_version
 
@@ -365,17 +365,16 @@ def test_a_policy_from_before_the_llm_track_is_flagged_and_adopts_the_shipped_tr
 
     shown = console.get(adopt)
     assert shown.templates[0].name == "governance/admin/policy_preview.html"
+    scoped = [
+        f"{KIND_LABELS[check['kind']]} check, {metric_label(check['metric'])}: will bind machine-learning "
+        "models (was every model)."
+        for check in old_rules
+    ]
     assert change_lines(shown) == [
         "Approval of LLM applications will need an LLM evaluation check with PII leakage rate at most 0.",
-        *[
-            f"{check}: will bind machine-learning models (was every model)."
-            for check in (
-                "Performance check, ROC AUC",
-                "Fairness check, demographic parity ratio",
-                "Drift check, share of drifted columns",
-            )
-        ],
+        *scoped,
     ]
+    assert len(scoped) == 3  # performance, fairness, drift
     saved = console.post(
         change_url(old), {"rules_json": shown.context["rules_json"], "active_version": "2", "_confirm": "1"}
     )
