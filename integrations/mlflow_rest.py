@@ -20,6 +20,7 @@ from config import outbound
 
 API = "/api/2.0/mlflow"
 TRACES = "/api/3.0/mlflow/traces"  # MLflow 3's trace API (assessments live on traces)
+MODEL_IDS_PER_SEARCH = 100  # logged model ids per search filter (``attributes.model_id IN (…)``)
 LOGGED_METRICS = "metrics"  # a logged model's data.metrics in MLflow's JSON (not an Attest check result)
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 PAGE = 1000  # MLflow's own cap for registered-model and model-version searches
@@ -112,18 +113,26 @@ class Mlflow:
 
     # --- GenAI evaluations --------------------------------------------------------------------------
 
-    def logged_models(self, experiment_id: str) -> Iterator[tuple[str, set[str]]]:
-        """An experiment's MLflow 3 logged models: each model id with the runs that logged metrics on it."""
-        body: dict[str, Any] = {"experiment_ids": [experiment_id], "max_results": PAGE}
-        while True:
-            page = self.call("POST", f"{API}/logged-models/search", body=body)
-            for model in page.get("models", []):
-                logged = (model.get("data") or {}).get(LOGGED_METRICS) or []
-                runs = {str(item.get("run_id") or "") for item in logged} - {""}
-                yield str((model.get("info") or {}).get("model_id") or ""), runs
-            if not page.get("next_page_token"):
-                return
-            body["page_token"] = page["next_page_token"]
+    def logged_models(self, experiment_id: str, model_ids: list[str]) -> Iterator[tuple[str, set[str]]]:
+        """The named MLflow 3 logged models of an experiment, each with the runs that logged metrics on it
+        (asked for ``MODEL_IDS_PER_SEARCH`` at a time, so an experiment's other models are never listed)."""
+        for start in range(0, len(model_ids), MODEL_IDS_PER_SEARCH):
+            chunk = model_ids[start : start + MODEL_IDS_PER_SEARCH]
+            listed = ", ".join(f"'{model_id}'" for model_id in chunk)
+            body: dict[str, Any] = {
+                "experiment_ids": [experiment_id],
+                "filter": f"attributes.model_id IN ({listed})",
+                "max_results": PAGE,
+            }
+            while True:
+                page = self.call("POST", f"{API}/logged-models/search", body=body)
+                for model in page.get("models", []):
+                    logged = (model.get("data") or {}).get(LOGGED_METRICS) or []
+                    runs = {str(item.get("run_id") or "") for item in logged} - {""}
+                    yield str((model.get("info") or {}).get("model_id") or ""), runs
+                if not page.get("next_page_token"):
+                    break
+                body["page_token"] = page["next_page_token"]
 
     def run_traces(self, experiment_id: str, run_id: str, *, limit: int) -> list[dict]:
         """The trace infos (with their assessments) an evaluation run logged; MlflowError past ``limit``."""

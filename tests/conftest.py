@@ -30,9 +30,10 @@ def pytest_configure(config):
         _use_broker_of_test_process(int(worker.removeprefix("gw")))
 
 
-# Files whose tests start workers, servers or browsers, or are marked slow, run first: with one file per
-# test process at a time (--dist loadfile), a long file handed out last keeps its process busy while the
-# others have finished (longest first is the classic cure for that tail).
+# Files whose tests start workers, servers or browsers, or are marked slow, run first, the longest kinds
+# first (the contract run against a live server takes minutes): with one file per test process at a time
+# (--dist loadfile), a long file handed out last keeps its process busy while the others have finished
+# (longest first is the classic cure for that tail).
 LONG_RUNNING_MARKERS = ("contract", "browser", "worker", "slow")
 
 
@@ -40,10 +41,13 @@ def pytest_collection_modifyitems(session, config, items):
     def file_of(item) -> str:
         return item.nodeid.split("::", 1)[0]
 
-    long_running = {
-        file_of(item) for item in items if any(item.get_closest_marker(name) for name in LONG_RUNNING_MARKERS)
-    }
-    items.sort(key=lambda item: file_of(item) not in long_running)  # stable: each file's order is kept
+    rank: dict[str, int] = {}
+    for item in items:
+        for position, name in enumerate(LONG_RUNNING_MARKERS):
+            if item.get_closest_marker(name):
+                rank[file_of(item)] = min(rank.get(file_of(item), position), position)
+    unmarked = len(LONG_RUNNING_MARKERS)
+    items.sort(key=lambda item: rank.get(file_of(item), unmarked))  # stable: each file's order is kept
 
 
 def _use_broker_of_test_process(index: int) -> None:

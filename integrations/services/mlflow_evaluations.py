@@ -2,21 +2,22 @@
 
 ``mlflow.genai.evaluate(..., model_id=...)`` (or with an active model) logs a run tagged
 ``mlflow.runType = genai_evaluate``, its ``<scorer>/mean`` metrics on the logged model it evaluated, and one
-trace per row with the scorers' and people's feedback on it. A sync pass lists, in the experiment of each
-linked version's run, the logged models with their metrics: for a version whose ``source`` is an MLflow 3
+trace per row with the scorers' and people's feedback on it. A sync pass searches, in the experiment of each
+linked version's run, the linked logged models with their metrics: for a version whose ``source`` is an MLflow 3
 logged model (``models:/m-…``), the runs other than its own that logged metrics on that model are
 candidates; a finished evaluation run naming the model among its inputs is read with its traces and their
 assessments and imported through ``judged_evaluation_import`` (format ``mlflow``: judge = the assessment's
 source, prompt version = the scorer's digest, people's feedback = the human labels for Cohen's kappa). Each
 run is read once per version (``MlflowEvaluationLink``); one that cannot be read is a problem of the pass,
-not a failure. Cost per pass: one listing of logged models per experiment (1,000 a page), and one read per
-candidate run not yet imported.
+not a failure. Cost per pass: one search of the linked logged models per experiment (100 ids a search), and
+one read per candidate run not yet imported.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,12 +35,14 @@ if TYPE_CHECKING:
 MAX_TRACES = 100_000
 EVALUATION_TAG, EVALUATION_RUN = "mlflow.runType", "genai_evaluate"
 MODEL_URI = "models:/"
+MODEL_ID = re.compile(r"m-[A-Za-z0-9]{1,64}")
 
 
 def logged_model_id(source: str) -> str:
-    """``m-…`` from an MLflow 3 version's ``source`` (``models:/m-…``); blank for a run-relative one."""
+    """``m-…`` from an MLflow 3 version's ``source`` (``models:/m-…``); blank for a run-relative one (and
+    for anything but letters and digits after ``m-``: the id goes into a search filter)."""
     rest = source.removeprefix(MODEL_URI) if source.startswith(MODEL_URI) else ""
-    return rest if rest.startswith("m-") and "/" not in rest else ""
+    return rest if MODEL_ID.fullmatch(rest) else ""
 
 
 def import_evaluations(
@@ -79,7 +82,7 @@ def _experiment(mlflow: Mlflow, link: MlflowVersionLink) -> str:
 
 def _candidates(mlflow: Mlflow, experiment: str, by_model: dict, imported: set):
     """(link, run) for each finished evaluation run of a linked version's logged model not yet imported."""
-    for model_id, logged_by in mlflow.logged_models(experiment):
+    for model_id, logged_by in mlflow.logged_models(experiment, sorted(by_model)):
         for link in by_model.get(model_id, []):
             for run_id in sorted(logged_by - {link.run_id}):
                 if (run_id, link.version_id) in imported:
