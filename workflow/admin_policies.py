@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from accounts.admin_support import ServiceAdmin
 from config import strict_json
@@ -89,7 +90,7 @@ class PolicyAdmin(ServiceAdmin):
                 format_html(
                     "{} predates the LLM application track: it holds LLM applications to the scoring checks, "
                     'which a bundle cannot run. <a href="{}">Preview adopting the shipped track</a>.',
-                    policy,
+                    capfirst(str(policy)),
                     link,
                 ),
             )

@@ -11,6 +11,7 @@ import json
 
 import pytest
 from django.urls import reverse
+from django.utils.text import capfirst
 
 from audit.models import AuditEvent
 from tests.factories import UserFactory
@@ -358,8 +359,10 @@ def test_a_policy_from_before_the_llm_track_is_flagged_and_adopts_the_shipped_tr
 
     listed = console.get(reverse("admin:workflow_policy_changelist"))
     flags = [str(message) for message in listed.context["messages"]]
-    assert [flag for flag in flags if flag.startswith(str(old))] == [
-        f"{old} predates the LLM application track: it holds LLM applications to the scoring checks, which "
+    flagged = capfirst(str(old))
+    assert flagged.startswith("Tier 2 policy v")
+    assert [flag for flag in flags if flag.startswith(flagged)] == [
+        f"{flagged} predates the LLM application track: it holds LLM applications to the scoring checks, which "
         f'a bundle cannot run. <a href="{adopt}">Preview adopting the shipped track</a>.'
     ]
 
