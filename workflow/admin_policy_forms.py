@@ -330,7 +330,8 @@ class PolicyRulesForm(forms.Form):
     red_team_required = forms.BooleanField(
         required=False,
         label="A red-team run is required",
-        help_text="An approval needs an imported garak or promptfoo report on the version.",
+        help_text="An LLM application's approval needs an imported garak or promptfoo report on the version "
+        "(other models of the tier need none, but a run they have is held to the tolerance below).",
     )
     red_team_tolerance = forms.FloatField(
         min_value=0.0,
@@ -343,7 +344,8 @@ class PolicyRulesForm(forms.Form):
         required=False,
         initial=dict,
         label="Judged metrics required (lowest mean score)",
-        help_text='A JSON object of metric name → lowest mean score (0-1), e.g. {"Faithfulness": 0.8}.',
+        help_text='A JSON object of metric name → lowest mean score (0-1), e.g. {"Faithfulness": 0.8}. An LLM '
+        "application needs every metric named; another model is held to the minimums of the metrics it has.",
     )
     judge_kappa_minimum = forms.FloatField(
         required=False,
