@@ -80,12 +80,12 @@ def _bound_text(check: dict) -> str:
 def check_text(check: dict) -> str:
     """``a passing Performance check with ROC AUC at least 0.7``."""
     label = KIND_LABELS.get(check.get("kind", ""), check.get("kind", ""))
-    kind = label if label.isupper() or label[:3].isupper() else label.lower()  # "LLM evaluation" keeps LLM
+    kind = label if label[:2].isupper() else label.lower()  # an acronym ("LLM evaluation") keeps its case
     when = " when the version has one" if check.get("optional") else ""
     if not check.get("metric"):
         return f"a passing {kind} check{when}"
     bounds = _bound_text(check)
-    article = "an" if kind[:1].lower() in "aeio" or kind.startswith("LLM") else "a"
+    article = "an" if kind[:1] in "aeioAEIOL" else "a"  # "an LLM …": the acronym is spoken "el"
     return f"{article} {kind} check with {metric_label(check['metric'])} {bounds}".rstrip() + when
 
 

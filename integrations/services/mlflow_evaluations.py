@@ -110,6 +110,11 @@ def _import_run(
         document = json.dumps({"run": run, "traces": traces}, sort_keys=True).encode()
         upload = storage.upload_from_file(io.BytesIO(document), f"mlflow-evaluation-{run_id}.json")
         with transaction.atomic():
+            MlflowRegistry.objects.select_for_update().filter(pk=registry.pk).first()
+            if MlflowEvaluationLink.objects.filter(
+                registry=registry, run_id=run_id, version=link.version
+            ).exists():
+                return False  # a concurrent sync of the same registry imported it first
             evaluation, _ = judged.judged_evaluation_import(
                 actor=actor, version=link.version, file_format="mlflow", upload=upload
             )

@@ -54,9 +54,14 @@ NOT_VALIDATED = {
 DIGEST_PATTERN = r"^(sha256:)?[0-9a-fA-F]{64}$"
 
 
+def shipped_digest(digest: str) -> str:
+    """A deployer's digest as the version's is stored: hex, lower case, without ``sha256:``."""
+    return digest.strip().lower().removeprefix("sha256:")
+
+
 def shipped_digest_problem(version: ModelVersion, digest: str) -> str:
     """Why ``digest`` (what a deployer is about to ship) is not the version's, or '' when it is."""
-    given = digest.strip().lower().removeprefix("sha256:")
+    given = shipped_digest(digest)
     if not given or given == version.artifact_sha256:
         return ""
     what = "bundle digest" if version.is_bundle else "artifact SHA-256"
@@ -265,9 +270,8 @@ def deployment_record(
         ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
         decision = gate_evaluate(version=version, environment=environment, digest=digest)
         if decision.allowed:
-            shipped = digest.strip().lower().removeprefix("sha256:")
             deployment = _create(
-                actor, version, environment, strategy, traffic_percent, note, decision, shipped
+                actor, version, environment, strategy, traffic_percent, note, decision, shipped_digest(digest)
             )
     if not decision.allowed:
         with transaction.atomic():
